@@ -1,0 +1,29 @@
+// swift-tools-version: 6.0
+import PackageDescription
+
+/// todo-fcgi: a FastCGI task API behind nginx. The three C libraries are
+/// reached only through their Swift wrapper modules (FastCGI, SQLite, JWT).
+let package = Package(
+    name: "todo-fcgi",
+    products: [
+        .executable(name: "todo-fcgi", targets: ["todo-fcgi"]),
+    ],
+    targets: [
+        .systemLibrary(name: "CFastCGI", pkgConfig: "fcgi", providers: [.apt(["libfcgi-dev"])]),
+        .systemLibrary(name: "CSQLite", pkgConfig: "sqlite3", providers: [.apt(["libsqlite3-dev"])]),
+        .systemLibrary(name: "CCrypto", pkgConfig: "libcrypto", providers: [.apt(["libssl-dev"])]),
+
+        .target(name: "FastCGI", dependencies: ["CFastCGI"]),
+        .target(name: "SQLite", dependencies: ["CSQLite"]),
+        .target(name: "JSON"),
+        .target(name: "JWT", dependencies: ["CCrypto", "JSON"]),
+        .target(name: "TodoAPI", dependencies: ["SQLite", "JSON", "JWT"]),
+        .executableTarget(name: "todo-fcgi", dependencies: ["FastCGI", "TodoAPI", "JWT", "SQLite"]),
+
+        .testTarget(name: "JSONTests", dependencies: ["JSON"]),
+        .testTarget(name: "SQLiteTests", dependencies: ["SQLite"]),
+        .testTarget(name: "JWTTests", dependencies: ["JWT", "JSON"]),
+        .testTarget(name: "TodoAPITests", dependencies: ["TodoAPI", "JWT", "JSON", "SQLite"]),
+    ],
+    swiftLanguageModes: [.v6]
+)

@@ -1,0 +1,4 @@
+#ifndef TODO_CFASTCGI_SHIM_H
+#define TODO_CFASTCGI_SHIM_H
+#include <fcgiapp.h>
+#endif

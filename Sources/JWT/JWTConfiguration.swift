@@ -1,0 +1,35 @@
+/// What a token must satisfy: the key, the clock leeway and the expected issuer and audience.
+public struct JWTConfiguration: Sendable {
+    /// The smallest HS256 secret accepted, in bytes (RFC 7518 §3.2: at least the hash size).
+    public static let minimumSecretLength = 32
+    /// Tokens longer than this are rejected before any decoding.
+    public static let maximumTokenLength = 8192
+
+    /// The HS256 shared secret (`BETTER_AUTH_SECRET`).
+    public var secret: [UInt8]
+    /// Clock skew tolerated for `exp`, `nbf` and `iat`, in seconds.
+    public var leewaySeconds: Double
+    /// When set, `iss` must equal it.
+    public var issuer: String?
+    /// When set, `aud` (a string or an array of strings) must contain it.
+    public var audience: String?
+
+    /// Creates a configuration; fails when the secret is shorter than `minimumSecretLength`.
+    public init(secret: [UInt8], leewaySeconds: Double = 30, issuer: String? = nil, audience: String? = nil) throws(JWTError) {
+        guard secret.count >= Self.minimumSecretLength else {
+            throw JWTError(.invalidClaim, "the secret must be at least \(Self.minimumSecretLength) bytes long (it is \(secret.count))")
+        }
+        self.secret = secret
+        self.leewaySeconds = leewaySeconds
+        self.issuer = issuer
+        self.audience = audience
+    }
+}
+
+/// The claims of a verified token that the service relies on.
+public struct VerifiedToken: Sendable, Equatable {
+    /// The user id (`sub`).
+    public let subject: String
+    /// Expiry as seconds since the Unix epoch.
+    public let expiresAt: Double
+}

@@ -1,0 +1,101 @@
+import CSQLite
+
+/// One SQLite database connection, owned by one thread.
+///
+/// Not Sendable: SQLite is opened in multi-thread mode (`SQLITE_OPEN_NOMUTEX`),
+/// which is safe only while each connection stays on the thread that made it.
+public final class SQLiteConnection {
+    private let handle: OpaquePointer
+    private var statementCache: [String: SQLiteStatement] = [:]
+
+    /// Opens (and, when `create` is true, creates) the database at `path`.
+    public init(path: String, create: Bool = true, readOnly: Bool = false) throws(SQLiteError) {
+        var flags = SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_EXRESCODE
+        if readOnly {
+            flags |= SQLITE_OPEN_READONLY
+        } else {
+            flags |= SQLITE_OPEN_READWRITE
+            if create { flags |= SQLITE_OPEN_CREATE }
+        }
+        var pointer: OpaquePointer?
+        let result = sqlite3_open_v2(path, &pointer, flags, nil)
+        guard result == SQLITE_OK, let pointer else {
+            let message = pointer.map { String(cString: sqlite3_errmsg($0)) } ?? String(cString: sqlite3_errstr(result))
+            sqlite3_close_v2(pointer)
+            throw SQLiteError(code: result, message: "cannot open \(path): \(message)")
+        }
+        handle = pointer
+    }
+
+    deinit {
+        // Finalize cached statements first; close_v2 then frees the handle even
+        // if a statement is still alive somewhere.
+        statementCache.removeAll()
+        sqlite3_close_v2(handle)
+    }
+
+    /// Waits up to `milliseconds` for a lock held by another connection before failing with SQLITE_BUSY.
+    public func setBusyTimeout(milliseconds: Int32) {
+        sqlite3_busy_timeout(handle, milliseconds)
+    }
+
+    /// Runs one or more SQL statements that return no rows of interest.
+    public func execute(_ sql: String) throws(SQLiteError) {
+        var errorMessage: UnsafeMutablePointer<CChar>?
+        let result = sqlite3_exec(handle, sql, nil, nil, &errorMessage)
+        guard result == SQLITE_OK else {
+            let message = errorMessage.map { String(cString: $0) } ?? lastErrorMessage
+            sqlite3_free(errorMessage)
+            throw SQLiteError(code: sqlite3_extended_errcode(handle), message: message, sql: sql)
+        }
+    }
+
+    /// Prepares `sql` once per connection and returns the cached, reset statement.
+    public func cachedStatement(_ sql: String) throws(SQLiteError) -> SQLiteStatement {
+        if let statement = statementCache[sql] {
+            statement.reset()
+            return statement
+        }
+        let statement = try SQLiteStatement(connection: handle, sql: sql, persistent: true)
+        statementCache[sql] = statement
+        return statement
+    }
+
+    /// Prepares `sql` for one-off use; it is finalized when released.
+    public func prepare(_ sql: String) throws(SQLiteError) -> SQLiteStatement {
+        try SQLiteStatement(connection: handle, sql: sql, persistent: false)
+    }
+
+    /// Rows changed by the most recent INSERT, UPDATE or DELETE.
+    public var changes: Int { Int(sqlite3_changes(handle)) }
+
+    /// Whether the connection is inside an explicit transaction.
+    public var isInTransaction: Bool { sqlite3_get_autocommit(handle) == 0 }
+
+    /// Returns the single integer that `sql` yields (e.g. a PRAGMA), or nil for no row.
+    public func scalarInteger(_ sql: String) throws(SQLiteError) -> Int64? {
+        let statement = try prepare(sql)
+        defer { statement.reset() }
+        guard try statement.step() else { return nil }
+        return statement.int64(at: 0)
+    }
+
+    /// Returns the single text value that `sql` yields, or nil for no row or NULL.
+    public func scalarText(_ sql: String) throws(SQLiteError) -> String? {
+        let statement = try prepare(sql)
+        defer { statement.reset() }
+        guard try statement.step() else { return nil }
+        return statement.string(at: 0)
+    }
+
+    /// The path of the main database file, as SQLite resolved it.
+    public var filename: String? {
+        guard let name = sqlite3_db_filename(handle, "main") else { return nil }
+        return String(cString: name)
+    }
+
+    private var lastErrorMessage: String { String(cString: sqlite3_errmsg(handle)) }
+
+    /// The SQLite library version in use.
+    public static var libraryVersion: String { String(cString: sqlite3_libversion()) }
+}

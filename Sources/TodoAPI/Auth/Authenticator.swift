@@ -1,0 +1,49 @@
+import JWT
+
+/// The identity a verified token grants: nothing else about the caller is trusted.
+public struct AuthenticatedUser: Sendable, Equatable {
+    /// The user id, from the token's `sub`.
+    public let id: String
+}
+
+/// The one place where requests are authenticated.
+///
+/// Not Sendable: it owns a `JWTVerifier`, whose MAC context is per thread.
+public final class Authenticator {
+    private let verifier: JWTVerifier
+    private let clock: @Sendable () -> Double
+
+    /// Creates an authenticator for `configuration`; `clock` returns seconds since the epoch.
+    public init(configuration: JWTConfiguration, clock: @escaping @Sendable () -> Double = WallClock.seconds) throws(CryptoError) {
+        self.verifier = try JWTVerifier(configuration: configuration)
+        self.clock = clock
+    }
+
+    /// Authenticates from the raw `Authorization` header value.
+    public func authenticate(authorization: [UInt8]?) throws(APIError) -> AuthenticatedUser {
+        guard let authorization, let token = Self.bearerToken(authorization) else {
+            throw APIError.missingToken
+        }
+        do {
+            let verified = try verifier.verify(token, now: clock())
+            return AuthenticatedUser(id: verified.subject)
+        } catch {
+            if error.kind == .internalFailure { throw APIError.internalError }
+            throw APIError.invalidToken(error.reason)
+        }
+    }
+
+    /// The credentials of a `Bearer` authorization (scheme case-insensitive), or nil for any other scheme.
+    static func bearerToken(_ header: [UInt8]) -> ArraySlice<UInt8>? {
+        let scheme = "bearer".utf8
+        guard header.count > scheme.count,
+              zip(header.prefix(scheme.count), scheme).allSatisfy({ $0 | 0x20 == $1 }),
+              header[scheme.count] == UInt8(ascii: " ") else {
+            return nil
+        }
+        var token = header[(scheme.count + 1)...]
+        while token.first == UInt8(ascii: " ") { token = token.dropFirst() }
+        while token.last == UInt8(ascii: " ") { token = token.dropLast() }
+        return token
+    }
+}

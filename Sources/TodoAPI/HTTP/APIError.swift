@@ -1,0 +1,94 @@
+import JSON
+
+/// An error that knows its HTTP status and renders itself as
+/// `{"detail": "...", "code": "..."}`. Every client-visible failure is one of these.
+public struct APIError: Error, Sendable, Equatable {
+    /// The HTTP status code.
+    public let status: Int
+    /// A stable machine-readable code, e.g. `task_not_found`.
+    public let code: String
+    /// A human sentence; never contains internals.
+    public let detail: String
+    /// Extra response headers (`Allow`, `WWW-Authenticate`, `Retry-After`).
+    public var headers: [Header] = []
+
+    /// A response header carried by an error.
+    public struct Header: Sendable, Equatable {
+        /// The header name.
+        public let name: String
+        /// The header value.
+        public let value: String
+    }
+
+    /// Creates an error with `status`, `code` and `detail`.
+    public init(status: Int, code: String, detail: String, headers: [Header] = []) {
+        self.status = status
+        self.code = code
+        self.detail = detail
+        self.headers = headers
+    }
+
+    /// The response that reports this error to the client.
+    public var response: HTTPResponse {
+        var writer = JSONWriter(capacity: 64 + detail.utf8.count)
+        writer.raw("{\"detail\":")
+        writer.string(detail)
+        writer.raw(",\"code\":")
+        writer.string(code)
+        writer.raw("}")
+        return HTTPResponse(status: status, headers: headers.map { ($0.name, $0.value) }, body: writer.bytes)
+    }
+}
+
+extension APIError {
+    static let routeNotFound = APIError(status: 404, code: "route_not_found", detail: "No such route.")
+    static let taskNotFound = APIError(status: 404, code: "task_not_found", detail: "No such task.")
+    static let forbidden = APIError(status: 403, code: "forbidden",
+                                    detail: "The user id in the path does not match the authenticated user.")
+    static let payloadTooLarge = APIError(status: 413, code: "payload_too_large",
+                                          detail: "The request body is larger than \(TodoApplication.maximumBodySize) bytes.")
+    static let unsupportedMediaType = APIError(status: 415, code: "unsupported_media_type",
+                                               detail: "The request body must be JSON (Content-Type: application/json).")
+    static let internalError = APIError(status: 500, code: "internal_error", detail: "An internal error occurred.")
+
+    static func methodNotAllowed(_ allowed: [String]) -> APIError {
+        APIError(status: 405, code: "method_not_allowed", detail: "Method not allowed on this path.",
+                 headers: [Header(name: "Allow", value: allowed.joined(separator: ", "))])
+    }
+
+    static func invalidJSON(_ detail: String) -> APIError {
+        APIError(status: 400, code: "invalid_json", detail: detail)
+    }
+
+    static func validation(_ detail: String) -> APIError {
+        APIError(status: 400, code: "validation_error", detail: detail)
+    }
+
+    static func unknownField(_ name: String) -> APIError {
+        APIError(status: 400, code: "unknown_field", detail: "Unknown field \"\(name.abbreviatedForMessage)\".")
+    }
+
+    static func invalidQuery(_ detail: String) -> APIError {
+        APIError(status: 400, code: "invalid_query", detail: detail)
+    }
+
+    static let missingToken = APIError(status: 401, code: "missing_token",
+                                       detail: "A bearer token is required (Authorization: Bearer <JWT>).",
+                                       headers: [Header(name: "WWW-Authenticate", value: "Bearer")])
+
+    static func invalidToken(_ reason: String) -> APIError {
+        APIError(status: 401, code: "invalid_token", detail: "Invalid token: \(reason).",
+                 headers: [Header(name: "WWW-Authenticate",
+                                  value: "Bearer error=\"invalid_token\", error_description=\"\(headerSafe(reason))\"")])
+    }
+
+    static func unavailable(_ detail: String) -> APIError {
+        APIError(status: 503, code: "service_unavailable", detail: detail,
+                 headers: [Header(name: "Retry-After", value: "1")])
+    }
+
+    /// Keeps only characters allowed in a quoted `error_description` (RFC 6750 §3: %x20-21 / %x23-5B / %x5D-7E).
+    private static func headerSafe(_ text: String) -> String {
+        String(decoding: text.utf8.filter { ($0 >= 0x20 && $0 <= 0x7E) && $0 != 0x22 && $0 != 0x5C }, as: UTF8.self)
+    }
+}

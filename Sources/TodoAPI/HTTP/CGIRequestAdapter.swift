@@ -1,0 +1,66 @@
+/// Builds an `HTTPRequest` from CGI/1.1 meta-variables (RFC 3875), which is
+/// what FastCGI parameters are. The gateway passes the variables one by one.
+public struct CGIRequestBuilder {
+    private var method = ""
+    private var requestURI: [UInt8] = []
+    private var authorization: [UInt8]?
+    private var contentType: String?
+    private var contentLength: Int?
+    /// Whether `CONTENT_LENGTH` was present but not a valid non-negative integer.
+    public private(set) var contentLengthIsInvalid = false
+
+    /// Creates an empty builder.
+    public init() {}
+
+    /// Records one meta-variable; unknown names are ignored.
+    public mutating func add(name: UnsafeBufferPointer<UInt8>, value: UnsafeBufferPointer<UInt8>) {
+        switch name.count {
+        case 14 where name.elementsEqual("REQUEST_METHOD".utf8):
+            method = String(decoding: value, as: UTF8.self)
+        case 11 where name.elementsEqual("REQUEST_URI".utf8):
+            requestURI = Array(value)
+        case 18 where name.elementsEqual("HTTP_AUTHORIZATION".utf8):
+            authorization = Array(value)
+        case 12 where name.elementsEqual("CONTENT_TYPE".utf8):
+            contentType = value.isEmpty ? nil : String(decoding: value, as: UTF8.self)
+        case 14 where name.elementsEqual("CONTENT_LENGTH".utf8):
+            guard !value.isEmpty else { return }
+            if let length = Self.parseLength(value) { contentLength = length } else { contentLengthIsInvalid = true }
+        default:
+            break
+        }
+    }
+
+    /// Convenience for tests and tools: records a meta-variable given as strings.
+    public mutating func add(_ name: String, _ value: String) {
+        var name = name
+        var value = value
+        name.withUTF8 { nameBytes in value.withUTF8 { valueBytes in add(name: nameBytes, value: valueBytes) } }
+    }
+
+    /// The body length announced by the web server, if any.
+    public var announcedLength: Int? { contentLength }
+
+    /// Finishes the request with its `body`.
+    public func build(body: [UInt8], bodyExceededLimit: Bool) -> HTTPRequest {
+        let split = requestURI.firstIndex(of: UInt8(ascii: "?"))
+        return HTTPRequest(method: method,
+                           path: Array(requestURI[..<(split ?? requestURI.endIndex)]),
+                           query: split.map { Array(requestURI[($0 + 1)...]) } ?? [],
+                           authorization: authorization,
+                           contentType: contentType,
+                           contentLength: contentLength,
+                           body: body,
+                           bodyExceededLimit: bodyExceededLimit)
+    }
+
+    private static func parseLength(_ value: UnsafeBufferPointer<UInt8>) -> Int? {
+        guard value.count <= 18 else { return nil }
+        var result = 0
+        for byte in value {
+            guard byte >= UInt8(ascii: "0"), byte <= UInt8(ascii: "9") else { return nil }
+            result = result * 10 + Int(byte - UInt8(ascii: "0"))
+        }
+        return result
+    }
+}

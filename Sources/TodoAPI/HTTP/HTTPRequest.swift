@@ -1,0 +1,51 @@
+/// A request as the application sees it: already framed by the web server,
+/// with only the parts the API uses. It knows nothing of FastCGI.
+public struct HTTPRequest: Sendable {
+    /// The request method, e.g. `GET`.
+    public var method: String
+    /// The raw, still percent-encoded path of the request target.
+    public var path: [UInt8]
+    /// The raw query string (after `?`), empty when there is none.
+    public var query: [UInt8]
+    /// The `Authorization` header value, if sent.
+    public var authorization: [UInt8]?
+    /// The `Content-Type` header value, if sent.
+    public var contentType: String?
+    /// The body length the client announced (`Content-Length`), if any.
+    public var contentLength: Int?
+    /// The body bytes, up to the body limit.
+    public var body: [UInt8]
+    /// True when the body was longer than the limit and was discarded.
+    public var bodyExceededLimit: Bool
+
+    /// Creates a request from its parts; `target` may carry a `?query`.
+    public init(method: String, target: String, authorization: String? = nil, contentType: String? = nil,
+                body: [UInt8] = [], bodyExceededLimit: Bool = false) {
+        let bytes = Array(target.utf8)
+        let split = bytes.firstIndex(of: UInt8(ascii: "?"))
+        self.method = method
+        self.path = Array(bytes[..<(split ?? bytes.endIndex)])
+        self.query = split.map { Array(bytes[($0 + 1)...]) } ?? []
+        self.authorization = authorization.map { Array($0.utf8) }
+        self.contentType = contentType
+        self.contentLength = body.isEmpty ? nil : body.count
+        self.body = body
+        self.bodyExceededLimit = bodyExceededLimit
+    }
+
+    /// Creates a request from raw byte fields, as a gateway adapter does.
+    public init(method: String, path: [UInt8], query: [UInt8], authorization: [UInt8]?, contentType: String?,
+                contentLength: Int?, body: [UInt8], bodyExceededLimit: Bool) {
+        self.method = method
+        self.path = path
+        self.query = query
+        self.authorization = authorization
+        self.contentType = contentType
+        self.contentLength = contentLength
+        self.body = body
+        self.bodyExceededLimit = bodyExceededLimit
+    }
+
+    /// Whether the client sent a body (announced or present).
+    public var hasBody: Bool { !body.isEmpty || bodyExceededLimit || (contentLength ?? 0) > 0 }
+}

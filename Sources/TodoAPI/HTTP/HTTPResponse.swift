@@ -1,0 +1,73 @@
+import JSON
+
+/// A response ready to be written: status, headers and body.
+public struct HTTPResponse: Sendable {
+    /// The status code.
+    public var status: Int
+    /// Extra headers; `Content-Type` and `Content-Length` are added when writing.
+    public var headers: [(name: String, value: String)]
+    /// The body, JSON text or empty.
+    public var body: [UInt8]
+
+    /// Creates a response; a non-empty body is JSON.
+    public init(status: Int, headers: [(name: String, value: String)] = [], body: [UInt8] = []) {
+        self.status = status
+        self.headers = headers
+        self.body = body
+    }
+
+    /// The value of the first header named `name` (case-insensitive).
+    public func header(_ name: String) -> String? {
+        let wanted = name.lowercased()
+        return headers.first { $0.name.lowercased() == wanted }?.value
+    }
+
+    /// The response in CGI form (RFC 3875 §6): a `Status` line, headers, a blank line and the body.
+    public func cgiBytes() -> [UInt8] {
+        var output: [UInt8] = []
+        output.reserveCapacity(160 + body.count)
+        output.append(contentsOf: "Status: ".utf8)
+        output.append(contentsOf: String(status).utf8)
+        output.append(UInt8(ascii: " "))
+        output.append(contentsOf: HTTPStatus.reasonPhrase(status).utf8)
+        output.append(contentsOf: "\r\n".utf8)
+        if !body.isEmpty {
+            output.append(contentsOf: "Content-Type: application/json\r\n".utf8)
+        }
+        output.append(contentsOf: "Content-Length: ".utf8)
+        output.append(contentsOf: String(body.count).utf8)
+        output.append(contentsOf: "\r\n".utf8)
+        for (name, value) in headers {
+            output.append(contentsOf: name.utf8)
+            output.append(contentsOf: ": ".utf8)
+            // Header values are built by this service; refuse to emit a line break regardless.
+            output.append(contentsOf: value.utf8.filter { $0 != 0x0D && $0 != 0x0A })
+            output.append(contentsOf: "\r\n".utf8)
+        }
+        output.append(contentsOf: "\r\n".utf8)
+        output.append(contentsOf: body)
+        return output
+    }
+}
+
+/// Reason phrases for the status codes this service produces.
+public enum HTTPStatus {
+    /// The standard reason phrase for `status`.
+    public static func reasonPhrase(_ status: Int) -> String {
+        switch status {
+        case 200: return "OK"
+        case 201: return "Created"
+        case 204: return "No Content"
+        case 400: return "Bad Request"
+        case 401: return "Unauthorized"
+        case 403: return "Forbidden"
+        case 404: return "Not Found"
+        case 405: return "Method Not Allowed"
+        case 413: return "Content Too Large"
+        case 415: return "Unsupported Media Type"
+        case 500: return "Internal Server Error"
+        case 503: return "Service Unavailable"
+        default: return "Unknown"
+        }
+    }
+}

@@ -1,0 +1,179 @@
+import JSON
+import SQLite
+
+/// The whole API for one worker thread: route, authenticate, validate, call the store, render.
+///
+/// It sees only `HTTPRequest` and `HTTPResponse`, so it runs in tests without sockets.
+/// Not Sendable: it owns the thread's authenticator and store.
+public final class TodoApplication {
+    /// The largest request body accepted, in bytes.
+    public static let maximumBodySize = 65_536
+
+    private let authenticator: Authenticator
+    private let store: TaskStore
+    private let now: @Sendable () -> Int64
+    private let log: @Sendable (String) -> Void
+
+    /// Creates the application over `store`; `now` gives milliseconds since the epoch, `log` receives fault details.
+    public init(authenticator: Authenticator, store: TaskStore,
+                now: @escaping @Sendable () -> Int64 = WallClock.milliseconds,
+                log: @escaping @Sendable (String) -> Void) {
+        self.authenticator = authenticator
+        self.store = store
+        self.now = now
+        self.log = log
+    }
+
+    /// Answers one request. Never throws: every failure becomes a JSON error response.
+    public func respond(to request: HTTPRequest) -> HTTPResponse {
+        do {
+            return try handle(request)
+        } catch let error as APIError {
+            return error.response
+        } catch let error as SQLiteError {
+            return Self.apiError(for: error, log: log).response
+        } catch {
+            log("unexpected error: \(error)")
+            return APIError.internalError.response
+        }
+    }
+
+    /// The route resolved for `request`, for logging; nil when there is none.
+    public static func routeTemplate(for request: HTTPRequest) -> String? {
+        Router.route(request.path)?.template
+    }
+
+    private func handle(_ request: HTTPRequest) throws -> HTTPResponse {
+        guard let route = Router.route(request.path) else { throw APIError.routeNotFound }
+        let method = request.method
+        guard route.allowedMethods.contains(method) else {
+            throw APIError.methodNotAllowed(route.allowedMethods)
+        }
+        let isRead = method == "GET" || method == "HEAD"
+
+        if case .health = route {
+            return try health()
+        }
+
+        let user = try authenticator.authenticate(authorization: request.authorization)
+        let pathUser: [UInt8]
+        switch route {
+        case .tasks(let owner), .task(let owner, _), .completion(let owner, _): pathUser = owner
+        case .health: pathUser = []
+        }
+        guard pathUser.elementsEqual(user.id.utf8) else { throw APIError.forbidden }
+
+        switch route {
+        case .health:
+            return try health()
+        case .tasks:
+            if isRead {
+                return try list(user: user, query: TaskListQuery(rawQuery: request.query))
+            }
+            return try create(user: user, draft: TaskInput.draft(from: requireBody(request)))
+        case .task(_, let rawID):
+            switch method {
+            case "PUT":
+                let draft = try TaskInput.draft(from: requireBody(request))
+                let id = try taskID(rawID)
+                guard let task = try store.replace(userID: user.id, id: id, draft: draft, now: now()) else {
+                    throw APIError.taskNotFound
+                }
+                return json(200, TaskJSON.encode(task))
+            case "DELETE":
+                let id = try taskID(rawID)
+                guard try store.delete(userID: user.id, id: id) else { throw APIError.taskNotFound }
+                return HTTPResponse(status: 204)
+            default:
+                let id = try taskID(rawID)
+                guard let task = try store.find(userID: user.id, id: id) else { throw APIError.taskNotFound }
+                return json(200, TaskJSON.encode(task))
+            }
+        case .completion(_, let rawID):
+            let body = try optionalBody(request)
+            let completed = try body.map { (bytes) throws(APIError) in try TaskInput.completion(from: bytes) }
+            let id = try taskID(rawID)
+            guard let task = try store.setCompleted(userID: user.id, id: id, completed: completed, now: now()) else {
+                throw APIError.taskNotFound
+            }
+            return json(200, TaskJSON.encode(task))
+        }
+    }
+
+    private func health() throws -> HTTPResponse {
+        do {
+            try store.checkHealth()
+        } catch {
+            log("health check failed: \(error)")
+            return APIError(status: 503, code: "database_unavailable", detail: "The database is not usable.",
+                            headers: [.init(name: "Retry-After", value: "5")]).response
+        }
+        return json(200, Array(#"{"status":"ok"}"#.utf8))
+    }
+
+    private func list(user: AuthenticatedUser, query: TaskListQuery) throws -> HTTPResponse {
+        let page = try store.list(userID: user.id, query: query)
+        return HTTPResponse(status: 200, headers: [("X-Total-Count", String(page.total))], body: TaskJSON.encode(page.tasks))
+    }
+
+    private func create(user: AuthenticatedUser, draft: TaskDraft) throws -> HTTPResponse {
+        let task = try store.create(userID: user.id, draft: draft, now: now())
+        let location = "/api/\(PercentDecoding.encodePathSegment(user.id.utf8))/tasks/\(task.id)"
+        return HTTPResponse(status: 201, headers: [("Location", location)], body: TaskJSON.encode(task))
+    }
+
+    private func json(_ status: Int, _ body: [UInt8]) -> HTTPResponse {
+        HTTPResponse(status: status, body: body)
+    }
+
+    private func taskID(_ raw: [UInt8]) throws(APIError) -> Int64 {
+        guard let id = TaskID.parse(raw) else { throw APIError.taskNotFound }
+        return id
+    }
+
+    /// The body of a request that must have one.
+    private func requireBody(_ request: HTTPRequest) throws(APIError) -> [UInt8] {
+        guard let body = try optionalBody(request) else {
+            throw APIError.invalidJSON("A JSON request body is required.")
+        }
+        return body
+    }
+
+    /// The body if one was sent, after the size and media-type checks.
+    private func optionalBody(_ request: HTTPRequest) throws(APIError) -> [UInt8]? {
+        if request.bodyExceededLimit || (request.contentLength ?? 0) > Self.maximumBodySize {
+            throw APIError.payloadTooLarge
+        }
+        guard request.hasBody else { return nil }
+        guard Self.isJSONMediaType(request.contentType) else { throw APIError.unsupportedMediaType }
+        return request.body
+    }
+
+    /// `application/json`, case-insensitive, parameters allowed.
+    static func isJSONMediaType(_ contentType: String?) -> Bool {
+        guard let contentType else { return false }
+        let essence = contentType.split(separator: ";", maxSplits: 1, omittingEmptySubsequences: false)[0]
+        return essence.trimmingSpaces.lowercased() == "application/json"
+    }
+
+    /// Maps storage failures to client-safe errors; the detail goes to the log only.
+    static func apiError(for error: SQLiteError, log: (String) -> Void) -> APIError {
+        log("database error: \(error)")
+        if error.isBusy {
+            return APIError.unavailable("The database is busy; retry shortly.")
+        }
+        if error.isUnavailable {
+            return APIError.unavailable("The database is temporarily unavailable.")
+        }
+        return APIError.internalError
+    }
+}
+
+private extension Substring {
+    var trimmingSpaces: Substring {
+        var result = self
+        while result.first == " " || result.first == "\t" { result = result.dropFirst() }
+        while result.last == " " || result.last == "\t" { result = result.dropLast() }
+        return result
+    }
+}

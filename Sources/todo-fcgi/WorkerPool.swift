@@ -1,0 +1,113 @@
+import FastCGI
+import JWT
+import SQLite
+import Synchronization
+import TodoAPI
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// N threads, each with its own FastCGI request, SQLite connection and application,
+/// looping accept → handle → finish until shutdown.
+final class WorkerPool: Sendable {
+    /// Phases of a worker, read by the main thread to decide whom it may interrupt.
+    enum Phase: Int {
+        case starting = 0, waiting = 1, busy = 2, stopped = 3
+    }
+
+    private final class WorkerState: Sendable {
+        let phase = Atomic<Int>(Phase.starting.rawValue)
+    }
+
+    private let configuration: ServerConfiguration
+    private let socket: Int32
+    private let stopping = Atomic<Bool>(false)
+    private let states: [WorkerState]
+
+    init(configuration: ServerConfiguration, socket: Int32) {
+        self.configuration = configuration
+        self.socket = socket
+        self.states = (0..<configuration.threads).map { _ in WorkerState() }
+    }
+
+    /// Runs until SIGTERM or SIGINT, then stops accepting, lets in-flight requests finish and returns.
+    func run() {
+        let threads = states.map { state in
+            WorkerThread { [self] in self.work(state: state) }
+        }
+        Log.line("serving with \(threads.count) threads, database \(configuration.database.path), synchronous=\(configuration.database.synchronous.rawValue)")
+        while true {
+            let signal = Signals.waitForProcessSignal()
+            if signal == SIGHUP {
+                Log.line("SIGHUP received; nothing to reload in this version")
+                continue
+            }
+            break
+        }
+        Log.line("shutting down: no new requests, finishing those in flight")
+        stopping.store(true, ordering: .sequentiallyConsistent)
+        FastCGI.markShutdownPending()
+        // Interrupt only workers blocked in accept; a busy worker finishes its request first.
+        // Repeat, because a worker may be between its phase change and the blocking call.
+        while states.contains(where: { $0.phase.load(ordering: .sequentiallyConsistent) != Phase.stopped.rawValue }) {
+            for (index, state) in states.enumerated() where state.phase.load(ordering: .sequentiallyConsistent) == Phase.waiting.rawValue {
+                threads[index].interrupt(with: Signals.wake)
+            }
+            usleep(20_000)
+        }
+        threads.forEach { $0.join() }
+        Log.line("stopped")
+    }
+
+    private func work(state: WorkerState) {
+        defer { state.phase.store(Phase.stopped.rawValue, ordering: .sequentiallyConsistent) }
+        Signals.unblockWakeInCurrentThread()
+        let slot: FastCGIRequest
+        let application: TodoApplication
+        do {
+            slot = try FastCGIRequest(socket: socket)
+            let connection = try TaskDatabase.open(configuration.database, migrate: false)
+            application = TodoApplication(authenticator: try Authenticator(configuration: configuration.jwt),
+                                          store: TaskStore(connection: connection), log: Log.line)
+        } catch {
+            Log.line("worker failed to start: \(error)")
+            return
+        }
+        var errorStreak = 0
+        while !stopping.load(ordering: .sequentiallyConsistent) {
+            state.phase.store(Phase.waiting.rawValue, ordering: .sequentiallyConsistent)
+            if stopping.load(ordering: .sequentiallyConsistent) { break }
+            do {
+                try slot.accept()
+            } catch {
+                if stopping.load(ordering: .sequentiallyConsistent) { break }
+                // EINTR from a stray wake signal is expected; anything else is worth a line, then a pause.
+                if error.code != -EINTR {
+                    errorStreak += 1
+                    Log.line("accept failed: \(error)")
+                    usleep(UInt32(min(errorStreak, 50)) * 10_000)
+                }
+                continue
+            }
+            errorStreak = 0
+            state.phase.store(Phase.busy.rawValue, ordering: .sequentiallyConsistent)
+            serve(slot, application)
+            slot.finish()
+        }
+    }
+
+    private func serve(_ slot: FastCGIRequest, _ application: TodoApplication) {
+        var builder = CGIRequestBuilder()
+        slot.forEachParameter { name, value in builder.add(name: name, value: value) }
+        let body = slot.readBody(limit: TodoApplication.maximumBodySize, expected: builder.announcedLength ?? 0)
+        let request = builder.build(body: body.bytes, bodyExceededLimit: body.exceededLimit)
+        let response = application.respond(to: request)
+        do {
+            try slot.write(response.cgiBytes())
+        } catch {
+            // The web server went away mid-response; nothing is left to tell it.
+            Log.line("writing the response failed: \(error)")
+        }
+    }
+}

@@ -1,0 +1,61 @@
+#!/usr/bin/env bash
+# Builds todo-fcgi and serves it locally: nginx on http://127.0.0.1:${PORT:-8080} in front of
+# the worker under spawn-fcgi, with the SQLite file ${TODO_DATABASE:-./todo.db}.
+# Runs in the foreground; Ctrl-C stops nginx and the worker it started.
+set -euo pipefail
+repo=$(cd "$(dirname "$0")/.." && pwd)
+cd "$repo"
+scripts/install-deps.sh
+swift build -c release --product todo-fcgi
+binary="$repo/.build/release/todo-fcgi"
+
+port=${PORT:-8080}
+export TODO_DATABASE=${TODO_DATABASE:-$repo/todo.db}
+if [ -z "${BETTER_AUTH_SECRET:-}" ]; then
+    mkdir -p .dev
+    if [ ! -s .dev/secret ]; then
+        head -c 48 /dev/urandom | base64 | tr -d '\n=+/' > .dev/secret
+        echo "generated a development secret in .dev/secret (git-ignored)"
+    fi
+    BETTER_AUTH_SECRET=$(cat .dev/secret)
+    echo "BETTER_AUTH_SECRET=$BETTER_AUTH_SECRET"
+fi
+export BETTER_AUTH_SECRET
+
+run_dir="$repo/.run"
+mkdir -p "$run_dir"
+socket="$run_dir/todo-fcgi.sock"
+rm -f "$socket"
+scripts/render-nginx-conf.sh "$run_dir" "$port" "$socket" > "$run_dir/nginx.conf"
+nginx -t -q -c "$run_dir/nginx.conf"
+
+"$binary" migrate
+"$binary" check
+pids=()
+stop() {
+    trap - INT TERM EXIT
+    echo "stopping nginx and todo-fcgi"
+    for pid in "${pids[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
+    wait 2>/dev/null || true
+    rm -f "$socket"
+}
+trap stop INT TERM EXIT
+
+spawn-fcgi -n -s "$socket" -M 0660 -- "$binary" serve &
+pids+=($!)
+nginx -c "$run_dir/nginx.conf" -g 'daemon off;' &
+pids+=($!)
+
+for _ in $(seq 1 50); do
+    curl -fsS "http://127.0.0.1:$port/health" >/dev/null 2>&1 && break
+    sleep 0.1
+done
+cat <<INFO
+todo-fcgi is serving on http://127.0.0.1:$port (database $TODO_DATABASE). Try:
+  TOKEN=\$($binary token --sub alice)
+  curl -s -H "Authorization: Bearer \$TOKEN" -H 'Content-Type: application/json' \\
+       -d '{"title":"Buy milk"}' http://127.0.0.1:$port/api/alice/tasks
+  curl -s -H "Authorization: Bearer \$TOKEN" http://127.0.0.1:$port/api/alice/tasks
+Press Ctrl-C to stop.
+INFO
+wait -n "${pids[@]}"
