@@ -32,4 +32,10 @@ public struct VerifiedToken: Sendable, Equatable {
     public let subject: String
     /// Expiry as seconds since the Unix epoch.
     public let expiresAt: Double
+
+    /// Creates the verified claims.
+    public init(subject: String, expiresAt: Double) {
+        self.subject = subject
+        self.expiresAt = expiresAt
+    }
 }

@@ -44,6 +44,6 @@ public final class Authenticator {
         var token = header[(scheme.count + 1)...]
         while token.first == UInt8(ascii: " ") { token = token.dropFirst() }
         while token.last == UInt8(ascii: " ") { token = token.dropLast() }
-        return token
+        return token.isEmpty ? nil : token
     }
 }

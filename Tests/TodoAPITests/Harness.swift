@@ -1,0 +1,90 @@
+import JSON
+import JWT
+import Synchronization
+import Testing
+@testable import TodoAPI
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+let testSecret = Array("integration-test-secret-0123456789abcdef".utf8)
+
+/// A settable clock shared with the application under test.
+final class TestClock: Sendable {
+    private let millis = Mutex<Int64>(1_795_000_000_000)
+    var milliseconds: Int64 { millis.withLock { $0 } }
+    func advance(by delta: Int64) { millis.withLock { $0 += delta } }
+}
+
+/// The application over a fresh SQLite file, driven in-process.
+final class Harness {
+    let clock = TestClock()
+    let path: String
+    let application: TodoApplication
+
+    init() throws {
+        path = "/tmp/todo-fcgi-test-\(UInt64.random(in: 0...UInt64.max)).db"
+        let connection = try TaskDatabase.open(TaskDatabase.Options(path: path))
+        let clock = self.clock
+        let authenticator = try Authenticator(configuration: JWTConfiguration(secret: testSecret),
+                                              clock: { Double(clock.milliseconds) / 1000 })
+        application = TodoApplication(authenticator: authenticator, store: TaskStore(connection: connection),
+                                      now: { clock.milliseconds }, log: { _ in })
+    }
+
+    deinit {
+        for suffix in ["", "-wal", "-shm"] { unlink(path + suffix) }
+    }
+
+    func token(_ subject: String, lifetime: Int64 = 600) throws -> String {
+        try JWTSigner(secret: testSecret).sign(subject: subject, issuedAt: clock.milliseconds / 1000, lifetime: lifetime)
+    }
+
+    /// Sends a request as `user` (a token for that subject) unless `authorization` is given explicitly.
+    func send(_ method: String, _ target: String, as user: String? = nil, authorization: String? = nil,
+              json: String? = nil, body: [UInt8]? = nil, contentType: String? = "application/json",
+              bodyExceededLimit: Bool = false) throws -> Reply {
+        var header = authorization
+        if header == nil, let user { header = "Bearer " + (try token(user)) }
+        let bytes = body ?? json.map { Array($0.utf8) } ?? []
+        let request = HTTPRequest(method: method, target: target, authorization: header,
+                                  contentType: bytes.isEmpty && !bodyExceededLimit ? nil : contentType,
+                                  body: bytes, bodyExceededLimit: bodyExceededLimit)
+        return Reply(application.respond(to: request))
+    }
+
+    /// Creates a task for `user` and returns its id.
+    @discardableResult
+    func create(_ user: String, _ json: String) throws -> Int64 {
+        let reply = try send("POST", "/api/\(user)/tasks", as: user, json: json)
+        #expect(reply.status == 201)
+        guard case .number(let id)? = reply.object?["id"] else {
+            Issue.record("create returned no id: \(reply.text)")
+            return 0
+        }
+        return Int64(id)
+    }
+}
+
+/// A response with its body parsed.
+struct Reply {
+    let response: HTTPResponse
+    var status: Int { response.status }
+    var text: String { String(decoding: response.body, as: UTF8.self) }
+    var json: JSONValue? { try? JSONParser().parse(response.body) }
+    var object: [String: JSONValue]? { json?.objectValue }
+    var array: [JSONValue]? { if case .array(let items)? = json { return items } else { return nil } }
+    var code: String? { object?["code"]?.stringValue }
+    func header(_ name: String) -> String? { response.header(name) }
+
+    init(_ response: HTTPResponse) {
+        self.response = response
+    }
+
+    /// True when the body is exactly the error shape with `code`.
+    func isError(_ code: String) -> Bool {
+        guard let object, object.count == 2, case .string(let detail)? = object["detail"], !detail.isEmpty else { return false }
+        return object["code"] == .string(code)
+    }
+}
