@@ -1,0 +1,15 @@
+#!/usr/bin/env bash
+# The whole test suite: unit tests (swift test) and integration tests through the real
+# stack (nginx -> FastCGI -> todo-fcgi -> SQLite on loopback). Installs what is missing.
+set -euo pipefail
+repo=$(cd "$(dirname "$0")/.." && pwd)
+cd "$repo"
+scripts/install-deps.sh
+python3 -m pytest --version >/dev/null 2>&1 || python3 -m pip install --quiet pytest
+
+echo "== unit tests"
+swift test
+
+echo "== integration tests (release build behind nginx)"
+swift build -c release --product todo-fcgi
+TODO_FCGI_BIN="$repo/.build/release/todo-fcgi" python3 -m pytest -q -p no:cacheprovider tests/integration

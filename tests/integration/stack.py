@@ -1,0 +1,194 @@
+"""Starts the real stack on loopback: nginx -> FastCGI (unix socket) -> todo-fcgi -> SQLite.
+
+Used by the integration tests and usable by hand:
+    python3 tests/integration/stack.py   # starts a stack and prints its URL until Ctrl-C
+"""
+import base64
+import hashlib
+import hmac
+import http.client
+import json
+import os
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import tempfile
+import time
+
+REPO = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
+BINARY = os.environ.get("TODO_FCGI_BIN", os.path.join(REPO, ".build", "release", "todo-fcgi"))
+SECRET = "integration-secret-" + "x" * 32
+
+
+def b64url(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+
+def make_token(sub, secret=SECRET, lifetime=600, header=None, claims=None, now=None):
+    """An HS256 token minted independently of the Swift code under test."""
+    now = int(time.time()) if now is None else now
+    payload = {"sub": sub, "iat": now, "exp": now + lifetime}
+    if claims:
+        payload.update(claims)
+    head = header or {"alg": "HS256", "typ": "JWT"}
+    signing_input = b64url(json.dumps(head).encode()) + "." + b64url(json.dumps(payload).encode())
+    signature = hmac.new(secret.encode(), signing_input.encode(), hashlib.sha256).digest()
+    return signing_input + "." + b64url(signature)
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Response:
+    def __init__(self, status, headers, body):
+        self.status = status
+        self.headers = headers
+        self.body = body
+
+    def header(self, name):
+        for key, value in self.headers:
+            if key.lower() == name.lower():
+                return value
+        return None
+
+    @property
+    def json(self):
+        return json.loads(self.body)
+
+    def is_error(self, code):
+        """True when the body is exactly {"detail": <non-empty str>, "code": code} served as JSON."""
+        if not (self.header("Content-Type") or "").startswith("application/json"):
+            return False
+        try:
+            body = self.json
+        except ValueError:
+            return False
+        return (isinstance(body, dict) and set(body) == {"detail", "code"} and body["code"] == code
+                and isinstance(body["detail"], str) and body["detail"] != "")
+
+
+class Stack:
+    """nginx on a free loopback port in front of `processes` x `threads` workers under spawn-fcgi."""
+
+    def __init__(self, processes=2, threads=4, env=None):
+        self.dir = tempfile.mkdtemp(prefix="todo-fcgi-it-")
+        self.port = free_port()
+        self.socket_path = os.path.join(self.dir, "todo-fcgi.sock")
+        self.database = os.path.join(self.dir, "todo.db")
+        self.processes = processes
+        self.threads = threads
+        self.env = dict(os.environ, BETTER_AUTH_SECRET=SECRET, TODO_DATABASE=self.database)
+        self.env.update(env or {})
+        self.worker_pids = []
+        self.nginx = None
+
+    def start(self):
+        conf = subprocess.run([os.path.join(REPO, "scripts", "render-nginx-conf.sh"), self.dir, str(self.port),
+                               self.socket_path], check=True, capture_output=True, text=True).stdout
+        with open(os.path.join(self.dir, "nginx.conf"), "w") as f:
+            f.write(conf)
+        self.start_workers()
+        self.nginx = subprocess.Popen(["nginx", "-c", os.path.join(self.dir, "nginx.conf"), "-g", "daemon off;"],
+                                      stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        self.wait_healthy()
+        return self
+
+    def start_workers(self):
+        subprocess.run([BINARY, "migrate"], env=self.env, check=True, capture_output=True)
+        if os.path.exists(self.socket_path):
+            os.unlink(self.socket_path)
+        out = subprocess.run(["spawn-fcgi", "-s", self.socket_path, "-M", "0660", "-F", str(self.processes), "--",
+                              BINARY, "serve", "--threads", str(self.threads)],
+                             env=self.env, check=True, capture_output=True, text=True)
+        self.worker_pids = [int(p) for p in re.findall(r"PID: (\d+)", out.stdout + out.stderr)]
+        assert len(self.worker_pids) == self.processes, out
+
+    def stop_workers(self, sig=signal.SIGTERM, timeout=10):
+        for pid in self.worker_pids:
+            try:
+                os.kill(pid, sig)
+            except ProcessLookupError:
+                pass
+        deadline = time.time() + timeout
+        for pid in self.worker_pids:
+            while time.time() < deadline and pid_alive(pid):
+                time.sleep(0.02)
+            assert not pid_alive(pid), f"worker {pid} did not stop within {timeout}s"
+        self.worker_pids = []
+
+    def wait_healthy(self, timeout=10):
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            try:
+                if self.request("GET", "/health").status == 200:
+                    return
+            except OSError:
+                pass
+            time.sleep(0.05)
+        raise RuntimeError("stack did not become healthy")
+
+    def stop(self):
+        if self.worker_pids:
+            self.stop_workers()
+        if self.nginx:
+            self.nginx.terminate()
+            self.nginx.wait(timeout=10)
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+    def request(self, method, path, token=None, body=None, headers=None, content_type="application/json"):
+        all_headers = dict(headers or {})
+        if token is not None:
+            all_headers["Authorization"] = "Bearer " + token
+        if body is not None:
+            if not isinstance(body, (bytes, bytearray)):
+                body = json.dumps(body).encode()
+            if content_type:
+                all_headers["Content-Type"] = content_type
+        connection = http.client.HTTPConnection("127.0.0.1", self.port, timeout=30)
+        try:
+            connection.request(method, path, body=body, headers=all_headers)
+            response = connection.getresponse()
+            return Response(response.status, response.getheaders(), response.read())
+        finally:
+            connection.close()
+
+    def raw(self, data: bytes, timeout=10) -> bytes:
+        """Sends raw bytes and returns everything the server answers before closing."""
+        with socket.create_connection(("127.0.0.1", self.port), timeout=timeout) as s:
+            s.sendall(data)
+            chunks = []
+            while True:
+                chunk = s.recv(65536)
+                if not chunk:
+                    break
+                chunks.append(chunk)
+            return b"".join(chunks)
+
+
+def pid_alive(pid):
+    try:
+        waited, _ = os.waitpid(pid, os.WNOHANG)
+        if waited == pid:
+            return False
+    except ChildProcessError:
+        pass
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    with open(f"/proc/{pid}/stat") as f:
+        return f.read().split(")")[-1].split()[0] != "Z"
+
+
+if __name__ == "__main__":
+    stack = Stack().start()
+    print(f"http://127.0.0.1:{stack.port}  token for alice: {make_token('alice')}")
+    try:
+        signal.pause()
+    finally:
+        stack.stop()

@@ -1,0 +1,63 @@
+"""The todo-fcgi command line: version, help, check, migrate, token, configuration errors."""
+import os
+import subprocess
+import tempfile
+
+from stack import BINARY, SECRET
+
+
+def run(*args, env=None):
+    full_env = {"PATH": os.environ["PATH"], "BETTER_AUTH_SECRET": SECRET}
+    full_env.update(env or {})
+    return subprocess.run([BINARY, *args], env=full_env, capture_output=True, text=True, timeout=30)
+
+
+def test_version_and_help():
+    assert run("--version").stdout.startswith("todo-fcgi ")
+    help_text = run("--help").stdout
+    for word in ["serve", "migrate", "check", "token", "--listen", "--threads", "BETTER_AUTH_SECRET"]:
+        assert word in help_text
+
+
+def test_short_secret_is_a_configuration_error():
+    result = run("check", env={"BETTER_AUTH_SECRET": "short"})
+    assert result.returncode == 2
+    assert "at least 32 bytes" in result.stderr and result.stderr.count("\n") == 1
+
+
+def test_missing_secret_and_bad_flags_exit_2():
+    assert run("check", env={"BETTER_AUTH_SECRET": ""}).returncode == 2
+    assert run("serve", "--threads", "0").returncode == 2
+    assert run("serve", "--bogus").returncode == 2
+    assert run("frobnicate").returncode == 2
+
+
+def test_serve_without_socket_explains():
+    result = subprocess.run([BINARY, "serve"], env={"BETTER_AUTH_SECRET": SECRET, "PATH": os.environ["PATH"],
+                                                    "TODO_DATABASE": tempfile.mktemp(suffix=".db")},
+                            stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=30)
+    assert result.returncode == 2 and "not a listening socket" in result.stderr
+
+
+def test_migrate_then_check(tmp_path):
+    database = str(tmp_path / "t.db")
+    assert run("migrate", "--database", database).returncode == 0
+    check = run("check", env={"TODO_DATABASE": database})
+    assert check.returncode == 0, check.stderr
+    assert "configuration ok" in check.stdout and "database ok" in check.stdout
+
+
+def test_check_refuses_a_foreign_database(tmp_path):
+    database = tmp_path / "foreign.db"
+    subprocess.run(["python3", "-c", f"import sqlite3; c=sqlite3.connect('{database}'); c.execute('create table x(y)'); c.commit()"],
+                   check=True)
+    result = run("check", "--database", str(database))
+    assert result.returncode == 1 and "not a todo-fcgi database" in result.stderr
+
+
+def test_token_verifies_against_the_worker_secret():
+    result = run("token", "--sub", "alice", "--ttl", "60")
+    assert result.returncode == 0
+    header, payload, signature = result.stdout.strip().split(".")
+    assert header and payload and signature
+    assert run("token").returncode == 2
