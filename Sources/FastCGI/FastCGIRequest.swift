@@ -11,6 +11,8 @@ import Glibc
 public final class FastCGIRequest {
     private let request: UnsafeMutablePointer<FCGX_Request>
     private var isActive = false
+    /// Reused for every body read, so a request costs no buffer allocation.
+    private var chunk = [UInt8](repeating: 0, count: 16384)
 
     /// Prepares a request slot that accepts on `socket`.
     public init(socket: Int32) throws(FastCGIError) {
@@ -58,7 +60,6 @@ public final class FastCGIRequest {
         var body: [UInt8] = []
         body.reserveCapacity(min(max(expected, 0), limit))
         var exceeded = false
-        var chunk = [UInt8](repeating: 0, count: 16384)
         while true {
             let count = chunk.withUnsafeMutableBytes { buffer in
                 FCGX_GetStr(buffer.baseAddress!.assumingMemoryBound(to: CChar.self), Int32(buffer.count), request.pointee.in)

@@ -23,10 +23,17 @@ public struct JSONWriter {
         value.withUTF8 { appendEscaped($0) }
     }
 
-    /// Appends raw UTF-8 bytes as a JSON string literal with quotes and escapes.
-    public mutating func string(utf8 value: some Collection<UInt8>) {
-        let copy = Array(value)
-        copy.withUnsafeBufferPointer { appendEscaped($0) }
+    /// Appends raw UTF-8 bytes (already known to be valid UTF-8) as a JSON string literal with quotes and escapes.
+    public mutating func string(utf8 value: UnsafeBufferPointer<UInt8>) {
+        appendEscaped(value)
+    }
+
+    /// Appends a string literal whose content `fill` writes directly; the caller guarantees
+    /// it needs no escaping (e.g. a timestamp made of digits and punctuation).
+    public mutating func unescapedString(_ fill: (inout [UInt8]) -> Void) {
+        bytes.append(UInt8(ascii: "\""))
+        fill(&bytes)
+        bytes.append(UInt8(ascii: "\""))
     }
 
     private mutating func appendEscaped(_ utf8: UnsafeBufferPointer<UInt8>) {

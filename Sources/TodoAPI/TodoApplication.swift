@@ -76,27 +76,30 @@ public final class TodoApplication {
             case "PUT":
                 let draft = try TaskInput.draft(from: requireBody(request))
                 let id = try taskID(rawID)
-                guard let task = try store.replace(userID: user.id, id: id, draft: draft, now: now()) else {
+                guard let body = try store.replace(userID: user.id, id: id, draft: draft, now: now(), render: TaskJSON.encode) else {
                     throw APIError.taskNotFound
                 }
-                return json(200, TaskJSON.encode(task))
+                return json(200, body)
             case "DELETE":
                 let id = try taskID(rawID)
                 guard try store.delete(userID: user.id, id: id) else { throw APIError.taskNotFound }
                 return HTTPResponse(status: 204)
             default:
                 let id = try taskID(rawID)
-                guard let task = try store.find(userID: user.id, id: id) else { throw APIError.taskNotFound }
-                return json(200, TaskJSON.encode(task))
+                guard let body = try store.find(userID: user.id, id: id, render: TaskJSON.encode) else {
+                    throw APIError.taskNotFound
+                }
+                return json(200, body)
             }
         case .completion(_, let rawID):
             let body = try optionalBody(request)
             let completed = try body.map { (bytes) throws(APIError) in try TaskInput.completion(from: bytes) }
             let id = try taskID(rawID)
-            guard let task = try store.setCompleted(userID: user.id, id: id, completed: completed, now: now()) else {
+            guard let body = try store.setCompleted(userID: user.id, id: id, completed: completed, now: now(),
+                                                    render: TaskJSON.encode) else {
                 throw APIError.taskNotFound
             }
-            return json(200, TaskJSON.encode(task))
+            return json(200, body)
         }
     }
 
@@ -112,14 +115,22 @@ public final class TodoApplication {
     }
 
     private func list(user: AuthenticatedUser, query: TaskListQuery) throws -> HTTPResponse {
-        let page = try store.list(userID: user.id, query: query)
-        return HTTPResponse(status: 200, headers: [("X-Total-Count", String(page.total))], body: TaskJSON.encode(page.tasks))
+        var writer = JSONWriter(capacity: 256 + min(query.limit, 100) * 200)
+        writer.raw("[")
+        var first = true
+        let total = try store.list(userID: user.id, query: query) { row in
+            if !first { writer.raw(",") }
+            first = false
+            TaskJSON.write(row, to: &writer)
+        }
+        writer.raw("]")
+        return HTTPResponse(status: 200, headers: [("X-Total-Count", String(total))], body: writer.bytes)
     }
 
     private func create(user: AuthenticatedUser, draft: TaskDraft) throws -> HTTPResponse {
-        let task = try store.create(userID: user.id, draft: draft, now: now())
-        let location = "/api/\(PercentDecoding.encodePathSegment(user.id.utf8))/tasks/\(task.id)"
-        return HTTPResponse(status: 201, headers: [("Location", location)], body: TaskJSON.encode(task))
+        let (id, body) = try store.create(userID: user.id, draft: draft, now: now()) { row in (row.id, TaskJSON.encode(row)) }
+        let location = "/api/\(PercentDecoding.encodePathSegment(user.id.utf8))/tasks/\(id)"
+        return HTTPResponse(status: 201, headers: [("Location", location)], body: body)
     }
 
     private func json(_ status: Int, _ body: [UInt8]) -> HTTPResponse {

@@ -104,7 +104,8 @@ final class WorkerPool: Sendable {
         let request = builder.build(body: body.bytes, bodyExceededLimit: body.exceededLimit)
         let response = application.respond(to: request)
         do {
-            try slot.write(response.cgiBytes())
+            try slot.write(response.cgiHeader())
+            if !response.body.isEmpty { try slot.write(response.body) }
         } catch {
             // The web server went away mid-response; nothing is left to tell it.
             Log.line("writing the response failed: \(error)")

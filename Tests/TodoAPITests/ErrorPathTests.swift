@@ -43,6 +43,26 @@ struct AuthenticationTests {
         #expect(reply.header("WWW-Authenticate") == #"Bearer error="invalid_token", error_description="token expired""#)
     }
 
+    @Test func cachedTokenStillExpires() throws {
+        let h = try Harness()
+        let token = try h.token("alice", lifetime: 60)
+        #expect(try h.send("GET", "/api/alice/tasks", authorization: "Bearer \(token)").status == 200)
+        #expect(try h.send("GET", "/api/alice/tasks", authorization: "Bearer \(token)").status == 200)
+        h.clock.advance(by: 91_000)
+        let reply = try h.send("GET", "/api/alice/tasks", authorization: "Bearer \(token)")
+        #expect(reply.header("WWW-Authenticate") == #"Bearer error="invalid_token", error_description="token expired""#)
+    }
+
+    @Test func cachedTokenIsBoundToItsExactBytes() throws {
+        let h = try Harness()
+        let token = try h.token("alice")
+        #expect(try h.send("GET", "/api/alice/tasks", authorization: "Bearer \(token)").status == 200)
+        // The same token with its signature's last character changed must be verified afresh, and fail.
+        let tampered = String(token.dropLast()) + (token.last == "A" ? "B" : "A")
+        #expect(try h.send("GET", "/api/alice/tasks", authorization: "Bearer \(tampered)").isError("invalid_token"))
+        #expect(try h.send("GET", "/api/bob/tasks", authorization: "Bearer \(token)").isError("forbidden"))
+    }
+
     @Test func tokenSignedWithAnotherSecretIs401() throws {
         let h = try Harness()
         let forged = try JWTSigner(secret: Array("some-other-secret-of-enough-length!!".utf8))

@@ -12,11 +12,15 @@ public struct AuthenticatedUser: Sendable, Equatable {
 public final class Authenticator {
     private let verifier: JWTVerifier
     private let clock: @Sendable () -> Double
+    private let cache: VerifiedTokenCache
 
     /// Creates an authenticator for `configuration`; `clock` returns seconds since the epoch.
-    public init(configuration: JWTConfiguration, clock: @escaping @Sendable () -> Double = WallClock.seconds) throws(CryptoError) {
+    /// `cacheCapacity` bounds the per-thread cache of verified tokens (0 disables it).
+    public init(configuration: JWTConfiguration, clock: @escaping @Sendable () -> Double = WallClock.seconds,
+                cacheCapacity: Int = 1024) throws(CryptoError) {
         self.verifier = try JWTVerifier(configuration: configuration)
         self.clock = clock
+        self.cache = VerifiedTokenCache(capacity: cacheCapacity)
     }
 
     /// Authenticates from the raw `Authorization` header value.
@@ -24,8 +28,13 @@ public final class Authenticator {
         guard let authorization, let token = Self.bearerToken(authorization) else {
             throw APIError.missingToken
         }
+        let now = clock()
+        if let cached = cache.lookup(token, now: now, leeway: verifier.configuration.leewaySeconds) {
+            return AuthenticatedUser(id: cached.subject)
+        }
         do {
-            let verified = try verifier.verify(token, now: clock())
+            let verified = try verifier.verify(token, now: now)
+            cache.insert(token, verified)
             return AuthenticatedUser(id: verified.subject)
         } catch {
             if error.kind == .internalFailure { throw APIError.internalError }

@@ -22,10 +22,10 @@ public struct HTTPResponse: Sendable {
         return headers.first { $0.name.lowercased() == wanted }?.value
     }
 
-    /// The response in CGI form (RFC 3875 §6): a `Status` line, headers, a blank line and the body.
-    public func cgiBytes() -> [UInt8] {
+    /// The CGI response header (RFC 3875 §6): a `Status` line, headers and the blank line; the body follows it.
+    public func cgiHeader() -> [UInt8] {
         var output: [UInt8] = []
-        output.reserveCapacity(160 + body.count)
+        output.reserveCapacity(192)
         output.append(contentsOf: "Status: ".utf8)
         output.append(contentsOf: String(status).utf8)
         output.append(UInt8(ascii: " "))
@@ -45,7 +45,6 @@ public struct HTTPResponse: Sendable {
             output.append(contentsOf: "\r\n".utf8)
         }
         output.append(contentsOf: "\r\n".utf8)
-        output.append(contentsOf: body)
         return output
     }
 }

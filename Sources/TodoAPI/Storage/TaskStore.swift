@@ -7,46 +7,45 @@ import SQLite
 public final class TaskStore {
     private let connection: SQLiteConnection
 
-    private static let columns = "id, user_id, title, description, completed, created_at, updated_at"
+    private static let columns = TaskRow.columns
 
     /// Wraps an open, migrated connection.
     public init(connection: SQLiteConnection) {
         self.connection = connection
     }
 
-    /// Inserts a task for `userID` and returns it; both timestamps are `now`.
-    public func create(userID: String, draft: TaskDraft, now: Int64) throws(SQLiteError) -> TodoTask {
+    /// Inserts a task for `userID` (both timestamps `now`) and renders the stored row with `render`.
+    public func create<Result>(userID: String, draft: TaskDraft, now: Int64,
+                               render: (TaskRow) -> Result) throws(SQLiteError) -> Result {
         let statement = try connection.cachedStatement("""
             INSERT INTO tasks (user_id, title, title_key, description, completed, created_at, updated_at)
-            VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6) RETURNING id
+            VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6) RETURNING \(Self.columns)
             """)
         defer { statement.reset() }
-        let completed = draft.completed ?? false
         try statement.bind(userID, at: 1)
         try statement.bind(draft.title, at: 2)
         try statement.bind(Self.sortKey(draft.title), at: 3)
         try statement.bind(draft.description, at: 4)
-        try statement.bind(completed, at: 5)
+        try statement.bind(draft.completed ?? false, at: 5)
         try statement.bind(now, at: 6)
         guard try statement.step() else {
-            throw SQLiteError(code: 1, message: "INSERT returned no id", sql: statement.sql)
+            throw SQLiteError(code: 1, message: "INSERT returned no row", sql: statement.sql)
         }
-        let id = statement.int64(at: 0)
-        return TodoTask(id: id, userID: userID, title: draft.title, description: draft.description,
-                        completed: completed, createdAt: now, updatedAt: now)
+        return render(TaskRow(statement: statement))
     }
 
-    /// The task `id` if `userID` owns it.
-    public func find(userID: String, id: Int64) throws(SQLiteError) -> TodoTask? {
+    /// The task `id`, rendered with `render`, if `userID` owns it.
+    public func find<Result>(userID: String, id: Int64, render: (TaskRow) -> Result) throws(SQLiteError) -> Result? {
         let statement = try connection.cachedStatement("SELECT \(Self.columns) FROM tasks WHERE id = ?1 AND user_id = ?2")
         defer { statement.reset() }
         try statement.bind(id, at: 1)
         try statement.bind(userID, at: 2)
-        return try statement.step() ? Self.task(from: statement) : nil
+        return try statement.step() ? render(TaskRow(statement: statement)) : nil
     }
 
-    /// One page of `userID`'s tasks and the number of matching tasks before paging, from one snapshot.
-    public func list(userID: String, query: TaskListQuery) throws(SQLiteError) -> (tasks: [TodoTask], total: Int64) {
+    /// Calls `row` for each task of one page of `userID`'s tasks and returns the number of
+    /// matching tasks before paging; both come from one snapshot.
+    public func list(userID: String, query: TaskListQuery, row: (TaskRow) -> Void) throws(SQLiteError) -> Int64 {
         let filter: String
         switch query.status {
         case .all: filter = ""
@@ -63,11 +62,6 @@ public final class TaskStore {
 
         try transaction("BEGIN DEFERRED")
         do {
-            let count = try connection.cachedStatement("SELECT count(*) FROM tasks WHERE user_id = ?1\(filter)")
-            defer { count.reset() }
-            try count.bind(userID, at: 1)
-            let total = try count.step() ? count.int64(at: 0) : 0
-
             let page = try connection.cachedStatement("""
                 SELECT \(Self.columns) FROM tasks WHERE user_id = ?1\(filter)
                 ORDER BY \(sortColumn) \(direction), id \(direction) LIMIT ?2 OFFSET ?3
@@ -76,21 +70,32 @@ public final class TaskStore {
             try page.bind(userID, at: 1)
             try page.bind(Int64(query.limit), at: 2)
             try page.bind(query.offset, at: 3)
-            var tasks: [TodoTask] = []
-            tasks.reserveCapacity(min(query.limit, Int(total)))
+            let view = TaskRow(statement: page)
+            var rows = 0
             while try page.step() {
-                tasks.append(Self.task(from: page))
+                row(view)
+                rows += 1
+            }
+            // A partial, non-empty page already tells the total: no count query needed.
+            var total = query.offset + Int64(rows)
+            if rows == query.limit || (rows == 0 && query.offset > 0) {
+                let count = try connection.cachedStatement("SELECT count(*) FROM tasks WHERE user_id = ?1\(filter)")
+                defer { count.reset() }
+                try count.bind(userID, at: 1)
+                total = try count.step() ? count.int64(at: 0) : 0
             }
             try transaction("COMMIT")
-            return (tasks, total)
+            return total
         } catch {
             try? transaction("ROLLBACK")
             throw error
         }
     }
 
-    /// Replaces title and description (and completion when given); nil when `userID` has no such task.
-    public func replace(userID: String, id: Int64, draft: TaskDraft, now: Int64) throws(SQLiteError) -> TodoTask? {
+    /// Replaces title and description (and completion when given) and renders the result;
+    /// nil when `userID` has no such task.
+    public func replace<Result>(userID: String, id: Int64, draft: TaskDraft, now: Int64,
+                                render: (TaskRow) -> Result) throws(SQLiteError) -> Result? {
         let statement = try connection.cachedStatement("""
             UPDATE tasks SET title = ?3, title_key = ?4, description = ?5, completed = coalesce(?6, completed),
                 updated_at = max(?7, updated_at + 1)
@@ -104,11 +109,13 @@ public final class TaskStore {
         try statement.bind(draft.description, at: 5)
         if let completed = draft.completed { try statement.bind(completed, at: 6) } else { try statement.bindNull(at: 6) }
         try statement.bind(now, at: 7)
-        return try statement.step() ? Self.task(from: statement) : nil
+        return try statement.step() ? render(TaskRow(statement: statement)) : nil
     }
 
-    /// Sets `completed`, or toggles it when `completed` is nil; nil when `userID` has no such task.
-    public func setCompleted(userID: String, id: Int64, completed: Bool?, now: Int64) throws(SQLiteError) -> TodoTask? {
+    /// Sets `completed`, or toggles it when `completed` is nil, and renders the result;
+    /// nil when `userID` has no such task.
+    public func setCompleted<Result>(userID: String, id: Int64, completed: Bool?, now: Int64,
+                                     render: (TaskRow) -> Result) throws(SQLiteError) -> Result? {
         let statement = try connection.cachedStatement("""
             UPDATE tasks SET completed = coalesce(?3, 1 - completed), updated_at = max(?4, updated_at + 1)
             WHERE id = ?1 AND user_id = ?2 RETURNING \(Self.columns)
@@ -118,7 +125,7 @@ public final class TaskStore {
         try statement.bind(userID, at: 2)
         if let completed { try statement.bind(completed, at: 3) } else { try statement.bindNull(at: 3) }
         try statement.bind(now, at: 4)
-        return try statement.step() ? Self.task(from: statement) : nil
+        return try statement.step() ? render(TaskRow(statement: statement)) : nil
     }
 
     /// Deletes the task; false when `userID` has no such task.
@@ -144,11 +151,5 @@ public final class TaskStore {
     /// Case-insensitive sort key for titles (full Unicode lowercase mapping).
     static func sortKey(_ title: String) -> String {
         title.lowercased()
-    }
-
-    private static func task(from row: SQLiteStatement) -> TodoTask {
-        TodoTask(id: row.int64(at: 0), userID: row.string(at: 1) ?? "", title: row.string(at: 2) ?? "",
-                 description: row.string(at: 3), completed: row.int64(at: 4) != 0,
-                 createdAt: row.int64(at: 5), updatedAt: row.int64(at: 6))
     }
 }

@@ -1,5 +1,8 @@
 /// RFC 3339 UTC timestamps with milliseconds, e.g. `2026-11-22T10:00:00.123Z`.
 public enum Timestamp {
+    /// The length of every formatted timestamp.
+    public static let length = 24
+
     /// Formats milliseconds since the Unix epoch.
     public static func format(milliseconds: Int64) -> String {
         var bytes: [UInt8] = []
@@ -7,27 +10,25 @@ public enum Timestamp {
         return String(decoding: bytes, as: UTF8.self)
     }
 
-    /// Appends the formatted timestamp (24 bytes) to `output`.
+    /// Appends the 24-byte timestamp to `output` in one fixed-width write.
     public static func append(milliseconds: Int64, to output: inout [UInt8]) {
         let millis = Int(milliseconds.modulo(1000))
         let totalSeconds = (milliseconds - Int64(millis)) / 1000
         let days = Int((totalSeconds - totalSeconds.modulo(86_400)) / 86_400)
         let secondsOfDay = Int(totalSeconds.modulo(86_400))
         let (year, month, day) = civilDate(daysSinceEpoch: days)
-        appendDigits(year, width: 4, to: &output)
-        output.append(UInt8(ascii: "-"))
-        appendDigits(month, width: 2, to: &output)
-        output.append(UInt8(ascii: "-"))
-        appendDigits(day, width: 2, to: &output)
-        output.append(UInt8(ascii: "T"))
-        appendDigits(secondsOfDay / 3600, width: 2, to: &output)
-        output.append(UInt8(ascii: ":"))
-        appendDigits(secondsOfDay / 60 % 60, width: 2, to: &output)
-        output.append(UInt8(ascii: ":"))
-        appendDigits(secondsOfDay % 60, width: 2, to: &output)
-        output.append(UInt8(ascii: "."))
-        appendDigits(millis, width: 3, to: &output)
-        output.append(UInt8(ascii: "Z"))
+        let start = output.count
+        output.append(contentsOf: "0000-00-00T00:00:00.000Z".utf8)
+        output.withUnsafeMutableBufferPointer { buffer in
+            let text = UnsafeMutableBufferPointer(rebasing: buffer[start...])
+            put(year, width: 4, at: 0, in: text)
+            put(month, width: 2, at: 5, in: text)
+            put(day, width: 2, at: 8, in: text)
+            put(secondsOfDay / 3600, width: 2, at: 11, in: text)
+            put(secondsOfDay / 60 % 60, width: 2, at: 14, in: text)
+            put(secondsOfDay % 60, width: 2, at: 17, in: text)
+            put(millis, width: 3, at: 20, in: text)
+        }
     }
 
     /// Howard Hinnant's `civil_from_days`: proleptic Gregorian date of a day count.
@@ -43,14 +44,14 @@ public enum Timestamp {
         return (yearOfEra + era * 400 + (month <= 2 ? 1 : 0), month, day)
     }
 
-    private static func appendDigits(_ value: Int, width: Int, to output: inout [UInt8]) {
-        var divisor = 1
-        for _ in 1..<width { divisor *= 10 }
+    /// Writes `value` as `width` decimal digits ending at `offset + width`.
+    private static func put(_ value: Int, width: Int, at offset: Int, in text: UnsafeMutableBufferPointer<UInt8>) {
         var remaining = value
-        while divisor > 0 {
-            output.append(UInt8(remaining / divisor % 10) + UInt8(ascii: "0"))
-            remaining %= divisor
-            divisor /= 10
+        var index = offset + width - 1
+        while index >= offset {
+            text[index] = UInt8(truncatingIfNeeded: remaining % 10) &+ UInt8(ascii: "0")
+            remaining /= 10
+            index -= 1
         }
     }
 }

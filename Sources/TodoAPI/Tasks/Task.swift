@@ -1,33 +1,3 @@
-/// One user's task, as stored.
-public struct TodoTask: Sendable, Equatable {
-    /// Never reused, even after the task is deleted.
-    public let id: Int64
-    /// The owner: the `sub` of the token that created it.
-    public let userID: String
-    /// Trimmed, 1...200 code points.
-    public let title: String
-    /// Up to 1000 code points, or nil.
-    public let description: String?
-    /// Whether the task is done.
-    public let completed: Bool
-    /// Creation time, milliseconds since the epoch.
-    public let createdAt: Int64
-    /// Last change, milliseconds since the epoch; strictly increases with each change.
-    public let updatedAt: Int64
-
-    /// Creates a task value.
-    public init(id: Int64, userID: String, title: String, description: String?, completed: Bool,
-                createdAt: Int64, updatedAt: Int64) {
-        self.id = id
-        self.userID = userID
-        self.title = title
-        self.description = description
-        self.completed = completed
-        self.createdAt = createdAt
-        self.updatedAt = updatedAt
-    }
-}
-
 /// The fields a client may set on create or replace, already validated.
 public struct TaskDraft: Sendable, Equatable {
     /// The trimmed title.

@@ -1,49 +1,32 @@
 import JSON
 
-/// Renders tasks as the API's JSON, straight into bytes.
+/// Renders tasks as the API's JSON, straight from database rows into response bytes.
 enum TaskJSON {
-    static func encode(_ task: TodoTask) -> [UInt8] {
+    /// One task as a JSON object.
+    static func encode(_ row: TaskRow) -> [UInt8] {
         var writer = JSONWriter(capacity: 256)
-        write(task, to: &writer)
+        write(row, to: &writer)
         return writer.bytes
     }
 
-    static func encode(_ tasks: [TodoTask]) -> [UInt8] {
-        var writer = JSONWriter(capacity: 64 + tasks.count * 220)
-        writer.raw("[")
-        for (index, task) in tasks.enumerated() {
-            if index > 0 { writer.raw(",") }
-            write(task, to: &writer)
-        }
-        writer.raw("]")
-        return writer.bytes
-    }
-
-    private static func write(_ task: TodoTask, to writer: inout JSONWriter) {
+    /// Appends one task object to `writer`.
+    static func write(_ row: TaskRow, to writer: inout JSONWriter) {
         writer.raw("{\"id\":")
-        writer.integer(task.id)
+        writer.integer(row.id)
         writer.raw(",\"user_id\":")
-        writer.string(task.userID)
+        row.withUserID { writer.string(utf8: $0) }
         writer.raw(",\"title\":")
-        writer.string(task.title)
+        row.withTitle { writer.string(utf8: $0) }
         writer.raw(",\"description\":")
-        if let description = task.description { writer.string(description) } else { writer.null() }
+        if row.hasDescription { row.withDescription { writer.string(utf8: $0) } } else { writer.null() }
         writer.raw(",\"completed\":")
-        writer.bool(task.completed)
+        writer.bool(row.completed)
         writer.raw(",\"created_at\":")
-        writer.timestamp(milliseconds: task.createdAt)
+        let createdAt = row.createdAt
+        writer.unescapedString { Timestamp.append(milliseconds: createdAt, to: &$0) }
         writer.raw(",\"updated_at\":")
-        writer.timestamp(milliseconds: task.updatedAt)
+        let updatedAt = row.updatedAt
+        writer.unescapedString { Timestamp.append(milliseconds: updatedAt, to: &$0) }
         writer.raw("}")
-    }
-}
-
-extension JSONWriter {
-    /// Appends an RFC 3339 timestamp string.
-    mutating func timestamp(milliseconds: Int64) {
-        var text: [UInt8] = []
-        text.reserveCapacity(24)
-        Timestamp.append(milliseconds: milliseconds, to: &text)
-        string(utf8: text)
     }
 }
