@@ -1,5 +1,9 @@
 import CSQLite
 
+#if canImport(Glibc)
+import Glibc
+#endif
+
 /// One SQLite database connection, owned by one thread.
 ///
 /// Not Sendable: SQLite is opened in multi-thread mode (`SQLITE_OPEN_NOMUTEX`),
@@ -35,8 +39,21 @@ public final class SQLiteConnection {
     }
 
     /// Waits up to `milliseconds` for a lock held by another connection before failing with SQLITE_BUSY.
+    ///
+    /// Unlike `sqlite3_busy_timeout`, whose sleeps grow to 100 ms, this retries every 100 µs for
+    /// the first 10 ms and every millisecond after that, so a writer queued behind another
+    /// writer's short transaction is not left sleeping long after the lock is free.
     public func setBusyTimeout(milliseconds: Int32) {
-        sqlite3_busy_timeout(handle, milliseconds)
+        // The timeout travels in the context pointer itself: nothing to allocate or free.
+        let context = UnsafeMutableRawPointer(bitPattern: UInt(max(milliseconds, 1)))
+        sqlite3_busy_handler(handle, { context, attempts in
+            let timeoutMicroseconds = Int(bitPattern: context) * 1000
+            let attempts = Int(attempts)
+            let waitedMicroseconds = attempts <= 100 ? attempts * 100 : 10_000 + (attempts - 100) * 1000
+            guard waitedMicroseconds < timeoutMicroseconds else { return 0 }
+            usleep(attempts < 100 ? 100 : 1000)
+            return 1
+        }, context)
     }
 
     /// Runs one or more SQL statements that return no rows of interest.

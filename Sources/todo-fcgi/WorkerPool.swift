@@ -24,6 +24,7 @@ final class WorkerPool: Sendable {
     private let socket: Int32
     private let stopping = Atomic<Bool>(false)
     private let states: [WorkerState]
+    private let writeGate = WriteGate()
 
     init(configuration: ServerConfiguration, socket: Int32) {
         self.configuration = configuration
@@ -69,7 +70,7 @@ final class WorkerPool: Sendable {
             slot = try FastCGIRequest(socket: socket)
             let connection = try TaskDatabase.open(configuration.database, migrate: false)
             application = TodoApplication(authenticator: try Authenticator(configuration: configuration.jwt),
-                                          store: TaskStore(connection: connection), log: Log.line)
+                                          store: TaskStore(connection: connection, writeGate: writeGate), log: Log.line)
         } catch {
             Log.line("worker failed to start: \(error)")
             return

@@ -6,32 +6,36 @@ import SQLite
 /// Not Sendable: it owns one thread's SQLite connection and its cached statements.
 public final class TaskStore {
     private let connection: SQLiteConnection
+    private let writeGate: WriteGate
 
     private static let columns = TaskRow.columns
 
-    /// Wraps an open, migrated connection.
-    public init(connection: SQLiteConnection) {
+    /// Wraps an open, migrated connection; threads of one process share `writeGate`.
+    public init(connection: SQLiteConnection, writeGate: WriteGate = WriteGate()) {
         self.connection = connection
+        self.writeGate = writeGate
     }
 
     /// Inserts a task for `userID` (both timestamps `now`) and renders the stored row with `render`.
     public func create<Result>(userID: String, draft: TaskDraft, now: Int64,
                                render: (TaskRow) -> Result) throws(SQLiteError) -> Result {
-        let statement = try connection.cachedStatement("""
-            INSERT INTO tasks (user_id, title, title_key, description, completed, created_at, updated_at)
-            VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6) RETURNING \(Self.columns)
-            """)
-        defer { statement.reset() }
-        try statement.bind(userID, at: 1)
-        try statement.bind(draft.title, at: 2)
-        try statement.bind(Self.sortKey(draft.title), at: 3)
-        try statement.bind(draft.description, at: 4)
-        try statement.bind(draft.completed ?? false, at: 5)
-        try statement.bind(now, at: 6)
-        guard try statement.step() else {
-            throw SQLiteError(code: 1, message: "INSERT returned no row", sql: statement.sql)
+        try writeGate.withTurn { () throws(SQLiteError) -> Result in
+            let statement = try connection.cachedStatement("""
+                INSERT INTO tasks (user_id, title, title_key, description, completed, created_at, updated_at)
+                VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6) RETURNING \(Self.columns)
+                """)
+            defer { statement.reset() }
+            try statement.bind(userID, at: 1)
+            try statement.bind(draft.title, at: 2)
+            try statement.bind(Self.sortKey(draft.title), at: 3)
+            try statement.bind(draft.description, at: 4)
+            try statement.bind(draft.completed ?? false, at: 5)
+            try statement.bind(now, at: 6)
+            guard let result = try Self.singleRow(statement, render) else {
+                throw SQLiteError(code: 1, message: "INSERT returned no row", sql: statement.sql)
+            }
+            return result
         }
-        return render(TaskRow(statement: statement))
     }
 
     /// The task `id`, rendered with `render`, if `userID` owns it.
@@ -40,7 +44,7 @@ public final class TaskStore {
         defer { statement.reset() }
         try statement.bind(id, at: 1)
         try statement.bind(userID, at: 2)
-        return try statement.step() ? render(TaskRow(statement: statement)) : nil
+        return try Self.singleRow(statement, render)
     }
 
     /// Calls `row` for each task of one page of `userID`'s tasks and returns the number of
@@ -96,45 +100,51 @@ public final class TaskStore {
     /// nil when `userID` has no such task.
     public func replace<Result>(userID: String, id: Int64, draft: TaskDraft, now: Int64,
                                 render: (TaskRow) -> Result) throws(SQLiteError) -> Result? {
-        let statement = try connection.cachedStatement("""
-            UPDATE tasks SET title = ?3, title_key = ?4, description = ?5, completed = coalesce(?6, completed),
-                updated_at = max(?7, updated_at + 1)
-            WHERE id = ?1 AND user_id = ?2 RETURNING \(Self.columns)
-            """)
-        defer { statement.reset() }
-        try statement.bind(id, at: 1)
-        try statement.bind(userID, at: 2)
-        try statement.bind(draft.title, at: 3)
-        try statement.bind(Self.sortKey(draft.title), at: 4)
-        try statement.bind(draft.description, at: 5)
-        if let completed = draft.completed { try statement.bind(completed, at: 6) } else { try statement.bindNull(at: 6) }
-        try statement.bind(now, at: 7)
-        return try statement.step() ? render(TaskRow(statement: statement)) : nil
+        try writeGate.withTurn { () throws(SQLiteError) -> Result? in
+            let statement = try connection.cachedStatement("""
+                UPDATE tasks SET title = ?3, title_key = ?4, description = ?5, completed = coalesce(?6, completed),
+                    updated_at = max(?7, updated_at + 1)
+                WHERE id = ?1 AND user_id = ?2 RETURNING \(Self.columns)
+                """)
+            defer { statement.reset() }
+            try statement.bind(id, at: 1)
+            try statement.bind(userID, at: 2)
+            try statement.bind(draft.title, at: 3)
+            try statement.bind(Self.sortKey(draft.title), at: 4)
+            try statement.bind(draft.description, at: 5)
+            if let completed = draft.completed { try statement.bind(completed, at: 6) } else { try statement.bindNull(at: 6) }
+            try statement.bind(now, at: 7)
+            return try Self.singleRow(statement, render)
+        }
     }
 
     /// Sets `completed`, or toggles it when `completed` is nil, and renders the result;
     /// nil when `userID` has no such task.
     public func setCompleted<Result>(userID: String, id: Int64, completed: Bool?, now: Int64,
                                      render: (TaskRow) -> Result) throws(SQLiteError) -> Result? {
-        let statement = try connection.cachedStatement("""
-            UPDATE tasks SET completed = coalesce(?3, 1 - completed), updated_at = max(?4, updated_at + 1)
-            WHERE id = ?1 AND user_id = ?2 RETURNING \(Self.columns)
-            """)
-        defer { statement.reset() }
-        try statement.bind(id, at: 1)
-        try statement.bind(userID, at: 2)
-        if let completed { try statement.bind(completed, at: 3) } else { try statement.bindNull(at: 3) }
-        try statement.bind(now, at: 4)
-        return try statement.step() ? render(TaskRow(statement: statement)) : nil
+        try writeGate.withTurn { () throws(SQLiteError) -> Result? in
+            let statement = try connection.cachedStatement("""
+                UPDATE tasks SET completed = coalesce(?3, 1 - completed), updated_at = max(?4, updated_at + 1)
+                WHERE id = ?1 AND user_id = ?2 RETURNING \(Self.columns)
+                """)
+            defer { statement.reset() }
+            try statement.bind(id, at: 1)
+            try statement.bind(userID, at: 2)
+            if let completed { try statement.bind(completed, at: 3) } else { try statement.bindNull(at: 3) }
+            try statement.bind(now, at: 4)
+            return try Self.singleRow(statement, render)
+        }
     }
 
     /// Deletes the task; false when `userID` has no such task.
     public func delete(userID: String, id: Int64) throws(SQLiteError) -> Bool {
-        let statement = try connection.cachedStatement("DELETE FROM tasks WHERE id = ?1 AND user_id = ?2")
-        try statement.bind(id, at: 1)
-        try statement.bind(userID, at: 2)
-        try statement.run()
-        return connection.changes > 0
+        try writeGate.withTurn { () throws(SQLiteError) -> Bool in
+            let statement = try connection.cachedStatement("DELETE FROM tasks WHERE id = ?1 AND user_id = ?2")
+            try statement.bind(id, at: 1)
+            try statement.bind(userID, at: 2)
+            try statement.run()
+            return connection.changes > 0
+        }
     }
 
     /// Reads from the tasks table, so a missing, locked-out or corrupt database fails here.
@@ -146,6 +156,17 @@ public final class TaskStore {
 
     private func transaction(_ sql: String) throws(SQLiteError) {
         try connection.cachedStatement(sql).run()
+    }
+
+    /// Renders the statement's only row, then runs the statement to completion: a write with
+    /// RETURNING commits only when it completes, and a failed commit must reach the caller
+    /// before anything is acknowledged.
+    private static func singleRow<Result>(_ statement: SQLiteStatement,
+                                          _ render: (TaskRow) -> Result) throws(SQLiteError) -> Result? {
+        guard try statement.step() else { return nil }
+        let result = render(TaskRow(statement: statement))
+        while try statement.step() {}
+        return result
     }
 
     /// Case-insensitive sort key for titles (full Unicode lowercase mapping).

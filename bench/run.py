@@ -1,0 +1,226 @@
+#!/usr/bin/env python3
+"""todo-fcgi benchmark: wrk through nginx against the FastCGI transport ceiling.
+
+Starts everything on loopback by itself (three nginx instances from the same template,
+the worker under spawn-fcgi, the C ceiling responder), seeds a fresh database through the
+API, runs each scenario with wrk at 32 and 64 connections, prints a Markdown table and
+stops what it started. Run it through bench/run.sh, which installs and builds first.
+"""
+import argparse
+import base64
+import hashlib
+import hmac
+import http.client
+import json
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+
+REPO = os.path.abspath(os.path.join(os.path.dirname(__file__), ".."))
+WORKER = os.path.join(REPO, ".build", "release", "todo-fcgi")
+SECRET = "benchmark-secret-" + "b" * 32
+THREADS = int(os.environ.get("BENCH_THREADS", "8"))
+
+
+def b64url(data):
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+
+def token(sub):
+    now = int(time.time())
+    signing = b64url(b'{"alg":"HS256","typ":"JWT"}') + "." + b64url(json.dumps({"sub": sub, "iat": now, "exp": now + 7200}).encode())
+    return signing + "." + b64url(hmac.new(SECRET.encode(), signing.encode(), hashlib.sha256).digest())
+
+
+class Bench:
+    def __init__(self, args):
+        self.args = args
+        self.dir = tempfile.mkdtemp(prefix="todo-fcgi-bench-")
+        self.processes = []
+        self.worker_pid = None
+
+    def spawn(self, argv, **kwargs):
+        process = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, **kwargs)
+        self.processes.append(process)
+        return process
+
+    def nginx(self, name, port, socket_path, static_body=None):
+        run_dir = os.path.join(self.dir, name)
+        os.makedirs(run_dir)
+        conf = subprocess.run([os.path.join(REPO, "scripts", "render-nginx-conf.sh"), run_dir, str(port), socket_path],
+                              check=True, capture_output=True, text=True).stdout
+        if static_body is not None:
+            # The static reference: the same nginx, answering the body itself.
+            conf = re.sub(r"include .*todo-fcgi-api\.conf;",
+                          "location / { default_type application/json; return 200 '%s'; }" % static_body, conf)
+        path = os.path.join(run_dir, "nginx.conf")
+        with open(path, "w") as f:
+            f.write(conf)
+        self.spawn(["nginx", "-c", path, "-g", "daemon off;"])
+
+    def start(self):
+        env = dict(os.environ, BETTER_AUTH_SECRET=SECRET, TODO_DATABASE=os.path.join(self.dir, "bench.db"),
+                   TODO_SYNCHRONOUS=self.args.synchronous)
+        self.env = env
+        worker_socket = os.path.join(self.dir, "worker.sock")
+        ceiling_socket = os.path.join(self.dir, "ceiling.sock")
+        subprocess.run([WORKER, "migrate"], env=env, check=True, capture_output=True)
+        worker = self.spawn(["spawn-fcgi", "-n", "-s", worker_socket, "-M", "0660", "--", WORKER, "serve",
+                             "--threads", str(THREADS)], env=env)
+        self.worker_pid = worker.pid  # spawn-fcgi -n execs the worker in place
+        self.nginx("worker", 18081, worker_socket)
+        started = time.time()
+        wait_until(lambda: http_status(18081, "/health") == 200)
+        self.startup_ms = (time.time() - started) * 1000
+        self.port = 18081
+
+    def seed(self):
+        users = []
+        connection = http.client.HTTPConnection("127.0.0.1", self.port)
+        for index in range(self.args.users):
+            name = f"user{index:04d}"
+            auth = token(name)
+            ids = []
+            for n in range(20):
+                connection.request("POST", f"/api/{name}/tasks", body=json.dumps({"title": f"task {n} of {name}",
+                                   "description": "seeded for the benchmark"}),
+                                   headers={"Authorization": "Bearer " + auth, "Content-Type": "application/json"})
+                response = connection.getresponse()
+                ids.append(json.loads(response.read())["id"])
+                assert response.status == 201
+            users.append((name, auth, ids))
+        connection.close()
+        self.users_file = os.path.join(self.dir, "users.txt")
+        with open(self.users_file, "w") as f:
+            for name, auth, ids in users:
+                f.write(f"{name} {auth} {' '.join(map(str, ids))}\n")
+        connection = http.client.HTTPConnection("127.0.0.1", self.port)
+        connection.request("GET", f"/api/{users[0][0]}/tasks", headers={"Authorization": "Bearer " + users[0][1]})
+        self.list_body = connection.getresponse().read()
+        connection.close()
+
+    def start_references(self):
+        ceiling_bin = os.path.join(self.dir, "ceiling-responder")
+        subprocess.run(["gcc", "-O2", "-o", ceiling_bin, os.path.join(REPO, "bench", "ceiling.c"), "-lfcgi", "-lpthread"],
+                       check=True)
+        ceiling_socket = os.path.join(self.dir, "ceiling.sock")
+        self.spawn(["spawn-fcgi", "-n", "-s", ceiling_socket, "-M", "0660", "--", ceiling_bin, str(THREADS),
+                    str(len(self.list_body))])
+        self.nginx("ceiling", 18082, ceiling_socket)
+        self.nginx("static", 18083, "/nonexistent", static_body="x" * (len(self.list_body) - 1) + "\n")
+        wait_until(lambda: http_status(18082, "/api/x/tasks") == 200 and http_status(18083, "/") == 200)
+
+    def wrk(self, port, path, scenario, connections):
+        env = dict(os.environ, SCENARIO=scenario, BENCH_USERS=self.users_file)
+        before = cpu_ticks(self.worker_pid)
+        out = subprocess.run(["wrk", "-t2", f"-c{connections}", f"-d{self.args.duration}s", "--latency",
+                              "-s", os.path.join(REPO, "bench", "scenario.lua"), f"http://127.0.0.1:{port}{path}"],
+                             env=env, capture_output=True, text=True, timeout=self.args.duration + 60).stdout
+        after = cpu_ticks(self.worker_pid)
+        result = json.loads(re.search(r"RESULT (\{.*\})", out).group(1))
+        result["rps"] = result["requests"] / (result["duration_us"] / 1e6)
+        result["cpu_us_per_request"] = (after - before) * 1e6 / os.sysconf("SC_CLK_TCK") / max(result["requests"], 1)
+        return result
+
+    def stop(self):
+        for process in reversed(self.processes):
+            if process.poll() is None:
+                process.send_signal(signal.SIGTERM)
+        for process in self.processes:
+            try:
+                process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                process.kill()
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+
+def wait_until(condition, timeout=15):
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        try:
+            if condition():
+                return
+        except OSError:
+            pass
+        time.sleep(0.01)
+    raise RuntimeError("timed out waiting for the stack")
+
+
+def http_status(port, path):
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
+    try:
+        connection.request("GET", path)
+        response = connection.getresponse()
+        response.read()
+        return response.status
+    finally:
+        connection.close()
+
+
+def cpu_ticks(pid):
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return int(fields[11]) + int(fields[12])
+
+
+def rss_kib(pid):
+    with open(f"/proc/{pid}/status") as f:
+        return int(re.search(r"VmRSS:\s+(\d+)", f.read()).group(1))
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--quick", action="store_true", help="2 s per run, 100 users: under a minute")
+    parser.add_argument("--duration", type=int, default=10, help="seconds per wrk run (default 10)")
+    parser.add_argument("--users", type=int, default=1000, help="users seeded for the mix (default 1000)")
+    parser.add_argument("--synchronous", default="full", choices=["full", "normal"])
+    parser.add_argument("--connections", default="32,64")
+    parser.add_argument("--scenarios", default="ceiling,static,list,get,create,complete,mix")
+    args = parser.parse_args()
+    if args.quick:
+        args.duration, args.users = 2, 100
+    bench = Bench(args)
+    try:
+        bench.start()
+        bench.seed()
+        bench.start_references()
+        rss_before = rss_kib(bench.worker_pid)
+        rows = []
+        targets = {"ceiling": (18082, "/api/x/tasks", "plain"), "static": (18083, "/", "plain"),
+                   "list": (18081, "/", "list"), "get": (18081, "/", "get"), "create": (18081, "/", "create"),
+                   "complete": (18081, "/", "complete"), "mix": (18081, "/", "mix")}
+        for connections in [int(c) for c in args.connections.split(",")]:
+            ceiling = None
+            for name in args.scenarios.split(","):
+                port, path, scenario = targets[name]
+                result = bench.wrk(port, path, scenario, connections)
+                if name == "ceiling":
+                    ceiling = result
+                rows.append((name, connections, result, ceiling))
+                print(f"  {name:9} c={connections:<3} {result['rps']:9.0f} req/s  p50 {result['p50_us'] / 1000:6.2f} ms"
+                      f"  p99 {result['p99_us'] / 1000:6.2f} ms  non-2xx {result['non2xx']}", file=sys.stderr)
+        rss_after = rss_kib(bench.worker_pid)
+    finally:
+        bench.stop()
+
+    print(f"\nwrk -t2, {args.duration} s per run, {THREADS} worker threads, synchronous={args.synchronous}, "
+          f"{args.users} users x 20 tasks, list body {len(bench.list_body)} bytes\n")
+    print("| scenario | conns | req/s | p50 ms | p99 ms | non-2xx | vs ceiling req/s | p99 vs ceiling | worker CPU µs/req |")
+    print("|---|---|---|---|---|---|---|---|---|")
+    for name, connections, result, ceiling in rows:
+        ratio = f"{result['rps'] / ceiling['rps']:.0%}" if ceiling else "—"
+        p99_ratio = f"{result['p99_us'] / max(ceiling['p99_us'], 1):.1f}x" if ceiling else "—"
+        cpu = f"{result['cpu_us_per_request']:.1f}" if name not in ("ceiling", "static") else "—"
+        print(f"| {name} | {connections} | {result['rps']:.0f} | {result['p50_us'] / 1000:.2f} | {result['p99_us'] / 1000:.2f} "
+              f"| {result['non2xx']} | {ratio} | {p99_ratio} | {cpu} |")
+    print(f"\nworker RSS: {rss_before / 1024:.1f} MiB before the runs, {rss_after / 1024:.1f} MiB after; "
+          f"start-up to first /health answered through nginx: {bench.startup_ms:.0f} ms")
+
+
+if __name__ == "__main__":
+    main()
