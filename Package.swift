@@ -19,6 +19,7 @@ let package = Package(
         .target(name: "JWT", dependencies: ["CCrypto", "JSON"]),
         .target(name: "TodoAPI", dependencies: ["SQLite", "JSON", "JWT"]),
         .executableTarget(name: "todo-fcgi", dependencies: ["FastCGI", "TodoAPI", "JWT", "SQLite"]),
+        .executableTarget(name: "todo-bench", dependencies: ["TodoAPI", "JWT", "SQLite"]),
 
         .testTarget(name: "JSONTests", dependencies: ["JSON"]),
         .testTarget(name: "SQLiteTests", dependencies: ["SQLite"]),

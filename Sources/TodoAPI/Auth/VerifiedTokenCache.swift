@@ -7,7 +7,7 @@ import JWT
 /// only expiry can change its answer, and it is re-checked on every hit. Failures are never
 /// cached. Bounded: when full, it starts over; capacity 0 disables it. Not Sendable: one per worker thread.
 final class VerifiedTokenCache {
-    private var entries: [ArraySlice<UInt8>: VerifiedToken] = [:]
+    private var entries: [TokenKey: VerifiedToken] = [:]
     private let capacity: Int
 
     init(capacity: Int = 1024) {
@@ -16,9 +16,10 @@ final class VerifiedTokenCache {
 
     /// The cached result for `token` if it is still unexpired at `now` (with `leeway`).
     func lookup(_ token: ArraySlice<UInt8>, now: Double, leeway: Double) -> VerifiedToken? {
-        guard let verified = entries[token] else { return nil }
+        let key = TokenKey(bytes: token)
+        guard let verified = entries[key] else { return nil }
         guard now <= verified.expiresAt + leeway else {
-            entries[token] = nil
+            entries[key] = nil
             return nil
         }
         return verified
@@ -28,9 +29,22 @@ final class VerifiedTokenCache {
     func insert(_ token: ArraySlice<UInt8>, _ verified: VerifiedToken) {
         guard capacity > 0 else { return }
         if entries.count >= capacity { entries.removeAll(keepingCapacity: true) }
-        entries[ArraySlice(Array(token))] = verified
+        entries[TokenKey(bytes: ArraySlice(Array(token)))] = verified
     }
 
     /// The number of tokens remembered.
     var count: Int { entries.count }
+}
+
+/// Token bytes as a dictionary key, hashed in one pass (an `ArraySlice` would feed the hasher byte by byte).
+private struct TokenKey: Hashable {
+    let bytes: ArraySlice<UInt8>
+
+    static func == (left: TokenKey, right: TokenKey) -> Bool {
+        left.bytes.elementsEqual(right.bytes)
+    }
+
+    func hash(into hasher: inout Hasher) {
+        bytes.withUnsafeBytes { hasher.combine(bytes: $0) }
+    }
 }
