@@ -1,10 +1,18 @@
 #!/usr/bin/env bash
 # Renders nginx/dev.conf.template for a run directory, port and worker socket.
 # Usage: scripts/render-nginx-conf.sh RUN_DIR PORT SOCKET > RUN_DIR/nginx.conf
+# Environment: TODO_RATE_LIMIT (requests/s per client on /api/, default 100000);
+#   TLS_PORT and CERT_DIR (from scripts/make-dev-cert.sh) add the TLS server of production:
+#   then PORT answers only with a redirect to https, as in production.
 set -euo pipefail
 run_dir=$1 port=$2 socket=$3
 repo=$(cd "$(dirname "$0")/.." && pwd)
 mkdir -p "$run_dir/nginx-tmp"
+tls_filter='/^#TLS/d;s/^#PLAIN//'
+if [ -n "${TLS_PORT:-}" ]; then
+    tls_filter='/^#PLAIN/d;s/^#TLS//'
+fi
 sed -e "s|@RUN_DIR@|$run_dir|g" -e "s|@PORT@|$port|g" -e "s|@SOCKET@|$socket|g" \
-    -e "s|@REPO@|$repo|g" -e "s|@USER_GROUP@|$(id -un) $(id -gn)|g" \
+    -e "s|@REPO@|$repo|g" -e "s|@USER_GROUP@|$(id -un) $(id -gn)|g" -e "s|@RATE@|${TODO_RATE_LIMIT:-100000}|g" \
+    -e "s|@TLS_PORT@|${TLS_PORT:-}|g" -e "s|@CERT_DIR@|${CERT_DIR:-}|g" -e "$tls_filter" \
     "$repo/nginx/dev.conf.template"

@@ -13,39 +13,53 @@ public final class TodoApplication {
     private let store: TaskStore
     private let now: @Sendable () -> Int64
     private let log: @Sendable (String) -> Void
+    private let cors: CORSPolicy
+    /// The route and user of the request being handled, for the access log.
+    private var currentRoute: String?
+    private var currentUser: String?
 
     /// Creates the application over `store`; `now` gives milliseconds since the epoch, `log` receives fault details.
-    public init(authenticator: Authenticator, store: TaskStore,
+    public init(authenticator: Authenticator, store: TaskStore, cors: CORSPolicy = CORSPolicy(),
                 now: @escaping @Sendable () -> Int64 = WallClock.milliseconds,
                 log: @escaping @Sendable (String) -> Void) {
         self.authenticator = authenticator
         self.store = store
+        self.cors = cors
         self.now = now
         self.log = log
     }
 
     /// Answers one request. Never throws: every failure becomes a JSON error response.
     public func respond(to request: HTTPRequest) -> HTTPResponse {
+        currentRoute = nil
+        currentUser = nil
+        var response: HTTPResponse
         do {
-            return try handle(request)
+            response = try handle(request)
         } catch let error as APIError {
-            return error.response
+            response = error.response
         } catch let error as SQLiteError {
-            return Self.apiError(for: error, log: log).response
+            response = Self.apiError(for: error, log: log).response
         } catch {
             log("unexpected error: \(error)")
-            return APIError.internalError.response
+            response = APIError.internalError.response
         }
-    }
-
-    /// The route resolved for `request`, for logging; nil when there is none.
-    public static func routeTemplate(for request: HTTPRequest) -> String? {
-        Router.route(request.path)?.template
+        if response.status != 204 || request.method != "OPTIONS" {
+            cors.decorate(&response, origin: request.origin)
+        }
+        response.routeTemplate = currentRoute
+        response.authenticatedUser = currentUser
+        return response
     }
 
     private func handle(_ request: HTTPRequest) throws -> HTTPResponse {
         guard let route = Router.route(request.path) else { throw APIError.routeNotFound }
+        currentRoute = route.template
         let method = request.method
+        if method == "OPTIONS", request.accessControlRequestMethod != nil, let origin = request.origin, cors.allows(origin) {
+            // A CORS preflight carries no credentials: it is answered before authentication.
+            return cors.preflight(for: route, origin: origin)
+        }
         guard route.allowedMethods.contains(method) else {
             throw APIError.methodNotAllowed(route.allowedMethods)
         }
@@ -56,6 +70,7 @@ public final class TodoApplication {
         }
 
         let user = try authenticator.authenticate(authorization: request.authorization)
+        currentUser = user.id
         let pathUser: [UInt8]
         switch route {
         case .tasks(let owner), .task(let owner, _), .completion(let owner, _): pathUser = owner

@@ -27,10 +27,14 @@ enum Commands {
           --backlog N              Listen backlog for --listen (TODO_BACKLOG), default 1024.
           --database PATH          SQLite file (TODO_DATABASE), default ./todo.db.
           --synchronous full|normal  Commit durability (TODO_SYNCHRONOUS), default full.
+          --log-level LEVEL        error, warn, info (one line per request) or debug (TODO_LOG_LEVEL).
           --help, --version
 
         Environment:
-          BETTER_AUTH_SECRET   HS256 secret shared with Better Auth, at least 32 bytes (required).
+          BETTER_AUTH_SECRET   HS256 secret shared with Better Auth, at least 32 bytes (required,
+                               unless given as $CREDENTIALS_DIRECTORY/better-auth-secret or in
+                               the file BETTER_AUTH_SECRET_FILE; files are re-read on SIGHUP).
+          TODO_CORS_ORIGINS    Comma-separated browser origins allowed to call the API (CORS).
           BETTER_AUTH_URL      When set, tokens must have iss = aud = this URL.
           JWT_ISSUER, JWT_AUDIENCE  Override the expected iss / aud.
           JWT_LEEWAY           Clock leeway in seconds for exp/nbf/iat, default 30.
@@ -51,7 +55,24 @@ enum Commands {
         _ = try TaskDatabase.open(configuration.database, migrate: true)
         try FastCGI.initialize()
         Signals.blockProcessSignals()
-        WorkerPool(configuration: configuration, socket: socket).run()
+        Log.level = configuration.logLevel
+        let secretSource = (try? settings.secret().source) ?? "?"
+        Log.write(.warn, "serving: \(configuration.threads) threads, socket \(configuration.listenAddress ?? "fd 0"), "
+            + "database \(configuration.database.path) (synchronous=\(configuration.database.synchronous.rawValue)), "
+            + "secret from \(secretSource), issuer \(configuration.jwt.issuer ?? "(any)"), "
+            + "audience \(configuration.jwt.audience ?? "(any)"), leeway \(Int(configuration.jwt.leewaySeconds))s, "
+            + "CORS origins \(configuration.cors.allowedOrigins.isEmpty ? "(none)" : configuration.cors.allowedOrigins.sorted().joined(separator: ",")), "
+            + "log level \(configuration.logLevel)")
+        WorkerPool(configuration: configuration, socket: socket).run {
+            do {
+                let fresh = try settings.jwtConfiguration()
+                if let level = try? settings.logLevel() { Log.level = level }
+                return fresh
+            } catch {
+                Log.line("SIGHUP: keeping the previous token settings: \(error)")
+                return nil
+            }
+        }
         return 0
     }
 

@@ -1,6 +1,15 @@
 import JWT
 import TodoAPI
 
+extension Substring {
+    func trimmingCharacters(in set: Character) -> String {
+        var slice = self
+        while slice.first == set { slice = slice.dropFirst() }
+        while slice.last == set { slice = slice.dropLast() }
+        return String(slice)
+    }
+}
+
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -19,6 +28,8 @@ struct ServerConfiguration: Sendable {
     var threads = 8
     var database: TaskDatabase.Options
     var jwt: JWTConfiguration
+    var cors: CORSPolicy
+    var logLevel: LogLevel
 
     /// Default worker threads per process.
     static let defaultThreads = 8
@@ -32,7 +43,7 @@ struct Settings {
 
     /// Flags that take a value.
     static let valueFlags: Set<String> = ["--listen", "--threads", "--database", "--synchronous", "--backlog",
-                                          "--sub", "--ttl"]
+                                          "--sub", "--ttl", "--log-level"]
 
     init(arguments: [String], environment: @escaping (String) -> String? = Settings.processEnvironment) throws(ConfigurationError) {
         self.environment = environment
@@ -80,12 +91,46 @@ struct Settings {
         return String(cString: value)
     }
 
-    /// The JWT settings: `BETTER_AUTH_SECRET` (at least 32 bytes), issuer and audience from
-    /// `BETTER_AUTH_URL` unless `JWT_ISSUER` / `JWT_AUDIENCE` override, and `JWT_LEEWAY` seconds.
-    func jwtConfiguration() throws(ConfigurationError) -> JWTConfiguration {
+    /// The shared secret and where it came from, first match wins: the systemd credential
+    /// `$CREDENTIALS_DIRECTORY/better-auth-secret`, the file `BETTER_AUTH_SECRET_FILE`, then
+    /// `BETTER_AUTH_SECRET`. Files are read anew on every call, which is what SIGHUP relies on.
+    func secret() throws(ConfigurationError) -> (value: String, source: String) {
+        if let directory = value(flag: nil, env: "CREDENTIALS_DIRECTORY") {
+            let path = directory + "/better-auth-secret"
+            if access(path, F_OK) == 0 { return (try Self.readSecretFile(path), "credential \(path)") }
+        }
+        if let path = value(flag: nil, env: "BETTER_AUTH_SECRET_FILE") {
+            return (try Self.readSecretFile(path), "file \(path)")
+        }
         guard let secret = value(flag: nil, env: "BETTER_AUTH_SECRET") else {
             throw ConfigurationError("BETTER_AUTH_SECRET is not set (it must be at least \(JWTConfiguration.minimumSecretLength) bytes)")
         }
+        return (secret, "environment")
+    }
+
+    /// The file's content without one trailing newline (as `echo` and editors leave it).
+    static func readSecretFile(_ path: String) throws(ConfigurationError) -> String {
+        guard let file = fopen(path, "r") else {
+            throw ConfigurationError("cannot read the secret file \(path): \(String(cString: strerror(errno)))")
+        }
+        defer { fclose(file) }
+        var bytes: [UInt8] = []
+        var buffer = [UInt8](repeating: 0, count: 4096)
+        while true {
+            let count = fread(&buffer, 1, buffer.count, file)
+            if count == 0 { break }
+            bytes.append(contentsOf: buffer[..<count])
+            guard bytes.count <= 65536 else { throw ConfigurationError("the secret file \(path) is larger than 64 KiB") }
+        }
+        if bytes.last == UInt8(ascii: "\n") { bytes.removeLast() }
+        if bytes.last == UInt8(ascii: "\r") { bytes.removeLast() }
+        return String(decoding: bytes, as: UTF8.self)
+    }
+
+    /// The JWT settings: the secret (at least 32 bytes, see `secret()`), issuer and audience from
+    /// `BETTER_AUTH_URL` unless `JWT_ISSUER` / `JWT_AUDIENCE` override, and `JWT_LEEWAY` seconds.
+    func jwtConfiguration() throws(ConfigurationError) -> JWTConfiguration {
+        let secret = try self.secret().value
         let baseURL = value(flag: nil, env: "BETTER_AUTH_URL")
         let leeway = try integer(flag: nil, env: "JWT_LEEWAY", default: 30, range: 0...3600)
         do {
@@ -114,6 +159,26 @@ struct Settings {
         let backlog = try integer(flag: "--backlog", env: "TODO_BACKLOG", default: 1024, range: 1...65535)
         return ServerConfiguration(listenAddress: value(flag: "--listen", env: "TODO_LISTEN"),
                                    backlog: Int32(backlog), threads: threads,
-                                   database: try databaseOptions(), jwt: try jwtConfiguration())
+                                   database: try databaseOptions(), jwt: try jwtConfiguration(),
+                                   cors: try corsPolicy(), logLevel: try logLevel())
+    }
+
+    /// `TODO_CORS_ORIGINS`: comma-separated origins allowed to call the API from a browser (default none).
+    func corsPolicy() throws(ConfigurationError) -> CORSPolicy {
+        let list = value(flag: nil, env: "TODO_CORS_ORIGINS") ?? ""
+        let origins = list.split(separator: ",").map { $0.trimmingCharacters(in: " ") }.filter { !$0.isEmpty }
+        for origin in origins where !(origin.hasPrefix("http://") || origin.hasPrefix("https://")) || origin.hasSuffix("/") {
+            throw ConfigurationError("TODO_CORS_ORIGINS: \"\(origin)\" is not an origin like https://app.example.com")
+        }
+        return CORSPolicy(allowedOrigins: Set(origins))
+    }
+
+    /// `--log-level` / `TODO_LOG_LEVEL`: error, warn, info (default, one line per request) or debug.
+    func logLevel() throws(ConfigurationError) -> LogLevel {
+        guard let name = value(flag: "--log-level", env: "TODO_LOG_LEVEL") else { return .info }
+        guard let level = LogLevel(name: name) else {
+            throw ConfigurationError("--log-level must be error, warn, info or debug, got \"\(name)\"")
+        }
+        return level
     }
 }

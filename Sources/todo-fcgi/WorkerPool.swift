@@ -25,28 +25,34 @@ final class WorkerPool: Sendable {
     private let stopping = Atomic<Bool>(false)
     private let states: [WorkerState]
     private let writeGate = WriteGate()
+    /// The token settings in force; replaced on SIGHUP. Workers compare `generation`
+    /// (one atomic load per request) and rebuild their authenticator when it moved.
+    private let jwt: Mutex<JWTConfiguration>
+    private let generation = Atomic<Int>(0)
 
     init(configuration: ServerConfiguration, socket: Int32) {
         self.configuration = configuration
         self.socket = socket
         self.states = (0..<configuration.threads).map { _ in WorkerState() }
+        self.jwt = Mutex(configuration.jwt)
     }
 
     /// Runs until SIGTERM or SIGINT, then stops accepting, lets in-flight requests finish and returns.
-    func run() {
+    /// On SIGHUP it calls `reload` and, when that succeeds, switches every thread to the new token settings.
+    func run(reload: () -> JWTConfiguration?) {
         let threads = states.map { state in
             WorkerThread { [self] in self.work(state: state) }
         }
-        Log.line("serving with \(threads.count) threads, database \(configuration.database.path), synchronous=\(configuration.database.synchronous.rawValue)")
         while true {
             let signal = Signals.waitForProcessSignal()
-            if signal == SIGHUP {
-                Log.line("SIGHUP received; nothing to reload in this version")
-                continue
+            guard signal == SIGHUP else { break }
+            if let fresh = reload() {
+                jwt.withLock { $0 = fresh }
+                generation.add(1, ordering: .sequentiallyConsistent)
+                Log.info("SIGHUP: reloaded the token settings; requests from now on use them")
             }
-            break
         }
-        Log.line("shutting down: no new requests, finishing those in flight")
+        Log.info("shutting down: no new requests, finishing those in flight")
         stopping.store(true, ordering: .sequentiallyConsistent)
         FastCGI.markShutdownPending()
         // Interrupt only workers blocked in accept; a busy worker finishes its request first.
@@ -58,19 +64,28 @@ final class WorkerPool: Sendable {
             usleep(20_000)
         }
         threads.forEach { $0.join() }
-        Log.line("stopped")
+        Log.info("stopped")
+    }
+
+    private func makeApplication(store: TaskStore) throws -> (TodoApplication, Int) {
+        let seen = generation.load(ordering: .sequentiallyConsistent)
+        let settings = jwt.withLock { $0 }
+        let application = TodoApplication(authenticator: try Authenticator(configuration: settings), store: store,
+                                          cors: configuration.cors, log: Log.line)
+        return (application, seen)
     }
 
     private func work(state: WorkerState) {
         defer { state.phase.store(Phase.stopped.rawValue, ordering: .sequentiallyConsistent) }
         Signals.unblockWakeInCurrentThread()
         let slot: FastCGIRequest
-        let application: TodoApplication
+        let store: TaskStore
+        var application: TodoApplication
+        var seenGeneration: Int
         do {
             slot = try FastCGIRequest(socket: socket)
-            let connection = try TaskDatabase.open(configuration.database, migrate: false)
-            application = TodoApplication(authenticator: try Authenticator(configuration: configuration.jwt),
-                                          store: TaskStore(connection: connection, writeGate: writeGate), log: Log.line)
+            store = TaskStore(connection: try TaskDatabase.open(configuration.database, migrate: false), writeGate: writeGate)
+            (application, seenGeneration) = try makeApplication(store: store)
         } catch {
             Log.line("worker failed to start: \(error)")
             return
@@ -93,12 +108,20 @@ final class WorkerPool: Sendable {
             }
             errorStreak = 0
             state.phase.store(Phase.busy.rawValue, ordering: .sequentiallyConsistent)
+            if generation.load(ordering: .sequentiallyConsistent) != seenGeneration {
+                do {
+                    (application, seenGeneration) = try makeApplication(store: store)
+                } catch {
+                    Log.line("reloading the token settings failed, keeping the previous ones: \(error)")
+                }
+            }
             serve(slot, application)
             slot.finish()
         }
     }
 
     private func serve(_ slot: FastCGIRequest, _ application: TodoApplication) {
+        let started = Self.monotonicMicroseconds()
         var builder = CGIRequestBuilder()
         slot.forEachParameter { name, value in builder.add(name: name, value: value) }
         let body = slot.readBody(limit: TodoApplication.maximumBodySize, expected: builder.announcedLength ?? 0)
@@ -109,7 +132,19 @@ final class WorkerPool: Sendable {
             if !response.body.isEmpty { try slot.write(response.body) }
         } catch {
             // The web server went away mid-response; nothing is left to tell it.
-            Log.line("writing the response failed: \(error)")
+            Log.write(.warn, "writing the response failed: \(error)")
         }
+        if Log.enabled(.info) {
+            // Never the token or the user id itself: a short hash identifies a user across lines.
+            let user = response.authenticatedUser.map { SHA256.hexPrefix(of: $0.utf8) } ?? "-"
+            let elapsed = Self.monotonicMicroseconds() - started
+            Log.info("\(request.method) \(response.routeTemplate ?? "(no route)") \(response.status) \(elapsed)us user=\(user)")
+        }
+    }
+
+    private static func monotonicMicroseconds() -> Int64 {
+        var now = timespec()
+        clock_gettime(CLOCK_MONOTONIC, &now)
+        return Int64(now.tv_sec) * 1_000_000 + Int64(now.tv_nsec) / 1000
     }
 }

@@ -31,13 +31,13 @@ func runMain() -> Int32 {
         default: throw ConfigurationError("unknown command \(command); see --help")
         }
     } catch let error as ConfigurationError {
-        Log.line("error: \(error)")
+        Log.line("\(error)")
         return 2
     } catch let error as TaskDatabase.OpenError {
-        Log.line("error: \(error)")
+        Log.line("\(error)")
         return 1
     } catch {
-        Log.line("error: \(error)")
+        Log.line("\(error)")
         return 1
     }
 }

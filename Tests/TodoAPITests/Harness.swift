@@ -23,14 +23,14 @@ final class Harness {
     let path: String
     let application: TodoApplication
 
-    init() throws {
+    init(cors: CORSPolicy = CORSPolicy()) throws {
         path = "/tmp/todo-fcgi-test-\(UInt64.random(in: 0...UInt64.max)).db"
         let connection = try TaskDatabase.open(TaskDatabase.Options(path: path))
         let clock = self.clock
         let authenticator = try Authenticator(configuration: JWTConfiguration(secret: testSecret),
                                               clock: { Double(clock.milliseconds) / 1000 })
         application = TodoApplication(authenticator: authenticator, store: TaskStore(connection: connection),
-                                      now: { clock.milliseconds }, log: { _ in })
+                                      cors: cors, now: { clock.milliseconds }, log: { _ in })
     }
 
     deinit {
@@ -44,13 +44,15 @@ final class Harness {
     /// Sends a request as `user` (a token for that subject) unless `authorization` is given explicitly.
     func send(_ method: String, _ target: String, as user: String? = nil, authorization: String? = nil,
               json: String? = nil, body: [UInt8]? = nil, contentType: String? = "application/json",
-              bodyExceededLimit: Bool = false) throws -> Reply {
+              bodyExceededLimit: Bool = false, origin: String? = nil, preflightMethod: String? = nil) throws -> Reply {
         var header = authorization
         if header == nil, let user { header = "Bearer " + (try token(user)) }
         let bytes = body ?? json.map { Array($0.utf8) } ?? []
-        let request = HTTPRequest(method: method, target: target, authorization: header,
+        var request = HTTPRequest(method: method, target: target, authorization: header,
                                   contentType: bytes.isEmpty && !bodyExceededLimit ? nil : contentType,
                                   body: bytes, bodyExceededLimit: bodyExceededLimit)
+        request.origin = origin
+        request.accessControlRequestMethod = preflightMethod
         return Reply(application.respond(to: request))
     }
 

@@ -6,6 +6,8 @@ public struct CGIRequestBuilder {
     private var authorization: [UInt8]?
     private var contentType: String?
     private var contentLength: Int?
+    private var origin: String?
+    private var accessControlRequestMethod: String?
     /// Whether `CONTENT_LENGTH` was present but not a valid non-negative integer.
     public private(set) var contentLengthIsInvalid = false
 
@@ -26,6 +28,10 @@ public struct CGIRequestBuilder {
         case 14 where name.elementsEqual("CONTENT_LENGTH".utf8):
             guard !value.isEmpty else { return }
             if let length = Self.parseLength(value) { contentLength = length } else { contentLengthIsInvalid = true }
+        case 11 where name.elementsEqual("HTTP_ORIGIN".utf8):
+            origin = String(decoding: value, as: UTF8.self)
+        case 34 where name.elementsEqual("HTTP_ACCESS_CONTROL_REQUEST_METHOD".utf8):
+            accessControlRequestMethod = String(decoding: value, as: UTF8.self)
         default:
             break
         }
@@ -44,14 +50,17 @@ public struct CGIRequestBuilder {
     /// Finishes the request with its `body`.
     public func build(body: [UInt8], bodyExceededLimit: Bool) -> HTTPRequest {
         let split = requestURI.firstIndex(of: UInt8(ascii: "?"))
-        return HTTPRequest(method: method,
-                           path: Array(requestURI[..<(split ?? requestURI.endIndex)]),
-                           query: split.map { Array(requestURI[($0 + 1)...]) } ?? [],
-                           authorization: authorization,
-                           contentType: contentType,
-                           contentLength: contentLength,
-                           body: body,
-                           bodyExceededLimit: bodyExceededLimit)
+        var request = HTTPRequest(method: method,
+                                  path: Array(requestURI[..<(split ?? requestURI.endIndex)]),
+                                  query: split.map { Array(requestURI[($0 + 1)...]) } ?? [],
+                                  authorization: authorization,
+                                  contentType: contentType,
+                                  contentLength: contentLength,
+                                  body: body,
+                                  bodyExceededLimit: bodyExceededLimit)
+        request.origin = origin
+        request.accessControlRequestMethod = accessControlRequestMethod
+        return request
     }
 
     private static func parseLength(_ value: UnsafeBufferPointer<UInt8>) -> Int? {

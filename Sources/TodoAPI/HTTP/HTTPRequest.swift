@@ -17,6 +17,10 @@ public struct HTTPRequest: Sendable {
     public var body: [UInt8]
     /// True when the body was longer than the limit and was discarded.
     public var bodyExceededLimit: Bool
+    /// The `Origin` header, sent by browsers on cross-origin requests.
+    public var origin: String?
+    /// The `Access-Control-Request-Method` header of a CORS preflight.
+    public var accessControlRequestMethod: String?
 
     /// Creates a request from its parts; `target` may carry a `?query`.
     public init(method: String, target: String, authorization: String? = nil, contentType: String? = nil,

@@ -1,0 +1,30 @@
+import CCrypto
+
+/// SHA-256 through OpenSSL's EVP digest API.
+public enum SHA256 {
+    /// The digest of `bytes`.
+    public static func hash(_ bytes: some Collection<UInt8>) throws(CryptoError) -> [UInt8] {
+        let input = Array(bytes)
+        var output = [UInt8](repeating: 0, count: 32)
+        var length: UInt32 = 0
+        let ok = input.withUnsafeBytes { inputBytes in
+            output.withUnsafeMutableBufferPointer { out in
+                EVP_Digest(inputBytes.baseAddress, inputBytes.count, out.baseAddress, &length, EVP_sha256(), nil)
+            }
+        }
+        guard ok == 1, length == 32 else { throw CryptoError("EVP_Digest(SHA-256)") }
+        return output
+    }
+
+    /// The first `count` hex digits of the digest of `bytes`, e.g. for logging an identifier without revealing it.
+    public static func hexPrefix(of bytes: some Collection<UInt8>, count: Int = 12) -> String {
+        guard let digest = try? hash(bytes) else { return "-" }
+        let hex = Array("0123456789abcdef".utf8)
+        var text: [UInt8] = []
+        for byte in digest.prefix((count + 1) / 2) {
+            text.append(hex[Int(byte >> 4)])
+            text.append(hex[Int(byte & 0x0F)])
+        }
+        return String(decoding: text.prefix(count), as: UTF8.self)
+    }
+}
