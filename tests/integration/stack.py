@@ -13,6 +13,7 @@ import re
 import shutil
 import signal
 import socket
+import ssl
 import subprocess
 import tempfile
 import time
@@ -75,7 +76,7 @@ class Response:
 class Stack:
     """nginx on a free loopback port in front of `processes` x `threads` workers under spawn-fcgi."""
 
-    def __init__(self, processes=2, threads=4, env=None):
+    def __init__(self, processes=2, threads=4, env=None, tls=False, rate_limit=None):
         self.dir = tempfile.mkdtemp(prefix="todo-fcgi-it-")
         self.port = free_port()
         self.socket_path = os.path.join(self.dir, "todo-fcgi.sock")
@@ -86,10 +87,20 @@ class Stack:
         self.env.update(env or {})
         self.worker_pids = []
         self.nginx = None
+        self.tls_port = free_port() if tls else None
+        self.cert_dir = os.path.join(self.dir, "tls") if tls else None
+        self.rate_limit = rate_limit
 
     def start(self):
+        render_env = dict(os.environ)
+        if self.tls_port:
+            subprocess.run([os.path.join(REPO, "scripts", "make-dev-cert.sh"), self.cert_dir], check=True,
+                           capture_output=True)
+            render_env.update(TLS_PORT=str(self.tls_port), CERT_DIR=self.cert_dir)
+        if self.rate_limit:
+            render_env["TODO_RATE_LIMIT"] = str(self.rate_limit)
         conf = subprocess.run([os.path.join(REPO, "scripts", "render-nginx-conf.sh"), self.dir, str(self.port),
-                               self.socket_path], check=True, capture_output=True, text=True).stdout
+                               self.socket_path], check=True, capture_output=True, text=True, env=render_env).stdout
         with open(os.path.join(self.dir, "nginx.conf"), "w") as f:
             f.write(conf)
         self.start_workers()
@@ -125,7 +136,7 @@ class Stack:
         deadline = time.time() + timeout
         while time.time() < deadline:
             try:
-                if self.request("GET", "/health").status == 200:
+                if self.request("GET", "/health").status in ((301,) if self.tls_port else (200,)):
                     return
             except OSError:
                 pass
@@ -140,7 +151,7 @@ class Stack:
             self.nginx.wait(timeout=10)
         shutil.rmtree(self.dir, ignore_errors=True)
 
-    def request(self, method, path, token=None, body=None, headers=None, content_type="application/json"):
+    def request(self, method, path, token=None, body=None, headers=None, content_type="application/json", tls=False):
         all_headers = dict(headers or {})
         if token is not None:
             all_headers["Authorization"] = "Bearer " + token
@@ -149,7 +160,11 @@ class Stack:
                 body = json.dumps(body).encode()
             if content_type:
                 all_headers["Content-Type"] = content_type
-        connection = http.client.HTTPConnection("127.0.0.1", self.port, timeout=30)
+        if tls:
+            context = ssl.create_default_context(cafile=os.path.join(self.cert_dir, "ca.crt"))
+            connection = http.client.HTTPSConnection("localhost", self.tls_port, timeout=30, context=context)
+        else:
+            connection = http.client.HTTPConnection("127.0.0.1", self.port, timeout=30)
         try:
             connection.request(method, path, body=body, headers=all_headers)
             response = connection.getresponse()
