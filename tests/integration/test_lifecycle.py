@@ -68,3 +68,39 @@ def test_sigterm_finishes_in_flight_requests_and_exits_zero(tmp_path):
     import sqlite3
     rows = sqlite3.connect(str(tmp_path / "w.db")).execute("select count(*) from tasks").fetchone()[0]
     assert rows == statuses.count(201)
+
+
+def test_sigterm_to_one_of_two_workers_fails_no_request():
+    # 6 threads each: after one process stops, the survivor's 6 threads still outnumber the
+    # 4 idle kept-alive connections nginx may pin (2 workers x keepalive 2). With 4 threads
+    # they would all be pinned and new connections would starve (seen: a 504 after 30 s).
+    stack = Stack(processes=2, threads=6).start()
+    try:
+        token = make_token("graceful")
+        statuses = []
+        lock = threading.Lock()
+
+        def client(n):
+            for i in range(40):
+                response = stack.request("POST", "/api/graceful/tasks", token, {"title": f"c{n}-{i}"})
+                with lock:
+                    statuses.append(response.status)
+
+        threads = [threading.Thread(target=client, args=(n,)) for n in range(6)]
+        for t in threads:
+            t.start()
+        time.sleep(0.1)
+        victim = stack.worker_pids.pop(0)
+        os.kill(victim, signal.SIGTERM)
+        for t in threads:
+            t.join()
+        deadline = time.time() + 10
+        while time.time() < deadline and os.path.exists(f"/proc/{victim}") and \
+                open(f"/proc/{victim}/stat").read().split(")")[-1].split()[0] != "Z":
+            time.sleep(0.05)
+        # The surviving worker took over: every request succeeded and every one was stored.
+        assert statuses.count(201) == len(statuses) == 240, sorted(set(statuses))
+        listed = stack.request("GET", "/api/graceful/tasks?limit=1000", token)
+        assert listed.header("X-Total-Count") == "240"
+    finally:
+        stack.stop()
