@@ -1,8 +1,9 @@
 // swift-tools-version: 6.0
 import PackageDescription
 
-/// todo-fcgi: a FastCGI task API behind nginx. The three C libraries are
-/// reached only through their Swift wrapper modules (FastCGI, SQLite, JWT).
+/// todo-fcgi: a FastCGI task API behind nginx. Each C library is reached only through its
+/// Swift wrapper module: libfcgi (FastCGI), sqlite3 (SQLite), libcrypto (JWT) and libcurl
+/// (HTTPFetch, for fetching a JWKS over HTTPS).
 let package = Package(
     name: "todo-fcgi",
     products: [
@@ -12,13 +13,15 @@ let package = Package(
         .systemLibrary(name: "CFastCGI", pkgConfig: "fcgi", providers: [.apt(["libfcgi-dev"])]),
         .systemLibrary(name: "CSQLite", pkgConfig: "sqlite3", providers: [.apt(["libsqlite3-dev"])]),
         .systemLibrary(name: "CCrypto", pkgConfig: "libcrypto", providers: [.apt(["libssl-dev"])]),
+        .systemLibrary(name: "CCurl", pkgConfig: "libcurl", providers: [.apt(["libcurl4-openssl-dev"])]),
 
         .target(name: "FastCGI", dependencies: ["CFastCGI"]),
         .target(name: "SQLite", dependencies: ["CSQLite"]),
         .target(name: "JSON"),
         .target(name: "JWT", dependencies: ["CCrypto", "JSON"]),
+        .target(name: "HTTPFetch", dependencies: ["CCurl"]),
         .target(name: "TodoAPI", dependencies: ["SQLite", "JSON", "JWT"]),
-        .executableTarget(name: "todo-fcgi", dependencies: ["FastCGI", "TodoAPI", "JWT", "SQLite"]),
+        .executableTarget(name: "todo-fcgi", dependencies: ["FastCGI", "TodoAPI", "JWT", "SQLite", "HTTPFetch", "JSON"]),
         .executableTarget(name: "todo-bench", dependencies: ["TodoAPI", "JWT", "SQLite"]),
 
         .testTarget(name: "JSONTests", dependencies: ["JSON"]),

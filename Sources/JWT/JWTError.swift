@@ -9,6 +9,8 @@ public struct JWTError: Error, Sendable, Equatable, CustomStringConvertible {
         case unsupportedAlgorithm
         /// The signature does not match.
         case badSignature
+        /// The `kid` names no key this service knows, even after refreshing the JWKS.
+        case unknownKey
         /// `exp` has passed (beyond the leeway).
         case expired
         /// `nbf` or `iat` lies in the future (beyond the leeway).

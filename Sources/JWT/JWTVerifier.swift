@@ -1,15 +1,17 @@
 import JSON
 
-/// Verifies HS256 JWTs (RFC 7519) the way RFC 8725 recommends.
+/// Verifies JWTs (RFC 7519) the way RFC 8725 recommends: HS256 with the shared secret,
+/// and EdDSA, ES256, ES512, RS256, PS256 with keys from a JWKS, picked by `kid`.
 ///
-/// The configured key decides the algorithm: the header's `alg` must match it
-/// and never selects it. The signature is checked, in constant time, before
-/// the payload is decoded; claims are checked after. Not Sendable: it owns a
-/// keyed MAC context, so each worker thread builds its own.
+/// The configured key decides the algorithm: the header's `alg` must be one the key
+/// accepts, and never selects a key or a key type. HS256 is verified only with the
+/// configured secret, never with public key bytes. The signature is checked (HMACs in
+/// constant time) before the payload is decoded; claims are checked after. Not Sendable:
+/// it owns a keyed MAC context, so each worker thread builds its own.
 public final class JWTVerifier {
     /// The configuration this verifier enforces.
     public let configuration: JWTConfiguration
-    private let mac: HMACSHA256
+    private let mac: HMACSHA256?
     private let parser = JSONParser(maximumDepth: 8)
 
     /// Header members that ask the verifier to fetch or trust a key from the token itself, or to understand extensions.
@@ -18,7 +20,7 @@ public final class JWTVerifier {
     /// Creates a verifier for `configuration`.
     public init(configuration: JWTConfiguration) throws(CryptoError) {
         self.configuration = configuration
-        self.mac = try HMACSHA256(key: configuration.secret)
+        self.mac = try configuration.secret.map { (secret) throws(CryptoError) in try HMACSHA256(key: secret) }
     }
 
     /// Verifies `token` at time `now` (seconds since the epoch) and returns its subject.
@@ -36,18 +38,35 @@ public final class JWTVerifier {
         let signaturePart = bytes[(dots[1] + 1)...]
 
         let header = try decodeObject(headerPart, segment: "header")
-        guard case .string("HS256")? = header["alg"] else {
-            throw JWTError(.unsupportedAlgorithm, "token algorithm must be HS256")
-        }
         if let refused = Self.refusedHeaderMembers.first(where: { header[$0] != nil }) {
             throw JWTError(.unsupportedAlgorithm, "token header member \(refused) is not supported")
         }
+        guard case .string(let name)? = header["alg"], let algorithm = SignatureAlgorithm(headerValue: name) else {
+            throw JWTError(.unsupportedAlgorithm, "token algorithm is not supported (HS256, EdDSA, ES256, ES512, RS256, PS256 are)")
+        }
+        guard let signature = Base64URL.decode(signaturePart) else {
+            throw JWTError(.malformed, "token signature is not canonical base64url")
+        }
+        let signedPart = dots[1]
+        if algorithm == .hs256 {
+            try verifyHMAC(signature: signature, bytes: bytes, signedLength: signedPart)
+        } else {
+            try verifyAsymmetric(algorithm: algorithm, header: header, signature: signature, bytes: bytes, signedLength: signedPart)
+        }
 
-        guard let signature = Base64URL.decode(signaturePart), signature.count == HMACSHA256.byteCount else {
-            throw JWTError(.malformed, "token signature is not canonical base64url of 32 bytes")
+        let claims = try decodeObject(payloadPart, segment: "payload")
+        return try ClaimsValidator(configuration: configuration, now: now).validate(claims)
+    }
+
+    private func verifyHMAC(signature: [UInt8], bytes: [UInt8], signedLength: Int) throws(JWTError) {
+        guard let mac else {
+            throw JWTError(.unsupportedAlgorithm, "token signed with HS256 but no shared secret is configured")
+        }
+        guard signature.count == HMACSHA256.byteCount else {
+            throw JWTError(.malformed, "token signature is not 32 bytes")
         }
         let computed = bytes.withUnsafeBytes { raw in
-            Result { () throws(CryptoError) in try mac.authenticationCode(for: UnsafeRawBufferPointer(rebasing: raw[..<dots[1]])) }
+            Result { () throws(CryptoError) in try mac.authenticationCode(for: UnsafeRawBufferPointer(rebasing: raw[..<signedLength])) }
         }
         guard case .success(let expected) = computed else {
             throw JWTError(.internalFailure, "signature check failed")
@@ -55,9 +74,28 @@ public final class JWTVerifier {
         guard ConstantTime.equal(expected, signature) else {
             throw JWTError(.badSignature, "token signature does not match")
         }
+    }
 
-        let claims = try decodeObject(payloadPart, segment: "payload")
-        return try ClaimsValidator(configuration: configuration, now: now).validate(claims)
+    private func verifyAsymmetric(algorithm: SignatureAlgorithm, header: [String: JSONValue], signature: [UInt8],
+                                  bytes: [UInt8], signedLength: Int) throws(JWTError) {
+        guard let keys = configuration.keys else {
+            throw JWTError(.unsupportedAlgorithm, "token signed with \(algorithm.rawValue) but no JWKS is configured")
+        }
+        guard case .string(let keyID)? = header["kid"], !keyID.isEmpty else {
+            throw JWTError(.malformed, "token header has no key id (kid)")
+        }
+        guard let key = keys.key(for: keyID) else {
+            throw JWTError(.unknownKey, "unknown key id")
+        }
+        guard key.accepts(algorithm) else {
+            throw JWTError(.unsupportedAlgorithm, "token algorithm \(algorithm.rawValue) does not match its key (\(key.summary))")
+        }
+        let valid = bytes.withUnsafeBytes { raw in
+            key.verify(signature: signature, message: UnsafeRawBufferPointer(rebasing: raw[..<signedLength]), algorithm: algorithm)
+        }
+        guard valid else {
+            throw JWTError(.badSignature, "token signature does not match")
+        }
     }
 
     private func decodeObject(_ segment: ArraySlice<UInt8>, segment name: String) throws(JWTError) -> [String: JSONValue] {

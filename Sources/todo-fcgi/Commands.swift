@@ -1,4 +1,6 @@
 import FastCGI
+import HTTPFetch
+import JSON
 import JWT
 import SQLite
 import TodoAPI
@@ -18,8 +20,11 @@ enum Commands {
           serve (default)   Run the FastCGI worker pool.
           migrate           Create or upgrade the database schema, then exit.
           check             Validate configuration and database, like `nginx -t`.
-          token --sub ID [--ttl SECONDS]
-                            Print an HS256 token signed with BETTER_AUTH_SECRET.
+          token --sub ID [--ttl SECONDS] [--key PRIVATE_JWK]
+                            Print a token: HS256 with BETTER_AUTH_SECRET, or EdDSA with the
+                            key from `keygen`, shaped like Better Auth's JWT plugin makes them.
+          keygen --private-key FILE --jwks FILE [--kid ID]
+                            Write a new Ed25519 private key (JWK) and the matching JWKS.
 
         Options (flags override environment variables):
           --listen PATH|HOST:PORT  Open this socket (TODO_LISTEN); default: the socket on fd 0.
@@ -35,7 +40,10 @@ enum Commands {
                                unless given as $CREDENTIALS_DIRECTORY/better-auth-secret or in
                                the file BETTER_AUTH_SECRET_FILE; files are re-read on SIGHUP).
           TODO_CORS_ORIGINS    Comma-separated browser origins allowed to call the API (CORS).
-          BETTER_AUTH_URL      When set, tokens must have iss = aud = this URL.
+          BETTER_AUTH_URL      When set, tokens must have iss = aud = this URL; with no secret,
+                               the JWKS is fetched from BETTER_AUTH_URL/api/auth/jwks.
+          BETTER_AUTH_JWKS_URL, BETTER_AUTH_JWKS_FILE  Where the JWKS is (EdDSA/ES256/ES512/RS256/PS256).
+          JWKS_REFRESH_INTERVAL  Least seconds between refetches for unknown key ids, default 30.
           JWT_ISSUER, JWT_AUDIENCE  Override the expected iss / aud.
           JWT_LEEWAY           Clock leeway in seconds for exp/nbf/iat, default 30.
         """
@@ -56,16 +64,18 @@ enum Commands {
         try FastCGI.initialize()
         Signals.blockProcessSignals()
         Log.level = configuration.logLevel
-        let secretSource = (try? settings.secret().source) ?? "?"
+        let secretSource = (try? settings.secret()?.source) ?? "none (HS256 off)"
+        loadKeys(configuration.jwt)
         Log.write(.warn, "serving: \(configuration.threads) threads, socket \(configuration.listenAddress ?? "fd 0"), "
             + "database \(configuration.database.path) (synchronous=\(configuration.database.synchronous.rawValue)), "
-            + "secret from \(secretSource), issuer \(configuration.jwt.issuer ?? "(any)"), "
+            + "secret from \(secretSource), JWKS \((configuration.jwt.keys as? JWKSKeyStore)?.sourceDescription ?? "none"), issuer \(configuration.jwt.issuer ?? "(any)"), "
             + "audience \(configuration.jwt.audience ?? "(any)"), leeway \(Int(configuration.jwt.leewaySeconds))s, "
             + "CORS origins \(configuration.cors.allowedOrigins.isEmpty ? "(none)" : configuration.cors.allowedOrigins.sorted().joined(separator: ",")), "
             + "log level \(configuration.logLevel)")
         WorkerPool(configuration: configuration, socket: socket).run {
             do {
                 let fresh = try settings.jwtConfiguration()
+                loadKeys(fresh)
                 if let level = try? settings.logLevel() { Log.level = level }
                 return fresh
             } catch {
@@ -83,12 +93,39 @@ enum Commands {
         return 0
     }
 
+    /// Loads the JWKS if one is configured; a failure is logged, not fatal: the service starts
+    /// and refetches when a token names a key it does not know.
+    static func loadKeys(_ configuration: JWTConfiguration) {
+        guard let store = configuration.keys as? JWKSKeyStore else { return }
+        do {
+            let set = try store.reload()
+            Log.write(.warn, "JWKS from \(store.sourceDescription): \(describe(set))")
+        } catch {
+            Log.line("JWKS from \(store.sourceDescription) could not be loaded (retried on demand): \(error)")
+        }
+    }
+
+    private static func describe(_ set: JWKSet) -> String {
+        let keys = set.keys.sorted { $0.key < $1.key }.map { "\($0.key) (\($0.value.summary)\($0.value.pinnedAlgorithm.map { ", " + $0.rawValue } ?? ""))" }
+        let skipped = set.skipped.isEmpty ? "" : "; skipped: " + set.skipped.joined(separator: "; ")
+        return "\(keys.count) keys: \(keys.joined(separator: ", "))\(skipped)"
+    }
+
     static func check(_ settings: Settings) throws -> Int32 {
         let configuration = try settings.serverConfiguration()
-        print("configuration ok: \(configuration.threads) threads, listen \(configuration.listenAddress ?? "fd 0"), issuer \(configuration.jwt.issuer ?? "(any)"), audience \(configuration.jwt.audience ?? "(any)")")
+        print("configuration ok: \(configuration.threads) threads, listen \(configuration.listenAddress ?? "fd 0"), HS256 \(configuration.jwt.secret == nil ? "off" : "on"), issuer \(configuration.jwt.issuer ?? "(any)"), audience \(configuration.jwt.audience ?? "(any)")")
+        var healthy = true
+        if let store = configuration.jwt.keys as? JWKSKeyStore {
+            do {
+                print("JWKS ok: \(store.sourceDescription) answers, \(describe(try store.reload()))")
+            } catch {
+                print("JWKS failed: \(store.sourceDescription): \(error)")
+                healthy = false
+            }
+        }
         guard access(configuration.database.path, F_OK) == 0 else {
             print("database \(configuration.database.path) does not exist yet: `serve` or `migrate` will create it")
-            return 0
+            return healthy ? 0 : 1
         }
         let connection = try TaskDatabase.open(configuration.database, migrate: false)
         let integrity = try connection.scalarText("PRAGMA quick_check") ?? "no answer"
@@ -97,19 +134,88 @@ enum Commands {
         }
         let tasks = try connection.scalarInteger("SELECT count(*) FROM tasks") ?? 0
         print("database ok: \(configuration.database.path), schema version \(TaskDatabase.schemaVersion), \(tasks) tasks, SQLite \(SQLiteConnection.libraryVersion)")
-        return 0
+        return healthy ? 0 : 1
     }
 
     static func token(_ settings: Settings) throws -> Int32 {
-        let jwt = try settings.jwtConfiguration()
         guard let subject = settings.value(flag: "--sub", env: nil), !subject.isEmpty else {
             throw ConfigurationError("token needs --sub USER_ID")
         }
-        let lifetime = try settings.integer(flag: "--ttl", env: nil, default: 3600, range: 1...31_536_000)
-        let token = try JWTSigner(secret: jwt.secret).sign(subject: subject, issuedAt: Int64(WallClock.seconds()),
-                                                            lifetime: Int64(lifetime), issuer: jwt.issuer, audience: jwt.audience)
-        print(token)
+        let lifetime = Int64(try settings.integer(flag: "--ttl", env: nil, default: 900, range: 1...31_536_000))
+        let now = Int64(WallClock.seconds())
+        let baseURL = settings.value(flag: nil, env: "BETTER_AUTH_URL")
+        let issuer = settings.value(flag: nil, env: "JWT_ISSUER") ?? baseURL
+        let audience = settings.value(flag: nil, env: "JWT_AUDIENCE") ?? baseURL
+        if let keyPath = settings.value(flag: "--key", env: nil) {
+            let jwk = try JSONParser().parse(try Settings.readFile(keyPath, limit: 65536)).objectValue ?? [:]
+            guard case .string(let d)? = jwk["d"], let seed = Base64URL.decode(Array(d.utf8)),
+                  case .string(let kid)? = jwk["kid"] else {
+                throw ConfigurationError("\(keyPath) is not an Ed25519 private JWK with d and kid (see `todo-fcgi keygen`)")
+            }
+            // The claims Better Auth's JWT plugin puts in its tokens, user fields included.
+            var payload = JSONWriter()
+            payload.raw("{\"id\":")
+            payload.string(subject)
+            payload.raw(",\"name\":")
+            payload.string(subject)
+            payload.raw(",\"emailVerified\":false,\"iat\":")
+            payload.integer(now)
+            payload.raw(",\"exp\":")
+            payload.integer(now + lifetime)
+            payload.raw(",\"sub\":")
+            payload.string(subject)
+            if let issuer {
+                payload.raw(",\"iss\":")
+                payload.string(issuer)
+            }
+            if let audience {
+                payload.raw(",\"aud\":")
+                payload.string(audience)
+            }
+            payload.raw("}")
+            print(try Ed25519SigningKey(seed: seed).signToken(payloadJSON: payload.bytes, keyID: kid))
+            return 0
+        }
+        guard let secret = try settings.secret()?.value else {
+            throw ConfigurationError("token needs BETTER_AUTH_SECRET (HS256) or --key PRIVATE_JWK (EdDSA)")
+        }
+        _ = try settings.jwtConfiguration()  // the same validation as the server's
+        print(try JWTSigner(secret: Array(secret.utf8)).sign(subject: subject, issuedAt: now, lifetime: lifetime,
+                                                             issuer: issuer, audience: audience))
         return 0
+    }
+
+    static func keygen(_ settings: Settings) throws -> Int32 {
+        guard let privatePath = settings.value(flag: "--private-key", env: nil),
+              let jwksPath = settings.value(flag: "--jwks", env: nil) else {
+            throw ConfigurationError("keygen needs --private-key FILE and --jwks FILE")
+        }
+        let key = try Ed25519SigningKey()
+        let kid = try settings.value(flag: "--kid", env: nil) ?? Base64URL.encode(SecureRandom.bytes(count: 12))
+        let x = Base64URL.encode(try key.publicKeyBytes())
+        var jwk = JSONWriter()
+        jwk.raw("{\"kty\":\"OKP\",\"crv\":\"Ed25519\",\"alg\":\"EdDSA\",\"kid\":")
+        jwk.string(kid)
+        jwk.raw(",\"x\":")
+        jwk.string(x)
+        let publicPart = jwk.bytes + Array("}".utf8)
+        jwk.raw(",\"d\":")
+        jwk.string(Base64URL.encode(try key.seedBytes()))
+        jwk.raw("}\n")
+        try writeFile(privatePath, jwk.bytes, mode: 0o600)
+        try writeFile(jwksPath, Array("{\"keys\":[".utf8) + publicPart + Array("]}\n".utf8), mode: 0o644)
+        print("wrote the Ed25519 private key \(privatePath) and the JWKS \(jwksPath) (kid \(kid))")
+        return 0
+    }
+
+    private static func writeFile(_ path: String, _ bytes: [UInt8], mode: mode_t) throws {
+        let descriptor = open(path, O_WRONLY | O_CREAT | O_TRUNC, mode)
+        guard descriptor >= 0 else { throw ConfigurationError("cannot write \(path): \(String(cString: strerror(errno)))") }
+        defer { close(descriptor) }
+        let written = bytes.withUnsafeBytes { write(descriptor, $0.baseAddress, $0.count) }
+        guard written == bytes.count, fchmod(descriptor, mode) == 0 else {
+            throw ConfigurationError("cannot write \(path): \(String(cString: strerror(errno)))")
+        }
     }
 
     private static func isListeningSocket(_ descriptor: Int32) -> Bool {

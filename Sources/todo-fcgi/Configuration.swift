@@ -1,3 +1,4 @@
+import HTTPFetch
 import JWT
 import TodoAPI
 
@@ -43,7 +44,8 @@ struct Settings {
 
     /// Flags that take a value.
     static let valueFlags: Set<String> = ["--listen", "--threads", "--database", "--synchronous", "--backlog",
-                                          "--sub", "--ttl", "--log-level"]
+                                          "--sub", "--ttl", "--log-level",
+                                          "--private-key", "--jwks", "--kid", "--key"]
 
     init(arguments: [String], environment: @escaping (String) -> String? = Settings.processEnvironment) throws(ConfigurationError) {
         self.environment = environment
@@ -93,8 +95,9 @@ struct Settings {
 
     /// The shared secret and where it came from, first match wins: the systemd credential
     /// `$CREDENTIALS_DIRECTORY/better-auth-secret`, the file `BETTER_AUTH_SECRET_FILE`, then
-    /// `BETTER_AUTH_SECRET`. Files are read anew on every call, which is what SIGHUP relies on.
-    func secret() throws(ConfigurationError) -> (value: String, source: String) {
+    /// `BETTER_AUTH_SECRET`; nil when none is set. Files are read anew on every call, which is
+    /// what SIGHUP relies on.
+    func secret() throws(ConfigurationError) -> (value: String, source: String)? {
         if let directory = value(flag: nil, env: "CREDENTIALS_DIRECTORY") {
             let path = directory + "/better-auth-secret"
             if access(path, F_OK) == 0 { return (try Self.readSecretFile(path), "credential \(path)") }
@@ -102,16 +105,21 @@ struct Settings {
         if let path = value(flag: nil, env: "BETTER_AUTH_SECRET_FILE") {
             return (try Self.readSecretFile(path), "file \(path)")
         }
-        guard let secret = value(flag: nil, env: "BETTER_AUTH_SECRET") else {
-            throw ConfigurationError("BETTER_AUTH_SECRET is not set (it must be at least \(JWTConfiguration.minimumSecretLength) bytes)")
-        }
-        return (secret, "environment")
+        return value(flag: nil, env: "BETTER_AUTH_SECRET").map { ($0, "environment") }
     }
 
     /// The file's content without one trailing newline (as `echo` and editors leave it).
     static func readSecretFile(_ path: String) throws(ConfigurationError) -> String {
+        var bytes = try readFile(path, limit: 65536)
+        if bytes.last == UInt8(ascii: "\n") { bytes.removeLast() }
+        if bytes.last == UInt8(ascii: "\r") { bytes.removeLast() }
+        return String(decoding: bytes, as: UTF8.self)
+    }
+
+    /// The whole file, refusing files over `limit` bytes.
+    static func readFile(_ path: String, limit: Int) throws(ConfigurationError) -> [UInt8] {
         guard let file = fopen(path, "r") else {
-            throw ConfigurationError("cannot read the secret file \(path): \(String(cString: strerror(errno)))")
+            throw ConfigurationError("cannot read \(path): \(String(cString: strerror(errno)))")
         }
         defer { fclose(file) }
         var bytes: [UInt8] = []
@@ -120,25 +128,57 @@ struct Settings {
             let count = fread(&buffer, 1, buffer.count, file)
             if count == 0 { break }
             bytes.append(contentsOf: buffer[..<count])
-            guard bytes.count <= 65536 else { throw ConfigurationError("the secret file \(path) is larger than 64 KiB") }
+            guard bytes.count <= limit else { throw ConfigurationError("\(path) is larger than \(limit) bytes") }
         }
-        if bytes.last == UInt8(ascii: "\n") { bytes.removeLast() }
-        if bytes.last == UInt8(ascii: "\r") { bytes.removeLast() }
-        return String(decoding: bytes, as: UTF8.self)
+        return bytes
+    }
+
+    /// The JWKS, when one is configured: `BETTER_AUTH_JWKS_FILE`, or `BETTER_AUTH_JWKS_URL`, or
+    /// `${BETTER_AUTH_URL}/api/auth/jwks` when `BETTER_AUTH_URL` is set and no secret is.
+    /// The store is returned empty: `loadKeys` fills it.
+    func jwksStore(secretConfigured: Bool) throws(ConfigurationError) -> JWKSKeyStore? {
+        let interval = try integer(flag: nil, env: "JWKS_REFRESH_INTERVAL", default: 30, range: 1...86_400)
+        let file = value(flag: nil, env: "BETTER_AUTH_JWKS_FILE")
+        var url = value(flag: nil, env: "BETTER_AUTH_JWKS_URL")
+        if url == nil, file == nil, !secretConfigured, let base = value(flag: nil, env: "BETTER_AUTH_URL") {
+            url = String(base.reversed().drop { $0 == "/" }.reversed()) + "/api/auth/jwks"
+        }
+        switch (file, url) {
+        case (.some, .some):
+            throw ConfigurationError("set BETTER_AUTH_JWKS_FILE or BETTER_AUTH_JWKS_URL, not both")
+        case (let path?, nil):
+            return JWKSKeyStore(sourceDescription: "file \(path)", refreshInterval: Double(interval), clock: WallClock.seconds) {
+                try Settings.readFile(path, limit: HTTPFetch.maximumBodySize)
+            }
+        case (nil, let address?):
+            guard address.hasPrefix("https://") || address.hasPrefix("http://") else {
+                throw ConfigurationError("the JWKS URL must be http:// or https://, got \"\(address)\"")
+            }
+            return JWKSKeyStore(sourceDescription: "URL \(address)", refreshInterval: Double(interval), clock: WallClock.seconds) {
+                try HTTPFetch.get(address)
+            }
+        case (nil, nil):
+            return nil
+        }
     }
 
     /// The JWT settings: the secret (at least 32 bytes, see `secret()`), issuer and audience from
     /// `BETTER_AUTH_URL` unless `JWT_ISSUER` / `JWT_AUDIENCE` override, and `JWT_LEEWAY` seconds.
     func jwtConfiguration() throws(ConfigurationError) -> JWTConfiguration {
-        let secret = try self.secret().value
+        let secret = try self.secret()?.value
+        let keys = try jwksStore(secretConfigured: secret != nil)
+        guard secret != nil || keys != nil else {
+            throw ConfigurationError("no token key: set BETTER_AUTH_SECRET (HS256, at least \(JWTConfiguration.minimumSecretLength) bytes), "
+                + "or BETTER_AUTH_URL / BETTER_AUTH_JWKS_URL / BETTER_AUTH_JWKS_FILE for Better Auth's JWKS")
+        }
         let baseURL = value(flag: nil, env: "BETTER_AUTH_URL")
         let leeway = try integer(flag: nil, env: "JWT_LEEWAY", default: 30, range: 0...3600)
         do {
-            return try JWTConfiguration(secret: Array(secret.utf8), leewaySeconds: Double(leeway),
+            return try JWTConfiguration(secret: secret.map { Array($0.utf8) }, keys: keys, leewaySeconds: Double(leeway),
                                         issuer: value(flag: nil, env: "JWT_ISSUER") ?? baseURL,
                                         audience: value(flag: nil, env: "JWT_AUDIENCE") ?? baseURL)
         } catch {
-            throw ConfigurationError("BETTER_AUTH_SECRET: \(error.reason)")
+            throw ConfigurationError("token settings: \(error.reason)")
         }
     }
 

@@ -1,3 +1,4 @@
+import HTTPFetch
 import TodoAPI
 
 #if canImport(Glibc)
@@ -18,6 +19,7 @@ func runMain() -> Int32 {
     }
     let command = arguments.first.flatMap { $0.hasPrefix("-") ? nil : $0 } ?? "serve"
     if !arguments.isEmpty, !arguments[0].hasPrefix("-") { arguments.removeFirst() }
+    HTTPFetch.initialize()
     do {
         let settings = try Settings(arguments: arguments)
         if let extra = settings.positional.first {
@@ -28,6 +30,7 @@ func runMain() -> Int32 {
         case "migrate": return try Commands.migrate(settings)
         case "check": return try Commands.check(settings)
         case "token": return try Commands.token(settings)
+        case "keygen": return try Commands.keygen(settings)
         default: throw ConfigurationError("unknown command \(command); see --help")
         }
     } catch let error as ConfigurationError {

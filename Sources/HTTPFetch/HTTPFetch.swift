@@ -1,0 +1,68 @@
+import CCurl
+
+/// A failed fetch: the URL, and curl's or the server's reason.
+public struct HTTPFetchError: Error, Sendable, CustomStringConvertible {
+    /// What went wrong, in one line.
+    public let description: String
+}
+
+/// GET requests through libcurl, for the JWKS endpoint: http and https only, bounded in
+/// time and size, certificates verified. The only code that touches libcurl.
+public enum HTTPFetch {
+    /// The largest body accepted.
+    public static let maximumBodySize = 1 << 20
+
+    /// Initialises libcurl; call once at start-up, before any thread fetches.
+    public static func initialize() {
+        curl_global_init(Int(CURL_GLOBAL_DEFAULT))
+    }
+
+    /// Fetches `url` and returns the body of a 200 answer.
+    public static func get(_ url: String, timeoutSeconds: Int = 5) throws(HTTPFetchError) -> [UInt8] {
+        guard let handle = curl_easy_init() else { throw HTTPFetchError(description: "curl_easy_init failed") }
+        defer { curl_easy_cleanup(handle) }
+        let sink = BodySink()
+        let context = Unmanaged.passUnretained(sink).toOpaque()
+        var errorBuffer = [CChar](repeating: 0, count: Int(CURL_ERROR_SIZE))
+        let result: CURLcode = errorBuffer.withUnsafeMutableBufferPointer { errorBytes in
+            let options: [CURLcode] = [
+                todo_curl_set_string(handle, CURLOPT_URL, url),
+                todo_curl_set_string(handle, CURLOPT_PROTOCOLS_STR, "http,https"),
+                todo_curl_set_string(handle, CURLOPT_REDIR_PROTOCOLS_STR, "http,https"),
+                todo_curl_set_long(handle, CURLOPT_FOLLOWLOCATION, 1),
+                todo_curl_set_long(handle, CURLOPT_MAXREDIRS, 3),
+                todo_curl_set_long(handle, CURLOPT_CONNECTTIMEOUT, min(timeoutSeconds, 3)),
+                todo_curl_set_long(handle, CURLOPT_TIMEOUT, timeoutSeconds),
+                todo_curl_set_long(handle, CURLOPT_NOSIGNAL, 1),
+                todo_curl_set_string(handle, CURLOPT_USERAGENT, "todo-fcgi"),
+                todo_curl_set_pointer(handle, CURLOPT_ERRORBUFFER, errorBytes.baseAddress),
+                todo_curl_set_pointer(handle, CURLOPT_WRITEDATA, context),
+                todo_curl_set_write_function(handle) { data, size, count, context in
+                    let sink = Unmanaged<BodySink>.fromOpaque(context!).takeUnretainedValue()
+                    let length = size * count
+                    guard sink.bytes.count + length <= HTTPFetch.maximumBodySize else { return 0 }  // aborts the transfer
+                    data!.withMemoryRebound(to: UInt8.self, capacity: length) {
+                        sink.bytes.append(contentsOf: UnsafeBufferPointer(start: $0, count: length))
+                    }
+                    return length
+                },
+            ]
+            if let failed = options.first(where: { $0 != CURLE_OK }) { return failed }
+            return curl_easy_perform(handle)
+        }
+        guard result == CURLE_OK else {
+            let detail = String(cString: errorBuffer.withUnsafeBufferPointer { $0.baseAddress! })
+            let reason = detail.isEmpty ? String(cString: curl_easy_strerror(result)) : detail
+            throw HTTPFetchError(description: "GET \(url) failed: \(reason)")
+        }
+        var status = 0
+        _ = todo_curl_response_code(handle, &status)
+        guard status == 200 else { throw HTTPFetchError(description: "GET \(url) answered HTTP \(status)") }
+        return sink.bytes
+    }
+}
+
+/// Collects the body during one transfer; touched only by the thread running it.
+private final class BodySink {
+    var bytes: [UInt8] = []
+}
