@@ -180,26 +180,30 @@ public final class PublicKey: @unchecked Sendable {
     private static func rsaKey(_ jwk: [String: JSONValue]) throws(KeyError) -> OpaquePointer {
         let modulus = try member(jwk, "n")
         let exponent = try member(jwk, "e")
-        guard let builder = OSSL_PARAM_BLD_new() else { throw KeyError("out of memory") }
-        defer { OSSL_PARAM_BLD_free(builder) }
         let n = modulus.withUnsafeBufferPointer { BN_bin2bn($0.baseAddress, Int32($0.count), nil) }
         let e = exponent.withUnsafeBufferPointer { BN_bin2bn($0.baseAddress, Int32($0.count), nil) }
         defer {
             BN_free(n)
             BN_free(e)
         }
-        guard let n, let e, OSSL_PARAM_BLD_push_BN(builder, "n", n) == 1, OSSL_PARAM_BLD_push_BN(builder, "e", e) == 1,
-              let params = OSSL_PARAM_BLD_to_param(builder) else {
-            throw KeyError("invalid RSA parameters")
+        guard let n, let e, let builder = OSSL_PARAM_BLD_new() else { throw KeyError("invalid RSA parameters") }
+        defer { OSSL_PARAM_BLD_free(builder) }
+        // The builder and the params it makes keep pointers to the names, not copies:
+        // the names must outlive both, hence one scope around everything.
+        let key: OpaquePointer? = "n".withCString { nName in
+            "e".withCString { eName in
+                guard OSSL_PARAM_BLD_push_BN(builder, nName, n) == 1, OSSL_PARAM_BLD_push_BN(builder, eName, e) == 1,
+                      let params = OSSL_PARAM_BLD_to_param(builder) else { return nil }
+                defer { OSSL_PARAM_free(params) }
+                guard let context = EVP_PKEY_CTX_new_from_name(nil, "RSA", nil) else { return nil }
+                defer { EVP_PKEY_CTX_free(context) }
+                var key: OpaquePointer?
+                guard EVP_PKEY_fromdata_init(context) == 1,
+                      EVP_PKEY_fromdata(context, &key, todo_evp_pkey_public_key_selection(), params) == 1 else { return nil }
+                return key
+            }
         }
-        defer { OSSL_PARAM_free(params) }
-        guard let context = EVP_PKEY_CTX_new_from_name(nil, "RSA", nil) else { throw KeyError("no RSA support in libcrypto") }
-        defer { EVP_PKEY_CTX_free(context) }
-        var key: OpaquePointer?
-        guard EVP_PKEY_fromdata_init(context) == 1,
-              EVP_PKEY_fromdata(context, &key, todo_evp_pkey_public_key_selection(), params) == 1, let key else {
-            throw KeyError("invalid RSA key: \(CryptoError("EVP_PKEY_fromdata"))")
-        }
+        guard let key else { throw KeyError("invalid RSA key: \(CryptoError("EVP_PKEY_fromdata"))") }
         try checkPublic(key, "RSA")
         return key
     }
