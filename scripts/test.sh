@@ -6,6 +6,8 @@ repo=$(cd "$(dirname "$0")/.." && pwd)
 cd "$repo"
 scripts/install-deps.sh
 python3 -m pytest --version >/dev/null 2>&1 || python3 -m pip install --quiet pytest
+# The JWKS tests sign tokens with an implementation independent of the worker's.
+python3 -c "import cryptography" 2>/dev/null || python3 -m pip install --quiet cryptography
 
 echo "== unit tests"
 swift test

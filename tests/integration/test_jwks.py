@@ -1,0 +1,167 @@
+"""Better Auth's asymmetric tokens through nginx: a JWKS endpoint on loopback that rotates keys.
+
+Tokens and keys are made here with the `cryptography` package (or, without it, with
+`todo-fcgi keygen` / `token --key`), independently of the worker's own signing code.
+"""
+import base64
+import http.server
+import json
+import os
+import subprocess
+import threading
+import time
+
+import pytest
+
+from stack import BINARY, SECRET, Stack, b64url, make_token
+
+
+def ed25519_key():
+    from cryptography.hazmat.primitives.asymmetric import ed25519
+    from cryptography.hazmat.primitives import serialization
+    private = ed25519.Ed25519PrivateKey.generate()
+    x = private.public_key().public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
+    return private, b64url(x)
+
+
+def better_auth_token(private, kid, sub, base_url, lifetime=900, alg="EdDSA"):
+    """A token as Better Auth's JWT plugin makes it: user fields, sub, iat, exp, iss = aud = base URL."""
+    now = int(time.time())
+    header = {"alg": alg, "kid": kid}
+    payload = {"id": sub, "name": "Ada", "email": "ada@example.com", "emailVerified": True, "image": None,
+               "createdAt": "2026-01-01T00:00:00.000Z", "updatedAt": "2026-01-01T00:00:00.000Z",
+               "iat": now, "exp": now + lifetime, "sub": sub, "iss": base_url, "aud": base_url}
+    signing_input = b64url(json.dumps(header).encode()) + "." + b64url(json.dumps(payload).encode())
+    return signing_input + "." + b64url(private.sign(signing_input.encode()))
+
+
+class JWKSServer:
+    """Serves /api/auth/jwks on a loopback port, like Better Auth; keys can be swapped or the server broken."""
+
+    def __init__(self):
+        self.keys = []
+        self.broken = False
+        self.hits = 0
+        owner = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_GET(self):
+                owner.hits += 1
+                if owner.broken or self.path != "/api/auth/jwks":
+                    self.send_response(503 if owner.broken else 404)
+                    self.end_headers()
+                    return
+                body = json.dumps({"keys": owner.keys}).encode()
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, *args):
+                pass
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def publish(self, *entries):
+        self.keys = [{"alg": "EdDSA", "crv": "Ed25519", "x": x, "kty": "OKP", "kid": kid} for kid, x in entries]
+
+    def stop(self):
+        self.server.shutdown()
+
+
+@pytest.fixture
+def jwks():
+    server = JWKSServer()
+    yield server
+    server.stop()
+
+
+def test_unmodified_better_auth_token_with_only_better_auth_url(jwks):
+    private, x = ed25519_key()
+    jwks.publish(("key-1", x))
+    stack = Stack(processes=1, threads=4, env={"BETTER_AUTH_SECRET": "", "BETTER_AUTH_URL": jwks.url}).start()
+    try:
+        token = better_auth_token(private, "key-1", "ada", jwks.url)
+        created = stack.request("POST", "/api/ada/tasks", token, {"title": "from Better Auth"})
+        assert created.status == 201, created.body
+        assert stack.request("GET", "/api/ada/tasks", token).json[0]["title"] == "from Better Auth"
+        # Wrong audience, expired, unknown kid, HS256 without a secret: specific 401s.
+        wrong_aud = better_auth_token(private, "key-1", "ada", "http://evil.example")
+        response = stack.request("GET", "/api/ada/tasks", wrong_aud)
+        assert response.is_error("invalid_token")
+        assert "issuer mismatch" in response.header("WWW-Authenticate")
+        expired = better_auth_token(private, "key-1", "ada", jwks.url, lifetime=-300)
+        assert 'error_description="token expired"' in stack.request("GET", "/api/ada/tasks", expired).header("WWW-Authenticate")
+        stranger = better_auth_token(private, "key-unknown", "ada", jwks.url)
+        assert 'error_description="unknown key id"' in stack.request("GET", "/api/ada/tasks", stranger).header("WWW-Authenticate")
+        hs = make_token("ada", claims={"iss": jwks.url, "aud": jwks.url})
+        assert "no shared secret" in stack.request("GET", "/api/ada/tasks", hs).header("WWW-Authenticate")
+    finally:
+        stack.stop()
+
+
+def test_key_rotation_and_a_failing_endpoint(jwks):
+    old_private, old_x = ed25519_key()
+    new_private, new_x = ed25519_key()
+    jwks.publish(("old", old_x))
+    stack = Stack(processes=1, threads=4, env={"BETTER_AUTH_SECRET": "", "BETTER_AUTH_URL": jwks.url,
+                                               "JWKS_REFRESH_INTERVAL": "1"}).start()
+    try:
+        old_token = better_auth_token(old_private, "old", "rot", jwks.url)
+        assert stack.request("GET", "/api/rot/tasks", old_token).status == 200
+        # Rotation: the new key is published, the old one kept for a grace period.
+        jwks.publish(("new", new_x), ("old", old_x))
+        time.sleep(1.1)
+        new_token = better_auth_token(new_private, "new", "rot", jwks.url)
+        assert stack.request("GET", "/api/rot/tasks", new_token).status == 200
+        assert stack.request("GET", "/api/rot/tasks", old_token).status == 200
+        # The endpoint goes down: known keys keep working, unknown ones are 401, nothing 5xx.
+        jwks.broken = True
+        time.sleep(1.1)
+        unknown = better_auth_token(new_private, "newer", "rot", jwks.url)
+        assert stack.request("GET", "/api/rot/tasks", unknown).is_error("invalid_token")
+        hits = jwks.hits
+        for _ in range(5):
+            assert stack.request("GET", "/api/rot/tasks", unknown).status == 401
+        assert jwks.hits == hits  # at most one refetch per interval
+        assert stack.request("GET", "/api/rot/tasks", new_token).status == 200
+        assert stack.request("GET", "/api/rot/tasks", old_token).status == 200
+    finally:
+        stack.stop()
+
+
+def test_keygen_token_and_check_with_a_jwks_file(tmp_path):
+    private_path, jwks_path = tmp_path / "private.jwk", tmp_path / "jwks.json"
+    env = {"PATH": os.environ["PATH"], "BETTER_AUTH_JWKS_FILE": str(jwks_path), "BETTER_AUTH_URL": "http://localhost:3000",
+           "TODO_DATABASE": str(tmp_path / "t.db")}
+    keygen = subprocess.run([BINARY, "keygen", "--private-key", str(private_path), "--jwks", str(jwks_path), "--kid", "dev-key"],
+                            env=env, capture_output=True, text=True)
+    assert keygen.returncode == 0, keygen.stderr
+    assert oct(os.stat(private_path).st_mode & 0o777) == "0o600"
+    published = json.loads(jwks_path.read_text())["keys"]
+    assert published[0]["kid"] == "dev-key" and published[0]["crv"] == "Ed25519" and "d" not in published[0]
+    check = subprocess.run([BINARY, "check"], env=env, capture_output=True, text=True)
+    assert check.returncode == 0, check.stdout + check.stderr
+    assert "JWKS ok" in check.stdout and "dev-key (Ed25519, EdDSA)" in check.stdout
+    token = subprocess.run([BINARY, "token", "--sub", "dev", "--key", str(private_path)], env=env,
+                           capture_output=True, text=True).stdout.strip()
+    header = json.loads(base64.urlsafe_b64decode(token.split(".")[0] + "=="))
+    assert header == {"alg": "EdDSA", "kid": "dev-key"}
+    stack = Stack(processes=1, threads=2, env={"BETTER_AUTH_SECRET": "", "BETTER_AUTH_JWKS_FILE": str(jwks_path),
+                                               "BETTER_AUTH_URL": "http://localhost:3000"}).start()
+    try:
+        assert stack.request("POST", "/api/dev/tasks", token, {"title": "signed by keygen's key"}).status == 201
+        # Both modes at once is allowed; here HS256 is off, so an HS256 token is refused.
+        assert stack.request("GET", "/api/dev/tasks", make_token("dev", secret=SECRET)).status == 401
+    finally:
+        stack.stop()
+
+
+def test_check_reports_an_unreachable_jwks(tmp_path):
+    env = {"PATH": os.environ["PATH"], "BETTER_AUTH_JWKS_URL": "http://127.0.0.1:9/jwks", "TODO_DATABASE": str(tmp_path / "t.db")}
+    check = subprocess.run([BINARY, "check"], env=env, capture_output=True, text=True, timeout=30)
+    assert check.returncode == 1
+    assert "JWKS failed" in check.stdout
