@@ -165,3 +165,57 @@ def test_check_reports_an_unreachable_jwks(tmp_path):
     check = subprocess.run([BINARY, "check"], env=env, capture_output=True, text=True, timeout=30)
     assert check.returncode == 1
     assert "JWKS failed" in check.stdout
+
+
+def test_every_algorithm_signed_by_an_independent_library(tmp_path):
+    from cryptography.hazmat.primitives import hashes
+    from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
+    from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature
+
+    def number(value, length=None):
+        length = length or (value.bit_length() + 7) // 8
+        return b64url(value.to_bytes(length, "big"))
+
+    rsa_key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    rsa_public = rsa_key.public_key().public_numbers()
+    p256, p521 = ec.generate_private_key(ec.SECP256R1()), ec.generate_private_key(ec.SECP521R1())
+    ed_private, ed_x = ed25519_key()
+    keys = [
+        {"kty": "RSA", "kid": "rsa", "n": number(rsa_public.n), "e": number(rsa_public.e)},
+        {"kty": "EC", "crv": "P-256", "kid": "p256", "x": number(p256.public_key().public_numbers().x, 32),
+         "y": number(p256.public_key().public_numbers().y, 32)},
+        {"kty": "EC", "crv": "P-521", "kid": "p521", "x": number(p521.public_key().public_numbers().x, 66),
+         "y": number(p521.public_key().public_numbers().y, 66)},
+        {"kty": "OKP", "crv": "Ed25519", "kid": "ed", "x": ed_x},
+    ]
+    jwks_path = tmp_path / "jwks.json"
+    jwks_path.write_text(json.dumps({"keys": keys}))
+
+    def raw_ecdsa(der, length):
+        r, s = decode_dss_signature(der)
+        return r.to_bytes(length, "big") + s.to_bytes(length, "big")
+
+    signers = {
+        "RS256": ("rsa", lambda m: rsa_key.sign(m, padding.PKCS1v15(), hashes.SHA256())),
+        "PS256": ("rsa", lambda m: rsa_key.sign(m, padding.PSS(mgf=padding.MGF1(hashes.SHA256()), salt_length=32), hashes.SHA256())),
+        "ES256": ("p256", lambda m: raw_ecdsa(p256.sign(m, ec.ECDSA(hashes.SHA256())), 32)),
+        "ES512": ("p521", lambda m: raw_ecdsa(p521.sign(m, ec.ECDSA(hashes.SHA512())), 66)),
+        "EdDSA": ("ed", ed_private.sign),
+        "Ed25519": ("ed", ed_private.sign),
+    }
+    stack = Stack(processes=1, threads=2, env={"BETTER_AUTH_SECRET": "", "BETTER_AUTH_JWKS_FILE": str(jwks_path)}).start()
+    try:
+        now = int(time.time())
+        for alg, (kid, sign) in signers.items():
+            signing_input = (b64url(json.dumps({"alg": alg, "kid": kid}).encode()) + "." +
+                             b64url(json.dumps({"sub": "multi", "iat": now, "exp": now + 600}).encode()))
+            token = signing_input + "." + b64url(sign(signing_input.encode()))
+            assert stack.request("GET", "/api/multi/tasks", token).status == 200, alg
+            # Presented under another key (the algorithm does not fit it): refused.
+            other = "ed" if kid != "ed" else "rsa"
+            swapped = b64url(json.dumps({"alg": alg, "kid": other}).encode()) + "." + signing_input.split(".")[1]
+            forged = swapped + "." + b64url(sign(swapped.encode()))
+            response = stack.request("GET", "/api/multi/tasks", forged)
+            assert response.status == 401 and "does not match its key" in response.header("WWW-Authenticate"), alg
+    finally:
+        stack.stop()
