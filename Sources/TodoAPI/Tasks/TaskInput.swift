@@ -71,6 +71,15 @@ enum TaskInput {
         if let unknown = object.keys.sorted().first(where: { !allowed.contains($0) && !readOnlyFields.contains($0) }) {
             throw APIError.unknownField(unknown)
         }
+        // Echoed read-only fields are ignored, but must still look like what the API sent.
+        if let id = object["id"], !(id.numberValue.map { $0 == $0.rounded() && $0 >= 1 } ?? false) {
+            throw APIError.validation("id, when sent back, must be a positive integer (it is ignored).")
+        }
+        for name in ["user_id", "created_at", "updated_at"] {
+            if let value = object[name], value.stringValue == nil {
+                throw APIError.validation("\(name), when sent back, must be a string (it is ignored).")
+            }
+        }
     }
 
     private static func optionalBoolean(_ object: [String: JSONValue], _ name: String) throws(APIError) -> Bool? {

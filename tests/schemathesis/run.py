@@ -1,0 +1,47 @@
+#!/usr/bin/env python3
+"""schemathesis against the running service behind nginx on loopback.
+
+Starts the real stack (nginx -> FastCGI -> todo-fcgi -> SQLite), authenticates with a token
+from `todo-fcgi token`, runs schemathesis's examples, fuzzing and stateful phases (the
+stateful one follows the create -> get/put/patch/delete links) with every check, bounded by
+--max-time, and fails on any failure: a 5xx, a response that violates the schema, or a
+status code the spec does not document.
+
+The coverage phase is left out: schemathesis 4.32.5 fails inside its own generator on this
+spec ("AST constructor recursion depth mismatch", a hypothesis FlakyFailure), which is no
+finding about the API.
+"""
+import argparse
+import os
+import subprocess
+import sys
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(HERE, "..", "integration"))
+from stack import BINARY, REPO, SECRET, Stack  # noqa: E402
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--max-time", type=int, default=150)
+    parser.add_argument("--schemathesis", default=os.path.join(REPO, ".venv-schemathesis", "bin", "st"))
+    args = parser.parse_args()
+    stack = Stack(processes=2, threads=4).start()
+    try:
+        token = subprocess.run([BINARY, "token", "--sub", "schemathesis-user", "--ttl", "3600"],
+                               env=dict(os.environ, BETTER_AUTH_SECRET=SECRET), check=True,
+                               capture_output=True, text=True).stdout.strip()
+        command = [args.schemathesis, "--config-file", os.path.join(HERE, "schemathesis.toml"), "run", os.path.join(REPO, "docs", "openapi.yaml"),
+                   "--url", f"http://127.0.0.1:{stack.port}",
+                   
+                   "-H", f"Authorization: Bearer {token}",
+                   "--checks", "all", "--max-time", str(args.max_time), "--workers", "2",
+                   "--phases", "examples,fuzzing,stateful", "--no-color"]
+        result = subprocess.run(command, cwd=HERE)
+        return result.returncode
+    finally:
+        stack.stop()
+
+
+if __name__ == "__main__":
+    sys.exit(main())
