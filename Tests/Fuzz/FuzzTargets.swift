@@ -1,0 +1,82 @@
+// libFuzzer entry point for the parsers that see attacker-controlled bytes. Built by
+// scripts/fuzz.sh together with the JSON, JWT, SQLite and TodoAPI sources (one module), with
+// -sanitize=fuzzer,address. FUZZ_TARGET picks the target: jwt, body, router, query, cgi.
+#if canImport(Glibc)
+import Glibc
+#endif
+
+private let target: String = getenv("FUZZ_TARGET").map { String(cString: $0) } ?? "jwt"
+private let secret = Array("fuzzing-secret-0123456789abcdefghijkl".utf8)
+private let fixedNow: Double = 1_800_000_000
+
+/// An Ed25519 key (RFC 8037's) under kid "k1", so EdDSA headers reach signature verification.
+private final class FixedKeys: KeyProvider {
+    let key = try! PublicKey(jwk: ["kty": .string("OKP"), "crv": .string("Ed25519"),
+                                   "x": .string("11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo")])
+    func key(for keyID: String) -> PublicKey? { keyID == "k1" ? key : nil }
+}
+
+// nonisolated(unsafe): libFuzzer calls the entry point from one thread only.
+nonisolated(unsafe) private let verifier = try! JWTVerifier(configuration: JWTConfiguration(
+    secret: secret, keys: FixedKeys(), issuer: "http://localhost:3000", audience: "http://localhost:3000"))
+
+/// The whole application over an in-memory database, for the CGI target.
+nonisolated(unsafe) private let application: TodoApplication = {
+    let connection = try! TaskDatabase.open(TaskDatabase.Options(path: ":memory:"))
+    let authenticator = try! Authenticator(configuration: JWTConfiguration(secret: secret), clock: { fixedNow })
+    return TodoApplication(authenticator: authenticator, store: TaskStore(connection: connection),
+                           cors: CORSPolicy(allowedOrigins: ["http://localhost:3000"]), now: { 1_800_000_000_000 }, log: { _ in })
+}()
+private let validToken = try! JWTSigner(secret: secret).sign(subject: "fuzz", issuedAt: Int64(fixedNow), lifetime: 600)
+
+@_cdecl("LLVMFuzzerTestOneInput")
+public func fuzzOneInput(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
+    let bytes = Array(UnsafeBufferPointer(start: data, count: size))
+    switch target {
+    case "jwt":
+        _ = try? verifier.verify(bytes, now: fixedNow)
+        _ = Base64URL.decode(bytes)
+    case "body":
+        _ = try? TaskInput.draft(from: bytes)
+        _ = try? TaskInput.completion(from: bytes)
+        _ = try? JWKSet(json: bytes)
+    case "router":
+        if let route = Router.route(bytes) {
+            switch route {
+            case .task(_, let id), .completion(_, let id): _ = TaskID.parse(id)
+            default: break
+            }
+        }
+        _ = PercentDecoding.decode(bytes, plusAsSpace: true)
+    case "query":
+        _ = try? TaskListQuery(rawQuery: bytes)
+    case "cgi":
+        // NUL-separated NAME=VALUE meta-variables, then the body after an empty entry.
+        var builder = CGIRequestBuilder()
+        let parts = bytes.split(separator: 0, maxSplits: 16, omittingEmptySubsequences: false)
+        var body: [UInt8] = []
+        for (index, part) in parts.enumerated() {
+            if part.isEmpty {
+                body = parts[(index + 1)...].joined(separator: [0]).map { $0 }
+                break
+            }
+            let pair = part.split(separator: UInt8(ascii: "="), maxSplits: 1, omittingEmptySubsequences: false)
+            var value = Array(pair.count > 1 ? pair[1] : [])
+            if pair[0].elementsEqual("HTTP_AUTHORIZATION".utf8), value.elementsEqual("VALID".utf8) {
+                value = Array("Bearer \(validToken)".utf8)
+            }
+            let name = Array(pair[0])
+            name.withUnsafeBufferPointer { n in value.withUnsafeBufferPointer { v in builder.add(name: n, value: v) } }
+        }
+        let request = builder.build(body: Array(body.prefix(TodoApplication.maximumBodySize)),
+                                    bodyExceededLimit: body.count > TodoApplication.maximumBodySize)
+        let response = application.respond(to: request)
+        // Invariants: a status the API documents, and a JSON body on every error.
+        precondition([200, 201, 204, 400, 401, 403, 404, 405, 413, 415].contains(response.status), "status \(response.status)")
+        precondition(response.status < 400 || !response.body.isEmpty, "error without body")
+        _ = response.cgiHeader()
+    default:
+        fatalError("unknown FUZZ_TARGET \(target)")
+    }
+    return 0
+}
