@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Renders nginx/dev.conf.template for a run directory, port and worker socket.
 # Usage: scripts/render-nginx-conf.sh RUN_DIR PORT SOCKET > RUN_DIR/nginx.conf
-# Environment: TODO_RATE_LIMIT (requests/s per client on /api/, default 100000);
+# Environment: TODO_RATE_LIMIT (requests/s per client on /api/; default: no limit);
 #   TLS_PORT and CERT_DIR (from scripts/make-dev-cert.sh) add the TLS server of production:
 #   then PORT answers only with a redirect to https, as in production.
 set -euo pipefail
@@ -13,6 +13,6 @@ if [ -n "${TLS_PORT:-}" ]; then
     tls_filter='/^#PLAIN/d;s/^#TLS//'
 fi
 sed -e "s|@RUN_DIR@|$run_dir|g" -e "s|@PORT@|$port|g" -e "s|@SOCKET@|$socket|g" \
-    -e "s|@REPO@|$repo|g" -e "s|@USER_GROUP@|$(id -un) $(id -gn)|g" -e "s|@RATE@|${TODO_RATE_LIMIT:-100000}|g" \
+    -e "s|@REPO@|$repo|g" -e "s|@USER_GROUP@|$(id -un) $(id -gn)|g" -e "s|@RATE@|${TODO_RATE_LIMIT:-1000}|g" -e "s|@RATE_KEY@|${TODO_RATE_LIMIT:+\$binary_remote_addr}|g" \
     -e "s|@TLS_PORT@|${TLS_PORT:-}|g" -e "s|@CERT_DIR@|${CERT_DIR:-}|g" -e "$tls_filter" \
     "$repo/nginx/dev.conf.template"

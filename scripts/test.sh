@@ -22,3 +22,11 @@ if [ ! -x .venv-schemathesis/bin/st ]; then
     .venv-schemathesis/bin/pip install --quiet schemathesis==4.32.5
 fi
 TODO_FCGI_BIN="$repo/.build/release/todo-fcgi" python3 tests/schemathesis/run.py --max-time "${SCHEMATHESIS_SECONDS:-120}"
+
+echo "== fuzzing (libFuzzer + ASan), ${FUZZ_SECONDS:-30} s per target"
+scripts/fuzz.sh "${FUZZ_SECONDS:-30}"
+
+echo "== AddressSanitizer and ThreadSanitizer: unit tests and the sanitized worker through nginx"
+scripts/sanitize.sh address thread
+
+echo "== all passed: unit, integration, schemathesis, fuzzing, sanitizers"

@@ -54,6 +54,37 @@ public final class FastCGIRequest {
         }
     }
 
+    /// Whether a kept-alive connection from the web server is still open on this slot: the
+    /// next `accept()` then waits for a request on it instead of accepting a new connection.
+    public var holdsKeptConnection: Bool { request.pointee.ipcFd >= 0 }
+
+    /// What a kept-alive connection has for us.
+    public enum KeptConnectionState: Sendable {
+        /// No kept connection: the next `accept()` takes a new connection.
+        case none
+        /// Bytes of the next request are waiting.
+        case requestPending
+        /// The web server closed the connection.
+        case closedByPeer
+        /// Nothing yet: the wait timed out or was interrupted by a signal.
+        case idle
+    }
+
+    /// Waits up to `timeoutMilliseconds` (-1: no limit) for the kept-alive connection to have a
+    /// request or be closed. Unlike a blocked `accept()`, this wait consumes nothing, so a
+    /// signal may interrupt it at any time without losing a request nginx has just sent.
+    public func waitOnKeptConnection(timeoutMilliseconds: Int32) -> KeptConnectionState {
+        let descriptor = request.pointee.ipcFd
+        guard descriptor >= 0 else { return .none }
+        var entry = pollfd(fd: descriptor, events: Int16(POLLIN), revents: 0)
+        guard poll(&entry, 1, timeoutMilliseconds) > 0 else { return .idle }
+        var byte: UInt8 = 0
+        let peeked = recv(descriptor, &byte, 1, Int32(MSG_PEEK | MSG_DONTWAIT))
+        if peeked > 0 { return .requestPending }
+        if peeked < 0, errno == EAGAIN || errno == EINTR { return .idle }
+        return .closedByPeer
+    }
+
     /// Reads the whole request body. Bytes past `limit` are read and discarded,
     /// so the connection stays in sync; `exceededLimit` reports that it happened.
     public func readBody(limit: Int, expected: Int) -> (bytes: [UInt8], exceededLimit: Bool) {

@@ -13,8 +13,22 @@ import Glibc
 final class WorkerPool: Sendable {
     /// Phases of a worker, read by the main thread to decide whom it may interrupt.
     enum Phase: Int {
-        case starting = 0, waiting = 1, busy = 2, stopped = 3
+        /// Setting up, or between requests.
+        case starting = 0
+        /// Blocked accepting a new connection: safe to interrupt, nothing is lost.
+        case accepting = 1
+        /// Polling a kept-alive connection for its next request: safe to interrupt too.
+        case idleOnKeptConnection = 2
+        /// Reading or handling a request: never interrupted.
+        case busy = 3
+        case stopped = 4
     }
+
+    /// How long shutdown leaves kept-alive connections to nginx before closing them itself.
+    /// nginx closes idle ones on its own (`keepalive_timeout 4s` in our upstream blocks), and
+    /// only a close by nginx is free of the race with a request it has just sent (which nginx
+    /// would answer 502 and, for a POST, not retry).
+    static let keptConnectionGrace: Double = 5
 
     private final class WorkerState: Sendable {
         let phase = Atomic<Int>(Phase.starting.rawValue)
@@ -29,6 +43,8 @@ final class WorkerPool: Sendable {
     /// (one atomic load per request) and rebuild their authenticator when it moved.
     private let jwt: Mutex<JWTConfiguration>
     private let generation = Atomic<Int>(0)
+    /// When shutdown stops waiting for nginx to close kept connections (ms since the epoch).
+    private let graceDeadline = Atomic<Int64>(.max)
 
     init(configuration: ServerConfiguration, socket: Int32) {
         self.configuration = configuration
@@ -49,22 +65,28 @@ final class WorkerPool: Sendable {
             if let fresh = reload() {
                 jwt.withLock { $0 = fresh }
                 generation.add(1, ordering: .sequentiallyConsistent)
-                Log.info("SIGHUP: reloaded the token settings; requests from now on use them")
+                Log.write(.warn, "SIGHUP: reloaded the token settings; requests from now on use them")
             }
         }
-        Log.info("shutting down: no new requests, finishing those in flight")
+        Log.write(.warn, "shutting down: no new requests, finishing those in flight")
+        graceDeadline.store(WallClock.milliseconds() + Int64(Self.keptConnectionGrace * 1000), ordering: .sequentiallyConsistent)
         stopping.store(true, ordering: .sequentiallyConsistent)
         FastCGI.markShutdownPending()
-        // Interrupt only workers blocked in accept; a busy worker finishes its request first.
-        // Repeat, because a worker may be between its phase change and the blocking call.
+        // Wake workers that are waiting (in accept, or polling a kept connection): they see the
+        // flag and stop, or keep serving their kept connection until nginx closes it or the
+        // grace period ends. A busy worker finishes its request first. Repeat, because a worker
+        // may be between its phase change and the blocking call.
         while states.contains(where: { $0.phase.load(ordering: .sequentiallyConsistent) != Phase.stopped.rawValue }) {
-            for (index, state) in states.enumerated() where state.phase.load(ordering: .sequentiallyConsistent) == Phase.waiting.rawValue {
-                threads[index].interrupt(with: Signals.wake)
+            for (index, state) in states.enumerated() {
+                let phase = state.phase.load(ordering: .sequentiallyConsistent)
+                if phase == Phase.accepting.rawValue || phase == Phase.idleOnKeptConnection.rawValue {
+                    threads[index].interrupt(with: Signals.wake)
+                }
             }
             usleep(20_000)
         }
         threads.forEach { $0.join() }
-        Log.info("stopped")
+        Log.write(.warn, "stopped")
     }
 
     private func makeApplication(store: TaskStore) throws -> (TodoApplication, Int) {
@@ -91,13 +113,25 @@ final class WorkerPool: Sendable {
             return
         }
         var errorStreak = 0
-        while !stopping.load(ordering: .sequentiallyConsistent) {
-            state.phase.store(Phase.waiting.rawValue, ordering: .sequentiallyConsistent)
-            if stopping.load(ordering: .sequentiallyConsistent) { break }
+        while true {
+            let stoppingNow = stopping.load(ordering: .sequentiallyConsistent)
+            state.phase.store(Phase.idleOnKeptConnection.rawValue, ordering: .sequentiallyConsistent)
+            switch slot.waitOnKeptConnection(timeoutMilliseconds: stoppingNow ? 50 : -1) {
+            case .idle:
+                // A wake signal or the stopping poll interval: serve on, unless the grace is over.
+                if stoppingNow, WallClock.milliseconds() > graceDeadline.load(ordering: .sequentiallyConsistent) { return }
+                continue
+            case .requestPending:
+                state.phase.store(Phase.busy.rawValue, ordering: .sequentiallyConsistent)
+            case .closedByPeer, .none:
+                if stoppingNow { return }
+                state.phase.store(Phase.accepting.rawValue, ordering: .sequentiallyConsistent)
+                if stopping.load(ordering: .sequentiallyConsistent) { return }
+            }
             do {
                 try slot.accept()
             } catch {
-                if stopping.load(ordering: .sequentiallyConsistent) { break }
+                if stopping.load(ordering: .sequentiallyConsistent) { return }
                 // EINTR from a stray wake signal is expected; anything else is worth a line, then a pause.
                 if error.code != -EINTR {
                     errorStreak += 1

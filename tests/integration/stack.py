@@ -119,7 +119,7 @@ class Stack:
         self.worker_pids = [int(p) for p in re.findall(r"PID: (\d+)", out.stdout + out.stderr)]
         assert len(self.worker_pids) == self.processes, out
 
-    def stop_workers(self, sig=signal.SIGTERM, timeout=10):
+    def stop_workers(self, sig=signal.SIGTERM, timeout=20):
         for pid in self.worker_pids:
             try:
                 os.kill(pid, sig)
@@ -144,11 +144,13 @@ class Stack:
         raise RuntimeError("stack did not become healthy")
 
     def stop(self):
-        if self.worker_pids:
-            self.stop_workers()
+        # nginx first: it closes its kept-alive connections, so the workers stop at once
+        # instead of waiting out their grace period for them.
         if self.nginx:
             self.nginx.terminate()
             self.nginx.wait(timeout=10)
+        if self.worker_pids:
+            self.stop_workers()
         shutil.rmtree(self.dir, ignore_errors=True)
 
     def request(self, method, path, token=None, body=None, headers=None, content_type="application/json", tls=False):

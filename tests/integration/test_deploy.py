@@ -165,7 +165,7 @@ def test_access_log_has_one_line_per_request_without_token(tmp_path):
         stack.request("GET", "/api/logged-user/tasks/999", token)
     finally:
         worker.send_signal(signal.SIGTERM)
-        worker.wait(timeout=10)
+        worker.wait(timeout=20)
         stack.stop()
     text = log.read_text()
     assert re.search(r"info: POST /api/\{user_id\}/tasks 201 \d+us user=[0-9a-f]{12}\n", text), text

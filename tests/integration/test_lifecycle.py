@@ -54,7 +54,7 @@ def test_sigterm_finishes_in_flight_requests_and_exits_zero(tmp_path):
             t.start()
         time.sleep(0.05)
         worker.send_signal(signal.SIGTERM)
-        assert worker.wait(timeout=10) == 0
+        assert worker.wait(timeout=20) == 0
         for t in threads:
             t.join()
         # Every request was either completed (201) or refused by nginx because no worker was left (502);
@@ -94,7 +94,7 @@ def test_sigterm_to_one_of_two_workers_fails_no_request():
         os.kill(victim, signal.SIGTERM)
         for t in threads:
             t.join()
-        deadline = time.time() + 10
+        deadline = time.time() + 20
         while time.time() < deadline and os.path.exists(f"/proc/{victim}") and \
                 open(f"/proc/{victim}/stat").read().split(")")[-1].split()[0] != "Z":
             time.sleep(0.05)

@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# The test suite under AddressSanitizer and ThreadSanitizer: the unit tests, then the worker
+# built with each sanitizer and driven through nginx by the integration tests (concurrent
+# clients included). Any sanitizer report fails the run.
+# Usage: scripts/sanitize.sh [address|thread ...]
+set -euo pipefail
+repo=$(cd "$(dirname "$0")/.." && pwd)
+cd "$repo"
+sanitizers=("$@")
+[ ${#sanitizers[@]} -gt 0 ] || sanitizers=(address thread)
+export LSAN_OPTIONS="suppressions=$repo/Tests/Sanitizers/lsan.supp"
+
+for sanitizer in "${sanitizers[@]}"; do
+    scratch=".build-$sanitizer"
+    echo "== unit tests under the $sanitizer sanitizer"
+    swift test --sanitize="$sanitizer" --scratch-path "$scratch" 2>&1 | tee "/tmp/todo-fcgi-$sanitizer-unit.log" | grep -v "^✔ Test [a-zA-Z]"
+    if grep -qE "ERROR: (Address|Leak)Sanitizer|WARNING: ThreadSanitizer" "/tmp/todo-fcgi-$sanitizer-unit.log"; then
+        echo "$sanitizer sanitizer reported a problem in the unit tests" >&2
+        exit 1
+    fi
+
+    echo "== integration tests against the worker built with the $sanitizer sanitizer"
+    swift build --sanitize="$sanitizer" --scratch-path "$scratch" --product todo-fcgi
+    reports=$(mktemp -d)
+    # The worker processes inherit these; each report lands in its own file.
+    ASAN_OPTIONS="log_path=$reports/asan:detect_leaks=1" TSAN_OPTIONS="log_path=$reports/tsan:halt_on_error=0" \
+        TODO_FCGI_BIN="$repo/$scratch/debug/todo-fcgi" TODO_LOG_LEVEL=warn \
+        python3 -m pytest -q -p no:cacheprovider tests/integration/test_contract.py tests/integration/test_errors.py \
+            tests/integration/test_isolation.py tests/integration/test_lifecycle.py tests/integration/test_jwks.py
+    if compgen -G "$reports/*" > /dev/null; then
+        cat "$reports"/* | head -80 >&2
+        echo "$sanitizer sanitizer reported a problem in the worker" >&2
+        exit 1
+    fi
+    rm -rf "$reports"
+done
+echo "sanitizers clean: ${sanitizers[*]}"
