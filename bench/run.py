@@ -70,6 +70,8 @@ class Bench:
         worker_socket = os.path.join(self.dir, "worker.sock")
         ceiling_socket = os.path.join(self.dir, "ceiling.sock")
         subprocess.run([WORKER, "migrate"], env=env, check=True, capture_output=True)
+        if self.args.scale:
+            prefill(env["TODO_DATABASE"], self.args.scale)
         worker = self.spawn(["spawn-fcgi", "-n", "-s", worker_socket, "-M", "0660", "--", WORKER, "serve",
                              "--threads", str(THREADS)], env=env)
         self.worker_pid = worker.pid  # spawn-fcgi -n execs the worker in place
@@ -129,6 +131,19 @@ class Bench:
         result["cpu_us_per_request"] = (after - before) * 1e6 / os.sysconf("SC_CLK_TCK") / max(result["requests"], 1)
         return result
 
+    def soak(self, seconds, interval=10):
+        """GET list in `interval`-second wrk runs for `seconds`; returns (requests, RSS KiB) per run."""
+        samples = []
+        saved = self.args.duration
+        self.args.duration = interval
+        try:
+            for _ in range(max(1, seconds // interval)):
+                result = self.wrk(18081, "/", "list", 32)
+                samples.append((result["requests"], rss_kib(self.worker_pid)))
+        finally:
+            self.args.duration = saved
+        return samples
+
     def stop(self):
         for process in reversed(self.processes):
             if process.poll() is None:
@@ -139,6 +154,37 @@ class Bench:
             except subprocess.TimeoutExpired:
                 process.kill()
         shutil.rmtree(self.dir, ignore_errors=True)
+
+
+def prefill(path, tasks, users=10_000):
+    """Fills the database with `tasks` tasks over `users` other users (5,000 of them for
+    filler00001, whose list pages the query plans show), straight through SQLite
+    (the same columns the worker writes), so a data-scale run starts in seconds."""
+    import sqlite3
+    now = int(time.time() * 1000)
+    connection = sqlite3.connect(path)
+    with connection:
+        connection.executemany(
+            "INSERT INTO tasks (user_id, title, title_key, description, completed, created_at, updated_at)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?)",
+            (("filler00001" if i < 5000 else f"filler{i % users:05d}", f"Filler task {i}", f"filler task {i}", "prefilled", i % 3 == 0, now + i, now + i)
+             for i in range(tasks)))
+        connection.execute("ANALYZE")
+    connection.close()
+
+
+def query_plans(path):
+    """EXPLAIN QUERY PLAN of a list page and its count, for a user of 5,000 tasks."""
+    import sqlite3
+    connection = sqlite3.connect(path)
+    lines = []
+    for sql in ["SELECT id FROM tasks WHERE user_id = 'filler00001' ORDER BY created_at DESC, id DESC LIMIT 100 OFFSET 4000",
+                "SELECT id FROM tasks WHERE user_id = 'filler00001' AND completed = 0 ORDER BY title_key ASC, id ASC LIMIT 100 OFFSET 200",
+                "SELECT count(*) FROM tasks WHERE user_id = 'filler00001'"]:
+        plan = [row[3] for row in connection.execute("EXPLAIN QUERY PLAN " + sql)]
+        lines.append(f"    {sql}\n      -> {'; '.join(plan)}")
+    connection.close()
+    return "\n".join(lines)
 
 
 def wait_until(condition, timeout=15):
@@ -183,6 +229,9 @@ def main():
     parser.add_argument("--synchronous", default="full", choices=["full", "normal"])
     parser.add_argument("--connections", default="32,64")
     parser.add_argument("--scenarios", default="ceiling,static,list,get,create,complete,mix")
+    parser.add_argument("--scale", type=int, default=0, help="prefill this many tasks over 10,000 other users")
+    parser.add_argument("--soak", type=int, default=0,
+                        help="after the scenarios, run GET list for this many seconds and sample the worker's RSS")
     args = parser.parse_args()
     if args.quick:
         args.duration, args.users = 2, 100
@@ -207,6 +256,10 @@ def main():
                 print(f"  {name:9} c={connections:<3} {result['rps']:9.0f} req/s  p50 {result['p50_us'] / 1000:6.2f} ms"
                       f"  p99 {result['p99_us'] / 1000:6.2f} ms  non-2xx {result['non2xx']}", file=sys.stderr)
         rss_after = rss_kib(bench.worker_pid)
+        soak = []
+        if args.soak:
+            soak = bench.soak(args.soak)
+        plans = query_plans(os.path.join(bench.dir, "bench.db")) if args.scale else ""
     finally:
         bench.stop()
 
@@ -222,6 +275,13 @@ def main():
               f"| {result['non2xx']} | {ratio} | {p99_ratio} | {cpu} |")
     print(f"\nworker RSS: {rss_before / 1024:.1f} MiB before the runs, {rss_after / 1024:.1f} MiB after; "
           f"start-up to first /health answered through nginx: {bench.startup_ms:.0f} ms")
+    if args.scale:
+        print(f"\ndatabase prefilled with {args.scale} tasks over 10,000 other users; query plans for the user "
+              f"with 5,000 of them:\n{plans}")
+    if soak:
+        total = sum(requests for requests, _ in soak)
+        print(f"\nsoak, GET list at 32 connections: {total} requests; worker RSS (MiB) every interval: "
+              + ", ".join(f"{rss / 1024:.1f}" for _, rss in soak))
 
 
 if __name__ == "__main__":
