@@ -22,7 +22,7 @@ func runMain() -> Int32 {
     HTTPFetch.initialize()
     do {
         let settings = try Settings(arguments: arguments)
-        if let extra = settings.positional.first {
+        if command != "backup", let extra = settings.positional.first {
             throw ConfigurationError("unexpected argument \(extra)")
         }
         switch command {
@@ -31,6 +31,7 @@ func runMain() -> Int32 {
         case "check": return try Commands.check(settings)
         case "token": return try Commands.token(settings)
         case "keygen": return try Commands.keygen(settings)
+        case "backup": return try Commands.backup(settings)
         default: throw ConfigurationError("unknown command \(command); see --help")
         }
     } catch let error as ConfigurationError {
