@@ -16,6 +16,11 @@ public struct SQLiteError: Error, Sendable, CustomStringConvertible {
         self.sql = sql
     }
 
+    /// An error meaning "the database file cannot be used right now" (reported as SQLITE_CANTOPEN).
+    public static func unavailable(_ message: String) -> SQLiteError {
+        SQLiteError(code: SQLITE_CANTOPEN, message: message)
+    }
+
     /// The primary result code (the low byte of the extended code).
     public var code: Int32 { extendedCode & 0xFF }
 

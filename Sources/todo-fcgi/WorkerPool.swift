@@ -106,7 +106,8 @@ final class WorkerPool: Sendable {
         var seenGeneration: Int
         do {
             slot = try FastCGIRequest(socket: socket)
-            store = TaskStore(connection: try TaskDatabase.open(configuration.database, migrate: false), writeGate: writeGate)
+            let file = DatabaseFile(options: configuration.database)
+            store = TaskStore(connection: try file.open(), writeGate: writeGate, file: file)
             (application, seenGeneration) = try makeApplication(store: store)
         } catch {
             Log.line("worker failed to start: \(error)")

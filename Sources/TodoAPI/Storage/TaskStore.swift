@@ -5,21 +5,58 @@ import SQLite
 ///
 /// Not Sendable: it owns one thread's SQLite connection and its cached statements.
 public final class TaskStore {
-    private let connection: SQLiteConnection
+    private var connection: SQLiteConnection
     private let writeGate: WriteGate
+    private let file: DatabaseFile?
+    private var identity: DatabaseFile.Identity?
 
     private static let columns = TaskRow.columns
 
-    /// Wraps an open, migrated connection; threads of one process share `writeGate`.
-    public init(connection: SQLiteConnection, writeGate: WriteGate = WriteGate()) {
+    /// Wraps an open, migrated connection; threads of one process share `writeGate`. With
+    /// `file`, every operation first checks that the file at the path is still the one open.
+    public init(connection: SQLiteConnection, writeGate: WriteGate = WriteGate(), file: DatabaseFile? = nil) {
         self.connection = connection
         self.writeGate = writeGate
+        self.file = file
+        self.identity = file?.currentIdentity()
+    }
+
+    /// Throws "unavailable" when the database file is gone; reopens when it was replaced.
+    private func ensureCurrentFile() throws(SQLiteError) {
+        guard let file else { return }
+        guard let current = file.currentIdentity() else {
+            throw SQLiteError.unavailable("the database file \(file.options.path) is missing")
+        }
+        guard current != identity else { return }
+        do {
+            connection = try file.open()
+            identity = current
+        } catch {
+            throw SQLiteError.unavailable("the database file \(file.options.path) was replaced and cannot be opened: \(error)")
+        }
+    }
+
+    /// Runs a write in this process's turn, after the file check, and records whether the
+    /// database accepts writes (which `/health` reports).
+    private func write<Result>(_ body: () throws(SQLiteError) -> Result) throws(SQLiteError) -> Result {
+        try ensureCurrentFile()
+        return try writeGate.withTurn { () throws(SQLiteError) -> Result in
+            let outcome = Swift.Result { () throws(SQLiteError) -> Result in try body() }
+            switch outcome {
+            case .success(let result):
+                writeGate.writesFailing = false
+                return result
+            case .failure(let error):
+                if error.isUnavailable { writeGate.writesFailing = true }
+                throw error
+            }
+        }
     }
 
     /// Inserts a task for `userID` (both timestamps `now`) and renders the stored row with `render`.
     public func create<Result>(userID: String, draft: TaskDraft, now: Int64,
                                render: (TaskRow) -> Result) throws(SQLiteError) -> Result {
-        try writeGate.withTurn { () throws(SQLiteError) -> Result in
+        try write { () throws(SQLiteError) -> Result in
             let statement = try connection.cachedStatement("""
                 INSERT INTO tasks (user_id, title, title_key, description, completed, created_at, updated_at)
                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6) RETURNING \(Self.columns)
@@ -40,6 +77,7 @@ public final class TaskStore {
 
     /// The task `id`, rendered with `render`, if `userID` owns it.
     public func find<Result>(userID: String, id: Int64, render: (TaskRow) -> Result) throws(SQLiteError) -> Result? {
+        try ensureCurrentFile()
         let statement = try connection.cachedStatement("SELECT \(Self.columns) FROM tasks WHERE id = ?1 AND user_id = ?2")
         defer { statement.reset() }
         try statement.bind(id, at: 1)
@@ -50,6 +88,7 @@ public final class TaskStore {
     /// Calls `row` for each task of one page of `userID`'s tasks and returns the number of
     /// matching tasks before paging; both come from one snapshot.
     public func list(userID: String, query: TaskListQuery, row: (TaskRow) -> Void) throws(SQLiteError) -> Int64 {
+        try ensureCurrentFile()
         let filter: String
         switch query.status {
         case .all: filter = ""
@@ -100,7 +139,7 @@ public final class TaskStore {
     /// nil when `userID` has no such task.
     public func replace<Result>(userID: String, id: Int64, draft: TaskDraft, now: Int64,
                                 render: (TaskRow) -> Result) throws(SQLiteError) -> Result? {
-        try writeGate.withTurn { () throws(SQLiteError) -> Result? in
+        try write { () throws(SQLiteError) -> Result? in
             let statement = try connection.cachedStatement("""
                 UPDATE tasks SET title = ?3, title_key = ?4, description = ?5, completed = coalesce(?6, completed),
                     updated_at = max(?7, updated_at + 1)
@@ -122,7 +161,7 @@ public final class TaskStore {
     /// nil when `userID` has no such task.
     public func setCompleted<Result>(userID: String, id: Int64, completed: Bool?, now: Int64,
                                      render: (TaskRow) -> Result) throws(SQLiteError) -> Result? {
-        try writeGate.withTurn { () throws(SQLiteError) -> Result? in
+        try write { () throws(SQLiteError) -> Result? in
             let statement = try connection.cachedStatement("""
                 UPDATE tasks SET completed = coalesce(?3, 1 - completed), updated_at = max(?4, updated_at + 1)
                 WHERE id = ?1 AND user_id = ?2 RETURNING \(Self.columns)
@@ -138,7 +177,7 @@ public final class TaskStore {
 
     /// Deletes the task; false when `userID` has no such task.
     public func delete(userID: String, id: Int64) throws(SQLiteError) -> Bool {
-        try writeGate.withTurn { () throws(SQLiteError) -> Bool in
+        try write { () throws(SQLiteError) -> Bool in
             let statement = try connection.cachedStatement("DELETE FROM tasks WHERE id = ?1 AND user_id = ?2")
             try statement.bind(id, at: 1)
             try statement.bind(userID, at: 2)
@@ -147,11 +186,26 @@ public final class TaskStore {
         }
     }
 
-    /// Reads from the tasks table, so a missing, locked-out or corrupt database fails here.
+    /// Reads from the tasks table, so a missing, replaced, locked-out or corrupt database fails
+    /// here. After a write failed for want of space or permission, it also tries a small write
+    /// (rewriting the schema version), so health turns good again only once writes work.
     public func checkHealth() throws(SQLiteError) {
+        try ensureCurrentFile()
         let statement = try connection.cachedStatement("SELECT count(*) FROM (SELECT 1 FROM tasks LIMIT 1)")
         defer { statement.reset() }
         _ = try statement.step()
+        guard writeGate.writesFailing else { return }
+        try write { () throws(SQLiteError) in
+            try transaction("BEGIN IMMEDIATE")
+            let probe = Swift.Result { () throws(SQLiteError) in
+                try connection.execute("PRAGMA user_version = \(TaskDatabase.schemaVersion)")
+                try transaction("COMMIT")
+            }
+            if case .failure(let error) = probe {
+                try? transaction("ROLLBACK")
+                throw error
+            }
+        }
     }
 
     private func transaction(_ sql: String) throws(SQLiteError) {
