@@ -110,3 +110,35 @@ def test_soak_mixed_workload_keeps_memory_and_descriptors_flat():
               f" {percentile(second, .99) * 1000:.1f} ms (second half)")
     finally:
         stack.stop()
+
+
+def test_broken_clients_do_not_hold_worker_threads():
+    """Clients that close mid-request or never read their (large) responses: nginx buffers
+    both ways, so the worker's threads stay free for everyone else."""
+    import socket
+    # 6 threads: above the 4 idle kept connections nginx may pin (2 workers x keepalive 2).
+    stack = Stack(processes=1, threads=6).start()
+    try:
+        token = make_token("reader")
+        for i in range(60):
+            stack.request("POST", "/api/reader/tasks", token, {"title": f"t{i}", "description": "d" * 900})
+        request = (f"GET /api/reader/tasks?limit=1000 HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {token}\r\n\r\n").encode()
+        stuck = []
+        for _ in range(20):
+            s = socket.create_connection(("127.0.0.1", stack.port))
+            s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+            s.sendall(request * 3)                     # asks for ~180 KiB and never reads it
+            stuck.append(s)
+        for _ in range(10):
+            s = socket.create_connection(("127.0.0.1", stack.port))
+            s.sendall(b"POST /api/reader/tasks HTTP/1.1\r\nHost: x\r\nContent-Length: 50\r\n\r\n{\"tit")
+            s.close()                                  # gone mid-request
+        started = time.time()
+        for _ in range(20):
+            assert stack.request("GET", "/api/reader/tasks?limit=5", token).status == 200
+        assert time.time() - started < 5
+        for s in stuck:
+            s.close()
+        assert stack.request("GET", "/health").status == 200
+    finally:
+        stack.stop()
