@@ -20,22 +20,7 @@ public struct JWTSigner {
     /// Signs the standard claims for `subject`, valid from `issuedAt` for `lifetime` seconds.
     public func sign(subject: String, issuedAt: Int64, lifetime: Int64,
                      issuer: String? = nil, audience: String? = nil) throws(CryptoError) -> String {
-        var writer = JSONWriter()
-        writer.raw("{\"sub\":")
-        writer.string(subject)
-        writer.raw(",\"iat\":")
-        writer.integer(issuedAt)
-        writer.raw(",\"exp\":")
-        writer.integer(issuedAt + lifetime)
-        if let issuer {
-            writer.raw(",\"iss\":")
-            writer.string(issuer)
-        }
-        if let audience {
-            writer.raw(",\"aud\":")
-            writer.string(audience)
-        }
-        writer.raw("}")
-        return try sign(payloadJSON: writer.bytes)
+        try sign(payloadJSON: TokenClaims.json(subject: subject, issuedAt: issuedAt, lifetime: lifetime,
+                                               issuer: issuer, audience: audience))
     }
 }

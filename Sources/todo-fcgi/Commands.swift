@@ -175,27 +175,9 @@ enum Commands {
                 throw ConfigurationError("\(keyPath) is not an Ed25519 private JWK with d and kid (see `todo-fcgi keygen`)")
             }
             // The claims Better Auth's JWT plugin puts in its tokens, user fields included.
-            var payload = JSONWriter()
-            payload.raw("{\"id\":")
-            payload.string(subject)
-            payload.raw(",\"name\":")
-            payload.string(subject)
-            payload.raw(",\"emailVerified\":false,\"iat\":")
-            payload.integer(now)
-            payload.raw(",\"exp\":")
-            payload.integer(now + lifetime)
-            payload.raw(",\"sub\":")
-            payload.string(subject)
-            if let issuer {
-                payload.raw(",\"iss\":")
-                payload.string(issuer)
-            }
-            if let audience {
-                payload.raw(",\"aud\":")
-                payload.string(audience)
-            }
-            payload.raw("}")
-            print(try Ed25519SigningKey(seed: seed).signToken(payloadJSON: payload.bytes, keyID: kid))
+            let payload = TokenClaims.json(subject: subject, issuedAt: now, lifetime: lifetime, issuer: issuer,
+                                           audience: audience, betterAuthUserFields: true)
+            print(try Ed25519SigningKey(seed: seed).signToken(payloadJSON: payload, keyID: kid))
             return 0
         }
         guard let secret = try settings.secret()?.value else {

@@ -49,10 +49,8 @@ public struct CGIRequestBuilder {
 
     /// Finishes the request with its `body`.
     public func build(body: [UInt8], bodyExceededLimit: Bool) -> HTTPRequest {
-        let split = requestURI.firstIndex(of: UInt8(ascii: "?"))
-        var request = HTTPRequest(method: method,
-                                  path: Array(requestURI[..<(split ?? requestURI.endIndex)]),
-                                  query: split.map { Array(requestURI[($0 + 1)...]) } ?? [],
+        let target = HTTPRequest.split(target: requestURI)
+        var request = HTTPRequest(method: method, path: target.path, query: target.query,
                                   authorization: authorization,
                                   contentType: contentType,
                                   contentLength: contentLength,

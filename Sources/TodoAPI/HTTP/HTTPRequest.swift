@@ -25,11 +25,8 @@ public struct HTTPRequest: Sendable {
     /// Creates a request from its parts; `target` may carry a `?query`.
     public init(method: String, target: String, authorization: String? = nil, contentType: String? = nil,
                 body: [UInt8] = [], bodyExceededLimit: Bool = false) {
-        let bytes = Array(target.utf8)
-        let split = bytes.firstIndex(of: UInt8(ascii: "?"))
         self.method = method
-        self.path = Array(bytes[..<(split ?? bytes.endIndex)])
-        self.query = split.map { Array(bytes[($0 + 1)...]) } ?? []
+        (self.path, self.query) = Self.split(target: Array(target.utf8))
         self.authorization = authorization.map { Array($0.utf8) }
         self.contentType = contentType
         self.contentLength = body.isEmpty ? nil : body.count
@@ -48,6 +45,12 @@ public struct HTTPRequest: Sendable {
         self.contentLength = contentLength
         self.body = body
         self.bodyExceededLimit = bodyExceededLimit
+    }
+
+    /// A request target split at the first `?` into the raw path and the raw query.
+    static func split(target: [UInt8]) -> (path: [UInt8], query: [UInt8]) {
+        guard let mark = target.firstIndex(of: UInt8(ascii: "?")) else { return (target, []) }
+        return (Array(target[..<mark]), Array(target[(mark + 1)...]))
     }
 
     /// Whether the client sent a body (announced or present).
