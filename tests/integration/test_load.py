@@ -8,8 +8,8 @@ import time
 
 from stack import Stack, make_token
 
-CONTENTION_SECONDS = float(os.environ.get("CONTENTION_SECONDS", "10"))
-SOAK_SECONDS = float(os.environ.get("SOAK_SECONDS", "20"))
+CONTENTION_SECONDS = float(os.environ.get("CONTENTION_SECONDS", "15"))
+SOAK_SECONDS = float(os.environ.get("SOAK_SECONDS", "60"))
 
 
 def percentile(values, fraction):
