@@ -64,23 +64,15 @@ public final class TodoApplication {
             throw APIError.methodNotAllowed(route.allowedMethods)
         }
         let isRead = method == "GET" || method == "HEAD"
-
-        if case .health = route {
-            return try health()
-        }
+        guard let owner = route.owner else { return try health() }
 
         let user = try authenticator.authenticate(authorization: request.authorization)
         currentUser = user.id
-        let pathUser: [UInt8]
-        switch route {
-        case .tasks(let owner), .task(let owner, _), .completion(let owner, _): pathUser = owner
-        case .health: pathUser = []
-        }
-        guard pathUser.elementsEqual(user.id.utf8) else { throw APIError.forbidden }
+        guard owner.elementsEqual(user.id.utf8) else { throw APIError.forbidden }
 
         switch route {
         case .health:
-            return try health()
+            return try health()  // unreachable: /health has no owner and returned above
         case .tasks:
             if isRead {
                 return try list(user: user, query: TaskListQuery(rawQuery: request.query))

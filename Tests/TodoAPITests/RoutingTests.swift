@@ -27,6 +27,13 @@ struct RouterTests {
         #expect(route(path) == nil)
     }
 
+    @Test func ownerIsThePathUserOfAPIRoutesOnly() {
+        #expect(Route.health.owner == nil)
+        #expect(route("/api/a%2Fb/tasks")?.owner == Array("a/b".utf8))
+        #expect(route("/api/bob/tasks/7")?.owner == Array("bob".utf8))
+        #expect(route("/api/bob/tasks/7/complete")?.owner == Array("bob".utf8))
+    }
+
     @Test func allowedMethodsAreComplete() {
         #expect(Route.health.allowedMethods == ["GET", "HEAD"])
         #expect(Route.tasks(user: []).allowedMethods == ["GET", "HEAD", "POST"])

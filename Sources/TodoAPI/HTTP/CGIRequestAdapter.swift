@@ -8,8 +8,6 @@ public struct CGIRequestBuilder {
     private var contentLength: Int?
     private var origin: String?
     private var accessControlRequestMethod: String?
-    /// Whether `CONTENT_LENGTH` was present but not a valid non-negative integer.
-    public private(set) var contentLengthIsInvalid = false
 
     /// Creates an empty builder.
     public init() {}
@@ -27,7 +25,8 @@ public struct CGIRequestBuilder {
             contentType = value.isEmpty ? nil : String(decoding: value, as: UTF8.self)
         case 14 where name.elementsEqual("CONTENT_LENGTH".utf8):
             guard !value.isEmpty else { return }
-            if let length = Self.parseLength(value) { contentLength = length } else { contentLengthIsInvalid = true }
+            // A malformed length is treated as absent: the body is read to its end regardless.
+            contentLength = Self.parseLength(value)
         case 11 where name.elementsEqual("HTTP_ORIGIN".utf8):
             origin = String(decoding: value, as: UTF8.self)
         case 34 where name.elementsEqual("HTTP_ACCESS_CONTROL_REQUEST_METHOD".utf8):

@@ -19,6 +19,14 @@ public enum Route: Equatable, Sendable {
         }
     }
 
+    /// The decoded `{user_id}` of an API route; nil for `/health`, which belongs to nobody.
+    public var owner: [UInt8]? {
+        switch self {
+        case .health: return nil
+        case .tasks(let user), .task(let user, _), .completion(let user, _): return user
+        }
+    }
+
     /// A low-cardinality name for logs and metrics.
     public var template: String {
         switch self {
