@@ -2,8 +2,9 @@
 import PackageDescription
 
 /// todo-fcgi: a FastCGI task API behind nginx. Each C library is reached only through its
-/// Swift wrapper module: libfcgi (FastCGI), sqlite3 (SQLite), libcrypto (JWT) and libcurl
-/// (HTTPFetch, for fetching a JWKS over HTTPS).
+/// Swift wrapper module: libfcgi (FastCGI), sqlite3 (SQLite), libcrypto (JWT), libcurl
+/// (HTTPFetch, for fetching a JWKS over HTTPS) and Linux epoll (Dispatcher, which hands
+/// connections with a request ready to free worker threads).
 let package = Package(
     name: "todo-fcgi",
     products: [
@@ -14,18 +15,21 @@ let package = Package(
         .systemLibrary(name: "CSQLite", pkgConfig: "sqlite3", providers: [.apt(["libsqlite3-dev"])]),
         .systemLibrary(name: "CCrypto", pkgConfig: "libcrypto", providers: [.apt(["libssl-dev"])]),
         .systemLibrary(name: "CCurl", pkgConfig: "libcurl", providers: [.apt(["libcurl4-openssl-dev"])]),
+        .systemLibrary(name: "CEventPoll"),
 
         .target(name: "FastCGI", dependencies: ["CFastCGI"]),
+        .target(name: "Dispatcher", dependencies: ["CEventPoll"]),
         .target(name: "SQLite", dependencies: ["CSQLite"]),
         .target(name: "JSON"),
         .target(name: "JWT", dependencies: ["CCrypto", "JSON"]),
         .target(name: "HTTPFetch", dependencies: ["CCurl"]),
         .target(name: "TodoAPI", dependencies: ["SQLite", "JSON", "JWT"]),
-        .executableTarget(name: "todo-fcgi", dependencies: ["FastCGI", "TodoAPI", "JWT", "SQLite", "HTTPFetch", "JSON"]),
+        .executableTarget(name: "todo-fcgi", dependencies: ["FastCGI", "Dispatcher", "TodoAPI", "JWT", "SQLite", "HTTPFetch", "JSON"]),
         .executableTarget(name: "todo-bench", dependencies: ["TodoAPI", "JWT", "SQLite"]),
 
         .testTarget(name: "JSONTests", dependencies: ["JSON"]),
         .testTarget(name: "SQLiteTests", dependencies: ["SQLite"]),
+        .testTarget(name: "DispatcherTests", dependencies: ["Dispatcher"]),
         .testTarget(name: "JWTTests", dependencies: ["JWT", "JSON"]),
         .testTarget(name: "TodoAPITests", dependencies: ["TodoAPI", "JWT", "JSON", "SQLite"]),
     ],

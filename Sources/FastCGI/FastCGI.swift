@@ -17,9 +17,4 @@ public enum FastCGI {
         guard socket >= 0 else { throw FastCGIError("FCGX_OpenSocket(\(address))", code: socket) }
         return socket
     }
-
-    /// Makes libfcgi's blocking calls give up at the next interruption, for shutdown.
-    public static func markShutdownPending() {
-        FCGX_ShutdownPending()
-    }
 }

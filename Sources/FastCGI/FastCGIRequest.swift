@@ -3,21 +3,34 @@ import CFastCGI
 import Glibc
 #endif
 
-/// One thread's FastCGI request slot: accept, read parameters and body, write, finish.
+/// One thread's FastCGI request slot: read a request from a connection, read parameters and
+/// body, write, finish, and give the connection back when the web server keeps it open.
 ///
-/// Not Sendable: libfcgi's request state belongs to the thread that accepts
-/// on it. Parameter and body bytes are valid only until the next `accept()`
-/// or `finish()`, so callers copy what they keep.
+/// Accepting connections is not libfcgi's job here (see `Dispatcher`): the slot is handed a
+/// connection whose request has arrived. This relies on three things libfcgi 2.4 does, which
+/// `FCGX_Request`'s "don't use anything below here" fields expose:
+/// - `FCGX_Accept_r` accepts on `listen_sock` only when `ipcFd < 0`; with `ipcFd` set it reads the
+///   next request from that connection (the path libfcgi itself takes for a kept connection).
+/// - It first calls `FCGX_Finish_r`, which closes `ipcFd` unless `keepConnection` is set, so
+///   `keepConnection` is set before handing the connection in.
+/// - When reading fails (the peer closed, or sent no valid request), it closes the connection and
+///   loops to accept on `listen_sock`; the slot's `listen_sock` is -1, so that accept fails at once
+///   with EBADF and the call returns an error instead of blocking on some socket.
+/// After `FCGX_Finish_r`, `ipcFd` is still open exactly when the web server asked to keep the
+/// connection (`FCGI_KEEP_CONN`); `finish()` takes it out of the slot and returns it.
+///
+/// Not Sendable: libfcgi's request state belongs to the thread that uses it. Parameter and body
+/// bytes are valid only until the next `read(from:)` or `finish()`, so callers copy what they keep.
 public final class FastCGIRequest {
     private let request: UnsafeMutablePointer<FCGX_Request>
     private var isActive = false
     /// Reused for every body read, so a request costs no buffer allocation.
     private var chunk = [UInt8](repeating: 0, count: 16384)
 
-    /// Prepares a request slot that accepts on `socket`.
-    public init(socket: Int32) throws(FastCGIError) {
+    /// Prepares a request slot; it never accepts connections itself.
+    public init() throws(FastCGIError) {
         request = .allocate(capacity: 1)
-        let result = FCGX_InitRequest(request, socket, Int32(FCGI_FAIL_ACCEPT_ON_INTR))
+        let result = FCGX_InitRequest(request, -1, 0)
         guard result == 0 else {
             request.deallocate()
             throw FastCGIError("FCGX_InitRequest", code: result)
@@ -30,11 +43,18 @@ public final class FastCGIRequest {
         request.deallocate()
     }
 
-    /// Waits for the next request. Throws when accepting fails, which includes
-    /// being interrupted by a signal (the caller decides whether to stop).
-    public func accept() throws(FastCGIError) {
+    /// Reads the begin record and parameters of the request waiting on `connection`, which the
+    /// slot owns from now on. On failure libfcgi has already closed the connection.
+    public func read(from connection: Int32) throws(FastCGIError) {
+        precondition(!isActive && request.pointee.ipcFd < 0, "finish() the previous request first")
+        request.pointee.ipcFd = connection
+        request.pointee.keepConnection = 1
+        request.pointee.detached = 0
         let result = FCGX_Accept_r(request)
-        guard result >= 0 else { throw FastCGIError("FCGX_Accept_r", code: result) }
+        guard result >= 0 else {
+            request.pointee.ipcFd = -1
+            throw FastCGIError("FCGX_Accept_r", code: result)
+        }
         isActive = true
     }
 
@@ -52,37 +72,6 @@ public final class FastCGIRequest {
             body(name, value)
             entry += 1
         }
-    }
-
-    /// Whether a kept-alive connection from the web server is still open on this slot: the
-    /// next `accept()` then waits for a request on it instead of accepting a new connection.
-    public var holdsKeptConnection: Bool { request.pointee.ipcFd >= 0 }
-
-    /// What a kept-alive connection has for us.
-    public enum KeptConnectionState: Sendable {
-        /// No kept connection: the next `accept()` takes a new connection.
-        case none
-        /// Bytes of the next request are waiting.
-        case requestPending
-        /// The web server closed the connection.
-        case closedByPeer
-        /// Nothing yet: the wait timed out or was interrupted by a signal.
-        case idle
-    }
-
-    /// Waits up to `timeoutMilliseconds` (-1: no limit) for the kept-alive connection to have a
-    /// request or be closed. Unlike a blocked `accept()`, this wait consumes nothing, so a
-    /// signal may interrupt it at any time without losing a request nginx has just sent.
-    public func waitOnKeptConnection(timeoutMilliseconds: Int32) -> KeptConnectionState {
-        let descriptor = request.pointee.ipcFd
-        guard descriptor >= 0 else { return .none }
-        var entry = pollfd(fd: descriptor, events: Int16(POLLIN), revents: 0)
-        guard poll(&entry, 1, timeoutMilliseconds) > 0 else { return .idle }
-        var byte: UInt8 = 0
-        let peeked = recv(descriptor, &byte, 1, Int32(MSG_PEEK | MSG_DONTWAIT))
-        if peeked > 0 { return .requestPending }
-        if peeked < 0, errno == EAGAIN || errno == EINTR { return .idle }
-        return .closedByPeer
     }
 
     /// Reads the whole request body. Bytes past `limit` are read and discarded,
@@ -116,10 +105,16 @@ public final class FastCGIRequest {
         guard written == bytes.count else { throw FastCGIError("FCGX_PutStr", code: written) }
     }
 
-    /// Completes the request: flushes output and ends it for the web server.
-    public func finish() {
-        guard isActive else { return }
+    /// Completes the request: flushes the output and ends it for the web server. Returns the
+    /// connection when the web server asked to keep it open (the caller owns it from then on),
+    /// nil when libfcgi closed it.
+    public func finish() -> Int32? {
+        guard isActive else { return nil }
         isActive = false
         FCGX_Finish_r(request)
+        let kept = request.pointee.ipcFd
+        guard kept >= 0 else { return nil }
+        request.pointee.ipcFd = -1
+        return kept
     }
 }

@@ -52,6 +52,15 @@ public final class TodoApplication {
         return response
     }
 
+    /// The answer to a request that waited too long for a free thread: 503 with `Retry-After`,
+    /// CORS headers as for any other error, and nothing done (no authentication, no storage).
+    public func overloaded(_ request: HTTPRequest) -> HTTPResponse {
+        var response = APIError.overloaded.response
+        cors.decorate(&response, origin: request.origin)
+        response.routeTemplate = Router.route(request.path)?.template
+        return response
+    }
+
     private func handle(_ request: HTTPRequest) throws -> HTTPResponse {
         guard let route = Router.route(request.path) else { throw APIError.routeNotFound }
         currentRoute = route.template

@@ -31,6 +31,10 @@ enum Commands {
           --listen PATH|HOST:PORT  Open this socket (TODO_LISTEN); default: the socket on fd 0.
           --threads N              Worker threads per process (TODO_THREADS), default 8.
           --backlog N              Listen backlog for --listen (TODO_BACKLOG), default 1024.
+          --max-connections N      Connections held open at once, idle ones included
+                                   (TODO_MAX_CONNECTIONS), default 4096.
+          --queue-timeout MS       A request that waits longer for a free thread is answered 503
+                                   with Retry-After (TODO_QUEUE_TIMEOUT), default 5000.
           --database PATH          SQLite file (TODO_DATABASE), default ./todo.db.
           --synchronous full|normal  Commit durability (TODO_SYNCHRONOUS), default full.
           --log-level LEVEL        error, warn, info (one line per request) or debug (TODO_LOG_LEVEL).
@@ -47,6 +51,7 @@ enum Commands {
           JWKS_REFRESH_INTERVAL  Least seconds between refetches for unknown key ids, default 30.
           JWT_ISSUER, JWT_AUDIENCE  Override the expected iss / aud.
           JWT_LEEWAY           Clock leeway in seconds for exp/nbf/iat, default 30.
+          FCGI_WEB_SERVER_ADDRS  Comma-separated IPv4/IPv6 addresses allowed to connect over TCP.
         """
 
     static func serve(_ settings: Settings) throws -> Int32 {
@@ -67,13 +72,14 @@ enum Commands {
         Log.level = configuration.logLevel
         let secretSource = (try? settings.secret()?.source) ?? "none (HS256 off)"
         loadKeys(configuration.jwt)
-        Log.write(.warn, "serving: \(configuration.threads) threads, socket \(configuration.listenAddress ?? "fd 0"), "
+        Log.write(.info, "serving: \(configuration.threads) threads, \(configuration.dispatcher.maximumConnections) connections at most, queue timeout \(configuration.dispatcher.queueTimeoutNanoseconds / 1_000_000) ms, socket \(configuration.listenAddress ?? "fd 0"), "
             + "database \(configuration.database.path) (synchronous=\(configuration.database.synchronous.rawValue)), "
             + "secret from \(secretSource), JWKS \((configuration.jwt.keys as? JWKSKeyStore)?.sourceDescription ?? "none"), issuer \(configuration.jwt.issuer ?? "(any)"), "
             + "audience \(configuration.jwt.audience ?? "(any)"), leeway \(Int(configuration.jwt.leewaySeconds))s, "
             + "CORS origins \(configuration.cors.allowedOrigins.isEmpty ? "(none)" : configuration.cors.allowedOrigins.sorted().joined(separator: ",")), "
             + "log level \(configuration.logLevel)")
-        WorkerPool(configuration: configuration, socket: socket).run {
+        raiseDescriptorLimit(toServe: configuration.dispatcher.maximumConnections)
+        return try WorkerPool(configuration: configuration, socket: socket).run {
             do {
                 let fresh = try settings.jwtConfiguration()
                 loadKeys(fresh)
@@ -84,7 +90,20 @@ enum Commands {
                 return nil
             }
         }
-        return 0
+    }
+
+    /// Idle connections cost a descriptor each: raise the soft limit (1024 by default, under
+    /// systemd too) towards the hard limit so `--max-connections` can be reached.
+    private static func raiseDescriptorLimit(toServe connections: Int) {
+        var limit = rlimit()
+        guard getrlimit(Int32(RLIMIT_NOFILE.rawValue), &limit) == 0 else { return }
+        let wanted = rlim_t(connections + 64 + 256)
+        guard limit.rlim_cur < wanted else { return }
+        limit.rlim_cur = min(wanted, limit.rlim_max)
+        if setrlimit(Int32(RLIMIT_NOFILE.rawValue), &limit) != 0 || limit.rlim_cur < wanted {
+            Log.write(.warn, "the descriptor limit (\(limit.rlim_cur)) is below --max-connections + 320; "
+                + "raise LimitNOFILE or lower --max-connections")
+        }
     }
 
     static func migrate(_ settings: Settings) throws -> Int32 {

@@ -1,3 +1,4 @@
+import Dispatcher
 import HTTPFetch
 import JWT
 import TodoAPI
@@ -31,6 +32,8 @@ struct ServerConfiguration: Sendable {
     var jwt: JWTConfiguration
     var cors: CORSPolicy
     var logLevel: LogLevel
+    /// Connection limits, the queue timeout and the TCP peer allow-list.
+    var dispatcher: DispatcherSettings
 
     /// Default worker threads per process.
     static let defaultThreads = 8
@@ -44,6 +47,7 @@ struct Settings {
 
     /// Flags that take a value.
     static let valueFlags: Set<String> = ["--listen", "--threads", "--database", "--synchronous", "--backlog",
+                                          "--max-connections", "--queue-timeout",
                                           "--sub", "--ttl", "--log-level",
                                           "--private-key", "--jwks", "--kid", "--key"]
 
@@ -200,7 +204,25 @@ struct Settings {
         return ServerConfiguration(listenAddress: value(flag: "--listen", env: "TODO_LISTEN"),
                                    backlog: Int32(backlog), threads: threads,
                                    database: try databaseOptions(), jwt: try jwtConfiguration(),
-                                   cors: try corsPolicy(), logLevel: try logLevel())
+                                   cors: try corsPolicy(), logLevel: try logLevel(),
+                                   dispatcher: try dispatcherSettings())
+    }
+
+    /// `--max-connections` / `TODO_MAX_CONNECTIONS` (default 4096), `--queue-timeout` /
+    /// `TODO_QUEUE_TIMEOUT` in milliseconds (default 5000, below nginx's 30 s
+    /// `fastcgi_read_timeout`), and libfcgi's `FCGI_WEB_SERVER_ADDRS` allow-list for TCP peers.
+    func dispatcherSettings() throws(ConfigurationError) -> DispatcherSettings {
+        var settings = DispatcherSettings()
+        settings.maximumConnections = try integer(flag: "--max-connections", env: "TODO_MAX_CONNECTIONS",
+                                                  default: settings.maximumConnections, range: 1...1_000_000)
+        let timeout = try integer(flag: "--queue-timeout", env: "TODO_QUEUE_TIMEOUT", default: 5000, range: 1...25_000)
+        settings.queueTimeoutNanoseconds = UInt64(timeout) * 1_000_000
+        do {
+            settings.allowedPeers = try PeerAllowList(parsing: value(flag: nil, env: "FCGI_WEB_SERVER_ADDRS"))
+        } catch {
+            throw ConfigurationError(error.description)
+        }
+        return settings
     }
 
     /// `TODO_CORS_ORIGINS`: comma-separated origins allowed to call the API from a browser (default none).

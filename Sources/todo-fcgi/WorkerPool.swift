@@ -1,3 +1,4 @@
+import Dispatcher
 import FastCGI
 import JWT
 import SQLite
@@ -8,85 +9,73 @@ import TodoAPI
 import Glibc
 #endif
 
-/// N threads, each with its own FastCGI request, SQLite connection and application,
-/// looping accept → handle → finish until shutdown.
+/// A dispatcher thread and N worker threads. The dispatcher holds the listening socket and every
+/// idle connection; each worker has its own FastCGI request slot, SQLite connection and
+/// application, and loops: take a connection with a request ready → answer → hand it back.
 final class WorkerPool: Sendable {
-    /// Phases of a worker, read by the main thread to decide whom it may interrupt.
-    enum Phase: Int {
-        /// Setting up, or between requests.
-        case starting = 0
-        /// Blocked accepting a new connection: safe to interrupt, nothing is lost.
-        case accepting = 1
-        /// Polling a kept-alive connection for its next request: safe to interrupt too.
-        case idleOnKeptConnection = 2
-        /// Reading or handling a request: never interrupted.
-        case busy = 3
-        case stopped = 4
-    }
-
-    /// How long shutdown leaves kept-alive connections to nginx before closing them itself.
+    /// How long shutdown leaves idle kept-alive connections to nginx before closing them itself.
     /// nginx closes idle ones on its own (`keepalive_timeout 4s` in our upstream blocks), and
     /// only a close by nginx is free of the race with a request it has just sent (which nginx
     /// would answer 502 and, for a POST, not retry).
     static let keptConnectionGrace: Double = 5
 
-    private final class WorkerState: Sendable {
-        let phase = Atomic<Int>(Phase.starting.rawValue)
-    }
-
     private let configuration: ServerConfiguration
-    private let socket: Int32
-    private let stopping = Atomic<Bool>(false)
-    private let states: [WorkerState]
+    private let dispatcher: ConnectionDispatcher
     private let writeGate = WriteGate()
     /// The token settings in force; replaced on SIGHUP. Workers compare `generation`
     /// (one atomic load per request) and rebuild their authenticator when it moved.
     private let jwt: Mutex<JWTConfiguration>
     private let generation = Atomic<Int>(0)
-    /// When shutdown stops waiting for nginx to close kept connections (ms since the epoch).
-    private let graceDeadline = Atomic<Int64>(.max)
+    /// Workers that finished starting, and how many of them failed.
+    private let started = Atomic<Int>(0)
+    private let failedToStart = Atomic<Int>(0)
+    /// Set when the dispatcher loop failed: the process then exits non-zero.
+    private let dispatcherFailed = Atomic<Bool>(false)
 
-    init(configuration: ServerConfiguration, socket: Int32) {
+    init(configuration: ServerConfiguration, socket: Int32) throws {
         self.configuration = configuration
-        self.socket = socket
-        self.states = (0..<configuration.threads).map { _ in WorkerState() }
         self.jwt = Mutex(configuration.jwt)
+        self.dispatcher = try ConnectionDispatcher(listeningSockets: [socket], settings: configuration.dispatcher,
+                                                   log: Log.line)
     }
 
-    /// Runs until SIGTERM or SIGINT, then stops accepting, lets in-flight requests finish and returns.
-    /// On SIGHUP it calls `reload` and, when that succeeds, switches every thread to the new token settings.
-    func run(reload: () -> JWTConfiguration?) {
-        let threads = states.map { state in
-            WorkerThread { [self] in self.work(state: state) }
-        }
-        while true {
-            let signal = Signals.waitForProcessSignal()
-            guard signal == SIGHUP else { break }
-            if let fresh = reload() {
-                jwt.withLock { $0 = fresh }
-                generation.add(1, ordering: .sequentiallyConsistent)
-                Log.write(.warn, "SIGHUP: reloaded the token settings; requests from now on use them")
+    /// Runs until SIGTERM or SIGINT, then stops accepting, lets requests already sent finish and
+    /// returns 0. On SIGHUP it calls `reload` and, when that succeeds, switches every thread to the
+    /// new token settings. Returns 1 at once if a worker thread cannot start (so a supervisor
+    /// restarts the service rather than leave a socket nobody serves), or if the dispatcher fails.
+    func run(reload: () -> JWTConfiguration?) -> Int32 {
+        let dispatcherThread = WorkerThread { [self] in
+            do {
+                try dispatcher.run()
+            } catch {
+                Log.line("the connection dispatcher failed: \(error)")
+                dispatcherFailed.store(true, ordering: .sequentiallyConsistent)
+                kill(getpid(), SIGTERM)
             }
         }
-        Log.write(.warn, "shutting down: no new requests, finishing those in flight")
-        graceDeadline.store(WallClock.milliseconds() + Int64(Self.keptConnectionGrace * 1000), ordering: .sequentiallyConsistent)
-        stopping.store(true, ordering: .sequentiallyConsistent)
-        FastCGI.markShutdownPending()
-        // Wake workers that are waiting (in accept, or polling a kept connection): they see the
-        // flag and stop, or keep serving their kept connection until nginx closes it or the
-        // grace period ends. A busy worker finishes its request first. Repeat, because a worker
-        // may be between its phase change and the blocking call.
-        while states.contains(where: { $0.phase.load(ordering: .sequentiallyConsistent) != Phase.stopped.rawValue }) {
-            for (index, state) in states.enumerated() {
-                let phase = state.phase.load(ordering: .sequentiallyConsistent)
-                if phase == Phase.accepting.rawValue || phase == Phase.idleOnKeptConnection.rawValue {
-                    threads[index].interrupt(with: Signals.wake)
+        let threads = (0..<configuration.threads).map { _ in WorkerThread { [self] in work() } }
+        while started.load(ordering: .sequentiallyConsistent) < threads.count { usleep(1000) }
+        let failures = failedToStart.load(ordering: .sequentiallyConsistent)
+        if failures == 0 {
+            while true {
+                let signal = Signals.waitForProcessSignal()
+                guard signal == SIGHUP else { break }
+                if let fresh = reload() {
+                    jwt.withLock { $0 = fresh }
+                    generation.add(1, ordering: .sequentiallyConsistent)
+                    Log.write(.info, "SIGHUP: reloaded the token settings; requests from now on use them")
                 }
             }
-            usleep(20_000)
+            Log.write(.info, "shutting down: no new connections, finishing the requests sent")
+        } else {
+            Log.line("\(failures) of \(threads.count) worker threads failed to start; exiting")
         }
+        dispatcher.stop(graceSeconds: failures == 0 ? Self.keptConnectionGrace : 0)
+        dispatcherThread.join()
         threads.forEach { $0.join() }
-        Log.write(.warn, "stopped")
+        if failures > 0 || dispatcherFailed.load(ordering: .sequentiallyConsistent) { return 1 }
+        Log.write(.info, "stopped")
+        return 0
     }
 
     private func makeApplication(store: TaskStore) throws -> (TodoApplication, Int) {
@@ -97,71 +86,54 @@ final class WorkerPool: Sendable {
         return (application, seen)
     }
 
-    private func work(state: WorkerState) {
-        defer { state.phase.store(Phase.stopped.rawValue, ordering: .sequentiallyConsistent) }
-        Signals.unblockWakeInCurrentThread()
+    private func work() {
         let slot: FastCGIRequest
         let store: TaskStore
         var application: TodoApplication
         var seenGeneration: Int
         do {
-            slot = try FastCGIRequest(socket: socket)
+            slot = try FastCGIRequest()
             let file = DatabaseFile(options: configuration.database)
             store = TaskStore(connection: try file.open(), writeGate: writeGate, file: file)
             (application, seenGeneration) = try makeApplication(store: store)
         } catch {
             Log.line("worker failed to start: \(error)")
+            failedToStart.add(1, ordering: .sequentiallyConsistent)
+            started.add(1, ordering: .sequentiallyConsistent)
             return
         }
-        var errorStreak = 0
-        while true {
-            let stoppingNow = stopping.load(ordering: .sequentiallyConsistent)
-            state.phase.store(Phase.idleOnKeptConnection.rawValue, ordering: .sequentiallyConsistent)
-            switch slot.waitOnKeptConnection(timeoutMilliseconds: stoppingNow ? 50 : -1) {
-            case .idle:
-                // A wake signal or the stopping poll interval: serve on, unless the grace is over.
-                if stoppingNow, WallClock.milliseconds() > graceDeadline.load(ordering: .sequentiallyConsistent) { return }
-                continue
-            case .requestPending:
-                state.phase.store(Phase.busy.rawValue, ordering: .sequentiallyConsistent)
-            case .closedByPeer, .none:
-                if stoppingNow { return }
-                state.phase.store(Phase.accepting.rawValue, ordering: .sequentiallyConsistent)
-                if stopping.load(ordering: .sequentiallyConsistent) { return }
-            }
+        started.add(1, ordering: .sequentiallyConsistent)
+        while let connection = dispatcher.nextConnection() {
             do {
-                try slot.accept()
+                try slot.read(from: connection.descriptor)
             } catch {
-                if stopping.load(ordering: .sequentiallyConsistent) { return }
-                // EINTR from a stray wake signal is expected; anything else is worth a line, then a pause.
-                if error.code != -EINTR {
-                    errorStreak += 1
-                    Log.line("accept failed: \(error)")
-                    usleep(UInt32(min(errorStreak, 50)) * 10_000)
-                }
+                // The peer closed or sent no valid request; libfcgi has closed the connection.
+                Log.write(.debug, "reading a request failed: \(error)")
+                dispatcher.finished(keptDescriptor: nil)
                 continue
             }
-            errorStreak = 0
-            state.phase.store(Phase.busy.rawValue, ordering: .sequentiallyConsistent)
-            if generation.load(ordering: .sequentiallyConsistent) != seenGeneration {
+            if generation.load(ordering: .relaxed) != seenGeneration {
                 do {
                     (application, seenGeneration) = try makeApplication(store: store)
                 } catch {
                     Log.line("reloading the token settings failed, keeping the previous ones: \(error)")
                 }
             }
-            serve(slot, application)
-            slot.finish()
+            serve(slot, application, connection: connection)
+            dispatcher.finished(keptDescriptor: slot.finish())
         }
     }
 
-    private func serve(_ slot: FastCGIRequest, _ application: TodoApplication) {
+    /// Answers the request on `slot`; one that waited too long for a thread gets 503 at once
+    /// (its body is still read, so the kept connection stays in step).
+    private func serve(_ slot: FastCGIRequest, _ application: TodoApplication, connection: ReadyConnection) {
         let started = Self.monotonicMicroseconds()
         var builder = CGIRequestBuilder()
         slot.forEachParameter { name, value in builder.add(name: name, value: value) }
-        let body = slot.readBody(limit: TodoApplication.maximumBodySize, expected: builder.announcedLength ?? 0)
+        let limit = connection.isOverdue ? 0 : TodoApplication.maximumBodySize
+        let body = slot.readBody(limit: limit, expected: builder.announcedLength ?? 0)
         let request = builder.build(body: body.bytes, bodyExceededLimit: body.exceededLimit)
-        let response = application.respond(to: request)
+        let response = connection.isOverdue ? application.overloaded(request) : application.respond(to: request)
         do {
             try slot.write(response.cgiHeader())
             if !response.body.isEmpty { try slot.write(response.body) }
@@ -173,7 +145,8 @@ final class WorkerPool: Sendable {
             // Never the token or the user id itself: a short hash identifies a user across lines.
             let user = response.authenticatedUser.map { SHA256.hexPrefix(of: $0.utf8) } ?? "-"
             let elapsed = Self.monotonicMicroseconds() - started
-            Log.info("\(request.method) \(response.routeTemplate ?? "(no route)") \(response.status) \(elapsed)us user=\(user)")
+            let waited = connection.waitedNanoseconds / 1000
+            Log.info("\(request.method) \(response.routeTemplate ?? "(no route)") \(response.status) \(elapsed)us queued=\(waited)us user=\(user)")
         }
     }
 

@@ -168,8 +168,8 @@ def test_access_log_has_one_line_per_request_without_token(tmp_path):
         worker.wait(timeout=20)
         stack.stop()
     text = log.read_text()
-    assert re.search(r"info: POST /api/\{user_id\}/tasks 201 \d+us user=[0-9a-f]{12}\n", text), text
-    assert re.search(r"info: GET /api/\{user_id\}/tasks/\{id\} 404 \d+us user=[0-9a-f]{12}\n", text), text
+    assert re.search(r"info: POST /api/\{user_id\}/tasks 201 \d+us queued=\d+us user=[0-9a-f]{12}\n", text), text
+    assert re.search(r"info: GET /api/\{user_id\}/tasks/\{id\} 404 \d+us queued=\d+us user=[0-9a-f]{12}\n", text), text
     assert token not in text and "logged-user" not in text and SECRET not in text
     assert "secret from environment" in text
 

@@ -50,6 +50,9 @@ extension APIError {
     static let unsupportedMediaType = APIError(status: 415, code: "unsupported_media_type",
                                                detail: "The request body must be JSON (Content-Type: application/json).")
     static let internalError = APIError(status: 500, code: "internal_error", detail: "An internal error occurred.")
+    static let overloaded = APIError(status: 503, code: "overloaded",
+                                     detail: "The service is overloaded: the request waited too long for a worker. Retry shortly.",
+                                     headers: [Header(name: "Retry-After", value: "1")])
 
     static func methodNotAllowed(_ allowed: [String]) -> APIError {
         APIError(status: 405, code: "method_not_allowed", detail: "Method not allowed on this path.",
