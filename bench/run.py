@@ -49,11 +49,23 @@ class Bench:
         self.processes.append(process)
         return process
 
-    def nginx(self, name, port, socket_path, static_body=None):
+    def nginx(self, name, port, socket_path, static_body=None, keepalive=None, keep_conn=True):
+        """An nginx from the (tested) tree's template; `keepalive` overrides the upstream cache size,
+        `keep_conn=False` serves the API with `fastcgi_keep_conn off` (a connection per request)."""
+        root = self.args.config_root
         run_dir = os.path.join(self.dir, name)
         os.makedirs(run_dir)
-        conf = subprocess.run([os.path.join(REPO, "scripts", "render-nginx-conf.sh"), run_dir, str(port), socket_path],
+        conf = subprocess.run([os.path.join(root, "scripts", "render-nginx-conf.sh"), run_dir, str(port), socket_path],
                               check=True, capture_output=True, text=True).stdout
+        if keepalive is not None:
+            conf = re.sub(r"keepalive \d+;", f"keepalive {keepalive};", conf)
+        if not keep_conn:
+            api = open(os.path.join(root, "nginx", "todo-fcgi-api.conf")).read().replace("fastcgi_keep_conn on;",
+                                                                                          "fastcgi_keep_conn off;")
+            with open(os.path.join(run_dir, "api.conf"), "w") as f:
+                f.write(api)
+            conf = re.sub(r"include .*todo-fcgi-api\.conf;", f"include {run_dir}/api.conf;", conf)
+            conf = re.sub(r"keepalive \d+;", "", conf)
         if static_body is not None:
             # The static reference: the same nginx, answering the body itself.
             conf = re.sub(r"include .*todo-fcgi-api\.conf;",
@@ -69,13 +81,15 @@ class Bench:
         self.env = env
         worker_socket = os.path.join(self.dir, "worker.sock")
         ceiling_socket = os.path.join(self.dir, "ceiling.sock")
-        subprocess.run([WORKER, "migrate"], env=env, check=True, capture_output=True)
+        subprocess.run([self.args.worker, "migrate"], env=env, check=True, capture_output=True)
         if self.args.scale:
             prefill(env["TODO_DATABASE"], self.args.scale)
-        worker = self.spawn(["spawn-fcgi", "-n", "-s", worker_socket, "-M", "0660", "--", WORKER, "serve",
+        worker = self.spawn(["spawn-fcgi", "-n", "-s", worker_socket, "-M", "0660", "--", self.args.worker, "serve",
                              "--threads", str(THREADS)], env=env)
         self.worker_pid = worker.pid  # spawn-fcgi -n execs the worker in place
+        self.worker_socket = worker_socket
         self.nginx("worker", 18081, worker_socket)
+        self.nginx("worker-nokeep", 18084, worker_socket, keep_conn=False)
         started = time.time()
         wait_until(lambda: http_status(18081, "/health") == 200)
         self.startup_ms = (time.time() - started) * 1000
@@ -114,7 +128,9 @@ class Bench:
         ceiling = self.spawn(["spawn-fcgi", "-n", "-s", ceiling_socket, "-M", "0660", "--", ceiling_bin, str(THREADS),
                               str(len(self.list_body))])
         self.ceiling_pid = ceiling.pid
-        self.nginx("ceiling", 18082, ceiling_socket)
+        # Plain libfcgi pins a thread per idle kept connection: its nginx keeps 2 per nginx
+        # worker (4 < its 8 threads), the setting it is fastest with, so the ceiling stays honest.
+        self.nginx("ceiling", 18082, ceiling_socket, keepalive=2)
         self.nginx("static", 18083, "/nonexistent", static_body="x" * (len(self.list_body) - 1) + "\n")
         wait_until(lambda: http_status(18082, "/api/x/tasks") == 200 and http_status(18083, "/") == 200)
 
@@ -130,6 +146,48 @@ class Bench:
         result["rps"] = result["requests"] / (result["duration_us"] / 1e6)
         result["cpu_us_per_request"] = (after - before) * 1e6 / os.sysconf("SC_CLK_TCK") / max(result["requests"], 1)
         return result
+
+    def idle_front_ends(self, rounds=5):
+        """Two more nginx instances (64 idle upstream connections per nginx worker, 2 workers each:
+        up to 256) load the API for 2 s and go idle; a fourth, fresh one then sends 8 concurrent
+        GET list requests on new connections. Returns (descriptors the idle ones hold, the worst
+        latency per round in ms)."""
+        baseline = len(os.listdir(f"/proc/{self.worker_pid}/fd"))
+        for name, port in (("front-b", 18085), ("front-c", 18086)):
+            self.nginx(name, port, self.worker_socket, keepalive=64)
+        self.nginx("front-d", 18087, self.worker_socket)
+        wait_until(lambda: all(http_status(p, "/health") == 200 for p in (18085, 18086, 18087)))
+        env = dict(os.environ, SCENARIO="list", BENCH_USERS=self.users_file)
+        loads = [subprocess.Popen(["wrk", "-t2", "-c128", "-d2s", "-s", os.path.join(REPO, "bench", "scenario.lua"),
+                                   f"http://127.0.0.1:{port}/"], env=env, stdout=subprocess.DEVNULL)
+                 for port in (18085, 18086)]
+        for load in loads:
+            load.wait(timeout=60)
+        time.sleep(0.5)
+        held = len(os.listdir(f"/proc/{self.worker_pid}/fd")) - baseline
+        user, auth = open(self.users_file).readline().split()[:2]
+        worst = []
+        import threading
+        for _ in range(rounds):
+            latencies = []
+
+            def one():
+                started = time.time()
+                connection = http.client.HTTPConnection("127.0.0.1", 18087, timeout=30)
+                connection.request("GET", f"/api/{user}/tasks", headers={"Authorization": "Bearer " + auth})
+                response = connection.getresponse()
+                response.read()
+                connection.close()
+                latencies.append((time.time() - started) * 1000 if response.status == 200 else float("inf"))
+
+            threads = [threading.Thread(target=one) for _ in range(8)]
+            for t in threads:
+                t.start()
+            for t in threads:
+                t.join()
+            worst.append(max(latencies))
+            time.sleep(0.2)
+        return held, worst
 
     def soak(self, seconds, interval=10):
         """GET list in `interval`-second wrk runs for `seconds`; returns (requests, RSS KiB) per run."""
@@ -228,7 +286,12 @@ def main():
     parser.add_argument("--users", type=int, default=1000, help="users seeded for the mix (default 1000)")
     parser.add_argument("--synchronous", default="full", choices=["full", "normal"])
     parser.add_argument("--connections", default="32,64")
-    parser.add_argument("--scenarios", default="ceiling,static,list,get,create,complete,mix")
+    parser.add_argument("--scenarios", default="ceiling,static,list,get,create,complete,mix,list-nokeep,create-nokeep")
+    parser.add_argument("--idle-front-ends", action="store_true",
+                        help="after the scenarios, measure a fresh front end's wait while two others hold idle connections")
+    parser.add_argument("--worker", default=WORKER, help="the todo-fcgi binary (default: this tree's release build)")
+    parser.add_argument("--config-root", default=REPO,
+                        help="the tree whose nginx template and snippets to use (default: this one)")
     parser.add_argument("--scale", type=int, default=0, help="prefill this many tasks over 10,000 other users")
     parser.add_argument("--soak", type=int, default=0,
                         help="after the scenarios, run GET list for this many seconds and sample the worker's RSS")
@@ -244,7 +307,8 @@ def main():
         rows = []
         targets = {"ceiling": (18082, "/api/x/tasks", "plain"), "static": (18083, "/", "plain"),
                    "list": (18081, "/", "list"), "get": (18081, "/", "get"), "create": (18081, "/", "create"),
-                   "complete": (18081, "/", "complete"), "mix": (18081, "/", "mix")}
+                   "complete": (18081, "/", "complete"), "mix": (18081, "/", "mix"),
+                   "list-nokeep": (18084, "/", "list"), "create-nokeep": (18084, "/", "create")}
         for connections in [int(c) for c in args.connections.split(",")]:
             ceiling = None
             for name in args.scenarios.split(","):
@@ -256,6 +320,7 @@ def main():
                 print(f"  {name:9} c={connections:<3} {result['rps']:9.0f} req/s  p50 {result['p50_us'] / 1000:6.2f} ms"
                       f"  p99 {result['p99_us'] / 1000:6.2f} ms  non-2xx {result['non2xx']}", file=sys.stderr)
         rss_after = rss_kib(bench.worker_pid)
+        idle = bench.idle_front_ends() if args.idle_front_ends else None
         soak = []
         if args.soak:
             soak = bench.soak(args.soak)
@@ -275,6 +340,11 @@ def main():
               f"| {result['non2xx']} | {ratio} | {p99_ratio} | {cpu} |")
     print(f"\nworker RSS: {rss_before / 1024:.1f} MiB before the runs, {rss_after / 1024:.1f} MiB after; "
           f"start-up to first /health answered through nginx: {bench.startup_ms:.0f} ms")
+    if idle:
+        held, worst = idle
+        print(f"\nidle front ends: two more nginx instances left {held} idle connections on the worker; a fresh "
+              f"front end's 8 concurrent GET list on new connections, worst latency per round (ms): "
+              + ", ".join(f"{ms:.1f}" for ms in worst))
     if args.scale:
         print(f"\ndatabase prefilled with {args.scale} tasks over 10,000 other users; query plans for the user "
               f"with 5,000 of them:\n{plans}")
