@@ -7,7 +7,9 @@
 set -euo pipefail
 run_dir=$1 port=$2 socket=$3
 repo=$(cd "$(dirname "$0")/.." && pwd)
-mkdir -p "$run_dir/nginx-tmp"
+mkdir -p "$run_dir/nginx-tmp" "$run_dir/snippets"
+# The API snippet includes snippets/… relative to the configuration's directory, as in /etc/nginx.
+cp "$repo/nginx/todo-fcgi-error-headers.conf" "$run_dir/snippets/"
 tls_filter='/^#TLS/d;s/^#PLAIN//'
 if [ -n "${TLS_PORT:-}" ]; then
     tls_filter='/^#PLAIN/d;s/^#TLS//'

@@ -6,7 +6,7 @@ public struct HTTPFetchError: Error, Sendable, CustomStringConvertible {
     public let description: String
 }
 
-/// GET requests through libcurl, for the JWKS endpoint: http and https only, bounded in
+/// GET requests through libcurl, for the JWKS endpoint: http and https only (redirects to https only), bounded in
 /// time and size, certificates verified. The only code that touches libcurl.
 public enum HTTPFetch {
     /// The largest body accepted.
@@ -28,7 +28,8 @@ public enum HTTPFetch {
             let options: [CURLcode] = [
                 todo_curl_set_string(handle, CURLOPT_URL, url),
                 todo_curl_set_string(handle, CURLOPT_PROTOCOLS_STR, "http,https"),
-                todo_curl_set_string(handle, CURLOPT_REDIR_PROTOCOLS_STR, "http,https"),
+                // A redirect may never downgrade to plain http (the keys could then be replaced).
+                todo_curl_set_string(handle, CURLOPT_REDIR_PROTOCOLS_STR, "https"),
                 todo_curl_set_long(handle, CURLOPT_FOLLOWLOCATION, 1),
                 todo_curl_set_long(handle, CURLOPT_MAXREDIRS, 3),
                 todo_curl_set_long(handle, CURLOPT_CONNECTTIMEOUT, min(timeoutSeconds, 3)),

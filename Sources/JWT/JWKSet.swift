@@ -92,6 +92,12 @@ public final class JWKSKeyStore: KeyProvider {
         return set
     }
 
+    /// Installs `set` as the current keys (used to carry the last good keys over to a store that
+    /// replaces this one on SIGHUP while the source is unreachable).
+    public func install(_ set: JWKSet) {
+        state.withLock { $0.set = set }
+    }
+
     /// The keys currently loaded.
     public var current: JWKSet { state.withLock { $0.set } }
 

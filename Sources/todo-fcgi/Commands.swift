@@ -24,8 +24,9 @@ enum Commands {
                             Print a token: HS256 with BETTER_AUTH_SECRET, or EdDSA with the
                             key from `keygen`, shaped like Better Auth's JWT plugin makes them.
           backup PATH       Copy the live database consistently to PATH (a new file).
-          keygen --private-key FILE --jwks FILE [--kid ID]
-                            Write a new Ed25519 private key (JWK) and the matching JWKS.
+          keygen --private-key FILE --jwks FILE [--kid ID] [--force]
+                            Write a new Ed25519 private key (JWK, mode 0600) and the matching
+                            JWKS; existing files are refused unless --force replaces them.
 
         Options (flags override environment variables):
           --listen PATH|HOST:PORT  Open this socket (TODO_LISTEN); default: the socket on fd 0.
@@ -71,7 +72,8 @@ enum Commands {
         Signals.blockProcessSignals()
         Log.level = configuration.logLevel
         let secretSource = (try? settings.secret()?.source) ?? "none (HS256 off)"
-        loadKeys(configuration.jwt)
+        _ = loadKeys(configuration.jwt)
+        var current = configuration.jwt
         Log.write(.info, "serving: \(configuration.threads) threads, \(configuration.dispatcher.maximumConnections) connections at most, queue timeout \(configuration.dispatcher.queueTimeoutNanoseconds / 1_000_000) ms, socket \(configuration.listenAddress ?? "fd 0"), "
             + "database \(configuration.database.path) (synchronous=\(configuration.database.synchronous.rawValue)), "
             + "secret from \(secretSource), JWKS \((configuration.jwt.keys as? JWKSKeyStore)?.sourceDescription ?? "none"), issuer \(configuration.jwt.issuer ?? "(any)"), "
@@ -82,7 +84,12 @@ enum Commands {
         return try WorkerPool(configuration: configuration, socket: socket).run {
             do {
                 let fresh = try settings.jwtConfiguration()
-                loadKeys(fresh)
+                if !loadKeys(fresh), let previous = current.keys as? JWKSKeyStore, let store = fresh.keys as? JWKSKeyStore {
+                    // The endpoint is down: installing an empty set would log every user out.
+                    store.install(previous.current)
+                    Log.write(.warn, "SIGHUP: keeping the \(previous.current.keys.count) keys loaded before")
+                }
+                current = fresh
                 if let level = try? settings.logLevel() { Log.level = level }
                 return fresh
             } catch {
@@ -115,13 +122,16 @@ enum Commands {
 
     /// Loads the JWKS if one is configured; a failure is logged, not fatal: the service starts
     /// and refetches when a token names a key it does not know.
-    static func loadKeys(_ configuration: JWTConfiguration) {
-        guard let store = configuration.keys as? JWKSKeyStore else { return }
+    /// Returns false when a JWKS is configured and could not be loaded.
+    static func loadKeys(_ configuration: JWTConfiguration) -> Bool {
+        guard let store = configuration.keys as? JWKSKeyStore else { return true }
         do {
             let set = try store.reload()
-            Log.write(.warn, "JWKS from \(store.sourceDescription): \(describe(set))")
+            Log.write(.info, "JWKS from \(store.sourceDescription): \(describe(set))")
+            return true
         } catch {
             Log.line("JWKS from \(store.sourceDescription) could not be loaded (retried on demand): \(error)")
+            return false
         }
     }
 
@@ -150,7 +160,7 @@ enum Commands {
         let connection = try TaskDatabase.open(configuration.database, migrate: false)
         let integrity = try connection.scalarText("PRAGMA quick_check") ?? "no answer"
         guard integrity == "ok" else {
-            throw ConfigurationError("database \(configuration.database.path) failed its integrity check: \(integrity)")
+            throw CommandFailure("database \(configuration.database.path) failed its integrity check: \(integrity)")
         }
         let tasks = try connection.scalarInteger("SELECT count(*) FROM tasks") ?? 0
         print("database ok: \(configuration.database.path), schema version \(TaskDatabase.schemaVersion), \(tasks) tasks, SQLite \(SQLiteConnection.libraryVersion)")
@@ -170,9 +180,12 @@ enum Commands {
         let statement = try source.prepare("VACUUM INTO ?1")
         try statement.bind(destination, at: 1)
         try statement.run()
-        let copy = try SQLiteConnection(path: destination, create: false, readOnly: true)
+        // VACUUM INTO writes a rollback-journal file: make the copy WAL, so a restored backup
+        // serves like the original (readers never block the writer).
+        let copy = try SQLiteConnection(path: destination, create: false)
+        _ = try copy.scalarText("PRAGMA journal_mode = WAL")
         let integrity = try copy.scalarText("PRAGMA integrity_check") ?? "no answer"
-        guard integrity == "ok" else { throw ConfigurationError("the backup \(destination) failed its integrity check: \(integrity)") }
+        guard integrity == "ok" else { throw CommandFailure("the backup \(destination) failed its integrity check: \(integrity)") }
         let tasks = try copy.scalarInteger("SELECT count(*) FROM tasks") ?? 0
         print("backed up \(options.path) to \(destination): \(tasks) tasks, integrity ok")
         return 0
@@ -225,19 +238,39 @@ enum Commands {
         jwk.raw(",\"d\":")
         jwk.string(Base64URL.encode(try key.seedBytes()))
         jwk.raw("}\n")
-        try writeFile(privatePath, jwk.bytes, mode: 0o600)
-        try writeFile(jwksPath, Array("{\"keys\":[".utf8) + publicPart + Array("]}\n".utf8), mode: 0o644)
+        let force = settings.switches.contains("--force")
+        try writeNewFile(privatePath, jwk.bytes, mode: 0o600, replacing: force)
+        try writeNewFile(jwksPath, Array("{\"keys\":[".utf8) + publicPart + Array("]}\n".utf8), mode: 0o644, replacing: force)
         print("wrote the Ed25519 private key \(privatePath) and the JWKS \(jwksPath) (kid \(kid))")
         return 0
     }
 
-    private static func writeFile(_ path: String, _ bytes: [UInt8], mode: mode_t) throws {
-        let descriptor = open(path, O_WRONLY | O_CREAT | O_TRUNC, mode)
-        guard descriptor >= 0 else { throw ConfigurationError("cannot write \(path): \(String(cString: strerror(errno)))") }
-        defer { close(descriptor) }
+    /// Writes a file that did not exist, created with its final mode (never wider for a moment)
+    /// and never through a symbolic link. With `replacing`, an existing path is replaced
+    /// atomically: the bytes go to a new file beside it, which is then renamed over the path
+    /// (a link at the path is replaced itself; its target is never written).
+    private static func writeNewFile(_ path: String, _ bytes: [UInt8], mode: mode_t, replacing: Bool) throws {
+        let target = replacing ? path + ".new-\(getpid())" : path
+        let descriptor = open(target, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode)
+        guard descriptor >= 0 else {
+            let error = errno
+            if error == EEXIST, !replacing {
+                throw ConfigurationError("\(path) already exists; pass --force to replace it")
+            }
+            throw CommandFailure("cannot create \(target): \(String(cString: strerror(error)))")
+        }
         let written = bytes.withUnsafeBytes { write(descriptor, $0.baseAddress, $0.count) }
-        guard written == bytes.count, fchmod(descriptor, mode) == 0 else {
-            throw ConfigurationError("cannot write \(path): \(String(cString: strerror(errno)))")
+        let writeError = errno
+        let synced = fsync(descriptor) == 0
+        close(descriptor)
+        guard written == bytes.count, synced else {
+            unlink(target)
+            throw CommandFailure("cannot write \(target): \(String(cString: strerror(writeError)))")
+        }
+        if replacing, rename(target, path) != 0 {
+            let error = errno
+            unlink(target)
+            throw CommandFailure("cannot replace \(path): \(String(cString: strerror(error)))")
         }
     }
 

@@ -22,6 +22,13 @@ struct ConfigurationError: Error, CustomStringConvertible {
     init(_ description: String) { self.description = description }
 }
 
+/// A command that failed at run time (a database that fails its check, a file that cannot be
+/// written): reported on one line, exit code 1.
+struct CommandFailure: Error, CustomStringConvertible {
+    let description: String
+    init(_ description: String) { self.description = description }
+}
+
 /// Everything `serve` needs, from flags first and the environment second.
 struct ServerConfiguration: Sendable {
     /// Where to listen: nil means the socket inherited on fd 0.
@@ -43,7 +50,12 @@ struct ServerConfiguration: Sendable {
 struct Settings {
     private(set) var flags: [String: String] = [:]
     private(set) var positional: [String] = []
+    /// Flags without a value that were given (e.g. `--force`).
+    private(set) var switches: Set<String> = []
     private let environment: (String) -> String?
+
+    /// Flags that take no value.
+    static let switchFlags: Set<String> = ["--force"]
 
     /// Flags that take a value.
     static let valueFlags: Set<String> = ["--listen", "--threads", "--database", "--synchronous", "--backlog",
@@ -62,6 +74,11 @@ struct Settings {
                 if let equals = argument.firstIndex(of: "=") {
                     name = String(argument[..<equals])
                     value = String(argument[argument.index(after: equals)...])
+                }
+                if Self.switchFlags.contains(name), value == nil {
+                    switches.insert(name)
+                    index += 1
+                    continue
                 }
                 guard Self.valueFlags.contains(name) else { throw ConfigurationError("unknown option \(name)") }
                 if value == nil {
@@ -155,14 +172,37 @@ struct Settings {
                 try Settings.readFile(path, limit: HTTPFetch.maximumBodySize)
             }
         case (nil, let address?):
-            guard address.hasPrefix("https://") || address.hasPrefix("http://") else {
-                throw ConfigurationError("the JWKS URL must be http:// or https://, got \"\(address)\"")
-            }
+            try Self.requireSecureJWKSURL(address)
             return JWKSKeyStore(sourceDescription: "URL \(address)", refreshInterval: Double(interval), clock: WallClock.seconds) {
                 try HTTPFetch.get(address)
             }
         case (nil, nil):
             return nil
+        }
+    }
+
+    /// A JWKS decides whose tokens are accepted, so it must not come over a channel a network
+    /// attacker can rewrite: https, or http only to this machine (Better Auth in development).
+    static func requireSecureJWKSURL(_ address: String) throws(ConfigurationError) {
+        let lowered = address.lowercased()
+        if lowered.hasPrefix("https://") { return }
+        guard lowered.hasPrefix("http://") else {
+            throw ConfigurationError("the JWKS URL must be https://, got \"\(address)\"")
+        }
+        var authority = lowered.dropFirst("http://".count).prefix { $0 != "/" && $0 != "?" && $0 != "#" }
+        if let at = authority.lastIndex(of: "@") { authority = authority[authority.index(after: at)...] }
+        let host: Substring
+        if authority.hasPrefix("[") {
+            host = authority.dropFirst().prefix { $0 != "]" }
+        } else {
+            host = authority.prefix { $0 != ":" }
+        }
+        let octets = host.split(separator: ".", omittingEmptySubsequences: false)
+        let isLoopbackIPv4 = octets.count == 4 && octets[0] == "127"
+            && octets.allSatisfy { UInt8($0) != nil && ($0.count == 1 || $0.first != "0") }
+        guard host == "localhost" || host == "::1" || isLoopbackIPv4 else {
+            throw ConfigurationError("the JWKS URL \(address) is plain http to another host: a network attacker could "
+                + "replace the keys and sign tokens for any user; use https (http is accepted for localhost only)")
         }
     }
 

@@ -37,6 +37,9 @@ def test_backup_while_serving_writes_then_restore(tmp_path):
         saved = {row for row in sqlite3.connect(copy).execute("SELECT id, title FROM tasks")}
         assert len(saved) >= 50 and saved <= live   # a snapshot: nothing invented, nothing half-written
         assert sqlite3.connect(copy).execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+        # VACUUM INTO writes a rollback-journal file; the backup is switched to WAL so that a
+        # restored copy serves like the original.
+        assert sqlite3.connect(copy).execute("PRAGMA journal_mode").fetchone()[0] == "wal"
         # Refuses to overwrite, and the copy is a database the worker accepts.
         assert subprocess.run([BINARY, "backup", str(copy)], env=env, capture_output=True).returncode == 2
         check = subprocess.run([BINARY, "check", "--database", str(copy)], env=env, capture_output=True, text=True)
@@ -61,5 +64,28 @@ def test_check_reports_a_corrupt_database(tmp_path):
         data[offset] = 0xA5
     database.write_bytes(bytes(data))
     result = subprocess.run([BINARY, "check"], env=env, capture_output=True, text=True)
-    assert result.returncode != 0
+    assert result.returncode == 1, result.stderr   # a runtime failure, not a configuration error (2)
     assert "integrity" in (result.stdout + result.stderr) or "malformed" in (result.stdout + result.stderr)
+
+
+def test_backup_of_a_mistyped_database_creates_nothing_and_exits_1(tmp_path):
+    typo = tmp_path / "tood.db"
+    env = {"PATH": os.environ["PATH"], "BETTER_AUTH_SECRET": SECRET, "TODO_DATABASE": str(typo)}
+    result = subprocess.run([BINARY, "backup", str(tmp_path / "copy.db")], env=env, capture_output=True, text=True)
+    assert result.returncode == 1 and "does not exist" in result.stderr
+    assert not typo.exists() and not (tmp_path / "copy.db").exists()
+
+
+def test_a_database_in_rollback_journal_mode_is_served_in_wal_mode():
+    stack = Stack(processes=1, threads=2)
+    subprocess.run([BINARY, "migrate"], env=stack.env, check=True, capture_output=True)
+    connection = sqlite3.connect(stack.database)
+    assert connection.execute("PRAGMA journal_mode = DELETE").fetchone()[0] == "delete"
+    connection.close()
+    stack.start()
+    try:
+        token = make_token("journal")
+        assert stack.request("POST", "/api/journal/tasks", token, {"title": "t"}).status == 201
+        assert sqlite3.connect(stack.database).execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    finally:
+        stack.stop()

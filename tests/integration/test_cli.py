@@ -61,3 +61,28 @@ def test_token_verifies_against_the_worker_secret():
     header, payload, signature = result.stdout.strip().split(".")
     assert header and payload and signature
     assert run("token").returncode == 2
+
+
+def test_keygen_never_writes_through_a_symlink_and_replaces_only_with_force(tmp_path):
+    victim = tmp_path / "victim.txt"
+    victim.write_text("precious")
+    private = tmp_path / "private.jwk"
+    os.symlink(victim, private)
+    jwks = tmp_path / "jwks.json"
+    refused = run("keygen", "--private-key", str(private), "--jwks", str(jwks))
+    assert refused.returncode == 2 and "already exists" in refused.stderr
+    assert victim.read_text() == "precious" and not jwks.exists()
+    forced = run("keygen", "--private-key", str(private), "--jwks", str(jwks), "--force")
+    assert forced.returncode == 0, forced.stderr
+    assert victim.read_text() == "precious"          # the link itself was replaced, not its target
+    assert not os.path.islink(private) and os.stat(private).st_mode & 0o777 == 0o600
+    assert '"d":' in private.read_text() and os.path.exists(jwks)
+
+
+def test_keygen_creates_the_private_key_with_mode_0600(tmp_path):
+    private = tmp_path / "private.jwk"
+    result = run("keygen", "--private-key", str(private), "--jwks", str(tmp_path / "jwks.json"))
+    assert result.returncode == 0, result.stderr
+    assert os.stat(private).st_mode & 0o777 == 0o600
+    again = run("keygen", "--private-key", str(private), "--jwks", str(tmp_path / "other.json"))
+    assert again.returncode == 2

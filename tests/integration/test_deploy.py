@@ -66,9 +66,22 @@ def test_rate_limit_answers_429_json_with_retry_after(tls_stack):
         if response.status == 429:
             assert response.is_error("rate_limited")
             assert response.header("Retry-After") == "1"
+            # The error location's own add_header must not drop the server's security headers.
+            assert response.header("Strict-Transport-Security") == "max-age=63072000"
+            assert response.header("X-Content-Type-Options") == "nosniff"
+            assert response.header("Cache-Control") == "no-store"
             break
     assert statuses[0] == 200 and statuses[-1] == 429, statuses
     time.sleep(1.2)
+
+
+def test_nginx_405_over_tls_keeps_hsts_and_nosniff(tls_stack):
+    response = tls_stack.request("TRACE", "/api/alice/tasks", tls=True)
+    assert response.status == 405 and response.is_error("method_not_allowed")
+    assert response.header("Allow") == "GET, HEAD, POST"
+    assert response.header("Strict-Transport-Security") == "max-age=63072000"
+    assert response.header("X-Content-Type-Options") == "nosniff"
+    assert response.header("Cache-Control") == "no-store"
 
 
 def test_413_json_over_tls(tls_stack):
@@ -204,6 +217,8 @@ def test_production_site_is_valid_nginx(tmp_path):
                 .replace("/etc/letsencrypt/live/api.example.com/fullchain.pem", str(certs / "server.crt"))
                 .replace("/etc/letsencrypt/live/api.example.com/privkey.pem", str(certs / "server.key")))
     (tmp_path / "site.conf").write_text(site)
+    # The API snippet includes snippets/… relative to the configuration directory (/etc/nginx).
+    (tmp_path / "snippets").symlink_to(root / "etc/nginx/snippets")
     (tmp_path / "nginx.conf").write_text(
         f"pid {tmp_path}/nginx.pid; error_log {tmp_path}/error.log; events {{}}\n"
         f"http {{ include {tmp_path}/site.conf; }}\n")

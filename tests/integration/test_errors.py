@@ -9,6 +9,13 @@ def test_404_unknown_routes_before_auth(stack):
         assert stack.request("GET", path).is_error("route_not_found"), path
 
 
+def test_api_root_is_json_404_never_a_redirect(stack):
+    for path in ("/api", "/api/", "/api?x=1"):
+        response = stack.request("GET", path)
+        assert response.status == 404 and response.is_error("route_not_found"), (path, response.status, response.body)
+        assert response.header("Location") is None
+
+
 def test_404_for_bad_or_missing_task_ids(stack, user, token):
     for task_id in ["0", "007", "%2B7", "-1", "abc", "9223372036854775808", "999999"]:
         response = stack.request("GET", f"/api/{user}/tasks/{task_id}", token)

@@ -83,18 +83,31 @@ def test_database_file_moved_away_answers_503_and_recovers(stack_on, small_disk)
     assert [t["title"] for t in stack_on.request("GET", "/api/mover/tasks", token).json] == ["kept"]
 
 
-def test_database_replaced_by_a_restored_copy_is_reopened(stack_on, small_disk):
+def test_database_replaced_while_serving_is_refused_until_a_restart(stack_on, small_disk):
     token = make_token("restorer")
     stack_on.request("POST", "/api/restorer/tasks", token, {"title": "in the backup"})
     backup = small_disk / "backup.db"
     from stack import BINARY
     subprocess.run([BINARY, "backup", "--database", stack_on.database, str(backup)], check=True, capture_output=True)
     stack_on.request("POST", "/api/restorer/tasks", token, {"title": "after the backup"})
-    # Restore: the copy takes the database's place (a new file at the same path).
+    # A live restore (what OPERATIONS.md says not to do): the copy takes the database's place.
+    # Reopening it would share -wal/-shm paths with the old file's connections, which delete
+    # them when they close, so the worker refuses the new file until it is restarted.
+    os.rename(backup, stack_on.database)
+    refused = stack_on.request("GET", "/api/restorer/tasks", token)
+    assert refused.status == 503 and refused.is_error("service_unavailable")
+    assert stack_on.request("POST", "/api/restorer/tasks", token, {"title": "lost?"}).status == 503
+    assert stack_on.request("GET", "/health").status == 503
+    # Stop -> restore -> start: the old file's -wal/-shm must go, or the old WAL may be
+    # replayed into the restored file (it is, here: "after the backup" would come back).
+    stack_on.stop_workers()
     for suffix in ["-wal", "-shm"]:
         if os.path.exists(stack_on.database + suffix):
             os.unlink(stack_on.database + suffix)
-    os.rename(backup, stack_on.database)
+    stack_on.start_workers()
+    stack_on.wait_healthy()
     titles = [t["title"] for t in stack_on.request("GET", "/api/restorer/tasks", token).json]
     assert titles == ["in the backup"]
     assert stack_on.request("POST", "/api/restorer/tasks", token, {"title": "new"}).status == 201
+    import sqlite3
+    assert sqlite3.connect(stack_on.database).execute("PRAGMA journal_mode").fetchone()[0] == "wal"

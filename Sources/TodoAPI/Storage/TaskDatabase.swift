@@ -1,5 +1,9 @@
 import SQLite
 
+#if canImport(Glibc)
+import Glibc
+#endif
+
 /// Opens the task database, applies connection settings and migrates the schema.
 public enum TaskDatabase {
     /// `PRAGMA application_id`: marks the file as ours ("Todo"), so a foreign database is refused.
@@ -36,11 +40,24 @@ public enum TaskDatabase {
         public let description: String
     }
 
-    /// Opens a connection with WAL, the chosen durability and a busy timeout, migrating when `migrate` is true.
+    /// Opens a connection with WAL, the chosen durability and a busy timeout. Only `migrate: true`
+    /// (the `migrate` command and `serve`'s start-up) creates a missing file and upgrades the
+    /// schema; otherwise a missing file is an error, so a mistyped path never leaves an empty
+    /// database behind.
     public static func open(_ options: Options, migrate: Bool = true) throws -> SQLiteConnection {
-        let connection = try SQLiteConnection(path: options.path)
+        if !migrate, access(options.path, F_OK) != 0 {
+            throw OpenError(description: "the database \(options.path) does not exist (`todo-fcgi migrate` creates it)")
+        }
+        let connection = try SQLiteConnection(path: options.path, create: migrate)
         connection.setBusyTimeout(milliseconds: options.busyTimeoutMilliseconds)
         try checkOwnership(connection)
+        // On every open, not only when creating: a file restored from a backup (VACUUM INTO
+        // writes rollback-journal files) or copied in from elsewhere would otherwise serve in
+        // `delete` mode, where readers block the writer. WAL persists in the file; switching
+        // needs a moment without other connections, which start-up and `migrate` have.
+        if try connection.scalarText("PRAGMA journal_mode")?.lowercased() != "wal" {
+            _ = try connection.scalarText("PRAGMA journal_mode = WAL")
+        }
         if migrate {
             try self.migrate(connection)
         } else {
@@ -58,8 +75,6 @@ public enum TaskDatabase {
     /// the check and the change happen inside one write transaction.
     static func migrate(_ connection: SQLiteConnection) throws {
         guard try connection.scalarInteger("PRAGMA user_version") != schemaVersion else { return }
-        // WAL must be set outside a transaction; it persists in the file.
-        _ = try connection.scalarText("PRAGMA journal_mode = WAL")
         try connection.execute("BEGIN IMMEDIATE")
         do {
             let version = try connection.scalarInteger("PRAGMA user_version") ?? 0

@@ -5,10 +5,10 @@ import SQLite
 ///
 /// Not Sendable: it owns one thread's SQLite connection and its cached statements.
 public final class TaskStore {
-    private var connection: SQLiteConnection
+    private let connection: SQLiteConnection
     private let writeGate: WriteGate
     private let file: DatabaseFile?
-    private var identity: DatabaseFile.Identity?
+    private let identity: DatabaseFile.Identity?
 
     private static let columns = TaskRow.columns
 
@@ -21,19 +21,19 @@ public final class TaskStore {
         self.identity = file?.currentIdentity()
     }
 
-    /// Throws "unavailable" when the database file is gone; reopens when it was replaced.
+    /// Throws "unavailable" when the database file is gone or was replaced by another file.
+    ///
+    /// A replaced file is never reopened: when the last connection to the old file closes, SQLite
+    /// checkpoints and deletes `-wal`/`-shm` by path — paths the new file's connections would be
+    /// using by then. Restoring is stop → restore → start (docs/OPERATIONS.md).
     private func ensureCurrentFile() throws(SQLiteError) {
         guard let file else { return }
         guard let current = file.currentIdentity() else {
             throw SQLiteError.unavailable("the database file \(file.options.path) is missing")
         }
         guard current != identity else { return }
-        do {
-            connection = try file.open()
-            identity = current
-        } catch {
-            throw SQLiteError.unavailable("the database file \(file.options.path) was replaced and cannot be opened: \(error)")
-        }
+        throw SQLiteError.unavailable("the database file \(file.options.path) was replaced while the service runs; "
+            + "restart the service to use the new file")
     }
 
     /// Runs a write in this process's turn, after the file check, and records whether the
