@@ -118,14 +118,16 @@ public final class ConnectionDispatcher: @unchecked Sendable {
 
     /// Reports that a worker is done with the connection it took: `keptDescriptor` is the
     /// connection when nginx asked to keep it open (it goes back to the epoll set), nil when it
-    /// was closed. While stopping, a kept connection is closed right after its response, which
-    /// tells nginx at once that it cannot reuse it.
+    /// was closed. While stopping, kept connections go back too: closing one right after its
+    /// response races nginx, which may already have handed it the next request (a POST it then
+    /// answers 502 without retrying: seen under 64 connections). They are closed by nginx when
+    /// idle, or by the grace deadline.
     public func finished(keptDescriptor: Int32?) {
         var closeNow: Int32?
         var wakeDispatcher = false
         pthread_mutex_lock(mutex)
         statistics.busy -= 1
-        if let fd = keptDescriptor, !stopping {
+        if let fd = keptDescriptor, !(stopping && clock() >= graceDeadline) {
             idle.insert(fd)
             // Re-armed under the lock: the stop path closes idle connections under it too, so
             // no descriptor number is re-armed after it was closed (and perhaps reused).
