@@ -74,7 +74,7 @@ enum Commands {
         let secretSource = (try? settings.secret()?.source) ?? "none (HS256 off)"
         _ = loadKeys(configuration.jwt)
         var current = configuration.jwt
-        Log.write(.info, "serving: \(configuration.threads) threads, \(configuration.dispatcher.maximumConnections) connections at most, queue timeout \(configuration.dispatcher.queueTimeoutNanoseconds / 1_000_000) ms, socket \(configuration.listenAddress ?? "fd 0"), "
+        Log.write(.warn, "serving: \(configuration.threads) threads, \(configuration.dispatcher.maximumConnections) connections at most, queue timeout \(configuration.dispatcher.queueTimeoutNanoseconds / 1_000_000) ms, socket \(configuration.listenAddress ?? "fd 0"), "
             + "database \(configuration.database.path) (synchronous=\(configuration.database.synchronous.rawValue)), "
             + "secret from \(secretSource), JWKS \((configuration.jwt.keys as? JWKSKeyStore)?.sourceDescription ?? "none"), issuer \(configuration.jwt.issuer ?? "(any)"), "
             + "audience \(configuration.jwt.audience ?? "(any)"), leeway \(Int(configuration.jwt.leewaySeconds))s, "
@@ -127,7 +127,7 @@ enum Commands {
         guard let store = configuration.keys as? JWKSKeyStore else { return true }
         do {
             let set = try store.reload()
-            Log.write(.info, "JWKS from \(store.sourceDescription): \(describe(set))")
+            Log.write(.warn, "JWKS from \(store.sourceDescription): \(describe(set))")
             return true
         } catch {
             Log.line("JWKS from \(store.sourceDescription) could not be loaded (retried on demand): \(error)")

@@ -63,10 +63,10 @@ final class WorkerPool: Sendable {
                 if let fresh = reload() {
                     jwt.withLock { $0 = fresh }
                     generation.add(1, ordering: .sequentiallyConsistent)
-                    Log.write(.info, "SIGHUP: reloaded the token settings; requests from now on use them")
+                    Log.write(.warn, "SIGHUP: reloaded the token settings; requests from now on use them")
                 }
             }
-            Log.write(.info, "shutting down: no new connections, finishing the requests sent")
+            Log.write(.warn, "shutting down: no new connections, finishing the requests sent")
         } else {
             Log.line("\(failures) of \(threads.count) worker threads failed to start; exiting")
         }
@@ -74,7 +74,7 @@ final class WorkerPool: Sendable {
         dispatcherThread.join()
         threads.forEach { $0.join() }
         if failures > 0 || dispatcherFailed.load(ordering: .sequentiallyConsistent) { return 1 }
-        Log.write(.info, "stopped")
+        Log.write(.warn, "stopped")
         return 0
     }
 
