@@ -183,8 +183,9 @@ public final class ConnectionDispatcher: @unchecked Sendable {
         defer { markDrained() }
         try startListening()
         var events = [epoll_event](repeating: epoll_event(), count: 256)
+        var timeout: Int32 = -1
         while true {
-            let count = try poll.wait(into: &events, timeoutMilliseconds: waitTimeout())
+            let count = try poll.wait(into: &events, timeoutMilliseconds: timeout)
             for event in events[0..<count] {
                 let fd = event.data.fd
                 if fd == poll.wakeDescriptor {
@@ -195,18 +196,9 @@ public final class ConnectionDispatcher: @unchecked Sendable {
                     connectionBecameReadable(fd)
                 }
             }
-            if try afterEvents() { return }
+            guard let next = try afterEvents() else { return }
+            timeout = next
         }
-    }
-
-    /// -1 (no limit) normally; short while stopping or while accepting is paused, so that
-    /// deadlines are checked even when no event comes.
-    private func waitTimeout() -> Int32 {
-        pthread_mutex_lock(mutex)
-        let isStopping = stopping
-        pthread_mutex_unlock(mutex)
-        if isStopping || acceptPausedUntil != 0 { return 50 }
-        return -1
     }
 
     private func connectionBecameReadable(_ fd: Int32) {
@@ -319,8 +311,10 @@ public final class ConnectionDispatcher: @unchecked Sendable {
     }
 
     /// Bookkeeping after each batch of events: resumes accepting below the limit, and while
-    /// stopping, closes idle connections past the grace deadline. True when the loop is done.
-    private func afterEvents() throws(SystemCallError) -> Bool {
+    /// stopping, closes idle connections past the grace deadline. Returns nil when the loop is
+    /// done, else how long the next wait may block: no limit normally, 50 ms while stopping or
+    /// while accepting is paused, so deadlines are checked even when no event comes.
+    private func afterEvents() throws(SystemCallError) -> Int32? {
         let now = clock()
         var toClose: [Int32] = []
         pthread_mutex_lock(mutex)
@@ -340,7 +334,8 @@ public final class ConnectionDispatcher: @unchecked Sendable {
             acceptPausedUntil = 0
             try startListening()
         }
-        return done
+        if done { return nil }
+        return isStopping || acceptPausedUntil != 0 ? 50 : -1
     }
 
     private func markDrained() {

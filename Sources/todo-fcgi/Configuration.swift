@@ -197,10 +197,12 @@ struct Settings {
         } else {
             host = authority.prefix { $0 != ":" }
         }
-        let octets = host.split(separator: ".", omittingEmptySubsequences: false)
-        let isLoopbackIPv4 = octets.count == 4 && octets[0] == "127"
-            && octets.allSatisfy { UInt8($0) != nil && ($0.count == 1 || $0.first != "0") }
-        guard host == "localhost" || host == "::1" || isLoopbackIPv4 else {
+        var ipv4 = in_addr()
+        var ipv6 = in6_addr()
+        let isLoopbackIPv4 = inet_pton(AF_INET, String(host), &ipv4) == 1 && UInt32(bigEndian: ipv4.s_addr) >> 24 == 127
+        let isLoopbackIPv6 = inet_pton(AF_INET6, String(host), &ipv6) == 1
+            && withUnsafeBytes(of: &ipv6) { $0.elementsEqual([UInt8](repeating: 0, count: 15) + [1]) }
+        guard host == "localhost" || isLoopbackIPv4 || isLoopbackIPv6 else {
             throw ConfigurationError("the JWKS URL \(address) is plain http to another host: a network attacker could "
                 + "replace the keys and sign tokens for any user; use https (http is accepted for localhost only)")
         }

@@ -127,7 +127,7 @@ final class WorkerPool: Sendable {
     /// Answers the request on `slot`; one that waited too long for a thread gets 503 at once
     /// (its body is still read, so the kept connection stays in step).
     private func serve(_ slot: FastCGIRequest, _ application: TodoApplication, connection: ReadyConnection) {
-        let started = Self.monotonicMicroseconds()
+        let began = MonotonicClock.nanoseconds()
         var builder = CGIRequestBuilder()
         slot.forEachParameter { name, value in builder.add(name: name, value: value) }
         let limit = connection.isOverdue ? 0 : TodoApplication.maximumBodySize
@@ -144,15 +144,9 @@ final class WorkerPool: Sendable {
         if Log.enabled(.info) {
             // Never the token or the user id itself: a short hash identifies a user across lines.
             let user = response.authenticatedUser.map { SHA256.hexPrefix(of: $0.utf8) } ?? "-"
-            let elapsed = Self.monotonicMicroseconds() - started
+            let elapsed = (MonotonicClock.nanoseconds() - began) / 1000
             let waited = connection.waitedNanoseconds / 1000
             Log.info("\(request.method) \(response.routeTemplate ?? "(no route)") \(response.status) \(elapsed)us queued=\(waited)us user=\(user)")
         }
-    }
-
-    private static func monotonicMicroseconds() -> Int64 {
-        var now = timespec()
-        clock_gettime(CLOCK_MONOTONIC, &now)
-        return Int64(now.tv_sec) * 1_000_000 + Int64(now.tv_nsec) / 1000
     }
 }
