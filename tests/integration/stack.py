@@ -187,6 +187,22 @@ class Stack:
             return b"".join(chunks)
 
 
+def percentile(values, fraction):
+    """The value below which `fraction` of `values` lie (nearest rank, never past the largest)."""
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(len(ordered) * fraction))]
+
+
+def run_in_threads(target, count):
+    """Runs target(0) ... target(count - 1) on `count` threads at once and waits for all."""
+    import threading
+    threads = [threading.Thread(target=target, args=(n,)) for n in range(count)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+
+
 def pid_alive(pid):
     try:
         waited, _ = os.waitpid(pid, os.WNOHANG)

@@ -28,6 +28,11 @@ def test_short_secret_is_a_configuration_error():
 def test_missing_secret_and_bad_flags_exit_2():
     assert run("check", env={"BETTER_AUTH_SECRET": ""}).returncode == 2
     assert run("serve", "--threads", "0").returncode == 2
+    assert run("serve", "--queue-timeout", "0").returncode == 2
+    assert run("serve", "--queue-timeout", "25001").returncode == 2
+    assert run("serve", "--max-connections", "0").returncode == 2
+    refused = run("check", env={"FCGI_WEB_SERVER_ADDRS": "127.0.0.1,frontend.internal"})
+    assert refused.returncode == 2 and "FCGI_WEB_SERVER_ADDRS" in refused.stderr
     assert run("serve", "--bogus").returncode == 2
     assert run("frobnicate").returncode == 2
 

@@ -246,6 +246,8 @@ def test_plain_http_jwks_urls_to_other_hosts_are_refused(tmp_path):
                       {"BETTER_AUTH_URL": "http://auth.example.com"},
                       {"BETTER_AUTH_JWKS_URL": "http://localhost.evil.example/jwks"},
                       {"BETTER_AUTH_JWKS_URL": "http://127.0.0.1@evil.example/jwks"},
+                      {"BETTER_AUTH_JWKS_URL": "http://128.0.0.1/jwks"},
+                      {"BETTER_AUTH_JWKS_URL": "http://[::2]/jwks"},
                       {"BETTER_AUTH_JWKS_URL": "ftp://127.0.0.1/jwks"}):
         for command in ("check", "serve"):
             result = subprocess.run([BINARY, command, "--listen", str(tmp_path / "s.sock")] if command == "serve"
@@ -254,7 +256,8 @@ def test_plain_http_jwks_urls_to_other_hosts_are_refused(tmp_path):
             assert result.returncode == 2, (variables, command, result.stderr)
             assert result.stderr.count("\n") == 1 and "https" in result.stderr, result.stderr
     # Loopback over http is Better Auth in development: accepted (the fetch itself fails here: exit 1).
-    for url in ("http://127.0.0.1:9/jwks", "http://localhost:9/jwks", "http://[::1]:9/jwks"):
+    for url in ("http://127.0.0.1:9/jwks", "http://127.8.9.10:9/jwks", "http://localhost:9/jwks",
+                "http://[::1]:9/jwks", "http://[0:0:0:0:0:0:0:1]:9/jwks"):
         result = subprocess.run([BINARY, "check"], env=dict(env, BETTER_AUTH_JWKS_URL=url),
                                 capture_output=True, text=True, timeout=30)
         assert result.returncode == 1, (url, result.stderr, result.stdout)

@@ -71,9 +71,9 @@ def test_sigterm_finishes_in_flight_requests_and_exits_zero(tmp_path):
 
 
 def test_sigterm_to_one_of_two_workers_fails_no_request():
-    # 6 threads each: after one process stops, the survivor's 6 threads still outnumber the
-    # 4 idle kept-alive connections nginx may pin (2 workers x keepalive 2). With 4 threads
-    # they would all be pinned and new connections would starve (seen: a 504 after 30 s).
+    # A light load (6 clients, 40 requests each); test_dispatcher.py repeats this under 64
+    # connections. (6 threads once kept the survivor from being pinned by idle connections;
+    # since the dispatcher, idle connections hold no thread.)
     stack = Stack(processes=2, threads=6).start()
     try:
         token = make_token("graceful")

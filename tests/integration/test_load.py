@@ -6,15 +6,10 @@ import os
 import threading
 import time
 
-from stack import Stack, make_token
+from stack import Stack, make_token, percentile
 
 CONTENTION_SECONDS = float(os.environ.get("CONTENTION_SECONDS", "15"))
 SOAK_SECONDS = float(os.environ.get("SOAK_SECONDS", "60"))
-
-
-def percentile(values, fraction):
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(len(ordered) * fraction))]
 
 
 def test_64_concurrent_writers_across_processes():
