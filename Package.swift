@@ -30,7 +30,7 @@ let package = Package(
         .testTarget(name: "JSONTests", dependencies: ["JSON"]),
         .testTarget(name: "SQLiteTests", dependencies: ["SQLite"]),
         .testTarget(name: "DispatcherTests", dependencies: ["Dispatcher"]),
-        .testTarget(name: "JWTTests", dependencies: ["JWT", "JSON"]),
+        .testTarget(name: "JWTTests", dependencies: ["JWT", "JSON", "HTTPFetch"]),
         .testTarget(name: "TodoAPITests", dependencies: ["TodoAPI", "JWT", "JSON", "SQLite"]),
     ],
     swiftLanguageModes: [.v6]

@@ -21,4 +21,16 @@ static inline CURLcode todo_curl_set_write_function(CURL *handle, todo_curl_writ
 static inline CURLcode todo_curl_response_code(CURL *handle, long *code) {
     return curl_easy_getinfo(handle, CURLINFO_RESPONSE_CODE, code);
 }
+/* The value of the last `name` header of the final response, or NULL. */
+static inline const char *todo_curl_header_value(CURL *handle, const char *name) {
+    struct curl_header *header = NULL;
+    if (curl_easy_header(handle, name, 0, CURLH_HEADER, -1, &header) != CURLHE_OK || header == NULL) {
+        return NULL;
+    }
+    if (header->amount > 1 &&
+        curl_easy_header(handle, name, header->amount - 1, CURLH_HEADER, -1, &header) != CURLHE_OK) {
+        return NULL;
+    }
+    return header->value;
+}
 #endif

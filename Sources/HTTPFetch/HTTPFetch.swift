@@ -17,8 +17,8 @@ public enum HTTPFetch {
         curl_global_init(Int(CURL_GLOBAL_DEFAULT))
     }
 
-    /// Fetches `url` and returns the body of a 200 answer.
-    public static func get(_ url: String, timeoutSeconds: Int = 5) throws(HTTPFetchError) -> [UInt8] {
+    /// Fetches `url` and returns the body of a 200 answer, with the freshness its `Cache-Control` grants.
+    public static func get(_ url: String, timeoutSeconds: Int = 5) throws(HTTPFetchError) -> HTTPFetchResponse {
         guard let handle = curl_easy_init() else { throw HTTPFetchError(description: "curl_easy_init failed") }
         defer { curl_easy_cleanup(handle) }
         let sink = BodySink()
@@ -59,7 +59,50 @@ public enum HTTPFetch {
         var status = 0
         _ = todo_curl_response_code(handle, &status)
         guard status == 200 else { throw HTTPFetchError(description: "GET \(url) answered HTTP \(status)") }
-        return sink.bytes
+        let cacheControl = todo_curl_header_value(handle, "Cache-Control").map { String(cString: $0) }
+        return HTTPFetchResponse(body: sink.bytes, maximumAgeSeconds: cacheControl.flatMap { HTTPFetchResponse.maximumAge(cacheControl: $0) })
+    }
+}
+
+/// The body of a 200 answer and how long the server says it stays fresh.
+public struct HTTPFetchResponse: Sendable {
+    /// The body.
+    public let body: [UInt8]
+    /// `Cache-Control: max-age` in seconds, nil when the server gave none.
+    public let maximumAgeSeconds: Int?
+
+    /// A response with `body`, fresh for `maximumAgeSeconds` (nil: unspecified).
+    public init(body: [UInt8], maximumAgeSeconds: Int?) {
+        self.body = body
+        self.maximumAgeSeconds = maximumAgeSeconds
+    }
+
+    /// The freshness a `Cache-Control` value grants (RFC 9111 §5.2.2.1 `max-age=N`), nil when it
+    /// names none. `no-cache`/`no-store` are not read as "fetch for every token": keys are cached anyway.
+    public static func maximumAge(cacheControl: String) -> Int? {
+        var age: Int?
+        for directive in cacheControl.lowercased().split(separator: ",") {
+            let parts = directive.split(separator: "=", maxSplits: 1).map { $0.trimmingSpaces }
+            switch parts.first {
+            case "max-age" where parts.count == 2:
+                let digits = parts[1].hasPrefix("\"") && parts[1].hasSuffix("\"") && parts[1].count >= 2
+                    ? parts[1].dropFirst().dropLast() : parts[1]
+                guard !digits.isEmpty, digits.allSatisfy(\.isASCII), digits.allSatisfy(\.isNumber) else { continue }
+                age = Int(digits.prefix(10)) ?? Int.max  // a huge value is "very long", not an error
+            default:
+                continue
+            }
+        }
+        return age
+    }
+}
+
+extension Substring {
+    fileprivate var trimmingSpaces: Substring {
+        var text = self
+        while text.first == " " || text.first == "\t" { text = text.dropFirst() }
+        while text.last == " " || text.last == "\t" { text = text.dropLast() }
+        return text
     }
 }
 

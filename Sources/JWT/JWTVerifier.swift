@@ -1,7 +1,8 @@
 import JSON
 
 /// Verifies JWTs (RFC 7519) the way RFC 8725 recommends: HS256 with the shared secret,
-/// and EdDSA, ES256, ES512, RS256, PS256 with keys from a JWKS, picked by `kid`.
+/// and EdDSA, ES256, ES512, RS256, PS256 with keys from a JWKS, picked by `kid` (a token without
+/// `kid` is tried against the keys whose type fits its `alg`).
 ///
 /// The configured key decides the algorithm: the header's `alg` must be one the key
 /// accepts, and never selects a key or a key type. HS256 is verified only with the
@@ -81,20 +82,34 @@ public final class JWTVerifier {
         guard let keys = configuration.keys else {
             throw JWTError(.unsupportedAlgorithm, "token signed with \(algorithm.rawValue) but no JWKS is configured")
         }
-        guard case .string(let keyID)? = header["kid"], !keyID.isEmpty else {
-            throw JWTError(.malformed, "token header has no key id (kid)")
-        }
-        guard let key = keys.key(for: keyID) else {
-            throw JWTError(.unknownKey, "unknown key id")
-        }
-        guard key.accepts(algorithm) else {
-            throw JWTError(.unsupportedAlgorithm, "token algorithm \(algorithm.rawValue) does not match its key (\(key.summary))")
-        }
-        let valid = bytes.withUnsafeBytes { raw in
-            key.verify(signature: signature, message: UnsafeRawBufferPointer(rebasing: raw[..<signedLength]), algorithm: algorithm)
-        }
-        guard valid else {
-            throw JWTError(.badSignature, "token signature does not match")
+        let message = { (raw: UnsafeRawBufferPointer) in UnsafeRawBufferPointer(rebasing: raw[..<signedLength]) }
+        switch header["kid"] {
+        case .string(let keyID)? where !keyID.isEmpty:
+            guard let key = keys.key(for: keyID) else {
+                throw JWTError(.unknownKey, "unknown key id")
+            }
+            guard key.accepts(algorithm) else {
+                throw JWTError(.unsupportedAlgorithm, "token algorithm \(algorithm.rawValue) does not match its key (\(key.summary))")
+            }
+            let valid = bytes.withUnsafeBytes { key.verify(signature: signature, message: message($0), algorithm: algorithm) }
+            guard valid else {
+                throw JWTError(.badSignature, "token signature does not match")
+            }
+        case nil:
+            // No kid (Better Auth with generateId: false): each key whose type fits alg, at most
+            // the keys in the set, as jose does. The header's alg still never picks a key type.
+            let candidates = keys.keys(accepting: algorithm)
+            guard !candidates.isEmpty else {
+                throw JWTError(.unknownKey, "no key for \(algorithm.rawValue) tokens without a key id")
+            }
+            let valid = bytes.withUnsafeBytes { raw in
+                candidates.contains { $0.verify(signature: signature, message: message(raw), algorithm: algorithm) }
+            }
+            guard valid else {
+                throw JWTError(.badSignature, "token signature does not match")
+            }
+        default:
+            throw JWTError(.malformed, "token header kid is not a non-empty string")
         }
     }
 

@@ -49,7 +49,10 @@ enum Commands {
           BETTER_AUTH_URL      When set, tokens must have iss = aud = this URL; with no secret,
                                the JWKS is fetched from BETTER_AUTH_URL/api/auth/jwks.
           BETTER_AUTH_JWKS_URL, BETTER_AUTH_JWKS_FILE  Where the JWKS is (EdDSA/ES256/ES512/RS256/PS256).
-          JWKS_REFRESH_INTERVAL  Least seconds between refetches for unknown key ids, default 30.
+          JWKS_MAX_AGE         Refetch the JWKS in the background when older than this many
+                               seconds (or a shorter Cache-Control max-age), default 300.
+          JWKS_REFRESH_INTERVAL  Least seconds between refetches for unknown key ids and between
+                               retries of a failing endpoint, default 30.
           JWT_ISSUER, JWT_AUDIENCE  Override the expected iss / aud.
           JWT_LEEWAY           Clock leeway in seconds for exp/nbf/iat, default 30.
           FCGI_WEB_SERVER_ADDRS  Comma-separated IPv4/IPv6 addresses allowed to connect over TCP.
@@ -87,7 +90,7 @@ enum Commands {
                 if !loadKeys(fresh), let previous = current.keys as? JWKSKeyStore, let store = fresh.keys as? JWKSKeyStore {
                     // The endpoint is down: installing an empty set would log every user out.
                     store.install(previous.current)
-                    Log.write(.warn, "SIGHUP: keeping the \(previous.current.keys.count) keys loaded before")
+                    Log.write(.warn, "SIGHUP: keeping the \(previous.current.allKeys.count) keys loaded before")
                 }
                 current = fresh
                 if let level = try? settings.logLevel() { Log.level = level }
@@ -121,24 +124,17 @@ enum Commands {
     }
 
     /// Loads the JWKS if one is configured; a failure is logged, not fatal: the service starts
-    /// and refetches when a token names a key it does not know.
+    /// and refetches in the background and when a token names a key it does not know.
     /// Returns false when a JWKS is configured and could not be loaded.
     static func loadKeys(_ configuration: JWTConfiguration) -> Bool {
         guard let store = configuration.keys as? JWKSKeyStore else { return true }
         do {
             let set = try store.reload()
-            Log.write(.warn, "JWKS from \(store.sourceDescription): \(describe(set))")
+            Log.write(.warn, "JWKS from \(store.sourceDescription): \(set.description)")
             return true
         } catch {
-            Log.line("JWKS from \(store.sourceDescription) could not be loaded (retried on demand): \(error)")
-            return false
+            return false  // the store has logged it; it retries every JWKS_REFRESH_INTERVAL seconds and on demand
         }
-    }
-
-    private static func describe(_ set: JWKSet) -> String {
-        let keys = set.keys.sorted { $0.key < $1.key }.map { "\($0.key) (\($0.value.summary)\($0.value.pinnedAlgorithm.map { ", " + $0.rawValue } ?? ""))" }
-        let skipped = set.skipped.isEmpty ? "" : "; skipped: " + set.skipped.joined(separator: "; ")
-        return "\(keys.count) keys: \(keys.joined(separator: ", "))\(skipped)"
     }
 
     static func check(_ settings: Settings) throws -> Int32 {
@@ -147,7 +143,7 @@ enum Commands {
         var healthy = true
         if let store = configuration.jwt.keys as? JWKSKeyStore {
             do {
-                print("JWKS ok: \(store.sourceDescription) answers, \(describe(try store.reload()))")
+                print("JWKS ok: \(store.sourceDescription) answers, \(try store.reload().description)")
             } catch {
                 print("JWKS failed: \(store.sourceDescription): \(error)")
                 healthy = false

@@ -158,7 +158,9 @@ struct Settings {
     /// `${BETTER_AUTH_URL}/api/auth/jwks` when `BETTER_AUTH_URL` is set and no secret is.
     /// The store is returned empty: `loadKeys` fills it.
     func jwksStore(secretConfigured: Bool) throws(ConfigurationError) -> JWKSKeyStore? {
-        let interval = try integer(flag: nil, env: "JWKS_REFRESH_INTERVAL", default: 30, range: 1...86_400)
+        let interval = Double(try integer(flag: nil, env: "JWKS_REFRESH_INTERVAL", default: 30, range: 1...86_400))
+        let maximumAge = Double(try integer(flag: nil, env: "JWKS_MAX_AGE", default: 300, range: 1...86_400))
+        let log: @Sendable (Bool, String) -> Void = { isFailure, message in Log.write(isFailure ? .error : .warn, message) }
         let file = value(flag: nil, env: "BETTER_AUTH_JWKS_FILE")
         var url = value(flag: nil, env: "BETTER_AUTH_JWKS_URL")
         if url == nil, file == nil, !secretConfigured, let base = value(flag: nil, env: "BETTER_AUTH_URL") {
@@ -168,13 +170,16 @@ struct Settings {
         case (.some, .some):
             throw ConfigurationError("set BETTER_AUTH_JWKS_FILE or BETTER_AUTH_JWKS_URL, not both")
         case (let path?, nil):
-            return JWKSKeyStore(sourceDescription: "file \(path)", refreshInterval: Double(interval), clock: WallClock.seconds) {
-                try Settings.readFile(path, limit: HTTPFetch.maximumBodySize)
+            return JWKSKeyStore(sourceDescription: "file \(path)", refreshInterval: interval, maximumAge: maximumAge,
+                                clock: WallClock.seconds, log: log) {
+                JWKSDocument(bytes: try Settings.readFile(path, limit: HTTPFetch.maximumBodySize))
             }
         case (nil, let address?):
             try Self.requireSecureJWKSURL(address)
-            return JWKSKeyStore(sourceDescription: "URL \(address)", refreshInterval: Double(interval), clock: WallClock.seconds) {
-                try HTTPFetch.get(address)
+            return JWKSKeyStore(sourceDescription: "URL \(address)", refreshInterval: interval, maximumAge: maximumAge,
+                                clock: WallClock.seconds, log: log) {
+                let response = try HTTPFetch.get(address)
+                return JWKSDocument(bytes: response.body, maximumAgeSeconds: response.maximumAgeSeconds)
             }
         case (nil, nil):
             return nil

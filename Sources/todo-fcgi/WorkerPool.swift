@@ -29,6 +29,8 @@ final class WorkerPool: Sendable {
     /// Workers that finished starting, and how many of them failed.
     private let started = Atomic<Int>(0)
     private let failedToStart = Atomic<Int>(0)
+    /// Set when the pool stops: the key refresher then returns.
+    private let stopping = Atomic<Bool>(false)
     /// Set when the dispatcher loop failed: the process then exits non-zero.
     private let dispatcherFailed = Atomic<Bool>(false)
 
@@ -54,6 +56,7 @@ final class WorkerPool: Sendable {
             }
         }
         let threads = (0..<configuration.threads).map { _ in WorkerThread { [self] in work() } }
+        let keyRefresher = WorkerThread { [self] in refreshKeys() }
         while started.load(ordering: .sequentiallyConsistent) < threads.count { usleep(1000) }
         let failures = failedToStart.load(ordering: .sequentiallyConsistent)
         if failures == 0 {
@@ -71,11 +74,23 @@ final class WorkerPool: Sendable {
             Log.line("\(failures) of \(threads.count) worker threads failed to start; exiting")
         }
         dispatcher.stop(graceSeconds: failures == 0 ? Self.keptConnectionGrace : 0)
+        stopping.store(true, ordering: .sequentiallyConsistent)
         dispatcherThread.join()
         threads.forEach { $0.join() }
+        keyRefresher.join()
         if failures > 0 || dispatcherFailed.load(ordering: .sequentiallyConsistent) { return 1 }
         Log.write(.warn, "stopped")
         return 0
+    }
+
+    /// Keeps the JWKS fresh off the request path: a key removed at the source stops verifying new
+    /// tokens within `JWKS_MAX_AGE` even if no token ever names an unknown key. Checks twice a
+    /// second (a cheap lock when nothing is due); the fetch itself is bounded by its timeouts.
+    private func refreshKeys() {
+        while !stopping.load(ordering: .sequentiallyConsistent) {
+            (jwt.withLock { $0.keys } as? JWKSKeyStore)?.refreshIfDue()
+            usleep(500_000)
+        }
     }
 
     private func makeApplication(store: TaskStore) throws -> (TodoApplication, Int) {

@@ -14,6 +14,7 @@ private final class FixedKeys: KeyProvider {
     let key = try! PublicKey(jwk: ["kty": .string("OKP"), "crv": .string("Ed25519"),
                                    "x": .string("11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo")])
     func key(for keyID: String) -> PublicKey? { keyID == "k1" ? key : nil }
+    func keys(accepting algorithm: SignatureAlgorithm) -> [PublicKey] { key.accepts(algorithm) ? [key] : [] }
 }
 
 // nonisolated(unsafe): libFuzzer calls the entry point from one thread only.

@@ -1,4 +1,5 @@
 import JSON
+import HTTPFetch
 import JWT
 import Synchronization
 import Testing
@@ -102,7 +103,7 @@ struct BetterAuthTokenTests {
         let x = Base64URL.encode(try signingKey.publicKeyBytes())
         let es256 = #"{"kty":"EC","crv":"P-256","kid":"es-key","x":"f83OJ3D2xF1Bg8vub9tLe1gHMzV76e8Tus9uPHvRVEU","y":"x_FEzRu9m36HLN_tue659LNpXW6pCyStikYjKIWI5a0"}"#
         let jwks = Array(#"{"keys":[{"alg":"EdDSA","crv":"Ed25519","x":"\#(x)","kty":"OKP","kid":"ba-key-1"},\#(es256)]}"#.utf8)
-        store = JWKSKeyStore(sourceDescription: "test", clock: { 0 }, source: { jwks })
+        store = JWKSKeyStore(sourceDescription: "test", clock: { 0 }, source: { JWKSDocument(bytes: jwks) })
         try store.reload()
     }
 
@@ -144,10 +145,29 @@ struct BetterAuthTokenTests {
         #expect(try rejection(token) == JWTError(.unknownKey, "unknown key id"))
     }
 
-    @Test func rejectsAMissingKeyID() throws {
+    @Test func acceptsATokenWithoutKeyIDSignedByAKeyOfItsType() throws {
+        // Better Auth with generateId: false signs without kid; the EdDSA keys are tried, the EC one is not.
         let input = Base64URL.encode(Array(#"{"alg":"EdDSA"}"#.utf8)) + "." + Base64URL.encode(payload())
         let token = input + "." + Base64URL.encode(try signingKey.sign(Array(input.utf8)))
-        #expect(try rejection(token) == JWTError(.malformed, "token header has no key id (kid)"))
+        #expect(try rejection(token) == nil)
+    }
+
+    @Test func rejectsATokenWithoutKeyIDThatNoKeyVerifies() throws {
+        let stranger = try Ed25519SigningKey()
+        let input = Base64URL.encode(Array(#"{"alg":"EdDSA"}"#.utf8)) + "." + Base64URL.encode(payload())
+        let token = input + "." + Base64URL.encode(try stranger.sign(Array(input.utf8)))
+        #expect(try rejection(token) == JWTError(.badSignature, "token signature does not match"))
+        // No key in the set fits ES512 at all.
+        let es512 = forge(header: #"{"alg":"ES512"}"#, payload: payload(), signature: [UInt8](repeating: 1, count: 132))
+        #expect(try rejection(es512) == JWTError(.unknownKey, "no key for ES512 tokens without a key id"))
+    }
+
+    @Test func rejectsAKeyIDThatIsNotANonEmptyString() throws {
+        for kid in ["7", "\"\"", "null", "[\"ba-key-1\"]"] {
+            let input = Base64URL.encode(Array(#"{"alg":"EdDSA","kid":\#(kid)}"#.utf8)) + "." + Base64URL.encode(payload())
+            let token = input + "." + Base64URL.encode(try signingKey.sign(Array(input.utf8)))
+            #expect(try rejection(token) == JWTError(.malformed, "token header kid is not a non-empty string"), "kid \(kid)")
+        }
     }
 
     @Test func rejectsHS256SignedWithThePublicKeyBytes() throws {
@@ -214,12 +234,13 @@ struct JWKSKeyStoreTests {
     final class Source: @unchecked Sendable {
         let lock = Mutex(0)
         var document: [UInt8] = Array(#"{"keys":[]}"#.utf8)
+        var maximumAge: Int?
         var failing = false
         var fetches: Int { lock.withLock { $0 } }
-        func fetch() throws -> [UInt8] {
+        func fetch() throws -> JWKSDocument {
             lock.withLock { $0 += 1 }
             if failing { throw KeyError("endpoint down") }
-            return document
+            return JWKSDocument(bytes: document, maximumAgeSeconds: maximumAge)
         }
     }
 
@@ -276,8 +297,138 @@ struct JWKSKeyStoreTests {
         let document = #"{"keys":[{"kty":"OKP","crv":"Ed25519","kid":"good","x":"\#(Base64URL.encode(try good.publicKeyBytes()))"},{"kty":"RSA","kid":"tiny","n":"AQAB","e":"AQAB"},{"kty":"OKP","crv":"Ed25519","x":"AAAA"},7]}"#
         let set = try JWKSet(json: Array(document.utf8))
         #expect(Array(set.keys.keys) == ["good"])
+        #expect(set.allKeys.count == 1)
         #expect(set.skipped.count == 3)
         #expect(throws: KeyError.self) { try JWKSet(json: Array(#"{"nokeys":[]}"#.utf8)) }
         #expect(throws: KeyError.self) { try JWKSet(json: Array("not json".utf8)) }
+    }
+
+    @Test func keysWithoutKeyIDAreUsableAndNamelessTokensTryThem() throws {
+        let named = try Ed25519SigningKey()
+        let nameless = try Ed25519SigningKey()
+        let document = #"{"keys":[{"kty":"OKP","crv":"Ed25519","kid":"named","x":"\#(Base64URL.encode(try named.publicKeyBytes()))"},{"kty":"OKP","crv":"Ed25519","x":"\#(Base64URL.encode(try nameless.publicKeyBytes()))"},{"kty":"OKP","crv":"Ed25519","kid":7,"x":"\#(Base64URL.encode(try nameless.publicKeyBytes()))"}]}"#
+        let set = try JWKSet(json: Array(document.utf8))
+        #expect(Array(set.keys.keys) == ["named"])
+        #expect(set.allKeys.count == 2)
+        #expect(set.keys(accepting: .eddsa).count == 2)
+        #expect(set.keys(accepting: .es256).isEmpty)
+        #expect(set.skipped == ["key 2: kid is not a non-empty string"])
+        #expect(set.description.contains("(no kid) (Ed25519)"))
+    }
+
+    @Test func aStaleSetIsRefetchedAndARemovedKeyStopsVerifying() throws {
+        let source = Source()
+        let clock = Clock()
+        let store = JWKSKeyStore(sourceDescription: "test", refreshInterval: 30, maximumAge: 300, clock: { clock.now }, source: { try source.fetch() })
+        let retired = try Ed25519SigningKey()
+        let current = try Ed25519SigningKey()
+        source.document = try Self.jwks([("retired", retired), ("current", current)])
+        try store.reload()
+        source.document = try Self.jwks([("current", current)])
+        clock.now += 299
+        #expect(!store.refreshIfDue())
+        #expect(store.key(for: "retired") != nil)
+        clock.now += 1
+        #expect(store.refreshIfDue())
+        #expect(source.fetches == 2)
+        // Gone from the set; the unknown id may refetch once, and finds it gone there too.
+        #expect(store.key(for: "retired") == nil)
+        #expect(store.key(for: "current") != nil)
+        #expect(!store.refreshIfDue())
+    }
+
+    @Test func aShorterCacheControlMaxAgeIsHonouredAndALongerOneIsNot() throws {
+        let source = Source()
+        let clock = Clock()
+        let store = JWKSKeyStore(sourceDescription: "test", refreshInterval: 30, maximumAge: 300, clock: { clock.now }, source: { try source.fetch() })
+        source.maximumAge = 10
+        try store.reload()
+        clock.now += 9
+        #expect(!store.refreshIfDue())
+        source.maximumAge = 86_400
+        clock.now += 1
+        #expect(store.refreshIfDue())
+        clock.now += 299
+        #expect(!store.refreshIfDue())  // the last fetch said a day, JWKS_MAX_AGE says 300
+        clock.now += 1
+        #expect(store.refreshIfDue())
+        #expect(source.fetches == 3)
+    }
+
+    @Test func failedRefreshesKeepTheSetRetryEachIntervalAndAreReportedOncePerMinute() throws {
+        let source = Source()
+        let clock = Clock()
+        let messages = Mutex<[String]>([])
+        let store = JWKSKeyStore(sourceDescription: "test", refreshInterval: 30, maximumAge: 300, clock: { clock.now },
+                                 log: { _, line in messages.withLock { $0.append(line) } }, source: { try source.fetch() })
+        source.document = try Self.jwks([("kept", try Ed25519SigningKey())])
+        try store.reload()
+        source.failing = true
+        clock.now += 300
+        #expect(store.refreshIfDue())
+        #expect(store.key(for: "kept") != nil)
+        #expect(store.consecutiveFailures == 1)
+        clock.now += 29
+        #expect(!store.refreshIfDue())
+        clock.now += 1
+        #expect(store.refreshIfDue())
+        clock.now += 30
+        #expect(store.refreshIfDue())  // 60 s after the first report: reported again
+        #expect(store.consecutiveFailures == 3)
+        let failures = messages.withLock { $0 }
+        #expect(failures.count == 2)
+        #expect(failures.allSatisfy { $0.contains("could not be fetched") && $0.contains("keeping the 1 keys") })
+        source.failing = false
+        clock.now += 30
+        #expect(store.refreshIfDue())
+        #expect(store.consecutiveFailures == 0)
+        #expect(messages.withLock { $0.last?.contains("loaded again after 3 failed attempts") } == true)
+    }
+
+    @Test func aChangedSetIsLoggedAndAnUnchangedOneIsNot() throws {
+        let source = Source()
+        let clock = Clock()
+        let messages = Mutex<[String]>([])
+        let store = JWKSKeyStore(sourceDescription: "test", maximumAge: 60, clock: { clock.now },
+                                 log: { _, line in messages.withLock { $0.append(line) } }, source: { try source.fetch() })
+        source.document = try Self.jwks([("one", try Ed25519SigningKey())])
+        try store.reload()
+        clock.now += 60
+        store.refreshIfDue()
+        #expect(messages.withLock { $0.isEmpty })
+        source.document = try Self.jwks([("two", try Ed25519SigningKey())])
+        clock.now += 60
+        store.refreshIfDue()
+        #expect(messages.withLock { $0 } .count == 1)
+        #expect(messages.withLock { $0.first?.contains("changed: 1 keys: two (Ed25519)") } == true)
+    }
+
+    @Test func aNamelessTokenWithNoFittingKeyRefetchesOncePerInterval() throws {
+        let source = Source()
+        let clock = Clock()
+        let store = JWKSKeyStore(sourceDescription: "test", refreshInterval: 30, clock: { clock.now }, source: { try source.fetch() })
+        try store.reload()
+        #expect(store.keys(accepting: .eddsa).isEmpty)
+        #expect(source.fetches == 2)
+        source.document = try Self.jwks([("new", try Ed25519SigningKey())])
+        #expect(store.keys(accepting: .eddsa).isEmpty)  // within the interval: no fetch
+        clock.now += 30
+        #expect(store.keys(accepting: .eddsa).count == 1)
+        #expect(source.fetches == 3)
+    }
+}
+
+@Suite("Cache-Control max-age")
+struct CacheControlTests {
+    @Test func parsesMaxAgeAndIgnoresWhatItDoesNotKnow() {
+        #expect(HTTPFetchResponse.maximumAge(cacheControl: "max-age=60") == 60)
+        #expect(HTTPFetchResponse.maximumAge(cacheControl: "public, MAX-AGE=120, must-revalidate") == 120)
+        #expect(HTTPFetchResponse.maximumAge(cacheControl: "max-age=\"30\"") == 30)
+        #expect(HTTPFetchResponse.maximumAge(cacheControl: "no-store") == nil)
+        #expect(HTTPFetchResponse.maximumAge(cacheControl: "private, no-cache, max-age=5") == 5)
+        #expect(HTTPFetchResponse.maximumAge(cacheControl: "public") == nil)
+        #expect(HTTPFetchResponse.maximumAge(cacheControl: "max-age=-5") == nil)
+        #expect(HTTPFetchResponse.maximumAge(cacheControl: "max-age=") == nil)
+        #expect(HTTPFetchResponse.maximumAge(cacheControl: "max-age=99999999999999999999") == 9_999_999_999)
     }
 }

@@ -78,6 +78,7 @@ class Stack:
 
     def __init__(self, processes=2, threads=4, env=None, tls=False, rate_limit=None):
         self.dir = tempfile.mkdtemp(prefix="todo-fcgi-it-")
+        self.log_path = os.path.join(self.dir, "workers.log")  # the workers' stderr
         self.port = free_port()
         self.socket_path = os.path.join(self.dir, "todo-fcgi.sock")
         self.database = os.path.join(self.dir, "todo.db")
@@ -113,11 +114,21 @@ class Stack:
         subprocess.run([BINARY, "migrate"], env=self.env, check=True, capture_output=True)
         if os.path.exists(self.socket_path):
             os.unlink(self.socket_path)
+        # spawn-fcgi points its children's stderr at /dev/null: a shell in between (replaced by
+        # the worker through exec, so the PIDs stay right) sends it to the log file instead.
         out = subprocess.run(["spawn-fcgi", "-s", self.socket_path, "-M", "0660", "-F", str(self.processes), "--",
-                              BINARY, "serve", "--threads", str(self.threads)],
+                              "/bin/sh", "-c", 'exec "$0" serve --threads "$1" 2>>"$2"', BINARY, str(self.threads),
+                              self.log_path],
                              env=self.env, check=True, capture_output=True, text=True)
         self.worker_pids = [int(p) for p in re.findall(r"PID: (\d+)", out.stdout + out.stderr)]
         assert len(self.worker_pids) == self.processes, out
+
+    def log(self):
+        """Everything the workers wrote to stderr so far."""
+        if not os.path.exists(self.log_path):
+            return ""
+        with open(self.log_path, errors="replace") as log:
+            return log.read()
 
     def stop_workers(self, sig=signal.SIGTERM, timeout=20):
         for pid in self.worker_pids:

@@ -28,7 +28,7 @@ def ed25519_key():
 def better_auth_token(private, kid, sub, base_url, lifetime=900, alg="EdDSA"):
     """A token as Better Auth's JWT plugin makes it: user fields, sub, iat, exp, iss = aud = base URL."""
     now = int(time.time())
-    header = {"alg": alg, "kid": kid}
+    header = {"alg": alg, **({"kid": kid} if kid else {})}
     payload = {"id": sub, "name": "Ada", "email": "ada@example.com", "emailVerified": True, "image": None,
                "createdAt": "2026-01-01T00:00:00.000Z", "updatedAt": "2026-01-01T00:00:00.000Z",
                "iat": now, "exp": now + lifetime, "sub": sub, "iss": base_url, "aud": base_url}
@@ -41,6 +41,7 @@ class JWKSServer:
 
     def __init__(self):
         self.keys = []
+        self.cache_control = None
         self.broken = False
         self.hits = 0
         owner = self
@@ -56,6 +57,8 @@ class JWKSServer:
                 self.send_response(200)
                 self.send_header("Content-Type", "application/json")
                 self.send_header("Content-Length", str(len(body)))
+                if owner.cache_control:
+                    self.send_header("Cache-Control", owner.cache_control)
                 self.end_headers()
                 self.wfile.write(body)
 
@@ -67,7 +70,9 @@ class JWKSServer:
         threading.Thread(target=self.server.serve_forever, daemon=True).start()
 
     def publish(self, *entries):
-        self.keys = [{"alg": "EdDSA", "crv": "Ed25519", "x": x, "kty": "OKP", "kid": kid} for kid, x in entries]
+        """Publishes (kid, x) pairs; a kid of None publishes the key without one."""
+        self.keys = [{"alg": "EdDSA", "crv": "Ed25519", "x": x, "kty": "OKP", **({"kid": kid} if kid else {})}
+                     for kid, x in entries]
 
     def stop(self):
         self.server.shutdown()
@@ -261,3 +266,70 @@ def test_plain_http_jwks_urls_to_other_hosts_are_refused(tmp_path):
         result = subprocess.run([BINARY, "check"], env=dict(env, BETTER_AUTH_JWKS_URL=url),
                                 capture_output=True, text=True, timeout=30)
         assert result.returncode == 1, (url, result.stderr, result.stdout)
+
+
+@pytest.mark.parametrize("freshness", [{"JWKS_MAX_AGE": "1"}, {"Cache-Control": "public, max-age=1"}],
+                         ids=["JWKS_MAX_AGE", "Cache-Control"])
+def test_a_key_removed_from_the_jwks_stops_verifying_new_tokens(jwks, freshness):
+    retired_private, retired_x = ed25519_key()
+    current_private, current_x = ed25519_key()
+    jwks.publish(("retired", retired_x), ("current", current_x))
+    jwks.cache_control = freshness.get("Cache-Control")
+    env = {"BETTER_AUTH_SECRET": "", "BETTER_AUTH_URL": jwks.url}
+    env.update({k: v for k, v in freshness.items() if k.startswith("JWKS")})
+    stack = Stack(processes=2, threads=2, env=env).start()
+    try:
+        assert stack.request("GET", "/api/ret/tasks", better_auth_token(retired_private, "retired", "ret", jwks.url)).status == 200
+        # Better Auth removes the key (a leaked or retired one). No token names an unknown kid:
+        # the attacker keeps using the one that was removed.
+        jwks.publish(("current", current_x))
+        time.sleep(2.5)
+        for lifetime in (600, 601, 602, 603):  # fresh tokens, in no thread's verified-token cache
+            response = stack.request("GET", "/api/ret/tasks", better_auth_token(retired_private, "retired", "ret", jwks.url, lifetime))
+            assert response.status == 401 and 'error_description="unknown key id"' in response.header("WWW-Authenticate")
+            assert stack.request("GET", "/api/ret/tasks", better_auth_token(current_private, "current", "ret", jwks.url, lifetime)).status == 200
+        assert "changed: 1 keys: current (Ed25519, EdDSA)" in stack.log()
+    finally:
+        stack.stop()
+
+
+def test_a_failing_jwks_endpoint_keeps_the_keys_and_is_logged_once_a_minute(jwks):
+    private, x = ed25519_key()
+    jwks.publish(("key-1", x))
+    stack = Stack(processes=1, threads=2, env={"BETTER_AUTH_SECRET": "", "BETTER_AUTH_URL": jwks.url,
+                                               "JWKS_MAX_AGE": "1", "JWKS_REFRESH_INTERVAL": "1"}).start()
+    try:
+        jwks.broken = True
+        hits = jwks.hits
+        time.sleep(3.5)
+        assert jwks.hits - hits >= 2  # retried in the background, once per interval
+        fresh = better_auth_token(private, "key-1", "down", jwks.url, lifetime=700)
+        assert stack.request("GET", "/api/down/tasks", fresh).status == 200
+        failures = [line for line in stack.log().splitlines() if "could not be fetched" in line]
+        assert len(failures) == 1, failures
+        assert " error: " in failures[0] and "keeping the 1 keys loaded before" in failures[0] and "HTTP 503" in failures[0]
+        jwks.broken = False
+        time.sleep(1.6)
+        assert "loaded again after" in stack.log()
+    finally:
+        stack.stop()
+
+
+def test_keys_and_tokens_without_kid(jwks):
+    """Better Auth with advanced.database.generateId: false publishes keys and signs tokens without kid."""
+    private, x = ed25519_key()
+    other_private, other_x = ed25519_key()
+    stranger, _ = ed25519_key()
+    jwks.publish((None, other_x), (None, x))
+    stack = Stack(processes=1, threads=2, env={"BETTER_AUTH_SECRET": "", "BETTER_AUTH_URL": jwks.url}).start()
+    try:
+        for signer in (private, other_private):
+            response = stack.request("GET", "/api/nokid/tasks", better_auth_token(signer, None, "nokid", jwks.url))
+            assert response.status == 200, response.body
+        response = stack.request("GET", "/api/nokid/tasks", better_auth_token(stranger, None, "nokid", jwks.url))
+        assert response.status == 401 and 'error_description="token signature does not match"' in response.header("WWW-Authenticate")
+        # A token that names a kid must find it: a key without kid is not a wildcard.
+        response = stack.request("GET", "/api/nokid/tasks", better_auth_token(private, "some-kid", "nokid", jwks.url))
+        assert response.status == 401 and 'error_description="unknown key id"' in response.header("WWW-Authenticate")
+    finally:
+        stack.stop()
