@@ -2,6 +2,8 @@
 # Renders nginx/dev.conf.template for a run directory, port and worker socket.
 # Usage: scripts/render-nginx-conf.sh RUN_DIR PORT SOCKET > RUN_DIR/nginx.conf
 # Environment: TODO_RATE_LIMIT (requests/s per client on /api/; default: no limit);
+#   TODO_CORS_ORIGINS (the worker's allow-list, written into nginx's CORS map by the binary
+#   TODO_FCGI_BIN, default .build/release/todo-fcgi, so nginx's own errors carry the same headers);
 #   TLS_PORT and CERT_DIR (from scripts/make-dev-cert.sh) add the TLS server of production:
 #   then PORT answers only with a redirect to https, as in production.
 set -euo pipefail
@@ -10,6 +12,7 @@ repo=$(cd "$(dirname "$0")/.." && pwd)
 mkdir -p "$run_dir/nginx-tmp" "$run_dir/snippets"
 # The API snippet includes snippets/… relative to the configuration's directory, as in /etc/nginx.
 cp "$repo/nginx/todo-fcgi-error-headers.conf" "$run_dir/snippets/"
+"${TODO_FCGI_BIN:-$repo/.build/release/todo-fcgi}" nginx-cors-map > "$run_dir/snippets/todo-fcgi-cors.conf"
 tls_filter='/^#TLS/d;s/^#PLAIN//'
 if [ -n "${TLS_PORT:-}" ]; then
     tls_filter='/^#PLAIN/d;s/^#TLS//'

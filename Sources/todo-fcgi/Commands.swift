@@ -14,7 +14,7 @@ enum Commands {
     static let version = "0.1.0"
 
     static let usage = """
-        Usage: todo-fcgi [serve|migrate|check|token] [options]
+        Usage: todo-fcgi [serve|migrate|check|token|backup|keygen|nginx-cors-map] [options]
 
         Commands:
           serve (default)   Run the FastCGI worker pool.
@@ -27,6 +27,8 @@ enum Commands {
           keygen --private-key FILE --jwks FILE [--kid ID] [--force]
                             Write a new Ed25519 private key (JWK, mode 0600) and the matching
                             JWKS; existing files are refused unless --force replaces them.
+          nginx-cors-map    Print the nginx map of TODO_CORS_ORIGINS that gives nginx's own
+                            errors (413, 429, 502, ...) the worker's CORS headers.
 
         Options (flags override environment variables):
           --listen PATH|HOST:PORT  Open this socket (TODO_LISTEN); default: the socket on fd 0.
@@ -45,7 +47,8 @@ enum Commands {
           BETTER_AUTH_SECRET   HS256 secret shared with Better Auth, at least 32 bytes (required,
                                unless given as $CREDENTIALS_DIRECTORY/better-auth-secret or in
                                the file BETTER_AUTH_SECRET_FILE; files are re-read on SIGHUP).
-          TODO_CORS_ORIGINS    Comma-separated browser origins allowed to call the API (CORS).
+          TODO_CORS_ORIGINS    Comma-separated browser origins allowed to call the API (CORS),
+                               each http(s)://host[:port].
           BETTER_AUTH_URL      When set, tokens must have iss = aud = this URL; with no secret,
                                the JWKS is fetched from BETTER_AUTH_URL/api/auth/jwks.
           BETTER_AUTH_JWKS_URL, BETTER_AUTH_JWKS_FILE  Where the JWKS is (EdDSA/ES256/ES512/RS256/PS256).

@@ -3,15 +3,6 @@ import HTTPFetch
 import JWT
 import TodoAPI
 
-extension Substring {
-    func trimmingCharacters(in set: Character) -> String {
-        var slice = self
-        while slice.first == set { slice = slice.dropFirst() }
-        while slice.last == set { slice = slice.dropLast() }
-        return String(slice)
-    }
-}
-
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -274,12 +265,11 @@ struct Settings {
 
     /// `TODO_CORS_ORIGINS`: comma-separated origins allowed to call the API from a browser (default none).
     func corsPolicy() throws(ConfigurationError) -> CORSPolicy {
-        let list = value(flag: nil, env: "TODO_CORS_ORIGINS") ?? ""
-        let origins = list.split(separator: ",").map { $0.trimmingCharacters(in: " ") }.filter { !$0.isEmpty }
-        for origin in origins where !(origin.hasPrefix("http://") || origin.hasPrefix("https://")) || origin.hasSuffix("/") {
-            throw ConfigurationError("TODO_CORS_ORIGINS: \"\(origin)\" is not an origin like https://app.example.com")
+        do {
+            return try CORSPolicy(list: value(flag: nil, env: "TODO_CORS_ORIGINS") ?? "")
+        } catch {
+            throw ConfigurationError(error.description)
         }
-        return CORSPolicy(allowedOrigins: Set(origins))
     }
 
     /// `--log-level` / `TODO_LOG_LEVEL`: error, warn, info (default, one line per request) or debug.

@@ -32,6 +32,9 @@ func runMain() -> Int32 {
         case "token": return try Commands.token(settings)
         case "keygen": return try Commands.keygen(settings)
         case "backup": return try Commands.backup(settings)
+        case "nginx-cors-map":
+            print(try settings.corsPolicy().nginxMap, terminator: "")
+            return 0
         default: throw ConfigurationError("unknown command \(command); see --help")
         }
     } catch let error as ConfigurationError {

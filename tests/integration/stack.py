@@ -93,7 +93,8 @@ class Stack:
         self.rate_limit = rate_limit
 
     def start(self):
-        render_env = dict(os.environ)
+        # nginx takes the CORS allow-list from the workers' own TODO_CORS_ORIGINS.
+        render_env = dict(os.environ, TODO_FCGI_BIN=BINARY, TODO_CORS_ORIGINS=self.env.get("TODO_CORS_ORIGINS", ""))
         if self.tls_port:
             subprocess.run([os.path.join(REPO, "scripts", "make-dev-cert.sh"), self.cert_dir], check=True,
                            capture_output=True)

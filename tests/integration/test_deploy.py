@@ -106,7 +106,7 @@ def test_cors_preflight_allowed_and_denied(tls_stack):
                                headers={"Origin": "https://app.example.com"})
     assert actual.status == 200
     assert actual.header("Access-Control-Allow-Origin") == "https://app.example.com"
-    assert actual.header("Access-Control-Expose-Headers") == "Location, X-Total-Count"
+    assert actual.header("Access-Control-Expose-Headers") == "Location, X-Total-Count, Retry-After"
     assert "Origin" in actual.header("Vary")
 
 
@@ -224,3 +224,20 @@ def test_production_site_is_valid_nginx(tmp_path):
         f"http {{ include {tmp_path}/site.conf; }}\n")
     result = subprocess.run(["nginx", "-t", "-c", str(tmp_path / "nginx.conf")], capture_output=True, text=True)
     assert result.returncode == 0, result.stderr
+    # nginx's CORS map is written from the service's TODO_CORS_ORIGINS, on every install run.
+    cors_map = root / "etc/nginx/snippets/todo-fcgi-cors.conf"
+    assert '"https://' not in cors_map.read_text()
+    env_file = root / "etc/todo-fcgi/todo-fcgi.env"
+    env_file.write_text(env_file.read_text() + "TODO_CORS_ORIGINS=https://app.example.com,http://localhost:3000\n")
+    subprocess.run([os.path.join(REPO, "scripts", "install.sh"), "--no-build", "--no-start"],
+                   env=dict(os.environ, DESTDIR=str(root)), check=True, capture_output=True)
+    assert '"https://app.example.com" "https://app.example.com";' in cors_map.read_text()
+    assert '"http://localhost:3000" "http://localhost:3000";' in cors_map.read_text()
+    result = subprocess.run(["nginx", "-t", "-c", str(tmp_path / "nginx.conf")], capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    # An entry that is not an origin stops the install: it would break nginx and the worker alike.
+    env_file.write_text(env_file.read_text() + 'TODO_CORS_ORIGINS="https://x.example; evil"\n')
+    failed = subprocess.run([os.path.join(REPO, "scripts", "install.sh"), "--no-build", "--no-start"],
+                            env=dict(os.environ, DESTDIR=str(root)), capture_output=True, text=True)
+    assert failed.returncode != 0 and "is not an origin" in failed.stderr
+    assert '"https://app.example.com" "https://app.example.com";' in cors_map.read_text()
