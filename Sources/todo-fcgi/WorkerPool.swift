@@ -22,6 +22,7 @@ final class WorkerPool: Sendable {
     private let configuration: ServerConfiguration
     private let dispatcher: ConnectionDispatcher
     private let writeGate = WriteGate()
+    private let writeHealth = WriteHealth()
     /// The token settings in force; replaced on SIGHUP. Workers compare `generation`
     /// (one atomic load per request) and rebuild their authenticator when it moved.
     private let jwt: Mutex<JWTConfiguration>
@@ -109,7 +110,7 @@ final class WorkerPool: Sendable {
         do {
             slot = try FastCGIRequest()
             let file = DatabaseFile(options: configuration.database)
-            store = TaskStore(connection: try file.open(), writeGate: writeGate, file: file)
+            store = TaskStore(connection: try file.open(), writeGate: writeGate, health: writeHealth, file: file)
             (application, seenGeneration) = try makeApplication(store: store)
         } catch {
             Log.line("worker failed to start: \(error)")

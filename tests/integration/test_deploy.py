@@ -75,6 +75,14 @@ def test_rate_limit_answers_429_json_with_retry_after(tls_stack):
     time.sleep(1.2)
 
 
+def test_health_is_rate_limited_per_client(tls_stack):
+    statuses = [tls_stack.request("GET", "/health", tls=True).status for _ in range(30)]
+    assert statuses[:5] == [200] * 5 and statuses[-1] == 429, statuses
+    limited = tls_stack.request("GET", "/health", tls=True)
+    assert limited.status == 429 and limited.is_error("rate_limited") and limited.header("Retry-After") == "1"
+    time.sleep(1.2)
+
+
 def test_nginx_405_over_tls_keeps_hsts_and_nosniff(tls_stack):
     response = tls_stack.request("TRACE", "/api/alice/tasks", tls=True)
     assert response.status == 405 and response.is_error("method_not_allowed")

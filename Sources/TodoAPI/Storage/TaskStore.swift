@@ -7,16 +7,20 @@ import SQLite
 public final class TaskStore {
     private let connection: SQLiteConnection
     private let writeGate: WriteGate
+    private let health: WriteHealth
     private let file: DatabaseFile?
     private let identity: DatabaseFile.Identity?
 
     private static let columns = TaskRow.columns
 
-    /// Wraps an open, migrated connection; threads of one process share `writeGate`. With
-    /// `file`, every operation first checks that the file at the path is still the one open.
-    public init(connection: SQLiteConnection, writeGate: WriteGate = WriteGate(), file: DatabaseFile? = nil) {
+    /// Wraps an open, migrated connection; threads of one process share `writeGate` and
+    /// `health`. With `file`, every operation first checks that the file at the path is still
+    /// the one open.
+    public init(connection: SQLiteConnection, writeGate: WriteGate = WriteGate(), health: WriteHealth = WriteHealth(),
+                file: DatabaseFile? = nil) {
         self.connection = connection
         self.writeGate = writeGate
+        self.health = health
         self.file = file
         self.identity = file?.currentIdentity()
     }
@@ -44,10 +48,10 @@ public final class TaskStore {
             let outcome = Swift.Result { () throws(SQLiteError) -> Result in try body() }
             switch outcome {
             case .success(let result):
-                writeGate.writesFailing = false
+                health.record(writeSucceeded: true)
                 return result
             case .failure(let error):
-                if error.isUnavailable { writeGate.writesFailing = true }
+                if error.isUnavailable { health.record(writeSucceeded: false) }
                 throw error
             }
         }
@@ -188,22 +192,25 @@ public final class TaskStore {
 
     /// Reads from the tasks table, so a missing, replaced, locked-out or corrupt database fails
     /// here. After a write failed for want of space or permission, it also tries a small write
-    /// (rewriting the schema version), so health turns good again only once writes work.
+    /// (rewriting the schema version), so health turns good again only once writes work; at
+    /// most one such probe per second per process (`WriteHealth`), whatever the request rate.
     public func checkHealth() throws(SQLiteError) {
         try ensureCurrentFile()
         let statement = try connection.cachedStatement("SELECT count(*) FROM (SELECT 1 FROM tasks LIMIT 1)")
         defer { statement.reset() }
         _ = try statement.step()
-        guard writeGate.writesFailing else { return }
-        try write { () throws(SQLiteError) in
-            try transaction("BEGIN IMMEDIATE")
-            let probe = Swift.Result { () throws(SQLiteError) in
-                try connection.execute("PRAGMA user_version = \(TaskDatabase.schemaVersion)")
-                try transaction("COMMIT")
-            }
-            if case .failure(let error) = probe {
-                try? transaction("ROLLBACK")
-                throw error
+        guard health.writesFailing else { return }
+        try health.probeIfDue { () throws(SQLiteError) in
+            try write { () throws(SQLiteError) in
+                try transaction("BEGIN IMMEDIATE")
+                let probe = Swift.Result { () throws(SQLiteError) in
+                    try connection.execute("PRAGMA user_version = \(TaskDatabase.schemaVersion)")
+                    try transaction("COMMIT")
+                }
+                if case .failure(let error) = probe {
+                    try? transaction("ROLLBACK")
+                    throw error
+                }
             }
         }
     }

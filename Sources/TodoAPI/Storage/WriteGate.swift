@@ -1,5 +1,4 @@
 import SQLite
-import Synchronization
 
 #if canImport(Glibc)
 import Glibc
@@ -20,14 +19,6 @@ public final class WriteGate: @unchecked Sendable {
     private var busy = false
     private var waiters: [Waiter] = []
     private var head = 0
-    private let failing = Atomic<Bool>(false)
-
-    /// Whether the last write failed because the database could not take it (disk full,
-    /// read-only, I/O error); cleared by the next successful write.
-    var writesFailing: Bool {
-        get { failing.load(ordering: .relaxed) }
-        set { failing.store(newValue, ordering: .relaxed) }
-    }
 
     /// One queued thread: its own condition variable, so a hand-over wakes only it.
     private final class Waiter {
