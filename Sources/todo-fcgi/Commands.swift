@@ -96,7 +96,6 @@ enum Commands {
                     Log.write(.warn, "SIGHUP: keeping the \(previous.current.allKeys.count) keys loaded before")
                 }
                 current = fresh
-                if let level = try? settings.logLevel() { Log.level = level }
                 return fresh
             } catch {
                 Log.line("SIGHUP: keeping the previous token settings: \(error)")
