@@ -1,15 +1,23 @@
 #!/usr/bin/env bash
 # Builds todo-fcgi and serves it locally: nginx on http://127.0.0.1:${PORT:-8080} in front of
 # the worker under spawn-fcgi, with the SQLite file ${TODO_DATABASE:-./todo.db}.
-# Runs in the foreground; Ctrl-C stops nginx and the worker it started.
+# Runs in the foreground; Ctrl-C stops nginx and the worker it started. Each port has its own
+# run directory (.run/PORT: socket, nginx configuration and logs), so several instances (other
+# PORT, other TODO_DATABASE) run side by side. TODO_FCGI_BIN runs that binary instead of building.
 set -euo pipefail
 repo=$(cd "$(dirname "$0")/.." && pwd)
 cd "$repo"
 scripts/install-deps.sh
-swift build -c release --product todo-fcgi
-binary="$repo/.build/release/todo-fcgi"
+if [ -z "${TODO_FCGI_BIN:-}" ]; then
+    swift build -c release --product todo-fcgi
+fi
+binary=${TODO_FCGI_BIN:-$repo/.build/release/todo-fcgi}
+export TODO_FCGI_BIN=$binary
 
 port=${PORT:-8080}
+case "$port" in
+    ''|*[!0-9]*) echo "PORT must be a number, got \"$port\"" >&2; exit 2 ;;
+esac
 export TODO_DATABASE=${TODO_DATABASE:-$repo/todo.db}
 if [ -z "${BETTER_AUTH_SECRET:-}" ]; then
     mkdir -p .dev
@@ -22,8 +30,12 @@ if [ -z "${BETTER_AUTH_SECRET:-}" ]; then
 fi
 export BETTER_AUTH_SECRET
 
-run_dir="$repo/.run"
+run_dir="$repo/.run/$port"
 mkdir -p "$run_dir"
+if [ -s "$run_dir/nginx.pid" ] && kill -0 "$(cat "$run_dir/nginx.pid")" 2>/dev/null; then
+    echo "an instance already serves port $port (nginx pid $(cat "$run_dir/nginx.pid")); stop it or pick another PORT" >&2
+    exit 1
+fi
 socket="$run_dir/todo-fcgi.sock"
 rm -f "$socket"
 scripts/render-nginx-conf.sh "$run_dir" "$port" "$socket" > "$run_dir/nginx.conf"
