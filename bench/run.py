@@ -232,17 +232,11 @@ def prefill(path, tasks, users=10_000):
 
 
 def query_plans(path):
-    """EXPLAIN QUERY PLAN of a list page and its count, for a user of 5,000 tasks."""
-    import sqlite3
-    connection = sqlite3.connect(path)
-    lines = []
-    for sql in ["SELECT id FROM tasks WHERE user_id = 'filler00001' ORDER BY created_at DESC, id DESC LIMIT 100 OFFSET 4000",
-                "SELECT id FROM tasks WHERE user_id = 'filler00001' AND completed = 0 ORDER BY title_key ASC, id ASC LIMIT 100 OFFSET 200",
-                "SELECT count(*) FROM tasks WHERE user_id = 'filler00001'"]:
-        plan = [row[3] for row in connection.execute("EXPLAIN QUERY PLAN " + sql)]
-        lines.append(f"    {sql}\n      -> {'; '.join(plan)}")
-    connection.close()
-    return "\n".join(lines)
+    """SQLite's plans for the statements the API itself runs (built by TaskStore, printed by
+    `todo-bench plans`), for filler00001, the user with 5,000 tasks."""
+    bench_binary = os.path.join(os.path.dirname(WORKER), "todo-bench")
+    result = subprocess.run([bench_binary, "plans", path, "filler00001"], check=True, capture_output=True, text=True)
+    return "\n".join("    " + line for line in result.stdout.splitlines())
 
 
 def wait_until(condition, timeout=15):
@@ -274,6 +268,16 @@ def cpu_ticks(pid):
     return int(fields[11]) + int(fields[12])
 
 
+# Scenario name -> (nginx port, path for wrk, bench/scenario.lua mode). 18081 is the worker behind
+# the product's nginx configuration, 18084 the same with `fastcgi_keep_conn off`, 18082 the libfcgi
+# ceiling, 18083 nginx's static answer.
+SCENARIOS = {"ceiling": (18082, "/api/x/tasks", "plain"), "static": (18083, "/", "plain"),
+             "list": (18081, "/", "list"), "get": (18081, "/", "get"), "create": (18081, "/", "create"),
+             "complete": (18081, "/", "complete"), "mix": (18081, "/", "mix"),
+             "list-nokeep": (18084, "/", "list"), "create-nokeep": (18084, "/", "create"),
+             "complete-nokeep": (18084, "/", "complete")}
+
+
 def rss_kib(pid):
     with open(f"/proc/{pid}/status") as f:
         return int(re.search(r"VmRSS:\s+(\d+)", f.read()).group(1))
@@ -286,7 +290,8 @@ def main():
     parser.add_argument("--users", type=int, default=1000, help="users seeded for the mix (default 1000)")
     parser.add_argument("--synchronous", default="full", choices=["full", "normal"])
     parser.add_argument("--connections", default="32,64")
-    parser.add_argument("--scenarios", default="ceiling,static,list,get,create,complete,mix,list-nokeep,create-nokeep")
+    parser.add_argument("--scenarios", default="ceiling,static,list,get,create,complete,mix,list-nokeep,create-nokeep",
+                        help="comma-separated, from: " + ", ".join(SCENARIOS) + " (default: %(default)s)")
     parser.add_argument("--idle-front-ends", action="store_true",
                         help="after the scenarios, measure a fresh front end's wait while two others hold idle connections")
     parser.add_argument("--worker", default=WORKER, help="the todo-fcgi binary (default: this tree's release build)")
@@ -305,10 +310,7 @@ def main():
         bench.start_references()
         rss_before = rss_kib(bench.worker_pid)
         rows = []
-        targets = {"ceiling": (18082, "/api/x/tasks", "plain"), "static": (18083, "/", "plain"),
-                   "list": (18081, "/", "list"), "get": (18081, "/", "get"), "create": (18081, "/", "create"),
-                   "complete": (18081, "/", "complete"), "mix": (18081, "/", "mix"),
-                   "list-nokeep": (18084, "/", "list"), "create-nokeep": (18084, "/", "create")}
+        targets = SCENARIOS
         for connections in [int(c) for c in args.connections.split(",")]:
             ceiling = None
             for name in args.scenarios.split(","):

@@ -1,6 +1,7 @@
 // In-process microbenchmark: one GET of a 20-task list through auth → router → store →
 // SQLite → JSON, and each stage alone, so the cost of every stage is visible.
 // No sockets. Run: swift run -c release todo-bench [iterations]
+// `todo-bench plans DATABASE USER` prints the query plans of the API's own statements instead.
 import JWT
 import SQLite
 import TodoAPI
@@ -24,6 +25,53 @@ func measure(_ iterations: Int, _ body: () throws -> Void) rethrows -> Double {
         rounds.append(Double(nanoseconds() - start) / Double(iterations))
     }
     return rounds.sorted()[2]
+}
+
+/// `todo-bench plans DATABASE USER`: SQLite's plan for each statement the API runs for a list
+/// (the page and the count, for every filter and sort) and for one task, as `TaskStore` builds
+/// them, for `USER`'s tasks in `DATABASE`.
+func printQueryPlans(database: String, user: String) throws {
+    let connection = try TaskDatabase.open(TaskDatabase.Options(path: database), migrate: false)
+    func plan(_ sql: String, _ bind: (SQLiteStatement) throws -> Void) throws {
+        let statement = try connection.prepare("EXPLAIN QUERY PLAN " + sql)
+        try bind(statement)
+        var steps: [String] = []
+        while try statement.step() { steps.append(statement.string(at: 3) ?? "?") }
+        print(sql.split(separator: "\n").map { $0.trimmingPrefix(" ") }.joined(separator: " "))
+        print("  -> " + steps.joined(separator: "; "))
+    }
+    var queries: [(TaskListQuery, String)] = []
+    for status in [TaskListQuery.Status.all, .pending, .completed] {
+        for sort in [TaskListQuery.Sort.created, .updated, .title] {
+            var query = TaskListQuery()
+            query.status = status
+            query.sort = sort
+            query.order = sort == .title ? .asc : .desc
+            query.limit = 100
+            query.offset = 200
+            queries.append((query, "status=\(status)&sort=\(sort)&order=\(query.order)"))
+        }
+    }
+    for (query, name) in queries {
+        print("-- GET /api/{user}/tasks?\(name)&limit=100&offset=200")
+        let sql = TaskStore.listSQL(query)
+        try plan(sql.page) { statement in
+            try statement.bind(user, at: 1)
+            try statement.bind(Int64(query.limit), at: 2)
+            try statement.bind(query.offset, at: 3)
+        }
+        try plan(sql.count) { try $0.bind(user, at: 1) }
+    }
+    print("-- GET /api/{user}/tasks/{id}")
+    try plan(TaskStore.findSQL) { statement in
+        try statement.bind(Int64(1), at: 1)
+        try statement.bind(user, at: 2)
+    }
+}
+
+if CommandLine.arguments.count == 4, CommandLine.arguments[1] == "plans" {
+    try printQueryPlans(database: CommandLine.arguments[2], user: CommandLine.arguments[3])
+    exit(0)
 }
 
 let iterations = CommandLine.arguments.count > 1 ? Int(CommandLine.arguments[1]) ?? 20_000 : 20_000

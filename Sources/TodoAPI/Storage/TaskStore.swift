@@ -82,7 +82,7 @@ public final class TaskStore {
     /// The task `id`, rendered with `render`, if `userID` owns it.
     public func find<Result>(userID: String, id: Int64, render: (TaskRow) -> Result) throws(SQLiteError) -> Result? {
         try ensureCurrentFile()
-        let statement = try connection.cachedStatement("SELECT \(Self.columns) FROM tasks WHERE id = ?1 AND user_id = ?2")
+        let statement = try connection.cachedStatement(Self.findSQL)
         defer { statement.reset() }
         try statement.bind(id, at: 1)
         try statement.bind(userID, at: 2)
@@ -93,26 +93,10 @@ public final class TaskStore {
     /// matching tasks before paging; both come from one snapshot.
     public func list(userID: String, query: TaskListQuery, row: (TaskRow) -> Void) throws(SQLiteError) -> Int64 {
         try ensureCurrentFile()
-        let filter: String
-        switch query.status {
-        case .all: filter = ""
-        case .pending: filter = " AND completed = 0"
-        case .completed: filter = " AND completed = 1"
-        }
-        let sortColumn: String
-        switch query.sort {
-        case .created: sortColumn = "created_at"
-        case .updated: sortColumn = "updated_at"
-        case .title: sortColumn = "title_key"
-        }
-        let direction = query.order == .asc ? "ASC" : "DESC"
-
+        let sql = Self.listSQL(query)
         try transaction("BEGIN DEFERRED")
         do {
-            let page = try connection.cachedStatement("""
-                SELECT \(Self.columns) FROM tasks WHERE user_id = ?1\(filter)
-                ORDER BY \(sortColumn) \(direction), id \(direction) LIMIT ?2 OFFSET ?3
-                """)
+            let page = try connection.cachedStatement(sql.page)
             defer { page.reset() }
             try page.bind(userID, at: 1)
             try page.bind(Int64(query.limit), at: 2)
@@ -126,7 +110,7 @@ public final class TaskStore {
             // A partial, non-empty page already tells the total: no count query needed.
             var total = query.offset + Int64(rows)
             if rows == query.limit || (rows == 0 && query.offset > 0) {
-                let count = try connection.cachedStatement("SELECT count(*) FROM tasks WHERE user_id = ?1\(filter)")
+                let count = try connection.cachedStatement(sql.count)
                 defer { count.reset() }
                 try count.bind(userID, at: 1)
                 total = try count.step() ? count.int64(at: 0) : 0
@@ -214,6 +198,33 @@ public final class TaskStore {
             }
         }
     }
+
+    /// The statements a list runs for `query`: a page (`?1` user, `?2` limit, `?3` offset) and the
+    /// count of the user's matching tasks (`?1`). Built from enums only, never from input text;
+    /// public so `todo-bench plans` shows the query plans of exactly these statements.
+    public static func listSQL(_ query: TaskListQuery) -> (page: String, count: String) {
+        let filter: String
+        switch query.status {
+        case .all: filter = ""
+        case .pending: filter = " AND completed = 0"
+        case .completed: filter = " AND completed = 1"
+        }
+        let sortColumn: String
+        switch query.sort {
+        case .created: sortColumn = "created_at"
+        case .updated: sortColumn = "updated_at"
+        case .title: sortColumn = "title_key"
+        }
+        let direction = query.order == .asc ? "ASC" : "DESC"
+        return (page: """
+                    SELECT \(columns) FROM tasks WHERE user_id = ?1\(filter)
+                    ORDER BY \(sortColumn) \(direction), id \(direction) LIMIT ?2 OFFSET ?3
+                    """,
+                count: "SELECT count(*) FROM tasks WHERE user_id = ?1\(filter)")
+    }
+
+    /// The statement `find` runs (`?1` id, `?2` user).
+    public static let findSQL = "SELECT \(columns) FROM tasks WHERE id = ?1 AND user_id = ?2"
 
     private func transaction(_ sql: String) throws(SQLiteError) {
         try connection.cachedStatement(sql).run()
