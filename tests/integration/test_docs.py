@@ -53,7 +53,9 @@ def test_benchmarks_md_commands_use_options_that_exist():
     help_text = subprocess.run(["python3", os.path.join(REPO, "bench", "run.py"), "--help"],
                                capture_output=True, text=True, check=True).stdout
     text = read("docs/BENCHMARKS.md")
-    commands = [line for line in text.splitlines() if re.search(r"bench/run\.(py|sh)", line)]
+    # What follows bench/run.py or bench/run.sh on a line (the command's own arguments).
+    commands = [re.split(r"bench/run\.(?:py|sh)", line, maxsplit=1)[1] for line in text.splitlines()
+                if re.search(r"bench/run\.(py|sh)", line)]
     assert commands
     unknown = sorted({option for line in commands for option in re.findall(r"(?<![\w-])--[a-z][a-z-]*", line)
                       if option not in help_text})
