@@ -24,7 +24,10 @@ let package = Package(
         .target(name: "JWT", dependencies: ["CCrypto", "JSON"]),
         .target(name: "HTTPFetch", dependencies: ["CCurl"]),
         .target(name: "TodoAPI", dependencies: ["SQLite", "JSON", "JWT"]),
-        .executableTarget(name: "todo-fcgi", dependencies: ["FastCGI", "Dispatcher", "TodoAPI", "JWT", "SQLite", "HTTPFetch", "JSON"]),
+        // Configuration, commands and the worker pool: a library, so they are unit-tested;
+        // the executable is only its entry point.
+        .target(name: "TodoServer", dependencies: ["FastCGI", "Dispatcher", "TodoAPI", "JWT", "SQLite", "HTTPFetch", "JSON"]),
+        .executableTarget(name: "todo-fcgi", dependencies: ["TodoServer"]),
         .executableTarget(name: "todo-bench", dependencies: ["TodoAPI", "JWT", "SQLite"]),
 
         .testTarget(name: "JSONTests", dependencies: ["JSON"]),
@@ -32,6 +35,7 @@ let package = Package(
         .testTarget(name: "DispatcherTests", dependencies: ["Dispatcher"]),
         .testTarget(name: "JWTTests", dependencies: ["JWT", "JSON", "HTTPFetch"]),
         .testTarget(name: "TodoAPITests", dependencies: ["TodoAPI", "JWT", "JSON", "SQLite"]),
+        .testTarget(name: "TodoServerTests", dependencies: ["TodoServer", "TodoAPI", "JWT"]),
     ],
     swiftLanguageModes: [.v6]
 )

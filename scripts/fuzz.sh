@@ -15,7 +15,7 @@ targets=("$@")
 
 out=.build-fuzz
 mkdir -p "$out/crashes"
-sources=(Sources/JSON/*.swift Sources/JWT/*.swift Sources/SQLite/*.swift Sources/TodoAPI/*.swift Sources/TodoAPI/*/*.swift)
+mapfile -t sources < <(find Sources/JSON Sources/JWT Sources/SQLite Sources/TodoAPI -name '*.swift' | sort)
 if [ ! -x "$out/fuzz" ] || [ -n "$(find "${sources[@]}" Tests/Fuzz/FuzzTargets.swift -newer "$out/fuzz")" ]; then
     echo "building the fuzzer" >&2
     # One module: the fuzz entry point sees the parsers' internal API. The import lines of the

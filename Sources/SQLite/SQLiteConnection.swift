@@ -26,7 +26,7 @@ public final class SQLiteConnection {
         guard result == SQLITE_OK, let pointer else {
             let message = pointer.map { String(cString: sqlite3_errmsg($0)) } ?? String(cString: sqlite3_errstr(result))
             sqlite3_close_v2(pointer)
-            throw SQLiteError(code: result, message: "cannot open \(path): \(message)")
+            throw SQLiteError(code: SQLiteResultCode(rawValue: result), message: "cannot open \(path): \(message)")
         }
         handle = pointer
     }
@@ -63,7 +63,7 @@ public final class SQLiteConnection {
         guard result == SQLITE_OK else {
             let message = errorMessage.map { String(cString: $0) } ?? lastErrorMessage
             sqlite3_free(errorMessage)
-            throw SQLiteError(code: sqlite3_extended_errcode(handle), message: message, sql: sql)
+            throw SQLiteError(code: SQLiteResultCode(rawValue: sqlite3_extended_errcode(handle)), message: message, sql: sql)
         }
     }
 

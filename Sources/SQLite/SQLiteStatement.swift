@@ -14,7 +14,7 @@ public final class SQLiteStatement {
         let flags = persistent ? UInt32(SQLITE_PREPARE_PERSISTENT) : 0
         let result = sqlite3_prepare_v3(connection, sql, -1, flags, &pointer, nil)
         guard result == SQLITE_OK, let pointer else {
-            throw SQLiteError(code: sqlite3_extended_errcode(connection),
+            throw SQLiteError(code: SQLiteResultCode(rawValue: sqlite3_extended_errcode(connection)),
                               message: String(cString: sqlite3_errmsg(connection)), sql: sql)
         }
         self.handle = pointer
@@ -71,7 +71,7 @@ public final class SQLiteStatement {
         case SQLITE_ROW: return true
         case SQLITE_DONE: return false
         default:
-            let error = SQLiteError(code: sqlite3_extended_errcode(connection),
+            let error = SQLiteError(code: SQLiteResultCode(rawValue: sqlite3_extended_errcode(connection)),
                                     message: String(cString: sqlite3_errmsg(connection)), sql: sql)
             sqlite3_reset(handle)
             throw error
@@ -110,7 +110,7 @@ public final class SQLiteStatement {
 
     private func check(_ result: Int32) throws(SQLiteError) {
         guard result == SQLITE_OK else {
-            throw SQLiteError(code: result, message: String(cString: sqlite3_errstr(result)), sql: sql)
+            throw SQLiteError(code: SQLiteResultCode(rawValue: result), message: String(cString: sqlite3_errstr(result)), sql: sql)
         }
     }
 }

@@ -1,5 +1,4 @@
 import JSON
-import SQLite
 
 /// The whole API for one worker thread: route, authenticate, validate, call the store, render.
 ///
@@ -10,7 +9,7 @@ public final class TodoApplication {
     public static let maximumBodySize = 65_536
 
     private let authenticator: Authenticator
-    private let store: TaskStore
+    private let store: any TaskStore
     private let now: @Sendable () -> Int64
     private let log: @Sendable (String) -> Void
     private let cors: CORSPolicy
@@ -19,7 +18,7 @@ public final class TodoApplication {
     private var currentUser: String?
 
     /// Creates the application over `store`; `now` gives milliseconds since the epoch, `log` receives fault details.
-    public init(authenticator: Authenticator, store: TaskStore, cors: CORSPolicy = CORSPolicy(),
+    public init(authenticator: Authenticator, store: any TaskStore, cors: CORSPolicy = CORSPolicy(),
                 now: @escaping @Sendable () -> Int64 = WallClock.milliseconds,
                 log: @escaping @Sendable (String) -> Void) {
         self.authenticator = authenticator
@@ -38,7 +37,7 @@ public final class TodoApplication {
             response = try handle(request)
         } catch let error as APIError {
             response = error.response
-        } catch let error as SQLiteError {
+        } catch let error as StorageError {
             response = Self.apiError(for: error, log: log).response
         } catch {
             log("unexpected error: \(error)")
@@ -184,15 +183,16 @@ public final class TodoApplication {
     }
 
     /// Maps storage failures to client-safe errors; the detail goes to the log only.
-    static func apiError(for error: SQLiteError, log: (String) -> Void) -> APIError {
+    static func apiError(for error: StorageError, log: (String) -> Void) -> APIError {
         log("database error: \(error)")
-        if error.isBusy {
+        switch error.kind {
+        case .busy:
             return APIError.unavailable("The database is busy; retry shortly.")
-        }
-        if error.isUnavailable {
+        case .unavailable, .incompatible:
             return APIError.unavailable("The database is temporarily unavailable.")
+        case .conflict, .internal:
+            return APIError.internalError
         }
-        return APIError.internalError
     }
 }
 

@@ -54,7 +54,7 @@ func printQueryPlans(database: String, user: String) throws {
     }
     for (query, name) in queries {
         print("-- GET /api/{user}/tasks?\(name)&limit=100&offset=200")
-        let sql = TaskStore.listSQL(query)
+        let sql = SQLiteTaskStore.listSQL(query)
         try plan(sql.page) { statement in
             try statement.bind(user, at: 1)
             try statement.bind(Int64(query.limit), at: 2)
@@ -63,7 +63,7 @@ func printQueryPlans(database: String, user: String) throws {
         try plan(sql.count) { try $0.bind(user, at: 1) }
     }
     print("-- GET /api/{user}/tasks/{id}")
-    try plan(TaskStore.findSQL) { statement in
+    try plan(SQLiteTaskStore.findSQL) { statement in
         try statement.bind(Int64(1), at: 1)
         try statement.bind(user, at: 2)
     }
@@ -81,7 +81,7 @@ defer { for suffix in ["", "-wal", "-shm"] { unlink(path + suffix) } }
 
 let configuration = try JWTConfiguration(secret: secret)
 let connection = try TaskDatabase.open(TaskDatabase.Options(path: path))
-let store = TaskStore(connection: connection)
+let store = SQLiteTaskStore(connection: connection)
 let application = TodoApplication(authenticator: try Authenticator(configuration: configuration), store: store,
                                   log: { print($0) })
 let token = try JWTSigner(secret: secret).sign(subject: "bench-user", issuedAt: Int64(WallClock.seconds()), lifetime: 86_400)

@@ -25,7 +25,7 @@ nonisolated(unsafe) private let verifier = try! JWTVerifier(configuration: JWTCo
 nonisolated(unsafe) private let application: TodoApplication = {
     let connection = try! TaskDatabase.open(TaskDatabase.Options(path: ":memory:"))
     let authenticator = try! Authenticator(configuration: JWTConfiguration(secret: secret), clock: { fixedNow })
-    return TodoApplication(authenticator: authenticator, store: TaskStore(connection: connection),
+    return TodoApplication(authenticator: authenticator, store: SQLiteTaskStore(connection: connection),
                            cors: CORSPolicy(allowedOrigins: ["http://localhost:3000"]), now: { 1_800_000_000_000 }, log: { _ in })
 }()
 private let validToken = try! JWTSigner(secret: secret).sign(subject: "fuzz", issuedAt: Int64(fixedNow), lifetime: 600)

@@ -67,7 +67,7 @@ struct SQLiteWrapperTests {
             _ = try db.prepare("SELEC nonsense")
             Issue.record("expected a prepare failure")
         } catch {
-            #expect(error.code == 1)
+            #expect(error.code == .error)
             #expect(error.message.contains("syntax error"))
             #expect(error.sql == "SELEC nonsense")
         }

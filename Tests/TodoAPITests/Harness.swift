@@ -29,7 +29,7 @@ final class Harness {
         let clock = self.clock
         let authenticator = try Authenticator(configuration: JWTConfiguration(secret: testSecret),
                                               clock: { Double(clock.milliseconds) / 1000 })
-        application = TodoApplication(authenticator: authenticator, store: TaskStore(connection: connection),
+        application = TodoApplication(authenticator: authenticator, store: SQLiteTaskStore(connection: connection),
                                       cors: cors, now: { clock.milliseconds }, log: { _ in })
     }
 

@@ -27,7 +27,7 @@ struct QueryPlanTests {
                 for order in TaskListQuery.Order.allCases {
                     var query = TaskListQuery()
                     (query.status, query.sort, query.order) = (status, sort, order)
-                    let sql = TaskStore.listSQL(query)
+                    let sql = SQLiteTaskStore.listSQL(query)
                     for statement in [sql.page, sql.count] {
                         let steps = try plan(connection, statement)
                         #expect(steps.hasPrefix("SEARCH tasks USING ") && steps.contains("INDEX tasks_by_user_") && steps.contains("(user_id=?)"),
@@ -39,6 +39,6 @@ struct QueryPlanTests {
                 }
             }
         }
-        #expect(try plan(connection, TaskStore.findSQL) == "SEARCH tasks USING INTEGER PRIMARY KEY (rowid=?)")
+        #expect(try plan(connection, SQLiteTaskStore.findSQL) == "SEARCH tasks USING INTEGER PRIMARY KEY (rowid=?)")
     }
 }

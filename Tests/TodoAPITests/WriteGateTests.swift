@@ -40,7 +40,7 @@ struct WriteGateTests {
     @Test func releasesTheTurnWhenTheBodyThrows() throws {
         let gate = WriteGate()
         #expect(throws: SQLiteError.self) {
-            try gate.withTurn { () throws(SQLiteError) in throw SQLiteError(code: 5, message: "busy") }
+            try gate.withTurn { () throws(SQLiteError) in throw SQLiteError(code: .busy, message: "busy") }
         }
         let value = try gate.withTurn { () throws(SQLiteError) in 42 }
         #expect(value == 42)

@@ -18,13 +18,13 @@ struct WriteHealthTests {
     struct Subject {
         let path = "/tmp/todo-fcgi-health-\(UInt64.random(in: 0...UInt64.max)).db"
         let connection: SQLiteConnection
-        let store: TaskStore
+        let store: SQLiteTaskStore
         let clock = Clock()
 
         init() throws {
             connection = try TaskDatabase.open(TaskDatabase.Options(path: path))
             let clock = self.clock
-            store = TaskStore(connection: connection, health: WriteHealth(clock: { clock.seconds.withLock { $0 } }))
+            store = SQLiteTaskStore(connection: connection, health: WriteHealth(clock: { clock.seconds.withLock { $0 } }))
         }
 
         func breakWrites() throws { try connection.execute("PRAGMA query_only = 1") }
@@ -37,14 +37,14 @@ struct WriteHealthTests {
         defer { subject.remove() }
         try subject.store.checkHealth()
         try subject.breakWrites()
-        #expect(throws: SQLiteError.self) {
+        #expect(throws: StorageError.self) {
             try subject.store.create(userID: "u", draft: TaskDraft(title: "x", description: nil, completed: nil), now: 1) { $0.id }
         }
-        #expect(throws: SQLiteError.self) { try subject.store.checkHealth() }  // the probe write fails
+        #expect(throws: StorageError.self) { try subject.store.checkHealth() }  // the probe write fails
         try subject.repair()
         // Within the second: the last probe's answer, without another write.
         subject.clock.advance(0.9)
-        #expect(throws: SQLiteError.self) { try subject.store.checkHealth() }
+        #expect(throws: StorageError.self) { try subject.store.checkHealth() }
         subject.clock.advance(0.1)
         try subject.store.checkHealth()  // a new probe, and it succeeds
         try subject.store.checkHealth()
@@ -55,8 +55,8 @@ struct WriteHealthTests {
         defer { subject.remove() }
         try subject.breakWrites()
         let draft = TaskDraft(title: "x", description: nil, completed: nil)
-        #expect(throws: SQLiteError.self) { try subject.store.create(userID: "u", draft: draft, now: 1) { $0.id } }
-        #expect(throws: SQLiteError.self) { try subject.store.checkHealth() }
+        #expect(throws: StorageError.self) { try subject.store.create(userID: "u", draft: draft, now: 1) { $0.id } }
+        #expect(throws: StorageError.self) { try subject.store.checkHealth() }
         try subject.repair()
         _ = try subject.store.create(userID: "u", draft: draft, now: 2) { $0.id }
         try subject.store.checkHealth()  // within the probe interval, but writes work again

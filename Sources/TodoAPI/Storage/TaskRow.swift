@@ -1,30 +1,59 @@
 import SQLite
 
-/// One row of the tasks table, read in place from the statement that produced it.
+/// One task row, read in place from the result that produced it.
 ///
-/// Valid only inside the callback that receives it: the text accessors hand out
-/// SQLite's own buffers, so rendering a list copies each string once, into the response.
+/// Valid only inside the callback that receives it: the text accessors hand out the backend's
+/// own buffers, so rendering a list copies each string once, into the response. The backends
+/// are a closed set, switched on per column (a list of 20 tasks reads 140 columns), so the
+/// compiler sees through to each backend's accessors; a second backend adds a case.
 public struct TaskRow {
-    let statement: SQLiteStatement
+    /// The column list every query selects, in the order the accessors read.
+    public static let columnList = "id, user_id, title, description, completed, created_at, updated_at"
+
+    /// Where the columns are.
+    enum Source {
+        /// The current row of an SQLite statement.
+        case sqlite(SQLiteStatement)
+    }
+
+    let source: Source
+
+    /// The current row of `statement`, whose columns are in the order of `columnList`.
+    init(statement: SQLiteStatement) {
+        source = .sqlite(statement)
+    }
 
     /// Never reused, even after the task is deleted.
-    public var id: Int64 { statement.int64(at: 0) }
+    public var id: Int64 { int64(at: 0) }
     /// Whether the task is done.
-    public var completed: Bool { statement.int64(at: 4) != 0 }
+    public var completed: Bool { int64(at: 4) != 0 }
     /// Creation time, milliseconds since the epoch.
-    public var createdAt: Int64 { statement.int64(at: 5) }
+    public var createdAt: Int64 { int64(at: 5) }
     /// Last change, milliseconds since the epoch; strictly increases with each change.
-    public var updatedAt: Int64 { statement.int64(at: 6) }
+    public var updatedAt: Int64 { int64(at: 6) }
     /// Whether the description is NULL.
-    public var hasDescription: Bool { !statement.isNull(at: 3) }
+    public var hasDescription: Bool {
+        switch source {
+        case .sqlite(let statement): return !statement.isNull(at: 3)
+        }
+    }
 
     /// Calls `body` with the owner's id as UTF-8.
-    public func withUserID<R>(_ body: (UnsafeBufferPointer<UInt8>) -> R) -> R { statement.withUTF8(at: 1, body) }
+    public func withUserID<R>(_ body: (UnsafeBufferPointer<UInt8>) -> R) -> R { withUTF8(at: 1, body) }
     /// Calls `body` with the title as UTF-8.
-    public func withTitle<R>(_ body: (UnsafeBufferPointer<UInt8>) -> R) -> R { statement.withUTF8(at: 2, body) }
+    public func withTitle<R>(_ body: (UnsafeBufferPointer<UInt8>) -> R) -> R { withUTF8(at: 2, body) }
     /// Calls `body` with the description as UTF-8 (empty when NULL; check `hasDescription`).
-    public func withDescription<R>(_ body: (UnsafeBufferPointer<UInt8>) -> R) -> R { statement.withUTF8(at: 3, body) }
+    public func withDescription<R>(_ body: (UnsafeBufferPointer<UInt8>) -> R) -> R { withUTF8(at: 3, body) }
 
-    /// The column list every query selects, in the order the accessors read.
-    static let columns = "id, user_id, title, description, completed, created_at, updated_at"
+    private func int64(at column: Int32) -> Int64 {
+        switch source {
+        case .sqlite(let statement): return statement.int64(at: column)
+        }
+    }
+
+    private func withUTF8<R>(at column: Int32, _ body: (UnsafeBufferPointer<UInt8>) -> R) -> R {
+        switch source {
+        case .sqlite(let statement): return statement.withUTF8(at: column, body)
+        }
+    }
 }

@@ -5,8 +5,12 @@ import Glibc
 #endif
 
 /// Severity of a log line; lines below the configured level are dropped.
+///
+/// `notice` (syslog's "normal but significant") carries the lifecycle lines — serving, keys
+/// loaded, SIGHUP, shutting down, stopped — so `notice` is the quiet level that still shows
+/// what the service is doing, without the one `info` line per request.
 enum LogLevel: Int, CaseIterable {
-    case error = 0, warn, info, debug
+    case error = 0, warn, notice, info, debug
 
     init?(name: String) {
         guard let level = LogLevel.allCases.first(where: { "\($0)" == name.lowercased() }) else { return nil }
@@ -39,8 +43,13 @@ enum Log {
     }
 
     /// An error line: always written.
-    @Sendable static func line(_ message: String) {
+    @Sendable static func error(_ message: String) {
         write(.error, message)
+    }
+
+    /// A lifecycle line (start, reload, stop).
+    @Sendable static func notice(_ message: String) {
+        write(.notice, message)
     }
 
     /// An informational line.

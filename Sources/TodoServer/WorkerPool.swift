@@ -21,8 +21,6 @@ final class WorkerPool: Sendable {
 
     private let configuration: ServerConfiguration
     private let dispatcher: ConnectionDispatcher
-    private let writeGate = WriteGate()
-    private let writeHealth = WriteHealth()
     /// The token settings in force; replaced on SIGHUP. Workers compare `generation`
     /// (one atomic load per request) and rebuild their authenticator when it moved.
     private let jwt: Mutex<JWTConfiguration>
@@ -39,7 +37,7 @@ final class WorkerPool: Sendable {
         self.configuration = configuration
         self.jwt = Mutex(configuration.jwt)
         self.dispatcher = try ConnectionDispatcher(listeningSockets: [socket], settings: configuration.dispatcher,
-                                                   log: Log.line)
+                                                   log: Log.error)
     }
 
     /// Runs until SIGTERM or SIGINT, then stops accepting, lets requests already sent finish and
@@ -51,7 +49,7 @@ final class WorkerPool: Sendable {
             do {
                 try dispatcher.run()
             } catch {
-                Log.line("the connection dispatcher failed: \(error)")
+                Log.error("the connection dispatcher failed: \(error)")
                 dispatcherFailed.store(true, ordering: .sequentiallyConsistent)
                 kill(getpid(), SIGTERM)
             }
@@ -67,12 +65,12 @@ final class WorkerPool: Sendable {
                 if let fresh = reload() {
                     jwt.withLock { $0 = fresh }
                     generation.add(1, ordering: .sequentiallyConsistent)
-                    Log.write(.warn, "SIGHUP: reloaded the token settings; requests from now on use them")
+                    Log.notice("SIGHUP: reloaded the token settings; requests from now on use them")
                 }
             }
-            Log.write(.warn, "shutting down: no new connections, finishing the requests sent")
+            Log.notice("shutting down: no new connections, finishing the requests sent")
         } else {
-            Log.line("\(failures) of \(threads.count) worker threads failed to start; exiting")
+            Log.error("\(failures) of \(threads.count) worker threads failed to start; exiting")
         }
         dispatcher.stop(graceSeconds: failures == 0 ? Self.keptConnectionGrace : 0)
         stopping.store(true, ordering: .sequentiallyConsistent)
@@ -80,7 +78,7 @@ final class WorkerPool: Sendable {
         threads.forEach { $0.join() }
         keyRefresher.join()
         if failures > 0 || dispatcherFailed.load(ordering: .sequentiallyConsistent) { return 1 }
-        Log.write(.warn, "stopped")
+        Log.notice("stopped")
         return 0
     }
 
@@ -94,26 +92,25 @@ final class WorkerPool: Sendable {
         }
     }
 
-    private func makeApplication(store: TaskStore) throws -> (TodoApplication, Int) {
+    private func makeApplication(store: any TaskStore) throws -> (TodoApplication, Int) {
         let seen = generation.load(ordering: .sequentiallyConsistent)
         let settings = jwt.withLock { $0 }
         let application = TodoApplication(authenticator: try Authenticator(configuration: settings), store: store,
-                                          cors: configuration.cors, log: Log.line)
+                                          cors: configuration.cors, log: Log.error)
         return (application, seen)
     }
 
     private func work() {
         let slot: FastCGIRequest
-        let store: TaskStore
+        let store: any TaskStore
         var application: TodoApplication
         var seenGeneration: Int
         do {
             slot = try FastCGIRequest()
-            let file = DatabaseFile(options: configuration.database)
-            store = TaskStore(connection: try file.open(), writeGate: writeGate, health: writeHealth, file: file)
+            store = try configuration.backend.makeStore()
             (application, seenGeneration) = try makeApplication(store: store)
         } catch {
-            Log.line("worker failed to start: \(error)")
+            Log.error("worker failed to start: \(error)")
             failedToStart.add(1, ordering: .sequentiallyConsistent)
             started.add(1, ordering: .sequentiallyConsistent)
             return
@@ -132,7 +129,7 @@ final class WorkerPool: Sendable {
                 do {
                     (application, seenGeneration) = try makeApplication(store: store)
                 } catch {
-                    Log.line("reloading the token settings failed, keeping the previous ones: \(error)")
+                    Log.error("reloading the token settings failed, keeping the previous ones: \(error)")
                 }
             }
             serve(slot, application, connection: connection)

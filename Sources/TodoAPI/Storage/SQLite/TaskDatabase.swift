@@ -38,6 +38,8 @@ public enum TaskDatabase {
     public struct OpenError: Error, Sendable, CustomStringConvertible {
         /// A one-line explanation for the operator.
         public let description: String
+        /// Whether the file does not exist (rather than being foreign or of another schema).
+        public var isMissing = false
     }
 
     /// Opens a connection with WAL, the chosen durability and a busy timeout. Only `migrate: true`
@@ -46,7 +48,7 @@ public enum TaskDatabase {
     /// database behind.
     public static func open(_ options: Options, migrate: Bool = true) throws -> SQLiteConnection {
         if !migrate, access(options.path, F_OK) != 0 {
-            throw OpenError(description: "the database \(options.path) does not exist (`todo-fcgi migrate` creates it)")
+            throw OpenError(description: "the database \(options.path) does not exist (`todo-fcgi migrate` creates it)", isMissing: true)
         }
         let connection = try SQLiteConnection(path: options.path, create: migrate)
         connection.setBusyTimeout(milliseconds: options.busyTimeoutMilliseconds)

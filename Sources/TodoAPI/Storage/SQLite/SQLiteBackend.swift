@@ -1,0 +1,92 @@
+import SQLite
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Tasks in one SQLite file: the embedded default. Shared by the threads of a process, which
+/// take their turn to write through one `WriteGate` and report write failures to one `WriteHealth`.
+public struct SQLiteBackend: TaskBackend {
+    /// How every connection is opened.
+    public let options: TaskDatabase.Options
+    private let writeGate: WriteGate
+    private let health: WriteHealth
+
+    /// The database at `options.path`.
+    public init(options: TaskDatabase.Options, writeGate: WriteGate = WriteGate(), health: WriteHealth = WriteHealth()) {
+        self.options = options
+        self.writeGate = writeGate
+        self.health = health
+    }
+
+    public var displayName: String { options.path }
+
+    @discardableResult
+    public func migrate() throws(StorageError) -> Int64 {
+        _ = try Self.open(options, migrate: true)
+        return TaskDatabase.schemaVersion
+    }
+
+    public func makeStore() throws(StorageError) -> any TaskStore {
+        let file = DatabaseFile(options: options)
+        return SQLiteTaskStore(connection: try Self.open(options, migrate: false), writeGate: writeGate, health: health, file: file)
+    }
+
+    public func check() throws(StorageError) -> String {
+        guard access(options.path, F_OK) == 0 else {
+            return "database \(options.path) does not exist yet: `serve` or `migrate` will create it"
+        }
+        let connection = try Self.open(options, migrate: false)
+        return try Self.mapped { () throws(SQLiteError) -> String in
+            let integrity = try connection.scalarText("PRAGMA quick_check") ?? "no answer"
+            guard integrity == "ok" else {
+                throw SQLiteError(code: .corrupt, message: "database \(options.path) failed its integrity check: \(integrity)")
+            }
+            let tasks = try connection.scalarInteger("SELECT count(*) FROM tasks") ?? 0
+            return "database ok: \(options.path), schema version \(TaskDatabase.schemaVersion), \(tasks) tasks, SQLite \(SQLiteConnection.libraryVersion)"
+        }
+    }
+
+    /// `VACUUM INTO` reads one snapshot (WAL lets writers go on meanwhile) and writes a compact,
+    /// self-contained file, which is then put in WAL mode and integrity-checked.
+    public func backup(to destination: String) throws(StorageError) -> String {
+        guard access(destination, F_OK) != 0 else { throw StorageError(.conflict, "\(destination) already exists") }
+        let source = try Self.open(options, migrate: false)
+        return try Self.mapped { () throws(SQLiteError) -> String in
+            let statement = try source.prepare("VACUUM INTO ?1")
+            try statement.bind(destination, at: 1)
+            try statement.run()
+            // VACUUM INTO writes a rollback-journal file: make the copy WAL, so a restored backup
+            // serves like the original (readers never block the writer).
+            let copy = try SQLiteConnection(path: destination, create: false)
+            _ = try copy.scalarText("PRAGMA journal_mode = WAL")
+            let integrity = try copy.scalarText("PRAGMA integrity_check") ?? "no answer"
+            guard integrity == "ok" else {
+                throw SQLiteError(code: .corrupt, message: "the backup \(destination) failed its integrity check: \(integrity)")
+            }
+            let tasks = try copy.scalarInteger("SELECT count(*) FROM tasks") ?? 0
+            return "backed up \(options.path) to \(destination): \(tasks) tasks, integrity ok"
+        }
+    }
+
+    /// Opens a connection, with every failure as a storage error.
+    private static func open(_ options: TaskDatabase.Options, migrate: Bool) throws(StorageError) -> SQLiteConnection {
+        do {
+            return try TaskDatabase.open(options, migrate: migrate)
+        } catch let error as SQLiteError {
+            throw StorageError(error)
+        } catch let error as TaskDatabase.OpenError {
+            throw StorageError(error.isMissing ? .unavailable : .incompatible, error.description)
+        } catch {
+            throw StorageError(.internal, "\(error)")
+        }
+    }
+
+    private static func mapped<Result>(_ body: () throws(SQLiteError) -> Result) throws(StorageError) -> Result {
+        do {
+            return try body()
+        } catch {
+            throw StorageError(error)
+        }
+    }
+}

@@ -1,0 +1,92 @@
+/// One setting: its flag, its environment variable, its default and its help. The option
+/// table below is the one place each of these is written: parsing, range checks and `--help`
+/// all read it.
+struct Option: Sendable, Hashable {
+    /// The command-line flag, e.g. `--threads`; nil for settings only the environment gives.
+    let flag: String?
+    /// The environment variable, e.g. `TODO_THREADS`; nil for flags of one command.
+    let variable: String?
+    /// The value's placeholder in `--help` (`N`, `PATH`); nil for a switch that takes none.
+    let argument: String?
+    /// The value used when neither flag nor variable is set, as text; nil when there is none.
+    let defaultValue: String?
+    /// The accepted range, for integers.
+    let range: ClosedRange<Int>?
+    /// One sentence for `--help`.
+    let help: String
+
+    init(flag: String? = nil, variable: String? = nil, argument: String? = "VALUE", defaultValue: String? = nil,
+         range: ClosedRange<Int>? = nil, help: String) {
+        self.flag = flag
+        self.variable = variable
+        self.argument = argument
+        self.defaultValue = defaultValue
+        self.range = range
+        self.help = help
+    }
+
+    /// How messages name it: the flag when it has one, else the variable.
+    var name: String { flag ?? variable ?? "value" }
+}
+
+extension Option {
+    static let listen = Option(flag: "--listen", variable: "TODO_LISTEN", argument: "PATH|HOST:PORT",
+                               help: "Open this socket instead of serving the one on fd 0 (spawn-fcgi, systemd).")
+    static let threads = Option(flag: "--threads", variable: "TODO_THREADS", argument: "N", defaultValue: "8", range: 1...256,
+                                help: "Worker threads per process.")
+    static let backlog = Option(flag: "--backlog", variable: "TODO_BACKLOG", argument: "N", defaultValue: "1024", range: 1...65_535,
+                                help: "Listen backlog for --listen.")
+    static let maxConnections = Option(flag: "--max-connections", variable: "TODO_MAX_CONNECTIONS", argument: "N",
+                                       defaultValue: "4096", range: 1...1_000_000,
+                                       help: "Connections held open at once, idle ones included; more wait in the backlog.")
+    static let queueTimeout = Option(flag: "--queue-timeout", variable: "TODO_QUEUE_TIMEOUT", argument: "MS",
+                                     defaultValue: "5000", range: 1...25_000,
+                                     help: "A request that waits longer for a free thread is answered 503 with Retry-After.")
+    static let database = Option(flag: "--database", variable: "TODO_DATABASE", argument: "PATH", defaultValue: "./todo.db",
+                                 help: "The SQLite database file.")
+    static let synchronous = Option(flag: "--synchronous", variable: "TODO_SYNCHRONOUS", argument: "full|normal",
+                                    defaultValue: "full", help: "Commit durability: full survives power loss, normal a process crash.")
+    static let logLevel = Option(flag: "--log-level", variable: "TODO_LOG_LEVEL", argument: "LEVEL", defaultValue: "info",
+                                 help: "error, warn, info (one line per request) or debug.")
+
+    static let subject = Option(flag: "--sub", argument: "USER_ID", help: "token: the subject (user id).")
+    static let lifetime = Option(flag: "--ttl", argument: "SECONDS", defaultValue: "900", range: 1...31_536_000,
+                                 help: "token: lifetime in seconds.")
+    static let signingKey = Option(flag: "--key", argument: "PRIVATE_JWK", help: "token: sign EdDSA with this key from keygen.")
+    static let privateKeyFile = Option(flag: "--private-key", argument: "FILE", help: "keygen: where to write the private JWK (mode 0600).")
+    static let jwksFile = Option(flag: "--jwks", argument: "FILE", help: "keygen: where to write the JWKS.")
+    static let keyID = Option(flag: "--kid", argument: "ID", help: "keygen: the key id (default: random).")
+    static let force = Option(flag: "--force", argument: nil, help: "keygen: replace existing files (atomically).")
+
+    static let secret = Option(variable: "BETTER_AUTH_SECRET",
+                               help: "HS256 secret shared with Better Auth, at least 32 bytes (a secret or a JWKS is required).")
+    static let secretFile = Option(variable: "BETTER_AUTH_SECRET_FILE",
+                                   help: "Read the secret from this file instead (re-read on SIGHUP).")
+    static let credentialsDirectory = Option(variable: "CREDENTIALS_DIRECTORY",
+                                             help: "Set by systemd: its better-auth-secret wins over both.")
+    static let corsOrigins = Option(variable: "TODO_CORS_ORIGINS",
+                                    help: "Comma-separated browser origins allowed to call the API, each http(s)://host[:port].")
+    static let betterAuthURL = Option(variable: "BETTER_AUTH_URL",
+                                      help: "Tokens must have iss = aud = this URL; with no secret, the JWKS is BETTER_AUTH_URL/api/auth/jwks.")
+    static let jwksURL = Option(variable: "BETTER_AUTH_JWKS_URL",
+                                help: "Where the JWKS is (https, or http to localhost only).")
+    static let jwksPath = Option(variable: "BETTER_AUTH_JWKS_FILE", help: "A JWKS file instead of a URL.")
+    static let jwksMaximumAge = Option(variable: "JWKS_MAX_AGE", defaultValue: "300", range: 1...86_400,
+                                       help: "Refetch the JWKS in the background when older (or than a shorter Cache-Control max-age).")
+    static let jwksRefreshInterval = Option(variable: "JWKS_REFRESH_INTERVAL", defaultValue: "30", range: 1...86_400,
+                                            help: "Least seconds between refetches for unknown key ids and retries of a failing endpoint.")
+    static let issuer = Option(variable: "JWT_ISSUER", help: "Override the expected iss (default BETTER_AUTH_URL).")
+    static let audience = Option(variable: "JWT_AUDIENCE", help: "Override the expected aud (default BETTER_AUTH_URL).")
+    static let leeway = Option(variable: "JWT_LEEWAY", defaultValue: "30", range: 0...3600,
+                               help: "Clock leeway in seconds for exp, nbf and iat.")
+    static let webServerAddresses = Option(variable: "FCGI_WEB_SERVER_ADDRS",
+                                           help: "Comma-separated IPv4/IPv6 addresses allowed to connect over TCP.")
+
+    /// Every setting, in `--help` order.
+    static let all: [Option] = [
+        listen, threads, backlog, maxConnections, queueTimeout, database, synchronous, logLevel,
+        subject, lifetime, signingKey, privateKeyFile, jwksFile, keyID, force,
+        secret, secretFile, credentialsDirectory, corsOrigins, betterAuthURL, jwksURL, jwksPath,
+        jwksMaximumAge, jwksRefreshInterval, issuer, audience, leeway, webServerAddresses,
+    ]
+}

@@ -1,0 +1,70 @@
+import Dispatcher
+import JWT
+import TodoAPI
+
+/// Everything `serve` needs, from flags first and the environment second.
+struct ServerConfiguration: Sendable {
+    /// Where to listen: nil means the socket inherited on fd 0.
+    var listenAddress: String?
+    var backlog: Int32
+    var threads: Int
+    /// Where the tasks are; shared by the threads of the process.
+    var backend: SQLiteBackend
+    var jwt: JWTConfiguration
+    var cors: CORSPolicy
+    var logLevel: LogLevel
+    /// Connection limits, the queue timeout and the TCP peer allow-list.
+    var dispatcher: DispatcherSettings
+}
+
+extension Settings {
+    /// The whole configuration of `serve` (and `check`), every setting validated.
+    func serverConfiguration() throws(ConfigurationError) -> ServerConfiguration {
+        ServerConfiguration(listenAddress: value(.listen), backlog: Int32(try integer(.backlog)), threads: try integer(.threads),
+                            backend: try backend(), jwt: try jwtConfiguration(), cors: try corsPolicy(), logLevel: try logLevel(),
+                            dispatcher: try dispatcherSettings())
+    }
+
+    /// The database: `--database` / `TODO_DATABASE` and `--synchronous` / `TODO_SYNCHRONOUS`.
+    func backend() throws(ConfigurationError) -> SQLiteBackend {
+        var options = TaskDatabase.Options(path: value(.database) ?? "./todo.db")
+        let mode = value(.synchronous) ?? "full"
+        guard let synchronous = TaskDatabase.Synchronous(rawValue: mode.lowercased()) else {
+            throw ConfigurationError("--synchronous must be full or normal, got \"\(mode)\"")
+        }
+        options.synchronous = synchronous
+        return SQLiteBackend(options: options)
+    }
+
+    /// `--max-connections`, `--queue-timeout` (milliseconds, below nginx's 30 s
+    /// `fastcgi_read_timeout`), and libfcgi's `FCGI_WEB_SERVER_ADDRS` allow-list for TCP peers.
+    func dispatcherSettings() throws(ConfigurationError) -> DispatcherSettings {
+        var settings = DispatcherSettings()
+        settings.maximumConnections = try integer(.maxConnections)
+        settings.queueTimeoutNanoseconds = UInt64(try integer(.queueTimeout)) * 1_000_000
+        do {
+            settings.allowedPeers = try PeerAllowList(parsing: value(.webServerAddresses))
+        } catch {
+            throw ConfigurationError(error.description)
+        }
+        return settings
+    }
+
+    /// `TODO_CORS_ORIGINS`: the origins allowed to call the API from a browser (default none).
+    func corsPolicy() throws(ConfigurationError) -> CORSPolicy {
+        do {
+            return try CORSPolicy(list: value(.corsOrigins) ?? "")
+        } catch {
+            throw ConfigurationError(error.description)
+        }
+    }
+
+    /// `--log-level` / `TODO_LOG_LEVEL`.
+    func logLevel() throws(ConfigurationError) -> LogLevel {
+        let name = value(.logLevel) ?? "info"
+        guard let level = LogLevel(name: name) else {
+            throw ConfigurationError("--log-level must be error, warn, notice, info or debug, got \"\(name)\"")
+        }
+        return level
+    }
+}
