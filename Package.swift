@@ -17,25 +17,30 @@ let package = Package(
         .systemLibrary(name: "CCurl", pkgConfig: "libcurl", providers: [.apt(["libcurl4-openssl-dev"])]),
         .systemLibrary(name: "CEventPoll"),
 
+        // Small shared pieces with no C library: ASCII digits and spaces, the two clocks.
+        .target(name: "ASCII"),
+        .target(name: "Clocks"),
+
         .target(name: "FastCGI", dependencies: ["CFastCGI"]),
-        .target(name: "Dispatcher", dependencies: ["CEventPoll"]),
+        .target(name: "Dispatcher", dependencies: ["CEventPoll", "Clocks"]),
         .target(name: "SQLite", dependencies: ["CSQLite"]),
-        .target(name: "JSON"),
-        .target(name: "JWT", dependencies: ["CCrypto", "JSON"]),
-        .target(name: "HTTPFetch", dependencies: ["CCurl"]),
-        .target(name: "TodoAPI", dependencies: ["SQLite", "JSON", "JWT"]),
+        .target(name: "JSON", dependencies: ["ASCII"]),
+        .target(name: "JWT", dependencies: ["CCrypto", "JSON", "ASCII"]),
+        .target(name: "HTTPFetch", dependencies: ["CCurl", "ASCII"]),
+        .target(name: "TodoAPI", dependencies: ["SQLite", "JSON", "JWT", "ASCII", "Clocks"]),
         // Configuration, commands and the worker pool: a library, so they are unit-tested;
         // the executable is only its entry point.
-        .target(name: "TodoServer", dependencies: ["FastCGI", "Dispatcher", "TodoAPI", "JWT", "SQLite", "HTTPFetch", "JSON"]),
+        .target(name: "TodoServer", dependencies: ["FastCGI", "Dispatcher", "TodoAPI", "JWT", "SQLite", "HTTPFetch", "JSON", "Clocks"]),
         .executableTarget(name: "todo-fcgi", dependencies: ["TodoServer"]),
-        .executableTarget(name: "todo-bench", dependencies: ["TodoAPI", "JWT", "SQLite"]),
+        .executableTarget(name: "todo-bench", dependencies: ["TodoAPI", "JWT", "SQLite", "Clocks"]),
 
+        .testTarget(name: "ASCIITests", dependencies: ["ASCII"]),
         .testTarget(name: "JSONTests", dependencies: ["JSON"]),
         .testTarget(name: "SQLiteTests", dependencies: ["SQLite"]),
-        .testTarget(name: "DispatcherTests", dependencies: ["Dispatcher"]),
+        .testTarget(name: "DispatcherTests", dependencies: ["Dispatcher", "Clocks"]),
         .testTarget(name: "JWTTests", dependencies: ["JWT", "JSON", "HTTPFetch"]),
-        .testTarget(name: "TodoAPITests", dependencies: ["TodoAPI", "JWT", "JSON", "SQLite"]),
-        .testTarget(name: "TodoServerTests", dependencies: ["TodoServer", "TodoAPI", "JWT"]),
+        .testTarget(name: "TodoAPITests", dependencies: ["TodoAPI", "JWT", "JSON", "SQLite", "Clocks"]),
+        .testTarget(name: "TodoServerTests", dependencies: ["TodoServer", "TodoAPI", "JWT", "Clocks"]),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -15,14 +15,14 @@ targets=("$@")
 
 out=.build-fuzz
 mkdir -p "$out/crashes"
-mapfile -t sources < <(find Sources/JSON Sources/JWT Sources/SQLite Sources/TodoAPI -name '*.swift' | sort)
+mapfile -t sources < <(find Sources/ASCII Sources/Clocks Sources/JSON Sources/JWT Sources/SQLite Sources/TodoAPI -name '*.swift' | sort)
 if [ ! -x "$out/fuzz" ] || [ -n "$(find "${sources[@]}" Tests/Fuzz/FuzzTargets.swift -newer "$out/fuzz")" ]; then
     echo "building the fuzzer" >&2
     # One module: the fuzz entry point sees the parsers' internal API. The import lines of the
     # wrapped modules name themselves, so they are stripped into a scratch copy first.
     rm -rf "$out/src" && mkdir -p "$out/src"
     for file in "${sources[@]}" Tests/Fuzz/FuzzTargets.swift; do
-        sed -E '/^(@testable )?import (JSON|JWT|SQLite|TodoAPI)$/d' "$file" > "$out/src/$(echo "$file" | tr / _)"
+        sed -E '/^(@testable )?import (ASCII|Clocks|JSON|JWT|SQLite|TodoAPI)$/d' "$file" > "$out/src/$(echo "$file" | tr / _)"
     done
     swiftc -O -sanitize=fuzzer,address -parse-as-library -module-name Fuzz -swift-version 6 \
         -I Sources/CCrypto -I Sources/CSQLite "$out"/src/*.swift -lcrypto -lsqlite3 -o "$out/fuzz" 2>&1 \

@@ -2,6 +2,7 @@ import CEventPoll
 
 #if canImport(Glibc)
 import Glibc
+import Clocks
 #endif
 
 /// Decouples connections from threads: one thread (running `run()`) owns the listening sockets

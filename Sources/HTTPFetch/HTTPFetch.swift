@@ -1,11 +1,5 @@
 import CCurl
 
-/// A failed fetch: the URL, and curl's or the server's reason.
-public struct HTTPFetchError: Error, Sendable, CustomStringConvertible {
-    /// What went wrong, in one line.
-    public let description: String
-}
-
 /// GET requests through libcurl, for the JWKS endpoint: http and https only (redirects to https only), bounded in
 /// time and size, certificates verified. The only code that touches libcurl.
 public enum HTTPFetch {
@@ -22,9 +16,13 @@ public enum HTTPFetch {
         guard let handle = curl_easy_init() else { throw HTTPFetchError(description: "curl_easy_init failed") }
         defer { curl_easy_cleanup(handle) }
         let sink = BodySink()
-        let context = Unmanaged.passUnretained(sink).toOpaque()
         var errorBuffer = [CChar](repeating: 0, count: Int(CURL_ERROR_SIZE))
-        let result: CURLcode = errorBuffer.withUnsafeMutableBufferPointer { errorBytes in
+        // curl keeps both pointers in the handle: the sink must outlive the transfer (an
+        // unretained reference alone does not keep it alive), and the error buffer is
+        // unregistered before its closure ends.
+        let result: CURLcode = withExtendedLifetime(sink) { errorBuffer.withUnsafeMutableBufferPointer { errorBytes in
+            let context = Unmanaged.passUnretained(sink).toOpaque()
+            defer { _ = todo_curl_set_pointer(handle, CURLOPT_ERRORBUFFER, nil) }
             let options: [CURLcode] = [
                 todo_curl_set_string(handle, CURLOPT_URL, url),
                 todo_curl_set_string(handle, CURLOPT_PROTOCOLS_STR, "http,https"),
@@ -50,7 +48,7 @@ public enum HTTPFetch {
             ]
             if let failed = options.first(where: { $0 != CURLE_OK }) { return failed }
             return curl_easy_perform(handle)
-        }
+        } }
         guard result == CURLE_OK else {
             let detail = String(cString: errorBuffer.withUnsafeBufferPointer { $0.baseAddress! })
             let reason = detail.isEmpty ? String(cString: curl_easy_strerror(result)) : detail
@@ -61,48 +59,6 @@ public enum HTTPFetch {
         guard status == 200 else { throw HTTPFetchError(description: "GET \(url) answered HTTP \(status)") }
         let cacheControl = todo_curl_header_value(handle, "Cache-Control").map { String(cString: $0) }
         return HTTPFetchResponse(body: sink.bytes, maximumAgeSeconds: cacheControl.flatMap { HTTPFetchResponse.maximumAge(cacheControl: $0) })
-    }
-}
-
-/// The body of a 200 answer and how long the server says it stays fresh.
-public struct HTTPFetchResponse: Sendable {
-    /// The body.
-    public let body: [UInt8]
-    /// `Cache-Control: max-age` in seconds, nil when the server gave none.
-    public let maximumAgeSeconds: Int?
-
-    /// A response with `body`, fresh for `maximumAgeSeconds` (nil: unspecified).
-    public init(body: [UInt8], maximumAgeSeconds: Int?) {
-        self.body = body
-        self.maximumAgeSeconds = maximumAgeSeconds
-    }
-
-    /// The freshness a `Cache-Control` value grants (RFC 9111 §5.2.2.1 `max-age=N`), nil when it
-    /// names none. `no-cache`/`no-store` are not read as "fetch for every token": keys are cached anyway.
-    public static func maximumAge(cacheControl: String) -> Int? {
-        var age: Int?
-        for directive in cacheControl.lowercased().split(separator: ",") {
-            let parts = directive.split(separator: "=", maxSplits: 1).map { $0.trimmingSpaces }
-            switch parts.first {
-            case "max-age" where parts.count == 2:
-                let digits = parts[1].hasPrefix("\"") && parts[1].hasSuffix("\"") && parts[1].count >= 2
-                    ? parts[1].dropFirst().dropLast() : parts[1]
-                guard !digits.isEmpty, digits.allSatisfy(\.isASCII), digits.allSatisfy(\.isNumber) else { continue }
-                age = Int(digits.prefix(10)) ?? Int.max  // a huge value is "very long", not an error
-            default:
-                continue
-            }
-        }
-        return age
-    }
-}
-
-extension Substring {
-    fileprivate var trimmingSpaces: Substring {
-        var text = self
-        while text.first == " " || text.first == "\t" { text = text.dropFirst() }
-        while text.last == " " || text.last == "\t" { text = text.dropLast() }
-        return text
     }
 }
 

@@ -1,3 +1,5 @@
+import ASCII
+
 /// Appends JSON text to a byte buffer without building intermediate values.
 ///
 /// The caller is responsible for the structure (commas, brackets); the writer
@@ -54,7 +56,7 @@ public struct JSONWriter {
             case 0x08: bytes.append(UInt8(ascii: "b"))
             case 0x0C: bytes.append(UInt8(ascii: "f"))
             default:
-                let hex: [UInt8] = Array("0123456789abcdef".utf8)
+                let hex = ASCIIHex.lowercase
                 bytes.append(contentsOf: [UInt8(ascii: "u"), 0x30, 0x30, hex[Int(byte >> 4)], hex[Int(byte & 0xF)]])
             }
         }

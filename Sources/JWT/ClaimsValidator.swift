@@ -7,16 +7,16 @@ struct ClaimsValidator {
 
     func validate(_ claims: [String: JSONValue]) throws(JWTError) -> VerifiedToken {
         let leeway = configuration.leewaySeconds
-        guard let expiry = try number(claims, "exp", required: true) else {
+        guard let expiry = try number(claims, "exp") else {
             throw JWTError(.invalidClaim, "token has no exp claim")
         }
         guard now <= expiry + leeway else {
             throw JWTError(.expired, "token expired")
         }
-        if let notBefore = try number(claims, "nbf", required: false), now + leeway < notBefore {
+        if let notBefore = try number(claims, "nbf"), now + leeway < notBefore {
             throw JWTError(.notYetValid, "token is not valid yet (nbf)")
         }
-        if let issuedAt = try number(claims, "iat", required: false), now + leeway < issuedAt {
+        if let issuedAt = try number(claims, "iat"), now + leeway < issuedAt {
             throw JWTError(.notYetValid, "token was issued in the future (iat)")
         }
         guard case .string(let subject)? = claims["sub"] else {
@@ -38,7 +38,7 @@ struct ClaimsValidator {
         return VerifiedToken(subject: subject, expiresAt: expiry)
     }
 
-    private func number(_ claims: [String: JSONValue], _ name: String, required: Bool) throws(JWTError) -> Double? {
+    private func number(_ claims: [String: JSONValue], _ name: String) throws(JWTError) -> Double? {
         guard let value = claims[name] else { return nil }
         guard let number = value.numberValue else {
             throw JWTError(.invalidClaim, "token \(name) claim must be a number")

@@ -9,11 +9,11 @@ public final class Ed25519SigningKey {
 
     /// A fresh random key.
     public init() throws(CryptoError) {
-        guard let context = EVP_PKEY_CTX_new_id(todo_evp_pkey_ed25519(), nil) else { throw CryptoError("EVP_PKEY_CTX_new_id") }
+        guard let context = EVP_PKEY_CTX_new_id(todo_evp_pkey_ed25519(), nil) else { throw CryptoError.takingQueue("EVP_PKEY_CTX_new_id") }
         defer { EVP_PKEY_CTX_free(context) }
         var key: OpaquePointer?
         guard EVP_PKEY_keygen_init(context) == 1, EVP_PKEY_generate(context, &key) == 1, let key else {
-            throw CryptoError("EVP_PKEY_generate(Ed25519)")
+            throw CryptoError.takingQueue("EVP_PKEY_generate(Ed25519)")
         }
         self.key = key
     }
@@ -22,7 +22,7 @@ public final class Ed25519SigningKey {
     public init(seed: [UInt8]) throws(CryptoError) {
         guard seed.count == 32,
               let key = seed.withUnsafeBufferPointer({ EVP_PKEY_new_raw_private_key(todo_evp_pkey_ed25519(), nil, $0.baseAddress, 32) }) else {
-            throw CryptoError("EVP_PKEY_new_raw_private_key(Ed25519)")
+            throw CryptoError.takingQueue("EVP_PKEY_new_raw_private_key(Ed25519)")
         }
         self.key = key
     }
@@ -46,13 +46,13 @@ public final class Ed25519SigningKey {
         var bytes = [UInt8](repeating: 0, count: 32)
         var length = 32
         let ok = bytes.withUnsafeMutableBufferPointer { getter(key, $0.baseAddress, &length) }
-        guard ok == 1, length == 32 else { throw CryptoError(name) }
+        guard ok == 1, length == 32 else { throw CryptoError.takingQueue(name) }
         return bytes
     }
 
     /// The 64-byte Ed25519 signature of `message`.
     public func sign(_ message: [UInt8]) throws(CryptoError) -> [UInt8] {
-        guard let context = EVP_MD_CTX_new() else { throw CryptoError("EVP_MD_CTX_new") }
+        guard let context = EVP_MD_CTX_new() else { throw CryptoError.takingQueue("EVP_MD_CTX_new") }
         defer { EVP_MD_CTX_free(context) }
         var signature = [UInt8](repeating: 0, count: 64)
         var length = 64
@@ -62,7 +62,7 @@ public final class Ed25519SigningKey {
                     && EVP_DigestSign(context, out.baseAddress, &length, input.baseAddress, input.count) == 1
             }
         }
-        guard ok, length == 64 else { throw CryptoError("EVP_DigestSign(Ed25519)") }
+        guard ok, length == 64 else { throw CryptoError.takingQueue("EVP_DigestSign(Ed25519)") }
         return signature
     }
 

@@ -14,10 +14,10 @@ public final class HMACSHA256 {
 
     /// Creates a MAC keyed with `key`.
     public init(key: [UInt8]) throws(CryptoError) {
-        guard let mac = EVP_MAC_fetch(nil, "HMAC", nil) else { throw CryptoError("EVP_MAC_fetch(HMAC)") }
+        guard let mac = EVP_MAC_fetch(nil, "HMAC", nil) else { throw CryptoError.takingQueue("EVP_MAC_fetch(HMAC)") }
         guard let context = EVP_MAC_CTX_new(mac) else {
             EVP_MAC_free(mac)
-            throw CryptoError("EVP_MAC_CTX_new")
+            throw CryptoError.takingQueue("EVP_MAC_CTX_new")
         }
         self.mac = mac
         self.context = context
@@ -27,15 +27,14 @@ public final class HMACSHA256 {
                     OSSL_PARAM_construct_utf8_string(name, UnsafeMutablePointer(mutating: digest), 0),
                     OSSL_PARAM_construct_end(),
                 ]
-                return key.withUnsafeBufferPointer { keyBytes in
-                    // A zero-length key still needs a non-null pointer.
-                    var empty: UInt8 = 0
-                    return EVP_MAC_init(context, keyBytes.baseAddress ?? withUnsafePointer(to: &empty) { $0 },
-                                        keyBytes.count, &params)
+                // A zero-length key still needs a non-null pointer: pass one byte's buffer, length 0.
+                let storage = key.isEmpty ? [0] : key
+                return storage.withUnsafeBufferPointer { keyBytes in
+                    EVP_MAC_init(context, keyBytes.baseAddress, key.count, &params)
                 }
             }
         }
-        guard initialised == 1 else { throw CryptoError("EVP_MAC_init") }
+        guard initialised == 1 else { throw CryptoError.takingQueue("EVP_MAC_init") }
     }
 
     deinit {
@@ -52,7 +51,7 @@ public final class HMACSHA256 {
                 && EVP_MAC_update(context, message.baseAddress?.assumingMemoryBound(to: UInt8.self), message.count) == 1
                 && EVP_MAC_final(context, out.baseAddress, &length, out.count) == 1
         }
-        guard ok, length == Self.byteCount else { throw CryptoError("HMAC-SHA256") }
+        guard ok, length == Self.byteCount else { throw CryptoError.takingQueue("HMAC-SHA256") }
         return output
     }
 
@@ -61,29 +60,5 @@ public final class HMACSHA256 {
         let bytes = Array(message)
         let result = bytes.withUnsafeBytes { raw in Result { () throws(CryptoError) in try authenticationCode(for: raw) } }
         return try result.get()
-    }
-}
-
-/// Byte comparisons whose running time does not depend on where the inputs differ.
-public enum ConstantTime {
-    /// Whether `a` and `b` are equal; lengths are compared first (they are public).
-    public static func equal(_ a: [UInt8], _ b: [UInt8]) -> Bool {
-        guard a.count == b.count else { return false }
-        return a.withUnsafeBytes { left in
-            b.withUnsafeBytes { right in
-                CRYPTO_memcmp(left.baseAddress, right.baseAddress, left.count) == 0
-            }
-        }
-    }
-}
-
-/// Cryptographically secure random bytes from OpenSSL's DRBG.
-public enum SecureRandom {
-    /// `count` random bytes.
-    public static func bytes(count: Int) throws(CryptoError) -> [UInt8] {
-        var output = [UInt8](repeating: 0, count: count)
-        let ok = output.withUnsafeMutableBufferPointer { RAND_bytes($0.baseAddress, Int32(count)) }
-        guard ok == 1 else { throw CryptoError("RAND_bytes") }
-        return output
     }
 }

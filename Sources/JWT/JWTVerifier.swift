@@ -24,8 +24,8 @@ public final class JWTVerifier {
         self.mac = try configuration.secret.map { (secret) throws(CryptoError) in try HMACSHA256(key: secret) }
     }
 
-    /// Verifies `token` at time `now` (seconds since the epoch) and returns its subject.
-    public func verify(_ token: some Collection<UInt8>, now: Double) throws(JWTError) -> VerifiedToken {
+    /// Verifies `token` at `nowSeconds` (seconds since the epoch) and returns its subject.
+    public func verify(_ token: some Collection<UInt8>, nowSeconds now: Double) throws(JWTError) -> VerifiedToken {
         guard token.count <= JWTConfiguration.maximumTokenLength else {
             throw JWTError(.malformed, "token is longer than \(JWTConfiguration.maximumTokenLength) bytes")
         }

@@ -19,19 +19,15 @@ public final class PublicKey: @unchecked Sendable {
     public let kind: Kind
     /// The JWK's `alg`, when it pins one.
     public let pinnedAlgorithm: SignatureAlgorithm?
-    private let key: OpaquePointer
+    private let key: EVPKey
 
     /// The smallest RSA modulus accepted.
     public static let minimumRSABits = 2048
 
-    private init(key: OpaquePointer, kind: Kind, pinnedAlgorithm: SignatureAlgorithm?) {
+    private init(key: EVPKey, kind: Kind, pinnedAlgorithm: SignatureAlgorithm?) {
         self.key = key
         self.kind = kind
         self.pinnedAlgorithm = pinnedAlgorithm
-    }
-
-    deinit {
-        EVP_PKEY_free(key)
     }
 
     /// Builds the key a JWK object describes (`kty` OKP/Ed25519, EC P-256/P-521, RSA ≥ 2048 bits).
@@ -52,19 +48,18 @@ public final class PublicKey: @unchecked Sendable {
         switch (jwk["kty"]?.stringValue, jwk["crv"]?.stringValue) {
         case ("OKP", "Ed25519"):
             let x = try Self.member(jwk, "x", length: 32)
-            guard let key = x.withUnsafeBufferPointer({ EVP_PKEY_new_raw_public_key(todo_evp_pkey_ed25519(), nil, $0.baseAddress, 32) }) else {
-                throw KeyError("invalid Ed25519 key: \(CryptoError("EVP_PKEY_new_raw_public_key"))")
+            guard let raw = x.withUnsafeBufferPointer({ EVP_PKEY_new_raw_public_key(todo_evp_pkey_ed25519(), nil, $0.baseAddress, 32) }) else {
+                throw KeyError("invalid Ed25519 key: \(CryptoError.takingQueue("EVP_PKEY_new_raw_public_key"))")
             }
-            self.init(key: key, kind: .ed25519, pinnedAlgorithm: pinned)
+            self.init(key: EVPKey(owning: raw), kind: .ed25519, pinnedAlgorithm: pinned)
         case ("EC", "P-256"):
             self.init(key: try Self.ecKey(jwk, curve: "P-256", coordinateLength: 32), kind: .p256, pinnedAlgorithm: pinned)
         case ("EC", "P-521"):
             self.init(key: try Self.ecKey(jwk, curve: "P-521", coordinateLength: 66), kind: .p521, pinnedAlgorithm: pinned)
         case ("RSA", _):
             let key = try Self.rsaKey(jwk)
-            let bits = Int(EVP_PKEY_get_bits(key))
+            let bits = key.bits
             guard bits >= Self.minimumRSABits else {
-                EVP_PKEY_free(key)
                 throw KeyError("RSA key of \(bits) bits is under \(Self.minimumRSABits)")
             }
             self.init(key: key, kind: .rsa(bits: bits), pinnedAlgorithm: pinned)
@@ -125,7 +120,7 @@ public final class PublicKey: @unchecked Sendable {
         case .es512: digest = EVP_sha512()
         default: digest = EVP_sha256()
         }
-        guard EVP_DigestVerifyInit(context, &keyContext, digest, nil, key) == 1 else { return false }
+        guard EVP_DigestVerifyInit(context, &keyContext, digest, nil, key.pointer) == 1 else { return false }
         switch algorithm {
         case .rs256:
             guard EVP_PKEY_CTX_set_rsa_padding(keyContext, todo_rsa_pkcs1_padding()) == 1 else { return false }
@@ -152,7 +147,7 @@ public final class PublicKey: @unchecked Sendable {
         return bytes
     }
 
-    private static func ecKey(_ jwk: [String: JSONValue], curve: String, coordinateLength: Int) throws(KeyError) -> OpaquePointer {
+    private static func ecKey(_ jwk: [String: JSONValue], curve: String, coordinateLength: Int) throws(KeyError) -> EVPKey {
         let point = [0x04] + (try member(jwk, "x", length: coordinateLength)) + (try member(jwk, "y", length: coordinateLength))
         guard let context = EVP_PKEY_CTX_new_from_name(nil, "EC", nil) else { throw KeyError("no EC support in libcrypto") }
         defer { EVP_PKEY_CTX_free(context) }
@@ -172,12 +167,13 @@ public final class PublicKey: @unchecked Sendable {
                 }
             }
         }
-        guard ok, let key else { throw KeyError("invalid \(curve) point: \(CryptoError("EVP_PKEY_fromdata"))") }
-        try checkPublic(key, curve)
-        return key
+        guard ok, let key else { throw KeyError("invalid \(curve) point: \(CryptoError.takingQueue("EVP_PKEY_fromdata"))") }
+        let owned = EVPKey(owning: key)
+        try requireValidPublicKey(owned, curve)
+        return owned
     }
 
-    private static func rsaKey(_ jwk: [String: JSONValue]) throws(KeyError) -> OpaquePointer {
+    private static func rsaKey(_ jwk: [String: JSONValue]) throws(KeyError) -> EVPKey {
         let modulus = try member(jwk, "n")
         let exponent = try member(jwk, "e")
         let n = modulus.withUnsafeBufferPointer { BN_bin2bn($0.baseAddress, Int32($0.count), nil) }
@@ -190,7 +186,7 @@ public final class PublicKey: @unchecked Sendable {
         defer { OSSL_PARAM_BLD_free(builder) }
         // The builder and the params it makes keep pointers to the names, not copies:
         // the names must outlive both, hence one scope around everything.
-        let key: OpaquePointer? = "n".withCString { nName in
+        let key: EVPKey? = "n".withCString { nName in
             "e".withCString { eName in
                 guard OSSL_PARAM_BLD_push_BN(builder, nName, n) == 1, OSSL_PARAM_BLD_push_BN(builder, eName, e) == 1,
                       let params = OSSL_PARAM_BLD_to_param(builder) else { return nil }
@@ -200,51 +196,21 @@ public final class PublicKey: @unchecked Sendable {
                 var key: OpaquePointer?
                 guard EVP_PKEY_fromdata_init(context) == 1,
                       EVP_PKEY_fromdata(context, &key, todo_evp_pkey_public_key_selection(), params) == 1 else { return nil }
-                return key
+                return key.map(EVPKey.init(owning:))
             }
         }
-        guard let key else { throw KeyError("invalid RSA key: \(CryptoError("EVP_PKEY_fromdata"))") }
-        try checkPublic(key, "RSA")
+        guard let key else { throw KeyError("invalid RSA key: \(CryptoError.takingQueue("EVP_PKEY_fromdata"))") }
+        try requireValidPublicKey(key, "RSA")
         return key
     }
 
-    private static func checkPublic(_ key: OpaquePointer, _ name: String) throws(KeyError) {
-        guard let context = EVP_PKEY_CTX_new_from_pkey(nil, key, nil) else { throw KeyError("out of memory") }
+    /// Throws unless OpenSSL finds `key` a valid public key (an EC point on its curve, a sane RSA
+    /// modulus). The key stays owned by the caller either way.
+    private static func requireValidPublicKey(_ key: EVPKey, _ name: String) throws(KeyError) {
+        guard let context = EVP_PKEY_CTX_new_from_pkey(nil, key.pointer, nil) else { throw KeyError("out of memory") }
         defer { EVP_PKEY_CTX_free(context) }
         guard EVP_PKEY_public_check(context) == 1 else {
-            EVP_PKEY_free(key)
-            throw KeyError("invalid \(name) public key: \(CryptoError("EVP_PKEY_public_check"))")
+            throw KeyError("invalid \(name) public key: \(CryptoError.takingQueue("EVP_PKEY_public_check"))")
         }
-    }
-}
-
-/// Why a JWK was not usable.
-public struct KeyError: Error, Sendable, CustomStringConvertible, Equatable {
-    /// What is wrong with the key.
-    public let description: String
-    /// Creates an error saying `description`.
-    public init(_ description: String) { self.description = description }
-}
-
-/// JWS carries ECDSA signatures as raw `r || s` (RFC 7518 §3.4); OpenSSL wants DER.
-enum ECDSASignature {
-    /// The DER `SEQUENCE { INTEGER r, INTEGER s }` for a raw signature of exactly `2 * coordinateLength` bytes.
-    static func der(fromRaw raw: [UInt8], coordinateLength: Int) -> [UInt8]? {
-        guard raw.count == 2 * coordinateLength else { return nil }
-        let r = integer(raw[..<coordinateLength])
-        let s = integer(raw[coordinateLength...])
-        let body = r + s
-        return [0x30] + length(body.count) + body
-    }
-
-    private static func integer(_ bytes: ArraySlice<UInt8>) -> [UInt8] {
-        var value = Array(bytes.drop { $0 == 0 })
-        if value.isEmpty { value = [0] }
-        if value[0] & 0x80 != 0 { value.insert(0, at: 0) }
-        return [0x02] + length(value.count) + value
-    }
-
-    private static func length(_ count: Int) -> [UInt8] {
-        count < 0x80 ? [UInt8(count)] : [0x81, UInt8(count)]
     }
 }

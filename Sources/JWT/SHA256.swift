@@ -1,4 +1,5 @@
 import CCrypto
+import ASCII
 
 /// SHA-256 through OpenSSL's EVP digest API.
 public enum SHA256 {
@@ -12,19 +13,13 @@ public enum SHA256 {
                 EVP_Digest(inputBytes.baseAddress, inputBytes.count, out.baseAddress, &length, EVP_sha256(), nil)
             }
         }
-        guard ok == 1, length == 32 else { throw CryptoError("EVP_Digest(SHA-256)") }
+        guard ok == 1, length == 32 else { throw CryptoError.takingQueue("EVP_Digest(SHA-256)") }
         return output
     }
 
     /// The first `count` hex digits of the digest of `bytes`, e.g. for logging an identifier without revealing it.
     public static func hexPrefix(of bytes: some Collection<UInt8>, count: Int = 12) -> String {
         guard let digest = try? hash(bytes) else { return "-" }
-        let hex = Array("0123456789abcdef".utf8)
-        var text: [UInt8] = []
-        for byte in digest.prefix((count + 1) / 2) {
-            text.append(hex[Int(byte >> 4)])
-            text.append(hex[Int(byte & 0x0F)])
-        }
-        return String(decoding: text.prefix(count), as: UTF8.self)
+        return String(ASCIIHex.encode(digest.prefix((count + 1) / 2)).prefix(count))
     }
 }

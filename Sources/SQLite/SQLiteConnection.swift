@@ -86,9 +86,6 @@ public final class SQLiteConnection {
     /// Rows changed by the most recent INSERT, UPDATE or DELETE.
     public var changes: Int { Int(sqlite3_changes(handle)) }
 
-    /// Whether the connection is inside an explicit transaction.
-    public var isInTransaction: Bool { sqlite3_get_autocommit(handle) == 0 }
-
     /// Returns the single integer that `sql` yields (e.g. a PRAGMA), or nil for no row.
     public func scalarInteger(_ sql: String) throws(SQLiteError) -> Int64? {
         let statement = try prepare(sql)

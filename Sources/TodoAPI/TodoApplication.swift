@@ -1,4 +1,6 @@
 import JSON
+import ASCII
+import Clocks
 
 /// The whole API for one worker thread: route, authenticate, validate, call the store, render.
 ///
@@ -13,28 +15,25 @@ public final class TodoApplication {
     private let now: @Sendable () -> Int64
     private let log: @Sendable (String) -> Void
     private let cors: CORSPolicy
-    /// The route and user of the request being handled, for the access log.
-    private var currentRoute: String?
-    private var currentUser: String?
 
-    /// Creates the application over `store`; `now` gives milliseconds since the epoch, `log` receives fault details.
+    /// Creates the application over `store`; `nowMilliseconds` gives milliseconds since the epoch
+    /// (task timestamps), `log` receives fault details.
     public init(authenticator: Authenticator, store: any TaskStore, cors: CORSPolicy = CORSPolicy(),
-                now: @escaping @Sendable () -> Int64 = WallClock.milliseconds,
+                nowMilliseconds: @escaping @Sendable () -> Int64 = WallClock.milliseconds,
                 log: @escaping @Sendable (String) -> Void) {
         self.authenticator = authenticator
         self.store = store
         self.cors = cors
-        self.now = now
+        self.now = nowMilliseconds
         self.log = log
     }
 
     /// Answers one request. Never throws: every failure becomes a JSON error response.
-    public func respond(to request: HTTPRequest) -> HTTPResponse {
-        currentRoute = nil
-        currentUser = nil
+    public func respond(to request: HTTPRequest) -> Reply {
+        var reply = Reply(response: HTTPResponse(status: 500))
         var response: HTTPResponse
         do {
-            response = try handle(request)
+            response = try handle(request, &reply)
         } catch let error as APIError {
             response = error.response
         } catch let error as StorageError {
@@ -43,59 +42,56 @@ public final class TodoApplication {
             log("unexpected error: \(error)")
             response = APIError.internalError.response
         }
-        if response.status != 204 || request.method != "OPTIONS" {
+        if response.status != 204 || request.method != .options {
             cors.decorate(&response, origin: request.origin)
         }
-        response.routeTemplate = currentRoute
-        response.authenticatedUser = currentUser
-        return response
+        reply.response = response
+        return reply
     }
 
     /// The answer to a request that waited too long for a free thread: 503 with `Retry-After`,
     /// CORS headers as for any other error, and nothing done (no authentication, no storage).
-    public func overloaded(_ request: HTTPRequest) -> HTTPResponse {
+    public func overloaded(_ request: HTTPRequest) -> Reply {
         var response = APIError.overloaded.response
         cors.decorate(&response, origin: request.origin)
-        response.routeTemplate = Router.route(request.path)?.template
-        return response
+        return Reply(response: response, routeTemplate: Router.route(request.path)?.template)
     }
 
-    private func handle(_ request: HTTPRequest) throws -> HTTPResponse {
+    /// Answers `request`, noting in `reply` the route and the user as soon as they are known
+    /// (the access log wants them for failed requests too).
+    private func handle(_ request: HTTPRequest, _ reply: inout Reply) throws -> HTTPResponse {
         guard let route = Router.route(request.path) else { throw APIError.routeNotFound }
-        currentRoute = route.template
+        reply.routeTemplate = route.template
         let method = request.method
-        if method == "OPTIONS", request.accessControlRequestMethod != nil, let origin = request.origin, cors.allows(origin) {
+        if method == .options, request.accessControlRequestMethod != nil, let origin = request.origin, cors.allows(origin) {
             // A CORS preflight carries no credentials: it is answered before authentication.
             return cors.preflight(for: route, origin: origin)
         }
         guard route.allowedMethods.contains(method) else {
             throw APIError.methodNotAllowed(route.allowedMethods)
         }
-        let isRead = method == "GET" || method == "HEAD"
-        guard let owner = route.owner else { return try health() }
+        guard let (owner, resource) = route.taskResource else { return health() }
 
         let user = try authenticator.authenticate(authorization: request.authorization)
-        currentUser = user.id
+        reply.authenticatedUser = user.id
         guard owner.elementsEqual(user.id.utf8) else { throw APIError.forbidden }
 
-        switch route {
-        case .health:
-            return try health()  // unreachable: /health has no owner and returned above
-        case .tasks:
-            if isRead {
+        switch resource {
+        case .collection:
+            if method.isRead {
                 return try list(user: user, query: TaskListQuery(rawQuery: request.query))
             }
             return try create(user: user, draft: TaskInput.draft(from: requireBody(request)))
-        case .task(_, let rawID):
+        case .task(let rawID):
             switch method {
-            case "PUT":
+            case .put:
                 let draft = try TaskInput.draft(from: requireBody(request))
                 let id = try taskID(rawID)
                 guard let body = try store.replace(userID: user.id, id: id, draft: draft, now: now(), render: TaskJSON.encode) else {
                     throw APIError.taskNotFound
                 }
                 return json(200, body)
-            case "DELETE":
+            case .delete:
                 let id = try taskID(rawID)
                 guard try store.delete(userID: user.id, id: id) else { throw APIError.taskNotFound }
                 return HTTPResponse(status: 204)
@@ -106,7 +102,7 @@ public final class TodoApplication {
                 }
                 return json(200, body)
             }
-        case .completion(_, let rawID):
+        case .completion(let rawID):
             let body = try optionalBody(request)
             let completed = try body.map { (bytes) throws(APIError) in try TaskInput.completion(from: bytes) }
             let id = try taskID(rawID)
@@ -118,7 +114,7 @@ public final class TodoApplication {
         }
     }
 
-    private func health() throws -> HTTPResponse {
+    private func health() -> HTTPResponse {
         do {
             try store.checkHealth()
         } catch {
@@ -179,7 +175,7 @@ public final class TodoApplication {
     static func isJSONMediaType(_ contentType: String?) -> Bool {
         guard let contentType else { return false }
         let essence = contentType.split(separator: ";", maxSplits: 1, omittingEmptySubsequences: false)[0]
-        return essence.trimmingSpaces.lowercased() == "application/json"
+        return essence.trimmingASCIISpaces.lowercased() == "application/json"
     }
 
     /// Maps storage failures to client-safe errors; the detail goes to the log only.
@@ -193,14 +189,5 @@ public final class TodoApplication {
         case .conflict, .internal:
             return APIError.internalError
         }
-    }
-}
-
-private extension Substring {
-    var trimmingSpaces: Substring {
-        var result = self
-        while result.first == " " || result.first == "\t" { result = result.dropFirst() }
-        while result.last == " " || result.last == "\t" { result = result.dropLast() }
-        return result
     }
 }

@@ -4,6 +4,7 @@ import TodoAPI
 
 #if canImport(Glibc)
 import Glibc
+import Clocks
 #endif
 
 /// `token` and `keygen`: tokens and keys shaped like Better Auth's, for development and tests.

@@ -7,6 +7,7 @@ import TodoAPI
 
 #if canImport(Glibc)
 import Glibc
+import Clocks
 #endif
 
 /// A dispatcher thread and N worker threads. The dispatcher holds the listening socket and every
@@ -146,7 +147,8 @@ final class WorkerPool: Sendable {
         let limit = connection.isOverdue ? 0 : TodoApplication.maximumBodySize
         let body = slot.readBody(limit: limit, expected: builder.announcedLength ?? 0)
         let request = builder.build(body: body.bytes, bodyExceededLimit: body.exceededLimit)
-        let response = connection.isOverdue ? application.overloaded(request) : application.respond(to: request)
+        let reply = connection.isOverdue ? application.overloaded(request) : application.respond(to: request)
+        let response = reply.response
         do {
             try slot.write(response.cgiHeader())
             if !response.body.isEmpty { try slot.write(response.body) }
@@ -156,10 +158,10 @@ final class WorkerPool: Sendable {
         }
         if Log.enabled(.info) {
             // Never the token or the user id itself: a short hash identifies a user across lines.
-            let user = response.authenticatedUser.map { SHA256.hexPrefix(of: $0.utf8) } ?? "-"
+            let user = reply.authenticatedUser.map { SHA256.hexPrefix(of: $0.utf8) } ?? "-"
             let elapsed = (MonotonicClock.nanoseconds() - began) / 1000
             let waited = connection.waitedNanoseconds / 1000
-            Log.info("\(request.method) \(response.routeTemplate ?? "(no route)") \(response.status) \(elapsed)us queued=\(waited)us user=\(user)")
+            Log.info("\(request.method) \(reply.routeTemplate ?? "(no route)") \(response.status) \(elapsed)us queued=\(waited)us user=\(user)")
         }
     }
 }

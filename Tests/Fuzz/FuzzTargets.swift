@@ -26,7 +26,7 @@ nonisolated(unsafe) private let application: TodoApplication = {
     let connection = try! TaskDatabase.open(TaskDatabase.Options(path: ":memory:"))
     let authenticator = try! Authenticator(configuration: JWTConfiguration(secret: secret), clock: { fixedNow })
     return TodoApplication(authenticator: authenticator, store: SQLiteTaskStore(connection: connection),
-                           cors: CORSPolicy(allowedOrigins: ["http://localhost:3000"]), now: { 1_800_000_000_000 }, log: { _ in })
+                           cors: CORSPolicy(allowedOrigins: ["http://localhost:3000"]), nowMilliseconds: { 1_800_000_000_000 }, log: { _ in })
 }()
 private let validToken = try! JWTSigner(secret: secret).sign(subject: "fuzz", issuedAt: Int64(fixedNow), lifetime: 600)
 
@@ -35,7 +35,7 @@ public func fuzzOneInput(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
     let bytes = Array(UnsafeBufferPointer(start: data, count: size))
     switch target {
     case "jwt":
-        _ = try? verifier.verify(bytes, now: fixedNow)
+        _ = try? verifier.verify(bytes, nowSeconds: fixedNow)
         _ = Base64URL.decode(bytes)
     case "body":
         _ = try? TaskInput.draft(from: bytes)
@@ -71,7 +71,7 @@ public func fuzzOneInput(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
         }
         let request = builder.build(body: Array(body.prefix(TodoApplication.maximumBodySize)),
                                     bodyExceededLimit: body.count > TodoApplication.maximumBodySize)
-        let response = application.respond(to: request)
+        let response = application.respond(to: request).response
         // Invariants: a status the API documents, and a JSON body on every error.
         precondition([200, 201, 204, 400, 401, 403, 404, 405, 413, 415].contains(response.status), "status \(response.status)")
         precondition(response.status < 400 || !response.body.isEmpty, "error without body")

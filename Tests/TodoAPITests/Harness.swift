@@ -30,7 +30,7 @@ final class Harness {
         let authenticator = try Authenticator(configuration: JWTConfiguration(secret: testSecret),
                                               clock: { Double(clock.milliseconds) / 1000 })
         application = TodoApplication(authenticator: authenticator, store: SQLiteTaskStore(connection: connection),
-                                      cors: cors, now: { clock.milliseconds }, log: { _ in })
+                                      cors: cors, nowMilliseconds: { clock.milliseconds }, log: { _ in })
     }
 
     deinit {
@@ -44,16 +44,16 @@ final class Harness {
     /// Sends a request as `user` (a token for that subject) unless `authorization` is given explicitly.
     func send(_ method: String, _ target: String, as user: String? = nil, authorization: String? = nil,
               json: String? = nil, body: [UInt8]? = nil, contentType: String? = "application/json",
-              bodyExceededLimit: Bool = false, origin: String? = nil, preflightMethod: String? = nil) throws -> Reply {
+              bodyExceededLimit: Bool = false, origin: String? = nil, preflightMethod: String? = nil) throws -> ParsedReply {
         var header = authorization
         if header == nil, let user { header = "Bearer " + (try token(user)) }
         let bytes = body ?? json.map { Array($0.utf8) } ?? []
-        var request = HTTPRequest(method: method, target: target, authorization: header,
+        var request = HTTPRequest(method: HTTPMethod(rawValue: method), target: target, authorization: header,
                                   contentType: bytes.isEmpty && !bodyExceededLimit ? nil : contentType,
                                   body: bytes, bodyExceededLimit: bodyExceededLimit)
         request.origin = origin
         request.accessControlRequestMethod = preflightMethod
-        return Reply(application.respond(to: request))
+        return ParsedReply(application.respond(to: request).response)
     }
 
     /// Creates a task for `user` and returns its id.
@@ -70,7 +70,7 @@ final class Harness {
 }
 
 /// A response with its body parsed.
-struct Reply {
+struct ParsedReply {
     let response: HTTPResponse
     var status: Int { response.status }
     var text: String { String(decoding: response.body, as: UTF8.self) }

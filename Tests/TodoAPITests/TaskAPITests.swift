@@ -181,7 +181,7 @@ struct TaskListTests {
         return ids
     }
 
-    func titles(_ reply: Reply) -> [String] {
+    func titles(_ reply: ParsedReply) -> [String] {
         reply.array?.compactMap { $0.objectValue?["title"]?.stringValue } ?? []
     }
 

@@ -1,4 +1,5 @@
 import JWT
+import Clocks
 
 /// The identity a verified token grants: nothing else about the caller is trusted.
 public struct AuthenticatedUser: Sendable, Equatable {
@@ -33,7 +34,7 @@ public final class Authenticator {
             return AuthenticatedUser(id: cached.subject)
         }
         do {
-            let verified = try verifier.verify(token, now: now)
+            let verified = try verifier.verify(token, nowSeconds: now)
             cache.insert(token, verified)
             return AuthenticatedUser(id: verified.subject)
         } catch {

@@ -31,9 +31,6 @@ final class VerifiedTokenCache {
         if entries.count >= capacity { entries.removeAll(keepingCapacity: true) }
         entries[TokenKey(bytes: ArraySlice(Array(token)))] = verified
     }
-
-    /// The number of tokens remembered.
-    var count: Int { entries.count }
 }
 
 /// Token bytes as a dictionary key, hashed in one pass (an `ArraySlice` would feed the hasher byte by byte).

@@ -54,9 +54,9 @@ extension APIError {
                                      detail: "The service is overloaded: the request waited too long for a worker. Retry shortly.",
                                      headers: [Header(name: "Retry-After", value: "1")])
 
-    static func methodNotAllowed(_ allowed: [String]) -> APIError {
+    static func methodNotAllowed(_ allowed: [HTTPMethod]) -> APIError {
         APIError(status: 405, code: "method_not_allowed", detail: "Method not allowed on this path.",
-                 headers: [Header(name: "Allow", value: allowed.joined(separator: ", "))])
+                 headers: [Header(name: "Allow", value: allowed.map(\.rawValue).joined(separator: ", "))])
     }
 
     static func invalidJSON(_ detail: String) -> APIError {

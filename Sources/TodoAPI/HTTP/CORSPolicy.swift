@@ -1,3 +1,5 @@
+import ASCII
+
 /// Which browser origins may call the API (CORS), and the headers that grant it.
 ///
 /// The worker, not nginx, owns CORS: the allow-list is application configuration
@@ -24,7 +26,7 @@ public struct CORSPolicy: Sendable, Equatable {
     public init(list: String) throws(CORSOriginError) {
         var origins: Set<String> = []
         for entry in list.split(separator: ",") {
-            let trimmed = entry.drop { $0 == " " || $0 == "\t" }.reversed().drop { $0 == " " || $0 == "\t" }.reversed()
+            let trimmed = entry.trimmingASCIISpaces
             let origin = String(trimmed).lowercased()
             if origin.isEmpty { continue }
             guard let rest = origin.hasPrefix("https://") ? origin.dropFirst(8) : origin.hasPrefix("http://") ? origin.dropFirst(7) : nil,
@@ -103,7 +105,7 @@ public struct CORSPolicy: Sendable, Equatable {
     func preflight(for route: Route, origin: String) -> HTTPResponse {
         HTTPResponse(status: 204, headers: [
             ("Access-Control-Allow-Origin", origin),
-            ("Access-Control-Allow-Methods", route.allowedMethods.joined(separator: ", ")),
+            ("Access-Control-Allow-Methods", route.allowedMethods.map(\.rawValue).joined(separator: ", ")),
             ("Access-Control-Allow-Headers", "Authorization, Content-Type"),
             ("Access-Control-Max-Age", String(maxAgeSeconds)),
             ("Vary", "Origin"),

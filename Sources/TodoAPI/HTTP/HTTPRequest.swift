@@ -2,7 +2,7 @@
 /// with only the parts the API uses. It knows nothing of FastCGI.
 public struct HTTPRequest: Sendable {
     /// The request method, e.g. `GET`.
-    public var method: String
+    public var method: HTTPMethod
     /// The raw, still percent-encoded path of the request target.
     public var path: [UInt8]
     /// The raw query string (after `?`), empty when there is none.
@@ -23,7 +23,7 @@ public struct HTTPRequest: Sendable {
     public var accessControlRequestMethod: String?
 
     /// Creates a request from its parts; `target` may carry a `?query`.
-    public init(method: String, target: String, authorization: String? = nil, contentType: String? = nil,
+    public init(method: HTTPMethod, target: String, authorization: String? = nil, contentType: String? = nil,
                 body: [UInt8] = [], bodyExceededLimit: Bool = false) {
         self.method = method
         (self.path, self.query) = Self.split(target: Array(target.utf8))
@@ -35,7 +35,7 @@ public struct HTTPRequest: Sendable {
     }
 
     /// Creates a request from raw byte fields, as a gateway adapter does.
-    public init(method: String, path: [UInt8], query: [UInt8], authorization: [UInt8]?, contentType: String?,
+    public init(method: HTTPMethod, path: [UInt8], query: [UInt8], authorization: [UInt8]?, contentType: String?,
                 contentLength: Int?, body: [UInt8], bodyExceededLimit: Bool) {
         self.method = method
         self.path = path

@@ -8,10 +8,6 @@ public struct HTTPResponse: Sendable {
     public var headers: [(name: String, value: String)]
     /// The body, JSON text or empty.
     public var body: [UInt8]
-    /// For the access log only (never sent): the route template, e.g. `/api/{user_id}/tasks`.
-    public var routeTemplate: String?
-    /// For the access log only (never sent): the authenticated user id.
-    public var authenticatedUser: String?
 
     /// Creates a response; a non-empty body is JSON.
     public init(status: Int, headers: [(name: String, value: String)] = [], body: [UInt8] = []) {

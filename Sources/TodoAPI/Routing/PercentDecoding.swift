@@ -1,3 +1,5 @@
+import ASCII
+
 /// Percent-decoding (RFC 3986 §2.1) that refuses malformed escapes instead of guessing.
 public enum PercentDecoding {
     /// Decodes `%XX` escapes; with `plusAsSpace` also `+` (form encoding, for query strings).
@@ -9,7 +11,7 @@ public enum PercentDecoding {
         while let byte = iterator.next() {
             switch byte {
             case UInt8(ascii: "%"):
-                guard let high = iterator.next().flatMap(hexValue), let low = iterator.next().flatMap(hexValue) else {
+                guard let high = iterator.next().flatMap(ASCIIHex.value(of:)), let low = iterator.next().flatMap(ASCIIHex.value(of:)) else {
                     return nil
                 }
                 output.append(high << 4 | low)
@@ -24,7 +26,7 @@ public enum PercentDecoding {
 
     /// Encodes every byte outside RFC 3986's unreserved set, so the result is safe in a path segment and a header.
     public static func encodePathSegment(_ bytes: some Sequence<UInt8>) -> String {
-        let hex = Array("0123456789ABCDEF".utf8)
+        let hex = ASCIIHex.uppercase
         var output: [UInt8] = []
         for byte in bytes {
             switch byte {
@@ -37,14 +39,5 @@ public enum PercentDecoding {
             }
         }
         return String(decoding: output, as: UTF8.self)
-    }
-
-    private static func hexValue(_ byte: UInt8) -> UInt8? {
-        switch byte {
-        case UInt8(ascii: "0")...UInt8(ascii: "9"): return byte - UInt8(ascii: "0")
-        case UInt8(ascii: "a")...UInt8(ascii: "f"): return byte - UInt8(ascii: "a") + 10
-        case UInt8(ascii: "A")...UInt8(ascii: "F"): return byte - UInt8(ascii: "A") + 10
-        default: return nil
-        }
     }
 }

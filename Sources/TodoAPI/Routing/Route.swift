@@ -10,20 +10,33 @@ public enum Route: Equatable, Sendable {
     case completion(user: [UInt8], id: [UInt8])
 
     /// The methods this resource answers, in `Allow` header order.
-    public var allowedMethods: [String] {
+    public var allowedMethods: [HTTPMethod] {
         switch self {
-        case .health: return ["GET", "HEAD"]
-        case .tasks: return ["GET", "HEAD", "POST"]
-        case .task: return ["GET", "HEAD", "PUT", "DELETE"]
-        case .completion: return ["PATCH"]
+        case .health: return [.get, .head]
+        case .tasks: return [.get, .head, .post]
+        case .task: return [.get, .head, .put, .delete]
+        case .completion: return [.patch]
         }
     }
 
-    /// The decoded `{user_id}` of an API route; nil for `/health`, which belongs to nobody.
-    public var owner: [UInt8]? {
+    /// A user's tasks, or one of them: what every route but `/health` addresses.
+    public enum TaskResource: Equatable, Sendable {
+        /// The collection, `/api/{user_id}/tasks`.
+        case collection
+        /// One task, by its raw (decoded, not yet validated) id.
+        case task(id: [UInt8])
+        /// One task's completion flag.
+        case completion(id: [UInt8])
+    }
+
+    /// The decoded `{user_id}` and the resource of an API route; nil for `/health`, which
+    /// belongs to nobody.
+    public var taskResource: (owner: [UInt8], resource: TaskResource)? {
         switch self {
         case .health: return nil
-        case .tasks(let user), .task(let user, _), .completion(let user, _): return user
+        case .tasks(let user): return (user, .collection)
+        case .task(let user, let id): return (user, .task(id: id))
+        case .completion(let user, let id): return (user, .completion(id: id))
         }
     }
 

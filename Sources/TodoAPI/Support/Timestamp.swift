@@ -1,8 +1,5 @@
 /// RFC 3339 UTC timestamps with milliseconds, e.g. `2026-11-22T10:00:00.123Z`.
 public enum Timestamp {
-    /// The length of every formatted timestamp.
-    public static let length = 24
-
     /// Formats milliseconds since the Unix epoch.
     public static func format(milliseconds: Int64) -> String {
         var bytes: [UInt8] = []

@@ -1,3 +1,5 @@
+import ASCII
+
 /// The options of `GET /api/{user_id}/tasks`, parsed strictly from the query string.
 public struct TaskListQuery: Sendable, Equatable {
     /// Which tasks to include.
@@ -76,9 +78,6 @@ public struct TaskListQuery: Sendable, Equatable {
 
     /// A plain decimal integer (optional leading `-`), or nil.
     private static func integer(_ text: String) -> Int64? {
-        guard text.utf8.allSatisfy({ ($0 >= UInt8(ascii: "0") && $0 <= UInt8(ascii: "9")) || $0 == UInt8(ascii: "-") }) else {
-            return nil
-        }
-        return Int64(text)
+        ASCIIDecimal.parseSigned(text.utf8)
     }
 }

@@ -3,6 +3,7 @@ import Synchronization
 
 #if canImport(Glibc)
 import Glibc
+import Clocks
 #endif
 
 /// Whether this process's database takes writes, as `/health` reports it; shared by the
@@ -25,7 +26,7 @@ public final class WriteHealth: Sendable {
     public let probeInterval: Double
 
     /// A record that starts healthy; `clock` returns seconds on a monotonic scale.
-    public init(probeInterval: Double = 1, clock: @escaping @Sendable () -> Double = WriteHealth.monotonicSeconds) {
+    public init(probeInterval: Double = 1, clock: @escaping @Sendable () -> Double = { Double(MonotonicClock.nanoseconds()) / 1e9 }) {
         self.probeInterval = probeInterval
         self.clock = clock
     }
@@ -59,12 +60,5 @@ public final class WriteHealth: Sendable {
             if case .failure(let error) = result { $0.lastProbeError = error } else { $0.lastProbeError = nil }
         }
         try result.get()
-    }
-
-    /// Seconds since an arbitrary start, never going back.
-    @Sendable public static func monotonicSeconds() -> Double {
-        var time = timespec()
-        clock_gettime(CLOCK_MONOTONIC, &time)
-        return Double(time.tv_sec) + Double(time.tv_nsec) / 1e9
     }
 }

@@ -4,7 +4,7 @@ import Glibc
 import Darwin
 #endif
 
-/// The real-time clock, read without Foundation.
+/// The real-time clock, read without Foundation: token times (seconds) and task timestamps (milliseconds).
 public enum WallClock {
     /// Seconds since the Unix epoch, with sub-second precision.
     @Sendable public static func seconds() -> Double {

@@ -4,6 +4,7 @@ import TodoAPI
 
 #if canImport(Glibc)
 import Glibc
+import Clocks
 #endif
 
 extension Settings {

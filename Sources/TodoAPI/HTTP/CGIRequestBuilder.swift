@@ -1,3 +1,5 @@
+import ASCII
+
 /// Builds an `HTTPRequest` from CGI/1.1 meta-variables (RFC 3875), which is
 /// what FastCGI parameters are. The gateway passes the variables one by one.
 public struct CGIRequestBuilder {
@@ -49,7 +51,7 @@ public struct CGIRequestBuilder {
     /// Finishes the request with its `body`.
     public func build(body: [UInt8], bodyExceededLimit: Bool) -> HTTPRequest {
         let target = HTTPRequest.split(target: requestURI)
-        var request = HTTPRequest(method: method, path: target.path, query: target.query,
+        var request = HTTPRequest(method: HTTPMethod(rawValue: method), path: target.path, query: target.query,
                                   authorization: authorization,
                                   contentType: contentType,
                                   contentLength: contentLength,
@@ -61,12 +63,6 @@ public struct CGIRequestBuilder {
     }
 
     private static func parseLength(_ value: UnsafeBufferPointer<UInt8>) -> Int? {
-        guard value.count <= 18 else { return nil }
-        var result = 0
-        for byte in value {
-            guard byte >= UInt8(ascii: "0"), byte <= UInt8(ascii: "9") else { return nil }
-            result = result * 10 + Int(byte - UInt8(ascii: "0"))
-        }
-        return result
+        ASCIIDecimal.parse(value).map { Int($0) }
     }
 }

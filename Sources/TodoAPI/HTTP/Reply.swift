@@ -1,0 +1,10 @@
+/// What answering one request produced: the response to send, and what the access log (and
+/// metrics) say about it, which is never sent.
+public struct Reply: Sendable {
+    /// The response to write.
+    public var response: HTTPResponse
+    /// The route template, e.g. `/api/{user_id}/tasks`; nil when the path matched no route.
+    public var routeTemplate: String?
+    /// The authenticated user id, when the request got that far.
+    public var authenticatedUser: String?
+}

@@ -1,0 +1,119 @@
+import JWT
+import Testing
+@testable import TodoAPI
+
+@Suite("Tasks API: input validation")
+struct ValidationTests {
+    func post(_ h: Harness, _ json: String) throws -> ParsedReply {
+        try h.send("POST", "/api/alice/tasks", as: "alice", json: json)
+    }
+
+    @Test(arguments: [
+        (#"{}"#, "validation_error"), (#"{"title":null}"#, "validation_error"), (#"{"title":5}"#, "validation_error"),
+        (#"{"title":["x"]}"#, "validation_error"), (#"{"title":"   "}"#, "validation_error"),
+        (#"{"title":"\u2003\n\t"}"#, "validation_error"), (#"{"title":""}"#, "validation_error"),
+        (#"{"title":"x","description":5}"#, "validation_error"), (#"{"title":"x","description":false}"#, "validation_error"),
+        (#"{"title":"x","completed":"yes"}"#, "validation_error"), (#"{"title":"x","completed":1}"#, "validation_error"),
+        (#"{"title":"x","completed":null}"#, "validation_error"),
+        (#"{"title":"x","titel":"y"}"#, "unknown_field"), (#"{"title":"x","userId":"bob"}"#, "unknown_field"),
+        (#"{"title":"x","id":"7"}"#, "validation_error"), (#"{"title":"x","id":0}"#, "validation_error"),
+        (#"{"title":"x","id":1.5}"#, "validation_error"), (#"{"title":"x","user_id":5}"#, "validation_error"),
+        (#"{"title":"x","created_at":null}"#, "validation_error"), (#"{"title":"x","updated_at":[]}"#, "validation_error"),
+        (#"[]"#, "invalid_json"), (#""title""#, "invalid_json"), (#"null"#, "invalid_json"), (#"{"title":"x""#, "invalid_json"),
+        (#"{"title":"x","title":"y"}"#, "invalid_json"), (#"{"title":"\ud800"}"#, "invalid_json"), (#"{"title":1e999}"#, "invalid_json"),
+        (#"{"title":'x'}"#, "invalid_json"), (" ", "invalid_json"),
+    ] as [(String, String)])
+    func rejectsBadBodiesWith400(_ json: String, _ code: String) throws {
+        let h = try Harness()
+        let reply = try post(h, json)
+        #expect(reply.status == 400)
+        #expect(reply.isError(code), "\(reply.text)")
+        #expect(try h.send("GET", "/api/alice/tasks", as: "alice").text == "[]")
+    }
+
+    @Test func unknownFieldIsNamed() throws {
+        let h = try Harness()
+        #expect(try post(h, #"{"title":"x","titel":"y"}"#).object?["detail"] == .string(#"Unknown field "titel"."#))
+    }
+
+    @Test func invalidUTF8Is400() throws {
+        let h = try Harness()
+        let body: [UInt8] = Array(#"{"title":""#.utf8) + [0xC3, 0x28] + Array(#""}"#.utf8)
+        #expect(try h.send("POST", "/api/alice/tasks", as: "alice", body: body).isError("invalid_json"))
+    }
+
+    @Test func deepNestingIs400() throws {
+        let h = try Harness()
+        let deep = #"{"title":"x","description":"# + String(repeating: "[", count: 40) + String(repeating: "]", count: 40) + "}"
+        #expect(try post(h, deep).isError("invalid_json"))
+    }
+
+    @Test func titleLengthCountsCodePointsAfterTrimming() throws {
+        let h = try Harness()
+        let emoji200 = String(repeating: "😀", count: 200)
+        #expect(try post(h, #"{"title":"  \#(emoji200)  "}"#).status == 201)
+        #expect(try post(h, #"{"title":"\#(emoji200)x"}"#).isError("validation_error"))
+        #expect(try post(h, #"{"title":"\#(String(repeating: "a", count: 201))"}"#).isError("validation_error"))
+        // A combining sequence counts each code point: e + U+0301 is 2.
+        #expect(try post(h, #"{"title":"\#(String(repeating: "e\u{301}", count: 100))"}"#).status == 201)
+        #expect(try post(h, #"{"title":"\#(String(repeating: "e\u{301}", count: 101))"}"#).isError("validation_error"))
+    }
+
+    @Test func descriptionLimitIs1000CodePoints() throws {
+        let h = try Harness()
+        #expect(try post(h, #"{"title":"x","description":"\#(String(repeating: "é", count: 1000))"}"#).status == 201)
+        #expect(try post(h, #"{"title":"x","description":"\#(String(repeating: "é", count: 1001))"}"#).isError("validation_error"))
+    }
+
+    @Test func postAndPutRequireABody() throws {
+        let h = try Harness()
+        let id = try h.create("alice", #"{"title":"x"}"#)
+        #expect(try h.send("POST", "/api/alice/tasks", as: "alice").isError("invalid_json"))
+        #expect(try h.send("PUT", "/api/alice/tasks/\(id)", as: "alice").isError("invalid_json"))
+    }
+
+    @Test func patchBodyNeedsCompleted() throws {
+        let h = try Harness()
+        let id = try h.create("alice", #"{"title":"x"}"#)
+        #expect(try h.send("PATCH", "/api/alice/tasks/\(id)/complete", as: "alice", json: "{}").isError("validation_error"))
+        #expect(try h.send("PATCH", "/api/alice/tasks/\(id)/complete", as: "alice", json: #"{"completed":"true"}"#).isError("validation_error"))
+        #expect(try h.send("PATCH", "/api/alice/tasks/\(id)/complete", as: "alice", json: #"{"completed":true,"title":"x"}"#).isError("unknown_field"))
+        #expect(try h.send("GET", "/api/alice/tasks/\(id)", as: "alice").object?["completed"] == .bool(false))
+    }
+
+    @Test(arguments: ["text/plain", "application/x-www-form-urlencoded", "application/jsonx", "json", "multipart/form-data; boundary=x"])
+    func nonJSONContentTypeIs415(_ contentType: String) throws {
+        let h = try Harness()
+        let reply = try h.send("POST", "/api/alice/tasks", as: "alice", json: #"{"title":"x"}"#, contentType: contentType)
+        #expect(reply.status == 415)
+        #expect(reply.isError("unsupported_media_type"))
+    }
+
+    @Test func missingContentTypeWithBodyIs415() throws {
+        let h = try Harness()
+        #expect(try h.send("POST", "/api/alice/tasks", as: "alice", json: #"{"title":"x"}"#, contentType: nil).status == 415)
+    }
+
+    @Test(arguments: ["application/json", "application/json; charset=utf-8", "Application/JSON", " application/json ;charset=UTF-8"])
+    func jsonContentTypesAreAccepted(_ contentType: String) throws {
+        let h = try Harness()
+        #expect(try h.send("POST", "/api/alice/tasks", as: "alice", json: #"{"title":"x"}"#, contentType: contentType).status == 201)
+    }
+
+    @Test func exactly64KiBIsAcceptedAndOneMoreIs413() throws {
+        let h = try Harness()
+        let prefix = Array(#"{"title":"big""#.utf8)
+        let padding = [UInt8](repeating: UInt8(ascii: " "), count: TodoApplication.maximumBodySize - prefix.count - 1)
+        let exact = prefix + padding + [UInt8(ascii: "}")]
+        #expect(exact.count == 65_536)
+        #expect(try h.send("POST", "/api/alice/tasks", as: "alice", body: exact).status == 201)
+        let reply = try h.send("POST", "/api/alice/tasks", as: "alice", body: [], bodyExceededLimit: true)
+        #expect(reply.status == 413)
+        #expect(reply.isError("payload_too_large"))
+    }
+
+    @Test func oversizedBodyIs401BeforeAuthentication() throws {
+        let h = try Harness()
+        #expect(try h.send("POST", "/api/alice/tasks", body: [], bodyExceededLimit: true).status == 401)
+    }
+}

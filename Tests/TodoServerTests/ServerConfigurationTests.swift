@@ -1,0 +1,67 @@
+import Testing
+@testable import TodoServer
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The whole configuration `serve` and `check` build.
+@Suite("Server configuration")
+struct ServerConfigurationTests {
+    static let secret = ["BETTER_AUTH_SECRET": "a-shared-secret-of-at-least-32-bytes!"]
+
+    @Test func defaults() throws {
+        let configuration = try SettingsTests.settings([], Self.secret).serverConfiguration()
+        #expect(configuration.threads == 8)
+        #expect(configuration.backlog == 1024)
+        #expect(configuration.listenAddress == nil)
+        #expect(configuration.backend.options.path == "./todo.db")
+        #expect(configuration.backend.options.synchronous == .full)
+        #expect(configuration.dispatcher.maximumConnections == 4096)
+        #expect(configuration.dispatcher.queueTimeoutNanoseconds == 5_000_000_000)
+        #expect(configuration.logLevel == .info)
+        #expect(configuration.cors.allowedOrigins.isEmpty)
+        #expect(configuration.jwt.leewaySeconds == 30)
+        #expect(configuration.jwt.keys == nil)
+    }
+
+    @Test func everySettingIsRead() throws {
+        var environment = Self.secret
+        environment["TODO_CORS_ORIGINS"] = "https://app.example.com"
+        environment["TODO_LOG_LEVEL"] = "notice"
+        environment["FCGI_WEB_SERVER_ADDRS"] = "127.0.0.1"
+        let configuration = try SettingsTests.settings(["--listen", "127.0.0.1:9000", "--threads", "2", "--backlog", "16",
+                                                        "--database", "/tmp/x.db", "--synchronous", "NORMAL",
+                                                        "--max-connections", "10", "--queue-timeout", "250"],
+                                                       environment).serverConfiguration()
+        #expect(configuration.listenAddress == "127.0.0.1:9000")
+        #expect(configuration.threads == 2 && configuration.backlog == 16)
+        #expect(configuration.backend.options.path == "/tmp/x.db" && configuration.backend.options.synchronous == .normal)
+        #expect(configuration.dispatcher.maximumConnections == 10)
+        #expect(configuration.dispatcher.queueTimeoutNanoseconds == 250_000_000)
+        #expect(configuration.cors.allowedOrigins == ["https://app.example.com"])
+        #expect(configuration.logLevel == .notice)
+    }
+
+    @Test(arguments: [
+        (["--synchronous", "off"], [:], "--synchronous must be full or normal, got \"off\""),
+        (["--log-level", "loud"], [:], "--log-level must be error, warn, notice, info or debug, got \"loud\""),
+        ([], ["TODO_CORS_ORIGINS": "*"], "TODO_CORS_ORIGINS: \"*\" is not an origin like https://app.example.com or http://localhost:3000"),
+        ([], ["BETTER_AUTH_SECRET": "short"], "token settings: the secret must be at least 32 bytes long (it is 5)"),
+        ([], ["BETTER_AUTH_SECRET": ""], "no token key: set BETTER_AUTH_SECRET (HS256, at least 32 bytes), or BETTER_AUTH_URL / BETTER_AUTH_JWKS_URL / BETTER_AUTH_JWKS_FILE for Better Auth's JWKS"),
+        ([], ["BETTER_AUTH_JWKS_URL": "http://auth.example.com/jwks"], nil),
+        ([], ["BETTER_AUTH_JWKS_URL": "https://a/jwks", "BETTER_AUTH_JWKS_FILE": "/x"], "set BETTER_AUTH_JWKS_FILE or BETTER_AUTH_JWKS_URL, not both"),
+        ([], ["FCGI_WEB_SERVER_ADDRS": "not-an-address"], nil),
+    ] as [([String], [String: String], String?)])
+    func badConfigurationIsOneLine(_ arguments: [String], _ environment: [String: String], _ message: String?) throws {
+        var all = Self.secret
+        all.merge(environment) { $1 }
+        do {
+            _ = try SettingsTests.settings(arguments, all).serverConfiguration()
+            Issue.record("expected a configuration error")
+        } catch let error as ConfigurationError {
+            if let message { #expect(error.description == message) }
+            #expect(!error.description.contains("\n"))
+        }
+    }
+}
