@@ -9,6 +9,8 @@ let package = Package(
     name: "todo-fcgi",
     products: [
         .executable(name: "todo-fcgi", targets: ["todo-fcgi"]),
+        // The application logic and its parsers, for FuzzTesting/ (a package of its own).
+        .library(name: "TodoAPI", targets: ["TodoAPI", "JWT", "JSON", "SQLite"]),
     ],
     targets: [
         .systemLibrary(name: "CFastCGI", pkgConfig: "fcgi", providers: [.apt(["libfcgi-dev"])]),

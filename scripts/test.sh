@@ -14,14 +14,14 @@ swift test
 
 echo "== integration tests (release build behind nginx)"
 swift build -c release --product todo-fcgi
-TODO_FCGI_BIN="$repo/.build/release/todo-fcgi" python3 -m pytest -q -p no:cacheprovider tests/integration
+TODO_FCGI_BIN="$repo/.build/release/todo-fcgi" python3 -m pytest -q -p no:cacheprovider IntegrationTests
 
 echo "== schemathesis: the running service against docs/openapi.yaml"
 if [ ! -x .venv-schemathesis/bin/st ]; then
     python3 -m venv .venv-schemathesis
     .venv-schemathesis/bin/pip install --quiet schemathesis==4.32.5
 fi
-TODO_FCGI_BIN="$repo/.build/release/todo-fcgi" python3 tests/schemathesis/run.py --max-time "${SCHEMATHESIS_SECONDS:-120}"
+TODO_FCGI_BIN="$repo/.build/release/todo-fcgi" python3 IntegrationTests/schemathesis/run.py --max-time "${SCHEMATHESIS_SECONDS:-120}"
 
 echo "== fuzzing (libFuzzer + ASan), ${FUZZ_SECONDS:-30} s per target"
 scripts/fuzz.sh "${FUZZ_SECONDS:-30}"

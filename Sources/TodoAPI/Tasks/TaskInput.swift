@@ -1,15 +1,17 @@
 import JSON
 
 /// Validates request bodies into drafts. Every message names the field at fault.
-enum TaskInput {
-    static let maximumTitleLength = 200
-    static let maximumDescriptionLength = 1000
+public enum TaskInput {
+    /// The longest title, in characters, after trimming.
+    public static let maximumTitleLength = 200
+    /// The longest description, in characters.
+    public static let maximumDescriptionLength = 1000
 
     /// Fields of a Task that clients may echo back; they are ignored, never applied.
     private static let readOnlyFields: Set<String> = ["id", "user_id", "created_at", "updated_at"]
 
     /// Parses the body of POST or PUT.
-    static func draft(from body: [UInt8]) throws(APIError) -> TaskDraft {
+    public static func draft(from body: [UInt8]) throws(APIError) -> TaskDraft {
         let object = try parseObject(body)
         try rejectUnknownFields(object, allowed: ["title", "description", "completed"])
         guard let titleValue = object["title"] else {
@@ -41,7 +43,7 @@ enum TaskInput {
     }
 
     /// Parses the body of PATCH .../complete: `{"completed": bool}`.
-    static func completion(from body: [UInt8]) throws(APIError) -> Bool {
+    public static func completion(from body: [UInt8]) throws(APIError) -> Bool {
         let object = try parseObject(body)
         try rejectUnknownFields(object, allowed: ["completed"])
         guard let completed = try optionalBoolean(object, "completed") else {

@@ -1,7 +1,7 @@
 """Starts the real stack on loopback: nginx -> FastCGI (unix socket) -> todo-fcgi -> SQLite.
 
 Used by the integration tests and usable by hand:
-    python3 tests/integration/stack.py   # starts a stack and prints its URL until Ctrl-C
+    python3 IntegrationTests/stack.py   # starts a stack and prints its URL until Ctrl-C
 """
 import base64
 import hashlib
@@ -18,7 +18,7 @@ import subprocess
 import tempfile
 import time
 
-REPO = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
+REPO = os.path.abspath(os.path.join(os.path.dirname(__file__), ".."))
 BINARY = os.environ.get("TODO_FCGI_BIN", os.path.join(REPO, ".build", "release", "todo-fcgi"))
 SECRET = "integration-secret-" + "x" * 32
 

@@ -13,7 +13,7 @@ import time
 import pytest
 
 from stack import SECRET, Stack, b64url, make_token
-from test_jwks import ed25519_key
+from better_auth import ed25519_key
 
 
 @pytest.fixture(scope="module")

@@ -1,7 +1,6 @@
 """CORS on the answers nginx gives itself (413, 429, 502, 405, 400, 404, 431): an allowed browser
 origin gets the same Access-Control-* headers as on the worker's answers, from the same
 TODO_CORS_ORIGINS, so a web app can read "too large" or "rate limited"; other origins get none."""
-import socket
 
 import pytest
 

@@ -28,7 +28,7 @@ def test_security_md_names_existing_files_and_tests():
     """Each row of the threat table: its code column names files that exist, its tests column tests that exist."""
     files = tracked_files()
     swift_tests = "\n".join(read(f) for f in files if f.startswith("Tests/") and f.endswith(".swift"))
-    python_tests = "\n".join(read(f) for f in files if f.startswith("tests/") and f.endswith(".py"))
+    python_tests = "\n".join(read(f) for f in files if f.startswith("IntegrationTests/") and f.endswith(".py"))
     rows = [line.split(" | ") for line in read("docs/SECURITY.md").splitlines()
             if line.startswith("| ") and line.count(" | ") >= 2 and not line.startswith("| ---")]
     assert len(rows) > 10

@@ -1,6 +1,12 @@
-// libFuzzer entry point for the parsers that see attacker-controlled bytes. Built by
-// scripts/fuzz.sh together with the JSON, JWT, SQLite and TodoAPI sources (one module), with
-// -sanitize=fuzzer,address. FUZZ_TARGET picks the target: jwt, body, router, query, cgi.
+// The fuzzer for the parsers that see attacker-controlled bytes, through their public API.
+// Built by scripts/fuzz.sh with -sanitize=fuzzer,address; main (the end of this file) hands the
+// command line to libFuzzer's driver. FUZZ_TARGET picks the target: jwt, body, router, query, cgi.
+import CLibFuzzer
+import JSON
+import JWT
+import SQLite
+import TodoAPI
+
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -81,3 +87,7 @@ public func fuzzOneInput(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
     }
     return 0
 }
+
+var argumentCount = CommandLine.argc
+var arguments: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>? = CommandLine.unsafeArgv
+exit(LLVMFuzzerRunDriver(&argumentCount, &arguments) { data, size in fuzzOneInput(data!, size) })

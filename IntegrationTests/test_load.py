@@ -1,6 +1,6 @@
 """Contention and soak, bounded for CI (CONTENTION_SECONDS, SOAK_SECONDS; longer locally).
 
-    CONTENTION_SECONDS=60 SOAK_SECONDS=600 python3 -m pytest -s tests/integration/test_load.py
+    CONTENTION_SECONDS=60 SOAK_SECONDS=600 python3 -m pytest -s IntegrationTests/test_load.py
 """
 import os
 import threading

@@ -1,5 +1,4 @@
 """kill -9 under write load: every write the client saw acknowledged survives, exactly."""
-import os
 import signal
 import socket
 import sqlite3
