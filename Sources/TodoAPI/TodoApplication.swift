@@ -7,9 +7,6 @@ import Clocks
 /// It sees only `HTTPRequest` and `HTTPResponse`, so it runs in tests without sockets.
 /// Not Sendable: it owns the thread's authenticator and store.
 public final class TodoApplication {
-    /// The largest request body accepted, in bytes.
-    public static let maximumBodySize = 65_536
-
     private let authenticator: Authenticator
     private let store: any TaskStore
     private let now: @Sendable () -> Int64
@@ -163,7 +160,7 @@ public final class TodoApplication {
 
     /// The body if one was sent, after the size and media-type checks.
     private func optionalBody(_ request: HTTPRequest) throws(APIError) -> [UInt8]? {
-        if request.bodyExceededLimit || (request.contentLength ?? 0) > Self.maximumBodySize {
+        if request.bodyExceededLimit {
             throw APIError.payloadTooLarge
         }
         guard request.hasBody else { return nil }

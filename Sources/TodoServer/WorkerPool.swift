@@ -144,7 +144,7 @@ final class WorkerPool: Sendable {
         let began = MonotonicClock.nanoseconds()
         var builder = CGIRequestBuilder()
         slot.forEachParameter { name, value in builder.add(name: name, value: value) }
-        let limit = connection.isOverdue ? 0 : TodoApplication.maximumBodySize
+        let limit = connection.isOverdue ? 0 : HTTPRequest.maximumBodySize
         let body = slot.readBody(limit: limit, expected: builder.announcedLength ?? 0)
         let request = builder.build(body: body.bytes, bodyExceededLimit: body.exceededLimit)
         let reply = connection.isOverdue ? application.overloaded(request) : application.respond(to: request)

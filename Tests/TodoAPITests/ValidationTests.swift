@@ -103,7 +103,7 @@ struct ValidationTests {
     @Test func exactly64KiBIsAcceptedAndOneMoreIs413() throws {
         let h = try Harness()
         let prefix = Array(#"{"title":"big""#.utf8)
-        let padding = [UInt8](repeating: UInt8(ascii: " "), count: TodoApplication.maximumBodySize - prefix.count - 1)
+        let padding = [UInt8](repeating: UInt8(ascii: " "), count: HTTPRequest.maximumBodySize - prefix.count - 1)
         let exact = prefix + padding + [UInt8(ascii: "}")]
         #expect(exact.count == 65_536)
         #expect(try h.send("POST", "/api/alice/tasks", as: "alice", body: exact).status == 201)

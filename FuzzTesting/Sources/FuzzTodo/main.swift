@@ -75,8 +75,8 @@ public func fuzzOneInput(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
             let name = Array(pair[0])
             name.withUnsafeBufferPointer { n in value.withUnsafeBufferPointer { v in builder.add(name: n, value: v) } }
         }
-        let request = builder.build(body: Array(body.prefix(TodoApplication.maximumBodySize)),
-                                    bodyExceededLimit: body.count > TodoApplication.maximumBodySize)
+        let request = builder.build(body: Array(body.prefix(HTTPRequest.maximumBodySize)),
+                                    bodyExceededLimit: body.count > HTTPRequest.maximumBodySize)
         let response = application.respond(to: request).response
         // Invariants: a status the API documents, and a JSON body on every error.
         precondition([200, 201, 204, 400, 401, 403, 404, 405, 413, 415].contains(response.status), "status \(response.status)")

@@ -46,7 +46,7 @@ extension APIError {
     static let forbidden = APIError(status: 403, code: "forbidden",
                                     detail: "The user id in the path does not match the authenticated user.")
     static let payloadTooLarge = APIError(status: 413, code: "payload_too_large",
-                                          detail: "The request body is larger than \(TodoApplication.maximumBodySize) bytes.")
+                                          detail: "The request body is larger than \(HTTPRequest.maximumBodySize) bytes.")
     static let unsupportedMediaType = APIError(status: 415, code: "unsupported_media_type",
                                                detail: "The request body must be JSON (Content-Type: application/json).")
     static let internalError = APIError(status: 500, code: "internal_error", detail: "An internal error occurred.")

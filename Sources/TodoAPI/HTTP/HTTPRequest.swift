@@ -1,6 +1,10 @@
 /// A request as the application sees it: already framed by the web server,
 /// with only the parts the API uses. It knows nothing of FastCGI.
 public struct HTTPRequest: Sendable {
+    /// The largest body accepted, in bytes: the one limit the reader stops at and the
+    /// application answers 413 above (nginx's `client_max_body_size 64k` matches it).
+    public static let maximumBodySize = 65_536
+
     /// The request method, e.g. `GET`.
     public var method: HTTPMethod
     /// The raw, still percent-encoded path of the request target.
@@ -15,8 +19,9 @@ public struct HTTPRequest: Sendable {
     public var contentLength: Int?
     /// The body bytes, up to the body limit.
     public var body: [UInt8]
-    /// True when the body was longer than the limit and was discarded.
-    public var bodyExceededLimit: Bool
+    /// True when the body is over `maximumBodySize`: announced so, or longer when read (then
+    /// discarded). Decided here, when the request is made, and nowhere else.
+    public private(set) var bodyExceededLimit: Bool
     /// The `Origin` header, sent by browsers on cross-origin requests.
     public var origin: String?
     /// The `Access-Control-Request-Method` header of a CORS preflight.
@@ -31,7 +36,8 @@ public struct HTTPRequest: Sendable {
         self.contentType = contentType
         self.contentLength = body.isEmpty ? nil : body.count
         self.body = body
-        self.bodyExceededLimit = bodyExceededLimit
+        self.bodyExceededLimit = bodyExceededLimit || body.count > Self.maximumBodySize
+            || (contentLength ?? 0) > Self.maximumBodySize
     }
 
     /// Creates a request from raw byte fields, as a gateway adapter does.
@@ -44,7 +50,8 @@ public struct HTTPRequest: Sendable {
         self.contentType = contentType
         self.contentLength = contentLength
         self.body = body
-        self.bodyExceededLimit = bodyExceededLimit
+        self.bodyExceededLimit = bodyExceededLimit || body.count > Self.maximumBodySize
+            || (contentLength ?? 0) > Self.maximumBodySize
     }
 
     /// A request target split at the first `?` into the raw path and the raw query.
