@@ -18,6 +18,7 @@ let package = Package(
         .systemLibrary(name: "CCrypto", pkgConfig: "libcrypto", providers: [.apt(["libssl-dev"])]),
         .systemLibrary(name: "CCurl", pkgConfig: "libcurl", providers: [.apt(["libcurl4-openssl-dev"])]),
         .systemLibrary(name: "CEventPoll"),
+        .systemLibrary(name: "CAtomics"),
 
         // Small shared pieces with no C library: ASCII digits and spaces, the two clocks.
         .target(name: "ASCII"),
@@ -25,6 +26,8 @@ let package = Package(
 
         .target(name: "FastCGI", dependencies: ["CFastCGI"]),
         .target(name: "Dispatcher", dependencies: ["CEventPoll", "Clocks"]),
+        // Counters and gauges of every worker process in one shared file, for /metrics.
+        .target(name: "Metrics", dependencies: ["CAtomics"]),
         .target(name: "SQLite", dependencies: ["CSQLite"]),
         .target(name: "JSON", dependencies: ["ASCII"]),
         .target(name: "JWT", dependencies: ["CCrypto", "JSON", "ASCII"]),
@@ -32,12 +35,13 @@ let package = Package(
         .target(name: "TodoAPI", dependencies: ["SQLite", "JSON", "JWT", "ASCII", "Clocks"]),
         // Configuration, commands and the worker pool: a library, so they are unit-tested;
         // the executable is only its entry point.
-        .target(name: "TodoServer", dependencies: ["FastCGI", "Dispatcher", "TodoAPI", "JWT", "SQLite", "HTTPFetch", "JSON", "Clocks"]),
+        .target(name: "TodoServer", dependencies: ["FastCGI", "Dispatcher", "TodoAPI", "JWT", "SQLite", "HTTPFetch", "JSON", "Clocks", "Metrics"]),
         .executableTarget(name: "todo-fcgi", dependencies: ["TodoServer"]),
         .executableTarget(name: "todo-bench", dependencies: ["TodoAPI", "JWT", "SQLite", "Clocks"]),
 
         .testTarget(name: "ASCIITests", dependencies: ["ASCII"]),
         .testTarget(name: "JSONTests", dependencies: ["JSON"]),
+        .testTarget(name: "MetricsTests", dependencies: ["Metrics"]),
         .testTarget(name: "SQLiteTests", dependencies: ["SQLite"]),
         .testTarget(name: "DispatcherTests", dependencies: ["Dispatcher", "Clocks"]),
         .testTarget(name: "JWTTests", dependencies: ["JWT", "JSON", "HTTPFetch"]),

@@ -78,6 +78,8 @@ class Bench:
     def start(self):
         env = dict(os.environ, BETTER_AUTH_SECRET=SECRET, TODO_DATABASE=os.path.join(self.dir, "bench.db"),
                    TODO_SYNCHRONOUS=self.args.synchronous)
+        if self.args.metrics_off:
+            env["TODO_METRICS_FILE"] = "off"
         self.env = env
         worker_socket = os.path.join(self.dir, "worker.sock")
         ceiling_socket = os.path.join(self.dir, "ceiling.sock")
@@ -297,6 +299,8 @@ def main():
     parser.add_argument("--worker", default=WORKER, help="the todo-fcgi binary (default: this tree's release build)")
     parser.add_argument("--config-root", default=REPO,
                         help="the tree whose nginx template and snippets to use (default: this one)")
+    parser.add_argument("--metrics-off", action="store_true",
+                        help="run the worker with TODO_METRICS_FILE=off, to measure what recording metrics costs")
     parser.add_argument("--scale", type=int, default=0, help="prefill this many tasks over 10,000 other users")
     parser.add_argument("--soak", type=int, default=0,
                         help="after the scenarios, run GET list for this many seconds and sample the worker's RSS")

@@ -28,6 +28,9 @@ install -D -m 0644 "$repo/systemd/todo-fcgi.service" "$root/etc/systemd/system/t
 install -D -m 0644 "$repo/nginx/todo-fcgi-api.conf" "$root/etc/nginx/snippets/todo-fcgi-api.conf"
 install -D -m 0644 "$repo/nginx/todo-fcgi-tls.conf" "$root/etc/nginx/snippets/todo-fcgi-tls.conf"
 install -D -m 0644 "$repo/nginx/todo-fcgi-error-headers.conf" "$root/etc/nginx/snippets/todo-fcgi-error-headers.conf"
+if [ ! -e "$root/etc/nginx/snippets/todo-fcgi-metrics-access.conf" ]; then  # the operator's allow-list
+    install -D -m 0644 "$repo/nginx/todo-fcgi-metrics-access.conf" "$root/etc/nginx/snippets/todo-fcgi-metrics-access.conf"
+fi
 if [ ! -e "$root/etc/nginx/sites-available/todo-fcgi" ]; then
     install -D -m 0644 "$repo/nginx/todo-fcgi.site.conf" "$root/etc/nginx/sites-available/todo-fcgi"
 fi

@@ -8,6 +8,8 @@ scripts/install-deps.sh
 python3 -m pytest --version >/dev/null 2>&1 || python3 -m pip install --quiet pytest
 # The JWKS tests sign tokens with an implementation independent of the worker's.
 python3 -c "import cryptography" 2>/dev/null || python3 -m pip install --quiet cryptography
+# The metrics tests read /metrics with Prometheus's own text parser.
+python3 -c "import prometheus_client" 2>/dev/null || python3 -m pip install --quiet prometheus_client
 
 echo "== unit tests"
 swift test

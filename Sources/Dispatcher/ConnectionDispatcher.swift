@@ -1,8 +1,8 @@
 import CEventPoll
+import Clocks
 
 #if canImport(Glibc)
 import Glibc
-import Clocks
 #endif
 
 /// Decouples connections from threads: one thread (running `run()`) owns the listening sockets

@@ -1,4 +1,3 @@
-import CCurl
 import ASCII
 
 /// The body of a 200 answer and how long the server says it stays fresh.

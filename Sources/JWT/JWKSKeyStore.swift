@@ -34,6 +34,7 @@ public final class JWKSKeyStore: KeyProvider {
         var lastOnDemandFetch = -Double.infinity
         var refreshing = false
         var consecutiveFailures = 0
+        var lastSuccess: Double?
         var lastFailureReport = -Double.infinity
     }
 
@@ -79,6 +80,7 @@ public final class JWKSKeyStore: KeyProvider {
                 state.staleAt = now + freshFor
                 state.consecutiveFailures = 0
                 state.lastFailureReport = -Double.infinity
+                state.lastSuccess = now
                 return (changed, failures)
             }
             if failures > 0 {
@@ -127,6 +129,9 @@ public final class JWKSKeyStore: KeyProvider {
 
     /// The keys currently loaded.
     public var current: JWKSet { state.withLock { $0.set } }
+
+    /// When the source last answered with a usable set (the store's clock), nil before that.
+    public var lastSuccess: Double? { state.withLock { $0.lastSuccess } }
 
     /// How many fetches in a row have failed (0 after a success).
     public var consecutiveFailures: Int { state.withLock { $0.consecutiveFailures } }

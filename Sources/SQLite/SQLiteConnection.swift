@@ -1,4 +1,5 @@
 import CSQLite
+import Synchronization
 
 #if canImport(Glibc)
 import Glibc
@@ -38,6 +39,9 @@ public final class SQLiteConnection {
         sqlite3_close_v2(handle)
     }
 
+    /// How many times a connection of this process waited for another's lock (for metrics).
+    public static let busyRetries = Atomic<Int>(0)
+
     /// Waits up to `milliseconds` for a lock held by another connection before failing with SQLITE_BUSY.
     ///
     /// Unlike `sqlite3_busy_timeout`, whose sleeps grow to 100 ms, this retries every 100 µs for
@@ -51,6 +55,7 @@ public final class SQLiteConnection {
             let attempts = Int(attempts)
             let waitedMicroseconds = attempts <= 100 ? attempts * 100 : 10_000 + (attempts - 100) * 1000
             guard waitedMicroseconds < timeoutMicroseconds else { return 0 }
+            SQLiteConnection.busyRetries.add(1, ordering: .relaxed)
             usleep(attempts < 100 ? 100 : 1000)
             return 1
         }, context)

@@ -1,6 +1,6 @@
-import JSON
 import ASCII
 import Clocks
+import JSON
 
 /// The whole API for one worker thread: route, authenticate, validate, call the store, render.
 ///
@@ -12,16 +12,20 @@ public final class TodoApplication {
     private let now: @Sendable () -> Int64
     private let log: @Sendable (String) -> Void
     private let cors: CORSPolicy
+    private let metrics: (@Sendable () -> (contentType: String, body: [UInt8]))?
 
     /// Creates the application over `store`; `nowMilliseconds` gives milliseconds since the epoch
-    /// (task timestamps), `log` receives fault details.
+    /// (task timestamps), `log` receives fault details, and `metrics` renders `/metrics` (without
+    /// it, `/metrics` is no route).
     public init(authenticator: Authenticator, store: any TaskStore, cors: CORSPolicy = CORSPolicy(),
                 nowMilliseconds: @escaping @Sendable () -> Int64 = WallClock.milliseconds,
+                metrics: (@Sendable () -> (contentType: String, body: [UInt8]))? = nil,
                 log: @escaping @Sendable (String) -> Void) {
         self.authenticator = authenticator
         self.store = store
         self.cors = cors
         self.now = nowMilliseconds
+        self.metrics = metrics
         self.log = log
     }
 
@@ -32,8 +36,10 @@ public final class TodoApplication {
         do {
             response = try handle(request, &reply)
         } catch let error as APIError {
+            reply.authFailureReason = error.authFailureReason
             response = error.response
         } catch let error as StorageError {
+            reply.storageFailure = "\(error.kind)"
             response = Self.apiError(for: error, log: log).response
         } catch {
             log("unexpected error: \(error)")
@@ -42,6 +48,9 @@ public final class TodoApplication {
         if response.status != 204 || request.method != .options {
             cors.decorate(&response, origin: request.origin)
         }
+        // A task write answered 2xx has been committed (the store acknowledges nothing earlier).
+        reply.committedWrite = reply.authenticatedUser != nil && (200..<300).contains(response.status)
+            && [.post, .put, .patch, .delete].contains(request.method)
         reply.response = response
         return reply
     }
@@ -57,7 +66,9 @@ public final class TodoApplication {
     /// Answers `request`, noting in `reply` the route and the user as soon as they are known
     /// (the access log wants them for failed requests too).
     private func handle(_ request: HTTPRequest, _ reply: inout Reply) throws -> HTTPResponse {
-        guard let route = Router.route(request.path) else { throw APIError.routeNotFound }
+        guard let route = Router.route(request.path), route != .metrics || metrics != nil else {
+            throw APIError.routeNotFound
+        }
         reply.routeTemplate = route.template
         let method = request.method
         if method == .options, request.accessControlRequestMethod != nil, let origin = request.origin, cors.allows(origin) {
@@ -67,7 +78,15 @@ public final class TodoApplication {
         guard route.allowedMethods.contains(method) else {
             throw APIError.methodNotAllowed(route.allowedMethods)
         }
-        guard let (owner, resource) = route.taskResource else { return health() }
+        guard let (owner, resource) = route.taskResource else {
+            if route == .metrics, let metrics {
+                let (contentType, body) = metrics()
+                var response = HTTPResponse(status: 200, body: body)
+                response.contentType = contentType
+                return response
+            }
+            return health(&reply)
+        }
 
         let user = try authenticator.authenticate(authorization: request.authorization)
         reply.authenticatedUser = user.id
@@ -111,10 +130,11 @@ public final class TodoApplication {
         }
     }
 
-    private func health() -> HTTPResponse {
+    private func health(_ reply: inout Reply) -> HTTPResponse {
         do {
             try store.checkHealth()
         } catch {
+            reply.storageFailure = "\(error.kind)"
             log("health check failed: \(error)")
             return APIError(status: 503, code: "database_unavailable", detail: "The database is not usable.",
                             headers: [.init(name: "Retry-After", value: "5")]).response

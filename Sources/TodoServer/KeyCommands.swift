@@ -1,10 +1,10 @@
+import Clocks
 import JSON
 import JWT
 import TodoAPI
 
 #if canImport(Glibc)
 import Glibc
-import Clocks
 #endif
 
 /// `token` and `keygen`: tokens and keys shaped like Better Auth's, for development and tests.

@@ -46,6 +46,9 @@ extension Option {
                                  help: "The SQLite database file.")
     static let synchronous = Option(flag: "--synchronous", variable: "TODO_SYNCHRONOUS", argument: "full|normal",
                                     defaultValue: "full", help: "Commit durability: full survives power loss, normal a process crash.")
+    static let metricsFile = Option(flag: "--metrics-file", variable: "TODO_METRICS_FILE", argument: "PATH|off",
+                                    help: "The file the worker processes share their metrics in (default: the database path "
+                                        + "with .metrics appended); off disables /metrics.")
     static let logLevel = Option(flag: "--log-level", variable: "TODO_LOG_LEVEL", argument: "LEVEL", defaultValue: "info",
                                  help: "error, warn, info (one line per request) or debug.")
 
@@ -84,7 +87,7 @@ extension Option {
 
     /// Every setting, in `--help` order.
     static let all: [Option] = [
-        listen, threads, backlog, maxConnections, queueTimeout, database, synchronous, logLevel,
+        listen, threads, backlog, maxConnections, queueTimeout, database, synchronous, metricsFile, logLevel,
         subject, lifetime, signingKey, privateKeyFile, jwksFile, keyID, force,
         secret, secretFile, credentialsDirectory, corsOrigins, betterAuthURL, jwksURL, jwksPath,
         jwksMaximumAge, jwksRefreshInterval, issuer, audience, leeway, webServerAddresses,

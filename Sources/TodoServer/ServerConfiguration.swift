@@ -15,14 +15,24 @@ struct ServerConfiguration: Sendable {
     var logLevel: LogLevel
     /// Connection limits, the queue timeout and the TCP peer allow-list.
     var dispatcher: DispatcherSettings
+    /// The shared metrics file; nil when metrics are off.
+    var metricsPath: String?
 }
 
 extension Settings {
     /// The whole configuration of `serve` (and `check`), every setting validated.
     func serverConfiguration() throws(ConfigurationError) -> ServerConfiguration {
-        ServerConfiguration(listenAddress: value(.listen), backlog: Int32(try integer(.backlog)), threads: try integer(.threads),
-                            backend: try backend(), jwt: try jwtConfiguration(), cors: try corsPolicy(), logLevel: try logLevel(),
-                            dispatcher: try dispatcherSettings())
+        let backend = try backend()
+        return ServerConfiguration(listenAddress: value(.listen), backlog: Int32(try integer(.backlog)), threads: try integer(.threads),
+                                   backend: backend, jwt: try jwtConfiguration(), cors: try corsPolicy(), logLevel: try logLevel(),
+                                   dispatcher: try dispatcherSettings(), metricsPath: metricsPath(database: backend.options.path))
+    }
+
+    /// `--metrics-file` / `TODO_METRICS_FILE`: beside the database by default (a place every
+    /// worker process of this database can write), nil for `off`.
+    func metricsPath(database: String) -> String? {
+        guard let value = value(.metricsFile) else { return database + ".metrics" }
+        return value.lowercased() == "off" ? nil : value
     }
 
     /// The database: `--database` / `TODO_DATABASE` and `--synchronous` / `TODO_SYNCHRONOUS`.

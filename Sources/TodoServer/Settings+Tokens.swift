@@ -1,10 +1,10 @@
+import Clocks
 import HTTPFetch
 import JWT
 import TodoAPI
 
 #if canImport(Glibc)
 import Glibc
-import Clocks
 #endif
 
 extension Settings {

@@ -1,13 +1,14 @@
+import Clocks
 import Dispatcher
 import FastCGI
 import JWT
+import Metrics
 import SQLite
 import Synchronization
 import TodoAPI
 
 #if canImport(Glibc)
 import Glibc
-import Clocks
 #endif
 
 /// A dispatcher thread and N worker threads. The dispatcher holds the listening socket and every
@@ -33,12 +34,30 @@ final class WorkerPool: Sendable {
     private let stopping = Atomic<Bool>(false)
     /// Set when the dispatcher loop failed: the process then exits non-zero.
     private let dispatcherFailed = Atomic<Bool>(false)
+    /// The metrics shared with the other processes of this database; nil when off or unusable.
+    private let metricsFile: MetricsFile?
+    private let processMetrics: ProcessMetrics?
+    private let startTime = UInt64(WallClock.seconds())
 
     init(configuration: ServerConfiguration, socket: Int32) throws {
         self.configuration = configuration
         self.jwt = Mutex(configuration.jwt)
         self.dispatcher = try ConnectionDispatcher(listeningSockets: [socket], settings: configuration.dispatcher,
                                                    log: Log.error)
+        var file: MetricsFile?
+        var process: ProcessMetrics?
+        if let path = configuration.metricsPath {
+            do {
+                file = try MetricsFile(path: path)
+                process = try file?.claimProcessSlot()
+            } catch {
+                // Metrics are for operators; a service that cannot keep them still serves.
+                Log.error("\(error); /metrics is off")
+                file = nil
+            }
+        }
+        metricsFile = file
+        processMetrics = process
     }
 
     /// Runs until SIGTERM or SIGINT, then stops accepting, lets requests already sent finish and
@@ -56,7 +75,7 @@ final class WorkerPool: Sendable {
             }
         }
         let threads = (0..<configuration.threads).map { _ in WorkerThread { [self] in work() } }
-        let keyRefresher = WorkerThread { [self] in refreshKeys() }
+        let housekeeper = WorkerThread { [self] in keepHouse() }
         while started.load(ordering: .sequentiallyConsistent) < threads.count { usleep(1000) }
         let failures = failedToStart.load(ordering: .sequentiallyConsistent)
         if failures == 0 {
@@ -77,27 +96,67 @@ final class WorkerPool: Sendable {
         stopping.store(true, ordering: .sequentiallyConsistent)
         dispatcherThread.join()
         threads.forEach { $0.join() }
-        keyRefresher.join()
+        housekeeper.join()
         if failures > 0 || dispatcherFailed.load(ordering: .sequentiallyConsistent) { return 1 }
         Log.notice("stopped")
         return 0
     }
 
-    /// Keeps the JWKS fresh off the request path: a key removed at the source stops verifying new
-    /// tokens within `JWKS_MAX_AGE` even if no token ever names an unknown key. Checks twice a
-    /// second (a cheap lock when nothing is due); the fetch itself is bounded by its timeouts.
-    private func refreshKeys() {
+    /// Twice a second, off the request path: keeps the JWKS fresh (a key removed at the source
+    /// stops verifying new tokens within `JWKS_MAX_AGE` even if no token ever names an unknown
+    /// key; a cheap lock when nothing is due, the fetch bounded by its timeouts) and publishes
+    /// this process's gauges to the metrics file.
+    private func keepHouse() {
         while !stopping.load(ordering: .sequentiallyConsistent) {
             (jwt.withLock { $0.keys } as? JWKSKeyStore)?.refreshIfDue()
+            publishProcessMetrics()
             usleep(500_000)
         }
+    }
+
+    /// This process's pool, connection, storage, JWKS and resource figures, into its slot.
+    private func publishProcessMetrics() {
+        guard let processMetrics else { return }
+        let statistics = dispatcher.currentStatistics
+        var sample = ProcessMetrics.Sample()
+        sample.startTime = startTime
+        sample.threads = UInt64(configuration.threads)
+        sample.threadsBusy = UInt64(max(statistics.busy, 0))
+        sample.connectionsOpen = UInt64(max(statistics.open, 0))
+        sample.connectionsIdle = UInt64(max(statistics.idle, 0))
+        sample.requestsQueued = UInt64(max(statistics.queued, 0))
+        sample.connectionsAccepted = UInt64(statistics.accepted)
+        sample.requestsShed = UInt64(statistics.shed)
+        sample.queueWaitNanoseconds = statistics.waitedNanoseconds
+        sample.requestsDequeued = UInt64(statistics.dequeued)
+        sample.refusedPeers = UInt64(statistics.refusedPeers)
+        sample.busyRetries = UInt64(SQLiteConnection.busyRetries.load(ordering: .relaxed))
+        if let keys = jwt.withLock({ $0.keys }) as? JWKSKeyStore {
+            sample.jwksKeys = UInt64(keys.current.allKeys.count)
+            sample.jwksLastSuccess = keys.lastSuccess.map { UInt64($0) } ?? 0
+            sample.jwksFailures = UInt64(keys.consecutiveFailures)
+        }
+        let resources = ProcessResources.current(database: configuration.backend.options.path)
+        sample.residentBytes = resources.residentBytes
+        sample.openDescriptors = resources.openDescriptors
+        sample.databaseBytes = resources.databaseBytes
+        sample.walBytes = resources.walBytes
+        processMetrics.publish(sample)
+    }
+
+    /// `/metrics`: this process's gauges freshly published, then every process's summed.
+    private func renderMetrics() -> (contentType: String, body: [UInt8]) {
+        publishProcessMetrics()
+        let text = metricsFile?.snapshot().prometheusText(version: TodoCommandLine.version) ?? ""
+        return (MetricsSnapshot.contentType, Array(text.utf8))
     }
 
     private func makeApplication(store: any TaskStore) throws -> (TodoApplication, Int) {
         let seen = generation.load(ordering: .sequentiallyConsistent)
         let settings = jwt.withLock { $0 }
+        let metrics: (@Sendable () -> (contentType: String, body: [UInt8]))? = metricsFile == nil ? nil : { @Sendable [self] in renderMetrics() }
         let application = TodoApplication(authenticator: try Authenticator(configuration: settings), store: store,
-                                          cors: configuration.cors, log: Log.error)
+                                          cors: configuration.cors, metrics: metrics, log: Log.error)
         return (application, seen)
     }
 
@@ -106,6 +165,8 @@ final class WorkerPool: Sendable {
         let store: any TaskStore
         var application: TodoApplication
         var seenGeneration: Int
+        // Without a slot (the file is full), this thread's requests are just not counted.
+        let metrics = try? metricsFile?.claimThreadSlot()
         do {
             slot = try FastCGIRequest()
             store = try configuration.backend.makeStore()
@@ -133,14 +194,15 @@ final class WorkerPool: Sendable {
                     Log.error("reloading the token settings failed, keeping the previous ones: \(error)")
                 }
             }
-            serve(slot, application, connection: connection)
+            serve(slot, application, connection: connection, metrics: metrics)
             dispatcher.finished(keptDescriptor: slot.finish())
         }
     }
 
     /// Answers the request on `slot`; one that waited too long for a thread gets 503 at once
     /// (its body is still read, so the kept connection stays in step).
-    private func serve(_ slot: FastCGIRequest, _ application: TodoApplication, connection: ReadyConnection) {
+    private func serve(_ slot: FastCGIRequest, _ application: TodoApplication, connection: ReadyConnection,
+                       metrics: ThreadMetrics?) {
         let began = MonotonicClock.nanoseconds()
         var builder = CGIRequestBuilder()
         slot.forEachParameter { name, value in builder.add(name: name, value: value) }
@@ -156,10 +218,18 @@ final class WorkerPool: Sendable {
             // The web server went away mid-response; nothing is left to tell it.
             Log.write(.warn, "writing the response failed: \(error)")
         }
+        let elapsedNanoseconds = MonotonicClock.nanoseconds() - began
+        if let metrics {
+            metrics.recordRequest(route: reply.routeTemplate, method: request.method.rawValue, status: response.status,
+                                  seconds: Double(elapsedNanoseconds) / 1e9)
+            if let reason = reply.authFailureReason { metrics.recordAuthFailure(reason: reason) }
+            if let kind = reply.storageFailure { metrics.recordStorageError(kind: kind) }
+            if reply.committedWrite { metrics.recordCommittedWrite() }
+        }
         if Log.enabled(.info) {
             // Never the token or the user id itself: a short hash identifies a user across lines.
             let user = reply.authenticatedUser.map { SHA256.hexPrefix(of: $0.utf8) } ?? "-"
-            let elapsed = (MonotonicClock.nanoseconds() - began) / 1000
+            let elapsed = elapsedNanoseconds / 1000
             let waited = connection.waitedNanoseconds / 1000
             Log.info("\(request.method) \(reply.routeTemplate ?? "(no route)") \(response.status) \(elapsed)us queued=\(waited)us user=\(user)")
         }

@@ -2,13 +2,13 @@
 // SQLite → JSON, and each stage alone, so the cost of every stage is visible.
 // No sockets. Run: swift run -c release todo-bench [iterations]
 // `todo-bench plans DATABASE USER` prints the query plans of the API's own statements instead.
+import Clocks
 import JWT
 import SQLite
 import TodoAPI
 
 #if canImport(Glibc)
 import Glibc
-import Clocks
 #endif
 
 

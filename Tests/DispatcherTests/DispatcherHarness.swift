@@ -1,8 +1,9 @@
 @testable import Dispatcher
 
+import Clocks
+
 #if canImport(Glibc)
 import Glibc
-import Clocks
 #endif
 
 /// A dispatcher on a real listening socket (a unix socket in /tmp, or TCP on 127.0.0.1), its

@@ -22,15 +22,17 @@ final class Harness {
     let clock = TestClock()
     let path: String
     let application: TodoApplication
+    /// What the application said about the last request sent (route, user, metrics facts).
+    var lastReply: Reply?
 
-    init(cors: CORSPolicy = CORSPolicy()) throws {
+    init(cors: CORSPolicy = CORSPolicy(), metrics: (@Sendable () -> (contentType: String, body: [UInt8]))? = nil) throws {
         path = "/tmp/todo-fcgi-test-\(UInt64.random(in: 0...UInt64.max)).db"
         let connection = try TaskDatabase.open(TaskDatabase.Options(path: path))
         let clock = self.clock
         let authenticator = try Authenticator(configuration: JWTConfiguration(secret: testSecret),
                                               clock: { Double(clock.milliseconds) / 1000 })
         application = TodoApplication(authenticator: authenticator, store: SQLiteTaskStore(connection: connection),
-                                      cors: cors, nowMilliseconds: { clock.milliseconds }, log: { _ in })
+                                      cors: cors, nowMilliseconds: { clock.milliseconds }, metrics: metrics, log: { _ in })
     }
 
     deinit {
@@ -53,7 +55,8 @@ final class Harness {
                                   body: bytes, bodyExceededLimit: bodyExceededLimit)
         request.origin = origin
         request.accessControlRequestMethod = preflightMethod
-        return ParsedReply(application.respond(to: request).response)
+        lastReply = application.respond(to: request)
+        return ParsedReply(lastReply!.response)
     }
 
     /// Creates a task for `user` and returns its id.

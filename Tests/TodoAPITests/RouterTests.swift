@@ -7,6 +7,7 @@ struct RouterTests {
 
     @Test func matchesEveryRoute() {
         #expect(route("/health") == .health)
+        #expect(route("/metrics") == .metrics)
         #expect(route("/api/alice/tasks") == .tasks(user: Array("alice".utf8)))
         #expect(route("/api/alice/tasks/7") == .task(user: Array("alice".utf8), id: Array("7".utf8)))
         #expect(route("/api/alice/tasks/7/complete") == .completion(user: Array("alice".utf8), id: Array("7".utf8)))

@@ -39,7 +39,23 @@ public final class Authenticator {
             return AuthenticatedUser(id: verified.subject)
         } catch {
             if error.kind == .internalFailure { throw APIError.internalError }
-            throw APIError.invalidToken(error.reason)
+            throw APIError.invalidToken(error.reason, label: Self.label(error.kind))
+        }
+    }
+
+    /// The name metrics give a rejection.
+    static func label(_ kind: JWTError.Kind) -> String {
+        switch kind {
+        case .malformed: return "malformed"
+        case .unsupportedAlgorithm: return "unsupported_algorithm"
+        case .badSignature: return "bad_signature"
+        case .unknownKey: return "unknown_key_id"
+        case .expired: return "expired"
+        case .notYetValid: return "not_yet_valid"
+        case .invalidClaim: return "invalid_claim"
+        case .issuerMismatch: return "issuer_mismatch"
+        case .audienceMismatch: return "audience_mismatch"
+        case .internalFailure: return "other"
         }
     }
 

@@ -11,6 +11,8 @@ public struct APIError: Error, Sendable, Equatable {
     public let detail: String
     /// Extra response headers (`Allow`, `WWW-Authenticate`, `Retry-After`).
     public var headers: [Header] = []
+    /// For a refused token, why, as the metrics name it (`missing_token`, `expired`, …).
+    public var authFailureReason: String?
 
     /// A response header carried by an error.
     public struct Header: Sendable, Equatable {
@@ -75,14 +77,20 @@ extension APIError {
         APIError(status: 400, code: "invalid_query", detail: detail)
     }
 
-    static let missingToken = APIError(status: 401, code: "missing_token",
-                                       detail: "A bearer token is required (Authorization: Bearer <JWT>).",
-                                       headers: [Header(name: "WWW-Authenticate", value: "Bearer")])
+    static let missingToken: APIError = {
+        var error = APIError(status: 401, code: "missing_token",
+                             detail: "A bearer token is required (Authorization: Bearer <JWT>).",
+                             headers: [Header(name: "WWW-Authenticate", value: "Bearer")])
+        error.authFailureReason = "missing_token"
+        return error
+    }()
 
-    static func invalidToken(_ reason: String) -> APIError {
-        APIError(status: 401, code: "invalid_token", detail: "Invalid token: \(reason).",
-                 headers: [Header(name: "WWW-Authenticate",
-                                  value: "Bearer error=\"invalid_token\", error_description=\"\(headerSafe(reason))\"")])
+    static func invalidToken(_ reason: String, label: String) -> APIError {
+        var error = APIError(status: 401, code: "invalid_token", detail: "Invalid token: \(reason).",
+                             headers: [Header(name: "WWW-Authenticate",
+                                              value: "Bearer error=\"invalid_token\", error_description=\"\(headerSafe(reason))\"")])
+        error.authFailureReason = label
+        return error
     }
 
     static func unavailable(_ detail: String) -> APIError {

@@ -6,8 +6,10 @@ public struct HTTPResponse: Sendable {
     public var status: Int
     /// Extra headers; `Content-Type` and `Content-Length` are added when writing.
     public var headers: [(name: String, value: String)]
-    /// The body, JSON text or empty.
+    /// The body, JSON text unless `contentType` says otherwise, or empty.
     public var body: [UInt8]
+    /// The media type of a non-empty body.
+    public var contentType = "application/json"
 
     /// Creates a response; a non-empty body is JSON.
     public init(status: Int, headers: [(name: String, value: String)] = [], body: [UInt8] = []) {
@@ -32,7 +34,9 @@ public struct HTTPResponse: Sendable {
         output.append(contentsOf: HTTPStatus.reasonPhrase(status).utf8)
         output.append(contentsOf: "\r\n".utf8)
         if !body.isEmpty {
-            output.append(contentsOf: "Content-Type: application/json\r\n".utf8)
+            output.append(contentsOf: "Content-Type: ".utf8)
+            output.append(contentsOf: contentType.utf8.filter { $0 != 0x0D && $0 != 0x0A })
+            output.append(contentsOf: "\r\n".utf8)
         }
         output.append(contentsOf: "Content-Length: ".utf8)
         output.append(contentsOf: String(body.count).utf8)

@@ -7,4 +7,10 @@ public struct Reply: Sendable {
     public var routeTemplate: String?
     /// The authenticated user id, when the request got that far.
     public var authenticatedUser: String?
+    /// Why the token was refused (`missing_token`, `expired`, …), when it was.
+    public var authFailureReason: String?
+    /// The kind of storage failure the request met, if any (`StorageError.Kind`'s name).
+    public var storageFailure: String?
+    /// Whether the request changed stored data (a committed write).
+    public var committedWrite = false
 }

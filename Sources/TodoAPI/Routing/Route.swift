@@ -2,6 +2,8 @@
 public enum Route: Equatable, Sendable {
     /// `/health`
     case health
+    /// `/metrics`: the Prometheus exposition (nginx lets only allowed addresses reach it)
+    case metrics
     /// `/api/{user_id}/tasks`
     case tasks(user: [UInt8])
     /// `/api/{user_id}/tasks/{id}`; the id is the decoded segment, validated later.
@@ -12,7 +14,7 @@ public enum Route: Equatable, Sendable {
     /// The methods this resource answers, in `Allow` header order.
     public var allowedMethods: [HTTPMethod] {
         switch self {
-        case .health: return [.get, .head]
+        case .health, .metrics: return [.get, .head]
         case .tasks: return [.get, .head, .post]
         case .task: return [.get, .head, .put, .delete]
         case .completion: return [.patch]
@@ -29,11 +31,11 @@ public enum Route: Equatable, Sendable {
         case completion(id: [UInt8])
     }
 
-    /// The decoded `{user_id}` and the resource of an API route; nil for `/health`, which
-    /// belongs to nobody.
+    /// The decoded `{user_id}` and the resource of an API route; nil for `/health` and
+    /// `/metrics`, which belong to nobody.
     public var taskResource: (owner: [UInt8], resource: TaskResource)? {
         switch self {
-        case .health: return nil
+        case .health, .metrics: return nil
         case .tasks(let user): return (user, .collection)
         case .task(let user, let id): return (user, .task(id: id))
         case .completion(let user, let id): return (user, .completion(id: id))
@@ -44,6 +46,7 @@ public enum Route: Equatable, Sendable {
     public var template: String {
         switch self {
         case .health: return "/health"
+        case .metrics: return "/metrics"
         case .tasks: return "/api/{user_id}/tasks"
         case .task: return "/api/{user_id}/tasks/{id}"
         case .completion: return "/api/{user_id}/tasks/{id}/complete"
@@ -60,6 +63,7 @@ public enum Router {
     /// The route for `rawPath`, or nil when there is none.
     public static func route(_ rawPath: [UInt8]) -> Route? {
         if rawPath.elementsEqual("/health".utf8) { return .health }
+        if rawPath.elementsEqual("/metrics".utf8) { return .metrics }
         guard rawPath.first == UInt8(ascii: "/") else { return nil }
         let segments = rawPath.dropFirst().split(separator: UInt8(ascii: "/"), omittingEmptySubsequences: false)
         guard segments.count >= 3, segments.count <= 5,

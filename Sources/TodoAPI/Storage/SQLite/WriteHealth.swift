@@ -1,9 +1,9 @@
+import Clocks
 import SQLite
 import Synchronization
 
 #if canImport(Glibc)
 import Glibc
-import Clocks
 #endif
 
 /// Whether this process's database takes writes, as `/health` reports it; shared by the

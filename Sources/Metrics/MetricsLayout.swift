@@ -1,0 +1,56 @@
+/// What every counter is indexed by, and where each lives in a slot of the metrics file. The
+/// label sets are closed, so a slot is a fixed array of counters: recording is an index and
+/// one relaxed atomic add, and nothing a client sends can grow the file or add a label value.
+public enum MetricsLayout {
+    /// Route templates, then "(none)" for paths that match no route.
+    public static let routes = ["/health", "/metrics", "/api/{user_id}/tasks", "/api/{user_id}/tasks/{id}",
+                                "/api/{user_id}/tasks/{id}/complete", "(none)"]
+    /// Request methods, then "other".
+    public static let methods = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "other"]
+    /// Response statuses the service produces, then 0 for any other.
+    public static let statuses = [200, 201, 204, 304, 400, 401, 403, 404, 405, 409, 412, 413, 415, 422, 429, 500, 503, 0]
+    /// Upper bounds of the request-duration histogram buckets, in seconds (then +Inf).
+    public static let durationBuckets: [Double] = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10]
+    /// Why a token was refused: RFC 6750's error descriptions as the API names them.
+    public static let authFailureReasons = ["missing_token", "malformed", "unsupported_algorithm", "bad_signature",
+                                            "unknown_key_id", "expired", "not_yet_valid", "invalid_claim",
+                                            "issuer_mismatch", "audience_mismatch", "other"]
+    /// Kinds of storage failure (`StorageError.Kind`).
+    public static let storageErrorKinds = ["unavailable", "busy", "conflict", "incompatible", "internal"]
+
+    /// The index of `value` in `labels`, else the last (catch-all) index.
+    static func index<T: Equatable>(of value: T, in labels: [T]) -> Int {
+        labels.firstIndex(of: value) ?? labels.count - 1
+    }
+
+    // Thread slot: counters one worker thread writes.
+    static let threadSlotWords = 1024
+    static let claimWord = 0
+    static let requestsOffset = 8
+    static var requestsCount: Int { routes.count * methods.count * statuses.count }
+    static var bucketsOffset: Int { requestsOffset + requestsCount }
+    static var bucketsPerRoute: Int { durationBuckets.count + 1 }
+    static var durationSumOffset: Int { bucketsOffset + routes.count * bucketsPerRoute }
+    static var durationCountOffset: Int { durationSumOffset + routes.count }
+    static var authFailuresOffset: Int { durationCountOffset + routes.count }
+    static var storageErrorsOffset: Int { authFailuresOffset + authFailureReasons.count }
+    static var writesCommittedOffset: Int { storageErrorsOffset + storageErrorKinds.count }
+    static var threadSlotUsedWords: Int { writesCommittedOffset + 1 }
+
+    // Process slot: gauges and counters one process publishes (about twice a second).
+    static let processSlotWords = 64
+    enum ProcessWord: Int, CaseIterable {
+        case claim = 0, startTime, threads, threadsBusy, connectionsOpen, connectionsIdle, requestsQueued
+        case connectionsAccepted, requestsShed, queueWaitNanoseconds, requestsDequeued, refusedPeers
+        case busyRetries, jwksKeys, jwksLastSuccess, jwksFailures, residentBytes, openDescriptors
+        case databaseBytes, walBytes
+    }
+
+    // The file: a header page, then the slots.
+    static let magic: UInt64 = 0x746F_646F_6D65_7472  // "todometr"
+    static let version: UInt64 = 1
+    static let headerWords = 512
+    static let threadSlots = 1024
+    static let processSlots = 128
+    static var fileWords: Int { headerWords + threadSlots * threadSlotWords + processSlots * processSlotWords }
+}

@@ -1,0 +1,66 @@
+import CAtomics
+
+/// This process's gauges in the metrics file, published by one thread about twice a second.
+/// `@unchecked Sendable`: a pointer into the shared mapping, written with atomics.
+public struct ProcessMetrics: @unchecked Sendable {
+    let base: UnsafeMutablePointer<UInt64>
+    /// What a process that had this slot before had counted: added to this one's counts, so a
+    /// counter summed over the file never goes backwards when a process is replaced.
+    private let carried: [MetricsLayout.ProcessWord: UInt64]
+
+    /// The words that count (summed over dead processes too); the others are gauges.
+    static let counterWords: [MetricsLayout.ProcessWord] = [.connectionsAccepted, .requestsShed, .queueWaitNanoseconds,
+                                                             .requestsDequeued, .refusedPeers, .busyRetries]
+
+    init(base: UnsafeMutablePointer<UInt64>) {
+        self.base = base
+        var carried: [MetricsLayout.ProcessWord: UInt64] = [:]
+        for word in Self.counterWords { carried[word] = todo_atomic_load(base + word.rawValue) }
+        self.carried = carried
+    }
+
+    /// A value of this process as of now.
+    public struct Sample: Sendable {
+        /// Unix seconds when the process started.
+        public var startTime: UInt64 = 0
+        public var threads: UInt64 = 0
+        public var threadsBusy: UInt64 = 0
+        public var connectionsOpen: UInt64 = 0
+        public var connectionsIdle: UInt64 = 0
+        public var requestsQueued: UInt64 = 0
+        public var connectionsAccepted: UInt64 = 0
+        public var requestsShed: UInt64 = 0
+        public var queueWaitNanoseconds: UInt64 = 0
+        public var requestsDequeued: UInt64 = 0
+        public var refusedPeers: UInt64 = 0
+        public var busyRetries: UInt64 = 0
+        public var jwksKeys: UInt64 = 0
+        /// Unix seconds of the last successful JWKS fetch (0: never, or no JWKS).
+        public var jwksLastSuccess: UInt64 = 0
+        public var jwksFailures: UInt64 = 0
+        public var residentBytes: UInt64 = 0
+        public var openDescriptors: UInt64 = 0
+        public var databaseBytes: UInt64 = 0
+        public var walBytes: UInt64 = 0
+
+        /// An empty sample.
+        public init() {}
+    }
+
+    /// Publishes `sample` as this process's current values.
+    public func publish(_ sample: Sample) {
+        let values: [(MetricsLayout.ProcessWord, UInt64)] = [
+            (.startTime, sample.startTime), (.threads, sample.threads), (.threadsBusy, sample.threadsBusy),
+            (.connectionsOpen, sample.connectionsOpen), (.connectionsIdle, sample.connectionsIdle),
+            (.requestsQueued, sample.requestsQueued), (.connectionsAccepted, sample.connectionsAccepted),
+            (.requestsShed, sample.requestsShed), (.queueWaitNanoseconds, sample.queueWaitNanoseconds),
+            (.requestsDequeued, sample.requestsDequeued), (.refusedPeers, sample.refusedPeers),
+            (.busyRetries, sample.busyRetries), (.jwksKeys, sample.jwksKeys), (.jwksLastSuccess, sample.jwksLastSuccess),
+            (.jwksFailures, sample.jwksFailures), (.residentBytes, sample.residentBytes),
+            (.openDescriptors, sample.openDescriptors), (.databaseBytes, sample.databaseBytes), (.walBytes, sample.walBytes),
+        ]
+        for (word, value) in values {
+            todo_atomic_store(base + word.rawValue, value &+ (carried[word] ?? 0))
+        }
+    }
+}

@@ -1,0 +1,109 @@
+/// The Prometheus text exposition format, version 0.0.4.
+extension MetricsSnapshot {
+    /// The content type of `prometheusText`.
+    public static let contentType = "text/plain; version=0.0.4; charset=utf-8"
+
+    /// Every metric with its HELP and TYPE lines. Label values come only from the closed sets of
+    /// `MetricsLayout` (and `version`): never a user id, a path, a token or task data.
+    public func prometheusText(version: String) -> String {
+        var text = ""
+        func family(_ name: String, _ type: String, _ help: String) {
+            text += "# HELP \(name) \(help)\n# TYPE \(name) \(type)\n"
+        }
+        func sample(_ name: String, _ labels: [(String, String)], _ value: String) {
+            let rendered = labels.isEmpty ? "" : "{" + labels.map { "\($0.0)=\"\($0.1)\"" }.joined(separator: ",") + "}"
+            text += "\(name)\(rendered) \(value)\n"
+        }
+        func sample(_ name: String, _ value: String) {
+            sample(name, [], value)
+        }
+        let routes = MetricsLayout.routes, methods = MetricsLayout.methods, statuses = MetricsLayout.statuses
+
+        family("todo_requests_total", "counter", "Requests answered, by route template, method and status.")
+        for (r, route) in routes.enumerated() {
+            for (m, method) in methods.enumerated() {
+                for (s, status) in statuses.enumerated() {
+                    let count = requests[(r * methods.count + m) * statuses.count + s]
+                    guard count > 0 else { continue }
+                    sample("todo_requests_total", [("method", method), ("route", route), ("status", status == 0 ? "other" : String(status))], String(count))
+                }
+            }
+        }
+
+        family("todo_request_duration_seconds", "histogram", "Time to answer a request in the worker, by route template.")
+        for (r, route) in routes.enumerated() where durationCounts[r] > 0 {
+            var cumulative: UInt64 = 0
+            for b in 0..<MetricsLayout.bucketsPerRoute {
+                cumulative &+= buckets[r * MetricsLayout.bucketsPerRoute + b]
+                let bound = b < MetricsLayout.durationBuckets.count ? Self.number(MetricsLayout.durationBuckets[b]) : "+Inf"
+                sample("todo_request_duration_seconds_bucket", [("route", route), ("le", bound)], String(cumulative))
+            }
+            sample("todo_request_duration_seconds_sum", [("route", route)], Self.number(Double(durationMicroseconds[r]) / 1_000_000))
+            sample("todo_request_duration_seconds_count", [("route", route)], String(durationCounts[r]))
+        }
+
+        func gauge(_ word: MetricsLayout.ProcessWord) -> String { String(process[word] ?? 0) }
+        family("todo_threads", "gauge", "Worker threads, over all processes.")
+        sample("todo_threads", gauge(.threads))
+        family("todo_threads_busy", "gauge", "Worker threads answering a request now.")
+        sample("todo_threads_busy", gauge(.threadsBusy))
+        family("todo_connections_open", "gauge", "Connections from the web server held open, idle ones included.")
+        sample("todo_connections_open", gauge(.connectionsOpen))
+        family("todo_connections_idle", "gauge", "Kept-alive connections waiting for their next request.")
+        sample("todo_connections_idle", gauge(.connectionsIdle))
+        family("todo_requests_queued", "gauge", "Requests waiting for a free worker thread.")
+        sample("todo_requests_queued", gauge(.requestsQueued))
+        family("todo_connections_accepted_total", "counter", "Connections accepted from the web server.")
+        sample("todo_connections_accepted_total", gauge(.connectionsAccepted))
+        family("todo_queue_wait_seconds_total", "counter", "Time requests waited for a free thread, summed.")
+        sample("todo_queue_wait_seconds_total", Self.number(Double(process[.queueWaitNanoseconds] ?? 0) / 1e9))
+        family("todo_queue_requests_total", "counter", "Requests taken from the queue by a thread (the count behind todo_queue_wait_seconds_total).")
+        sample("todo_queue_requests_total", gauge(.requestsDequeued))
+        family("todo_requests_shed_total", "counter", "Requests answered 503 overloaded after waiting longer than the queue timeout.")
+        sample("todo_requests_shed_total", gauge(.requestsShed))
+        family("todo_peers_refused_total", "counter", "TCP connections closed because the peer is not in FCGI_WEB_SERVER_ADDRS.")
+        sample("todo_peers_refused_total", gauge(.refusedPeers))
+
+        family("todo_auth_failures_total", "counter", "Requests refused for their token, by RFC 6750 reason.")
+        for (index, reason) in MetricsLayout.authFailureReasons.enumerated() {
+            sample("todo_auth_failures_total", [("reason", reason)], String(authFailures[index]))
+        }
+        family("todo_jwks_keys", "gauge", "Keys loaded from the JWKS (summed over processes).")
+        sample("todo_jwks_keys", gauge(.jwksKeys))
+        family("todo_jwks_last_success_timestamp_seconds", "gauge", "Unix time of the last successful JWKS fetch (0: none).")
+        sample("todo_jwks_last_success_timestamp_seconds", String(jwksLastSuccess))
+        family("todo_jwks_fetch_failures", "gauge", "JWKS fetches failed in a row since the last success (summed over processes).")
+        sample("todo_jwks_fetch_failures", gauge(.jwksFailures))
+
+        family("todo_storage_errors_total", "counter", "Requests that met a storage failure, by kind.")
+        for (index, kind) in MetricsLayout.storageErrorKinds.enumerated() {
+            sample("todo_storage_errors_total", [("kind", kind)], String(storageErrors[index]))
+        }
+        family("todo_storage_busy_retries_total", "counter", "Times a connection waited for another process's write lock.")
+        sample("todo_storage_busy_retries_total", gauge(.busyRetries))
+        family("todo_writes_committed_total", "counter", "Writes the database committed (each its own transaction).")
+        sample("todo_writes_committed_total", String(writesCommitted))
+        family("todo_database_bytes", "gauge", "Size of the database file.")
+        sample("todo_database_bytes", gauge(.databaseBytes))
+        family("todo_database_wal_bytes", "gauge", "Size of the database's write-ahead log.")
+        sample("todo_database_wal_bytes", gauge(.walBytes))
+
+        family("todo_processes", "gauge", "Worker processes alive.")
+        sample("todo_processes", String(processes))
+        family("todo_process_start_time_seconds", "gauge", "Unix time the oldest live worker process started.")
+        sample("todo_process_start_time_seconds", String(startTime))
+        family("todo_process_resident_memory_bytes", "gauge", "Resident memory of the worker processes.")
+        sample("todo_process_resident_memory_bytes", gauge(.residentBytes))
+        family("todo_process_open_fds", "gauge", "Open file descriptors of the worker processes.")
+        sample("todo_process_open_fds", gauge(.openDescriptors))
+        family("todo_build_info", "gauge", "The running build (always 1).")
+        sample("todo_build_info", [("version", version)], "1")
+        return text
+    }
+
+    /// A float as Prometheus reads it: no exponent for the bucket bounds, shortest otherwise.
+    static func number(_ value: Double) -> String {
+        if value == value.rounded(), abs(value) < 1e15 { return String(Int64(value)) }
+        return "\(value)"
+    }
+}

@@ -1,0 +1,36 @@
+import CAtomics
+
+/// One worker thread's counters in the metrics file; only that thread records into them.
+/// `@unchecked Sendable`: it is a pointer into the shared mapping, written with atomics.
+public struct ThreadMetrics: @unchecked Sendable {
+    let base: UnsafeMutablePointer<UInt64>
+
+    /// Counts one answered request: its route template (nil: no route), method, status and
+    /// how long it took to answer.
+    public func recordRequest(route: String?, method: String, status: Int, seconds: Double) {
+        let routeIndex = MetricsLayout.index(of: route ?? "(none)", in: MetricsLayout.routes)
+        let methodIndex = MetricsLayout.index(of: method, in: MetricsLayout.methods)
+        let statusIndex = MetricsLayout.index(of: status, in: MetricsLayout.statuses)
+        let request = (routeIndex * MetricsLayout.methods.count + methodIndex) * MetricsLayout.statuses.count + statusIndex
+        todo_atomic_add(base + MetricsLayout.requestsOffset + request, 1)
+        let bucket = MetricsLayout.durationBuckets.firstIndex { seconds <= $0 } ?? MetricsLayout.durationBuckets.count
+        todo_atomic_add(base + MetricsLayout.bucketsOffset + routeIndex * MetricsLayout.bucketsPerRoute + bucket, 1)
+        todo_atomic_add(base + MetricsLayout.durationSumOffset + routeIndex, UInt64(max(seconds, 0) * 1_000_000))
+        todo_atomic_add(base + MetricsLayout.durationCountOffset + routeIndex, 1)
+    }
+
+    /// Counts a refused token by reason (one of `MetricsLayout.authFailureReasons`).
+    public func recordAuthFailure(reason: String) {
+        todo_atomic_add(base + MetricsLayout.authFailuresOffset + MetricsLayout.index(of: reason, in: MetricsLayout.authFailureReasons), 1)
+    }
+
+    /// Counts a storage failure by kind (one of `MetricsLayout.storageErrorKinds`).
+    public func recordStorageError(kind: String) {
+        todo_atomic_add(base + MetricsLayout.storageErrorsOffset + MetricsLayout.index(of: kind, in: MetricsLayout.storageErrorKinds), 1)
+    }
+
+    /// Counts a write the database committed.
+    public func recordCommittedWrite() {
+        todo_atomic_add(base + MetricsLayout.writesCommittedOffset, 1)
+    }
+}

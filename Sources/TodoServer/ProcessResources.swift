@@ -1,0 +1,33 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// What this process holds, read from /proc and the file system for the metrics.
+struct ProcessResources {
+    var residentBytes: UInt64 = 0
+    var openDescriptors: UInt64 = 0
+    var databaseBytes: UInt64 = 0
+    var walBytes: UInt64 = 0
+
+    /// Now, for this process and the database at `database`.
+    static func current(database: String) -> ProcessResources {
+        var resources = ProcessResources()
+        // /proc/self/statm: "size resident shared ..." in pages.
+        let fields = (try? Settings.readFile("/proc/self/statm", limit: 256)).map { String(decoding: $0, as: UTF8.self).split(separator: " ") }
+        if let fields, fields.count >= 2, let pages = UInt64(fields[1]) {
+            resources.residentBytes = pages * UInt64(sysconf(Int32(_SC_PAGESIZE)))
+        }
+        if let directory = opendir("/proc/self/fd") {
+            var count: UInt64 = 0
+            while let entry = readdir(directory) {
+                if entry.pointee.d_name.0 != UInt8(ascii: ".") { count += 1 }
+            }
+            closedir(directory)
+            resources.openDescriptors = count > 0 ? count - 1 : 0  // not the directory's own descriptor
+        }
+        var status = stat()
+        if stat(database, &status) == 0 { resources.databaseBytes = UInt64(status.st_size) }
+        if stat(database + "-wal", &status) == 0 { resources.walBytes = UInt64(status.st_size) }
+        return resources
+    }
+}

@@ -1,0 +1,132 @@
+import Testing
+@testable import Metrics
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+@Suite("Metrics file")
+struct MetricsFileTests {
+    static func path() -> String { "/tmp/todo-fcgi-metrics-\(UInt64.random(in: 0...UInt64.max))" }
+
+    @Test func countersOfEveryThreadAndEveryOpenerAreSummed() throws {
+        let path = Self.path()
+        defer { unlink(path) }
+        let first = try MetricsFile(path: path)
+        let second = try MetricsFile(path: path)  // another process's mapping of the same file
+        let a = try first.claimThreadSlot()
+        let b = try second.claimThreadSlot()
+        #expect(a.base != b.base)
+        a.recordRequest(route: "/api/{user_id}/tasks", method: "POST", status: 201, seconds: 0.0004)
+        a.recordRequest(route: "/api/{user_id}/tasks", method: "POST", status: 201, seconds: 0.003)
+        b.recordRequest(route: "/api/{user_id}/tasks", method: "POST", status: 201, seconds: 20)
+        b.recordRequest(route: nil, method: "BREW", status: 418, seconds: 0.001)
+        b.recordAuthFailure(reason: "expired")
+        b.recordStorageError(kind: "busy")
+        a.recordCommittedWrite()
+        for snapshot in [first.snapshot(), second.snapshot()] {
+            #expect(snapshot.requests(route: "/api/{user_id}/tasks", method: "POST", status: 201) == 3)
+            #expect(snapshot.requests(route: "(none)", method: "other", status: 0) == 1)
+            #expect(snapshot.authFailures[MetricsLayout.authFailureReasons.firstIndex(of: "expired")!] == 1)
+            #expect(snapshot.storageErrors[MetricsLayout.storageErrorKinds.firstIndex(of: "busy")!] == 1)
+            #expect(snapshot.writesCommitted == 1)
+        }
+    }
+
+    @Test func aSlotOfADeadProcessIsTakenOverWithItsCounts() throws {
+        let path = Self.path()
+        defer { unlink(path) }
+        let file = try MetricsFile(path: path)
+        let gone = try file.claimThreadSlot()
+        gone.recordCommittedWrite()
+        gone.base.pointee = UInt64(Int32.max) + 1  // a pid no process has
+        let process = try file.claimProcessSlot()
+        var sample = ProcessMetrics.Sample()
+        sample.connectionsAccepted = 5
+        sample.threads = 8
+        process.publish(sample)
+        process.base.pointee = UInt64(Int32.max) + 1
+        #expect(file.snapshot().process[.threads] == nil)  // a dead process's gauges are not counted
+        #expect(file.snapshot().process[.connectionsAccepted] == 5)  // its counters are
+
+        let successor = try file.claimThreadSlot()
+        #expect(successor.base == gone.base)
+        successor.recordCommittedWrite()
+        #expect(file.snapshot().writesCommitted == 2)
+        let replacement = try file.claimProcessSlot()
+        #expect(replacement.base == process.base)
+        sample.connectionsAccepted = 1
+        replacement.publish(sample)
+        #expect(file.snapshot().process[.connectionsAccepted] == 6)  // never goes backwards
+        #expect(file.snapshot().process[.threads] == 8)
+    }
+
+    @Test func aFileOfAnotherLayoutIsStartedAfresh() throws {
+        let path = Self.path()
+        defer { unlink(path) }
+        let descriptor = open(path, O_RDWR | O_CREAT, 0o600)
+        _ = "not a metrics file".withCString { write(descriptor, $0, 18) }
+        close(descriptor)
+        let file = try MetricsFile(path: path)
+        #expect(file.snapshot().writesCommitted == 0)
+        var status = stat()
+        stat(path, &status)
+        #expect(Int(status.st_size) == MetricsLayout.fileWords * 8)
+    }
+
+    @Test func aPathThatCannotBeOpenedIsAnError() {
+        #expect(throws: MetricsError.self) { try MetricsFile(path: "/nonexistent-directory/metrics") }
+    }
+}
+
+@Suite("Prometheus text")
+struct PrometheusTextTests {
+    @Test func countersHistogramsAndGaugesInTheExpositionFormat() throws {
+        let path = MetricsFileTests.path()
+        defer { unlink(path) }
+        let file = try MetricsFile(path: path)
+        let thread = try file.claimThreadSlot()
+        thread.recordRequest(route: "/health", method: "GET", status: 200, seconds: 0.0007)
+        thread.recordRequest(route: "/health", method: "GET", status: 200, seconds: 0.3)
+        thread.recordAuthFailure(reason: "bad_signature")
+        var sample = ProcessMetrics.Sample()
+        sample.threads = 8
+        sample.startTime = 1_800_000_000
+        try file.claimProcessSlot().publish(sample)
+        let text = file.snapshot().prometheusText(version: "9.9.9")
+        let lines = Set(text.split(separator: "\n").map(String.init))
+        #expect(lines.contains("todo_requests_total{method=\"GET\",route=\"/health\",status=\"200\"} 2"))
+        #expect(lines.contains("todo_request_duration_seconds_bucket{route=\"/health\",le=\"0.0005\"} 0"))
+        #expect(lines.contains("todo_request_duration_seconds_bucket{route=\"/health\",le=\"0.001\"} 1"))
+        #expect(lines.contains("todo_request_duration_seconds_bucket{route=\"/health\",le=\"0.25\"} 1"))
+        #expect(lines.contains("todo_request_duration_seconds_bucket{route=\"/health\",le=\"0.5\"} 2"))
+        #expect(lines.contains("todo_request_duration_seconds_bucket{route=\"/health\",le=\"+Inf\"} 2"))
+        #expect(lines.contains("todo_request_duration_seconds_count{route=\"/health\"} 2"))
+        #expect(lines.contains("todo_request_duration_seconds_sum{route=\"/health\"} 0.3007"))
+        #expect(lines.contains("todo_auth_failures_total{reason=\"bad_signature\"} 1"))
+        #expect(lines.contains("todo_auth_failures_total{reason=\"expired\"} 0"))
+        #expect(lines.contains("todo_threads 8"))
+        #expect(lines.contains("todo_process_start_time_seconds 1800000000"))
+        #expect(lines.contains("todo_build_info{version=\"9.9.9\"} 1"))
+        #expect(lines.contains("# TYPE todo_request_duration_seconds histogram"))
+        // Every sample line belongs to a family announced by a TYPE line before it.
+        var families: Set<String> = []
+        for line in text.split(separator: "\n") {
+            if line.hasPrefix("# TYPE ") { families.insert(String(line.split(separator: " ")[2])) }
+            guard !line.hasPrefix("#") else { continue }
+            let name = String(line.prefix { $0 != "{" && $0 != " " })
+            let family = ["_bucket", "_sum", "_count"].reduce(name) { $0.hasSuffix($1) && !families.contains($0) ? String($0.dropLast($1.count)) : $0 }
+            #expect(families.contains(family), "\(line)")
+        }
+    }
+}
+
+@Suite("Process liveness")
+struct ProcessLivenessTests {
+    @Test func thisProcessIsAliveAndImpossiblePidsAreNot() {
+        #expect(MetricsFile.isAlive(UInt64(getpid())))
+        #expect(MetricsFile.isAlive(1))
+        #expect(!MetricsFile.isAlive(0))
+        #expect(!MetricsFile.isAlive(UInt64(Int32.max) + 1))
+    }
+}

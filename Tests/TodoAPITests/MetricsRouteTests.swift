@@ -1,0 +1,55 @@
+import Testing
+@testable import TodoAPI
+
+/// `/metrics` and what each reply tells the metrics, in-process.
+@Suite("Metrics route and reply facts")
+struct MetricsRouteTests {
+    static let exposition: @Sendable () -> (contentType: String, body: [UInt8]) = {
+        ("text/plain; version=0.0.4; charset=utf-8", Array("todo_up 1\n".utf8))
+    }
+
+    @Test func metricsAreServedAsPrometheusTextWithoutAToken() throws {
+        let h = try Harness(metrics: Self.exposition)
+        let reply = try h.send("GET", "/metrics")
+        #expect(reply.status == 200)
+        #expect(reply.text == "todo_up 1\n")
+        #expect(reply.response.contentType == "text/plain; version=0.0.4; charset=utf-8")
+        #expect(String(decoding: reply.response.cgiHeader(), as: UTF8.self).contains("Content-Type: text/plain; version=0.0.4; charset=utf-8\r\n"))
+        #expect(h.lastReply?.routeTemplate == "/metrics")
+        let post = try h.send("POST", "/metrics")
+        #expect(post.isError("method_not_allowed") && post.header("Allow") == "GET, HEAD")
+    }
+
+    @Test func withoutMetricsThereIsNoSuchRoute() throws {
+        let h = try Harness()
+        #expect(try h.send("GET", "/metrics").isError("route_not_found"))
+        #expect(h.lastReply?.routeTemplate == nil)
+    }
+
+    @Test func repliesNameTheAuthFailureReason() throws {
+        let h = try Harness()
+        _ = try h.send("GET", "/api/alice/tasks")
+        #expect(h.lastReply?.authFailureReason == "missing_token")
+        _ = try h.send("GET", "/api/alice/tasks", authorization: "Bearer not-a-jwt")
+        #expect(h.lastReply?.authFailureReason == "malformed")
+        _ = try h.send("GET", "/api/alice/tasks", authorization: "Bearer " + (try h.token("alice", lifetime: -600)))
+        #expect(h.lastReply?.authFailureReason == "expired")
+        _ = try h.send("GET", "/api/alice/tasks", as: "alice")
+        #expect(h.lastReply?.authFailureReason == nil)
+        #expect(h.lastReply?.authenticatedUser == "alice")
+    }
+
+    @Test func onlySuccessfulWritesCountAsCommitted() throws {
+        let h = try Harness()
+        let id = try h.create("alice", #"{"title":"x"}"#)
+        #expect(h.lastReply?.committedWrite == true)
+        _ = try h.send("GET", "/api/alice/tasks/\(id)", as: "alice")
+        #expect(h.lastReply?.committedWrite == false)
+        _ = try h.send("PUT", "/api/alice/tasks/\(id)", as: "alice", json: #"{"title":""}"#)
+        #expect(h.lastReply?.committedWrite == false)
+        _ = try h.send("DELETE", "/api/alice/tasks/999", as: "alice")
+        #expect(h.lastReply?.committedWrite == false)
+        _ = try h.send("DELETE", "/api/alice/tasks/\(id)", as: "alice")
+        #expect(h.lastReply?.committedWrite == true)
+    }
+}
