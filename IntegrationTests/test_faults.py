@@ -26,7 +26,10 @@ def small_disk(tmp_path):
 
 @pytest.fixture
 def stack_on(small_disk):
-    stack = Stack(processes=1, threads=4, env={"TODO_DATABASE": str(small_disk / "todo.db")})
+    # The metrics file (allocated in full when created) stays off the small disk, which the
+    # tests fill with the database alone.
+    stack = Stack(processes=1, threads=4, env={"TODO_DATABASE": str(small_disk / "todo.db"),
+                                               "TODO_METRICS_FILE": str(small_disk.parent / "todo.metrics")})
     stack.database = str(small_disk / "todo.db")
     stack.start()
     yield stack

@@ -39,18 +39,22 @@ public final class MetricsFile: @unchecked Sendable {
         }
         defer { flock(descriptor, LOCK_UN) }
         var status = stat()
+        var header = [UInt64](repeating: 0, count: 2)
+        let headerRead = header.withUnsafeMutableBytes { pread(descriptor, $0.baseAddress, 16, 0) }
         guard fstat(descriptor, &status) == 0 else {
             let error = Self.failure("fstat", path)
             close(descriptor)
             throw error
         }
-        let fresh = Int(status.st_size) != byteCount
-        if fresh {
-            // A new file, or one of another layout: start from zeros (sparse: untouched slots cost nothing).
-            guard ftruncate(descriptor, 0) == 0, ftruncate(descriptor, off_t(byteCount)) == 0 else {
-                let error = Self.failure("ftruncate", path)
+        let reset = Int(status.st_size) != byteCount || headerRead != 16
+            || header[0] != MetricsLayout.magic || header[1] != MetricsLayout.version
+        if reset {
+            // A new file, or one of another layout: zeros, with every block allocated now, so a
+            // full disk later can never turn a counter update into SIGBUS.
+            let allocated = ftruncate(descriptor, 0) == 0 ? posix_fallocate(descriptor, 0, off_t(byteCount)) : errno
+            guard allocated == 0 else {
                 close(descriptor)
-                throw error
+                throw MetricsError(description: "metrics file \(path): cannot allocate \(byteCount) bytes: \(String(cString: strerror(allocated)))")
             }
         }
         guard let mapping = mmap(nil, byteCount, PROT_READ | PROT_WRITE, MAP_SHARED, descriptor, 0), mapping != MAP_FAILED else {
@@ -60,8 +64,7 @@ public final class MetricsFile: @unchecked Sendable {
         }
         self.descriptor = descriptor
         words = mapping.bindMemory(to: UInt64.self, capacity: MetricsLayout.fileWords)
-        if fresh || words[0] != MetricsLayout.magic || words[1] != MetricsLayout.version {
-            memset(mapping, 0, byteCount)
+        if reset {
             words[1] = MetricsLayout.version
             words[0] = MetricsLayout.magic
         }

@@ -50,7 +50,7 @@ public enum MetricsLayout {
     static let magic: UInt64 = 0x746F_646F_6D65_7472  // "todometr"
     static let version: UInt64 = 1
     static let headerWords = 512
-    static let threadSlots = 1024
-    static let processSlots = 128
+    static let threadSlots = 256
+    static let processSlots = 64
     static var fileWords: Int { headerWords + threadSlots * threadSlotWords + processSlots * processSlotWords }
 }
