@@ -37,7 +37,7 @@ let package = Package(
         // the executable is only its entry point.
         .target(name: "TodoServer", dependencies: ["FastCGI", "Dispatcher", "TodoAPI", "JWT", "SQLite", "HTTPFetch", "JSON", "Clocks", "Metrics"]),
         .executableTarget(name: "todo-fcgi", dependencies: ["TodoServer"]),
-        .executableTarget(name: "todo-bench", dependencies: ["TodoAPI", "JWT", "SQLite", "Clocks"]),
+        .executableTarget(name: "todo-bench", dependencies: ["TodoAPI", "JWT", "SQLite", "Clocks", "Metrics"]),
 
         .testTarget(name: "ASCIITests", dependencies: ["ASCII"]),
         .testTarget(name: "JSONTests", dependencies: ["JSON"]),

@@ -78,14 +78,14 @@ public final class MetricsFile: @unchecked Sendable {
     /// A slot of counters for the calling thread; the thread is its only writer from now on.
     public func claimThreadSlot() throws(MetricsError) -> ThreadMetrics {
         let slot = try claim(first: MetricsLayout.headerWords, count: MetricsLayout.threadSlots, size: MetricsLayout.threadSlotWords)
-        return ThreadMetrics(base: slot)
+        return ThreadMetrics(base: slot, file: self)
     }
 
     /// The slot of this process's gauges.
     public func claimProcessSlot() throws(MetricsError) -> ProcessMetrics {
         let first = MetricsLayout.headerWords + MetricsLayout.threadSlots * MetricsLayout.threadSlotWords
         let slot = try claim(first: first, count: MetricsLayout.processSlots, size: MetricsLayout.processSlotWords)
-        return ProcessMetrics(base: slot)
+        return ProcessMetrics(base: slot, file: self)
     }
 
     /// Takes a free slot, or one whose process is gone (keeping its counts), under the file lock.

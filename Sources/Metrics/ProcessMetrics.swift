@@ -4,6 +4,8 @@ import CAtomics
 /// `@unchecked Sendable`: a pointer into the shared mapping, written with atomics.
 public struct ProcessMetrics: @unchecked Sendable {
     let base: UnsafeMutablePointer<UInt64>
+    /// Keeps the mapping alive as long as the slot is in use.
+    let file: MetricsFile
     /// What a process that had this slot before had counted: added to this one's counts, so a
     /// counter summed over the file never goes backwards when a process is replaced.
     private let carried: [MetricsLayout.ProcessWord: UInt64]
@@ -12,8 +14,9 @@ public struct ProcessMetrics: @unchecked Sendable {
     static let counterWords: [MetricsLayout.ProcessWord] = [.connectionsAccepted, .requestsShed, .queueWaitNanoseconds,
                                                              .requestsDequeued, .refusedPeers, .busyRetries]
 
-    init(base: UnsafeMutablePointer<UInt64>) {
+    init(base: UnsafeMutablePointer<UInt64>, file: MetricsFile) {
         self.base = base
+        self.file = file
         var carried: [MetricsLayout.ProcessWord: UInt64] = [:]
         for word in Self.counterWords { carried[word] = todo_atomic_load(base + word.rawValue) }
         self.carried = carried

@@ -4,6 +4,8 @@ import CAtomics
 /// `@unchecked Sendable`: it is a pointer into the shared mapping, written with atomics.
 public struct ThreadMetrics: @unchecked Sendable {
     let base: UnsafeMutablePointer<UInt64>
+    /// Keeps the mapping alive as long as the slot is in use.
+    let file: MetricsFile
 
     /// Counts one answered request: its route template (nil: no route), method, status and
     /// how long it took to answer.

@@ -4,6 +4,7 @@
 // `todo-bench plans DATABASE USER` prints the query plans of the API's own statements instead.
 import Clocks
 import JWT
+import Metrics
 import SQLite
 import TodoAPI
 
@@ -110,6 +111,12 @@ let query = try measure(iterations) {
     sink &+= Int(try store.list(userID: "bench-user", query: TaskListQuery()) { row in sink &+= Int(row.id) })
 }
 let encoding = max(full - authCached - routing - query, 0)
+let metricsPath = "/tmp/todo-bench-\(getpid()).metrics"
+defer { unlink(metricsPath) }
+let metricsSlot = try MetricsFile(path: metricsPath).claimThreadSlot()
+let recording = measure(iterations) {
+    metricsSlot.recordRequest(route: "/api/{user_id}/tasks", method: "GET", status: 200, seconds: 0.0004)
+}
 
 func row(_ name: String, _ value: Double) -> String {
     let share = value / full * 100
@@ -125,3 +132,4 @@ print(row("SQLite: page + snapshot (rows not encoded)", query))
 print(row("JSON encoding + glue (the remainder)", encoding))
 print(row("authentication, uncached (HS256 verify + parse)", authUncached))
 print(row("  of which JWTVerifier.verify", jwt))
+print(row("recording the request's metrics (worker, after the response)", recording))

@@ -74,6 +74,14 @@ struct MetricsFileTests {
         #expect(Int(status.st_size) == MetricsLayout.fileWords * 8)
     }
 
+    @Test func aSlotKeepsItsMappingAlive() throws {
+        let path = Self.path()
+        defer { unlink(path) }
+        let slot = try MetricsFile(path: path).claimThreadSlot()  // the file object is not kept here
+        slot.recordCommittedWrite()
+        #expect(try MetricsFile(path: path).snapshot().writesCommitted == 1)
+    }
+
     @Test func aPathThatCannotBeOpenedIsAnError() {
         #expect(throws: MetricsError.self) { try MetricsFile(path: "/nonexistent-directory/metrics") }
     }
