@@ -1,4 +1,5 @@
 """kill -9 under write load: every write the client saw acknowledged survives, exactly."""
+import os
 import signal
 import socket
 import sqlite3
@@ -6,7 +7,9 @@ import subprocess
 import threading
 import time
 
-from stack import BINARY, Stack, make_token
+import pytest
+
+from stack import BINARY, REPO, Stack, make_token
 
 
 class Supervisor:
@@ -35,9 +38,21 @@ class Supervisor:
         self.listener.close()
 
 
-def test_sigkill_under_write_load_loses_no_acknowledged_write():
+def flush_delay_library(directory):
+    """bench/flush-delay.c built into `directory`: every fsync/fdatasync 2 ms slower."""
+    library = os.path.join(directory, "flush-delay.so")
+    subprocess.run(["gcc", "-O2", "-shared", "-fPIC", "-o", library, os.path.join(REPO, "bench", "flush-delay.c"), "-ldl"],
+                   check=True)
+    return library
+
+
+@pytest.mark.parametrize("slow_flushes", [False, True], ids=["page-cache-flushes", "2ms-flushes"])
+def test_sigkill_under_write_load_loses_no_acknowledged_write(slow_flushes, tmp_path):
     # 6 threads per process: one killed process never leaves the other pinned by kept connections.
-    stack = Stack(processes=2, threads=6)
+    # With slow flushes (as on a server's block storage, via an LD_PRELOAD shim), more writes are
+    # in flight, between their statement and a durable commit, at each kill.
+    env = {"LD_PRELOAD": flush_delay_library(str(tmp_path)), "FLUSH_DELAY_US": "2000"} if slow_flushes else {}
+    stack = Stack(processes=2, threads=6, env=env)
     supervisor = None
 
     def start_supervised():

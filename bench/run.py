@@ -80,6 +80,8 @@ class Bench:
                    TODO_SYNCHRONOUS=self.args.synchronous)
         if self.args.metrics_off:
             env["TODO_METRICS_FILE"] = "off"
+        if self.args.flush_delay_us is not None:
+            env.update(LD_PRELOAD=flush_delay_library(self.dir), FLUSH_DELAY_US=str(self.args.flush_delay_us))
         self.env = env
         worker_socket = os.path.join(self.dir, "worker.sock")
         ceiling_socket = os.path.join(self.dir, "ceiling.sock")
@@ -280,6 +282,14 @@ SCENARIOS = {"ceiling": (18082, "/api/x/tasks", "plain"), "static": (18083, "/",
              "complete-nokeep": (18084, "/", "complete")}
 
 
+def flush_delay_library(directory):
+    """Builds bench/flush-delay.c into `directory` and returns the shared object's path."""
+    library = os.path.join(directory, "flush-delay.so")
+    subprocess.run(["gcc", "-O2", "-shared", "-fPIC", "-o", library, os.path.join(REPO, "bench", "flush-delay.c"), "-ldl"],
+                   check=True)
+    return library
+
+
 def rss_kib(pid):
     with open(f"/proc/{pid}/status") as f:
         return int(re.search(r"VmRSS:\s+(\d+)", f.read()).group(1))
@@ -299,6 +309,9 @@ def main():
     parser.add_argument("--worker", default=WORKER, help="the todo-fcgi binary (default: this tree's release build)")
     parser.add_argument("--config-root", default=REPO,
                         help="the tree whose nginx template and snippets to use (default: this one)")
+    parser.add_argument("--flush-delay-us", type=int, default=None,
+                        help="make every fsync/fdatasync of the worker this many microseconds slower "
+                             "(bench/flush-delay.c via LD_PRELOAD), as on a server's block storage")
     parser.add_argument("--metrics-off", action="store_true",
                         help="run the worker with TODO_METRICS_FILE=off, to measure what recording metrics costs")
     parser.add_argument("--scale", type=int, default=0, help="prefill this many tasks over 10,000 other users")
@@ -334,7 +347,8 @@ def main():
     finally:
         bench.stop()
 
-    print(f"\nwrk -t2, {args.duration} s per run, {THREADS} worker threads, synchronous={args.synchronous}, "
+    flush = f", fsync +{args.flush_delay_us} us" if args.flush_delay_us is not None else ""
+    print(f"\nwrk -t2, {args.duration} s per run, {THREADS} worker threads, synchronous={args.synchronous}{flush}, "
           f"{args.users} users x 20 tasks, list body {len(bench.list_body)} bytes\n")
     print("| scenario | conns | req/s | p50 ms | p99 ms | non-2xx | vs ceiling req/s | p99 vs ceiling | responder CPU µs/req |")
     print("|---|---|---|---|---|---|---|---|---|")

@@ -4,7 +4,7 @@
 set -euo pipefail
 repo=$(cd "$(dirname "$0")/.." && pwd)
 cd "$repo"
-scripts/install-deps.sh
+scripts/install-deps.sh gcc   # gcc builds the slow-flush shim of the crash test
 python3 -m pytest --version >/dev/null 2>&1 || python3 -m pip install --quiet pytest
 # The JWKS tests sign tokens with an implementation independent of the worker's.
 python3 -c "import cryptography" 2>/dev/null || python3 -m pip install --quiet cryptography
