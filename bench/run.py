@@ -7,6 +7,7 @@ API, runs each scenario with wrk at 32 and 64 connections, prints a Markdown tab
 stops what it started. Run it through bench/run.sh, which installs and builds first.
 """
 import argparse
+import concurrent.futures
 import base64
 import hashlib
 import hmac
@@ -303,7 +304,8 @@ def main():
     parser.add_argument("--synchronous", default="full", choices=["full", "normal"])
     parser.add_argument("--connections", default="32,64")
     parser.add_argument("--scenarios", default="ceiling,static,list,get,create,complete,mix,list-nokeep,create-nokeep",
-                        help="comma-separated, from: " + ", ".join(SCENARIOS) + " (default: %(default)s)")
+                        help="comma-separated; reads-under-writes runs GET list on 8 connections while 64 create, "
+                             "once; from: " + ", ".join(SCENARIOS) + ", reads-under-writes (default: %(default)s)")
     parser.add_argument("--idle-front-ends", action="store_true",
                         help="after the scenarios, measure a fresh front end's wait while two others hold idle connections")
     parser.add_argument("--worker", default=WORKER, help="the todo-fcgi binary (default: this tree's release build)")
@@ -331,6 +333,19 @@ def main():
         for connections in [int(c) for c in args.connections.split(",")]:
             ceiling = None
             for name in args.scenarios.split(","):
+                if name == "reads-under-writes":
+                    # GET list on 8 connections while 64 create, at once: do waiting writes starve reads?
+                    if connections != int(args.connections.split(",")[0]):
+                        continue
+                    with concurrent.futures.ThreadPoolExecutor(2) as pool:
+                        reads = pool.submit(bench.wrk, 18081, "/", "list", 8)
+                        writes = pool.submit(bench.wrk, 18081, "/", "create", 64)
+                        for label, count, result in (("list-under-writes", 8, reads.result()),
+                                                     ("create-with-reads", 64, writes.result())):
+                            rows.append((label, count, result, ceiling))
+                            print(f"  {label:9} c={count:<3} {result['rps']:9.0f} req/s  p50 {result['p50_us'] / 1000:6.2f} ms"
+                                  f"  p99 {result['p99_us'] / 1000:6.2f} ms  non-2xx {result['non2xx']}", file=sys.stderr)
+                    continue
                 port, path, scenario = targets[name]
                 result = bench.wrk(port, path, scenario, connections)
                 if name == "ceiling":

@@ -43,12 +43,12 @@ public enum MetricsLayout {
         case claim = 0, startTime, threads, threadsBusy, connectionsOpen, connectionsIdle, requestsQueued
         case connectionsAccepted, requestsShed, queueWaitNanoseconds, requestsDequeued, refusedPeers
         case busyRetries, jwksKeys, jwksLastSuccess, jwksFailures, residentBytes, openDescriptors
-        case databaseBytes, walBytes
+        case databaseBytes, walBytes, commits
     }
 
     // The file: a header page, then the slots.
     static let magic: UInt64 = 0x746F_646F_6D65_7472  // "todometr"
-    static let version: UInt64 = 1
+    static let version: UInt64 = 2
     static let headerWords = 512
     static let threadSlots = 256
     static let processSlots = 64

@@ -12,7 +12,7 @@ public struct ProcessMetrics: @unchecked Sendable {
 
     /// The words that count (summed over dead processes too); the others are gauges.
     static let counterWords: [MetricsLayout.ProcessWord] = [.connectionsAccepted, .requestsShed, .queueWaitNanoseconds,
-                                                             .requestsDequeued, .refusedPeers, .busyRetries]
+                                                             .requestsDequeued, .refusedPeers, .busyRetries, .commits]
 
     init(base: UnsafeMutablePointer<UInt64>, file: MetricsFile) {
         self.base = base
@@ -45,6 +45,8 @@ public struct ProcessMetrics: @unchecked Sendable {
         public var openDescriptors: UInt64 = 0
         public var databaseBytes: UInt64 = 0
         public var walBytes: UInt64 = 0
+        /// Transactions committed (each holds one or more writes: group commit).
+        public var commits: UInt64 = 0
 
         /// An empty sample.
         public init() {}
@@ -61,6 +63,7 @@ public struct ProcessMetrics: @unchecked Sendable {
             (.busyRetries, sample.busyRetries), (.jwksKeys, sample.jwksKeys), (.jwksLastSuccess, sample.jwksLastSuccess),
             (.jwksFailures, sample.jwksFailures), (.residentBytes, sample.residentBytes),
             (.openDescriptors, sample.openDescriptors), (.databaseBytes, sample.databaseBytes), (.walBytes, sample.walBytes),
+            (.commits, sample.commits),
         ]
         for (word, value) in values {
             todo_atomic_store(base + word.rawValue, value &+ (carried[word] ?? 0))

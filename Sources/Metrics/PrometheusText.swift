@@ -81,8 +81,10 @@ extension MetricsSnapshot {
         }
         family("todo_storage_busy_retries_total", "counter", "Times a connection waited for another process's write lock.")
         sample("todo_storage_busy_retries_total", gauge(.busyRetries))
-        family("todo_writes_committed_total", "counter", "Writes the database committed (each its own transaction).")
+        family("todo_writes_committed_total", "counter", "Writes the database committed.")
         sample("todo_writes_committed_total", String(writesCommitted))
+        family("todo_commits_total", "counter", "Transactions committed; writes per commit is todo_writes_committed_total over this (group commit).")
+        sample("todo_commits_total", gauge(.commits))
         family("todo_database_bytes", "gauge", "Size of the database file.")
         sample("todo_database_bytes", gauge(.databaseBytes))
         family("todo_database_wal_bytes", "gauge", "Size of the database's write-ahead log.")

@@ -141,6 +141,7 @@ final class WorkerPool: Sendable {
         sample.openDescriptors = resources.openDescriptors
         sample.databaseBytes = resources.databaseBytes
         sample.walBytes = resources.walBytes
+        sample.commits = UInt64(configuration.backend.commits)
         processMetrics.publish(sample)
     }
 

@@ -14,6 +14,8 @@ public struct TaskRow {
     enum Source {
         /// The current row of an SQLite statement.
         case sqlite(SQLiteStatement)
+        /// A row copied out of its statement (a write committed by another thread's group).
+        case stored(StoredTask)
     }
 
     let source: Source
@@ -21,6 +23,11 @@ public struct TaskRow {
     /// The current row of `statement`, whose columns are in the order of `columnList`.
     init(statement: SQLiteStatement) {
         source = .sqlite(statement)
+    }
+
+    /// A copied row.
+    init(stored: StoredTask) {
+        source = .stored(stored)
     }
 
     /// Never reused, even after the task is deleted.
@@ -35,6 +42,7 @@ public struct TaskRow {
     public var hasDescription: Bool {
         switch source {
         case .sqlite(let statement): return !statement.isNull(at: 3)
+        case .stored(let task): return task.description != nil
         }
     }
 
@@ -48,12 +56,22 @@ public struct TaskRow {
     private func int64(at column: Int32) -> Int64 {
         switch source {
         case .sqlite(let statement): return statement.int64(at: column)
+        case .stored(let task):
+            switch column {
+            case 0: return task.id
+            case 4: return task.completed ? 1 : 0
+            case 5: return task.createdAt
+            default: return task.updatedAt
+            }
         }
     }
 
     private func withUTF8<R>(at column: Int32, _ body: (UnsafeBufferPointer<UInt8>) -> R) -> R {
         switch source {
         case .sqlite(let statement): return statement.withUTF8(at: column, body)
+        case .stored(let task):
+            let bytes = column == 1 ? task.userID : column == 2 ? task.title : task.description ?? []
+            return bytes.withUnsafeBufferPointer(body)
         }
     }
 }

@@ -4,20 +4,22 @@ import SQLite
 import Glibc
 #endif
 
-/// Tasks in one SQLite file: the embedded default. Shared by the threads of a process, which
-/// take their turn to write through one `WriteGate` and report write failures to one `WriteHealth`.
+/// Tasks in one SQLite file: the embedded default. Shared by the threads of a process, whose
+/// writes share transactions through one `GroupCommit` and report failures to one `WriteHealth`.
 public struct SQLiteBackend: TaskBackend {
     /// How every connection is opened.
     public let options: TaskDatabase.Options
-    private let writeGate: WriteGate
+    private let committer = GroupCommit()
     private let health: WriteHealth
 
     /// The database at `options.path`.
-    public init(options: TaskDatabase.Options, writeGate: WriteGate = WriteGate(), health: WriteHealth = WriteHealth()) {
+    public init(options: TaskDatabase.Options, health: WriteHealth = WriteHealth()) {
         self.options = options
-        self.writeGate = writeGate
         self.health = health
     }
+
+    /// Transactions committed by this process (each holds one or more writes).
+    public var commits: Int { committer.commits }
 
     public var displayName: String { options.path }
 
@@ -29,7 +31,7 @@ public struct SQLiteBackend: TaskBackend {
 
     public func makeStore() throws(StorageError) -> any TaskStore {
         let file = DatabaseFile(options: options)
-        return SQLiteTaskStore(connection: try Self.open(options, migrate: false), writeGate: writeGate, health: health, file: file)
+        return SQLiteTaskStore(connection: try Self.open(options, migrate: false), committer: committer, health: health, file: file)
     }
 
     public func check() throws(StorageError) -> String {

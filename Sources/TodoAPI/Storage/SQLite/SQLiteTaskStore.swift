@@ -6,20 +6,20 @@ import SQLite
 /// Not Sendable: it owns one thread's SQLite connection and its cached statements.
 public final class SQLiteTaskStore: TaskStore {
     private let connection: SQLiteConnection
-    private let writeGate: WriteGate
+    private let committer: GroupCommit
     private let health: WriteHealth
     private let file: DatabaseFile?
     private let identity: DatabaseFile.Identity?
 
     private static let columns = TaskRow.columnList
 
-    /// Wraps an open, migrated connection; threads of one process share `writeGate` and
+    /// Wraps an open, migrated connection; threads of one process share `committer` and
     /// `health`. With `file`, every operation first checks that the file at the path is still
     /// the one open.
-    public init(connection: SQLiteConnection, writeGate: WriteGate = WriteGate(), health: WriteHealth = WriteHealth(),
-                file: DatabaseFile? = nil) {
+    init(connection: SQLiteConnection, committer: GroupCommit = GroupCommit(), health: WriteHealth = WriteHealth(),
+         file: DatabaseFile? = nil) {
         self.connection = connection
-        self.writeGate = writeGate
+        self.committer = committer
         self.health = health
         self.file = file
         self.identity = file?.currentIdentity()
@@ -49,31 +49,33 @@ public final class SQLiteTaskStore: TaskStore {
         }
     }
 
-    /// Runs a write in this process's turn, after the file check, and records whether the
-    /// database accepts writes (which `/health` reports).
-    private func write<Result>(_ body: () throws(SQLiteError) -> Result) throws(StorageError) -> Result {
-        try ensureCurrentFile()
-        return try mapped { () throws(SQLiteError) -> Result in try writeLocked(body) }
+    /// A convenience for tools and tests: a store of its own over `connection`.
+    public convenience init(connection: SQLiteConnection) {
+        self.init(connection: connection, committer: GroupCommit())
     }
 
-    private func writeLocked<Result>(_ body: () throws(SQLiteError) -> Result) throws(SQLiteError) -> Result {
-        try writeGate.withTurn { () throws(SQLiteError) -> Result in
-            let outcome = Swift.Result { () throws(SQLiteError) -> Result in try body() }
-            switch outcome {
-            case .success(let result):
-                health.record(writeSucceeded: true)
-                return result
-            case .failure(let error):
-                if error.isUnavailable { health.record(writeSucceeded: false) }
-                throw error
-            }
+    /// Runs a write in a group commit (after the file check), returns once it is durable, and
+    /// records whether the database accepts writes (which `/health` reports).
+    private func write(_ body: @escaping GroupedWrite) throws(StorageError) -> WriteOutcome {
+        try ensureCurrentFile()
+        return try mapped { () throws(SQLiteError) -> WriteOutcome in try committed(body) }
+    }
+
+    private func committed(_ body: @escaping GroupedWrite) throws(SQLiteError) -> WriteOutcome {
+        do {
+            let outcome = try committer.perform(on: connection, body)
+            health.record(writeSucceeded: true)
+            return outcome
+        } catch {
+            if error.isUnavailable { health.record(writeSucceeded: false) }
+            throw error
         }
     }
 
     /// Inserts a task for `userID` (both timestamps `now`) and renders the stored row with `render`.
     public func create<Result>(userID: String, draft: TaskDraft, now: Int64,
                                render: (TaskRow) -> Result) throws(StorageError) -> Result {
-        let created = try write { () throws(SQLiteError) -> Result? in
+        let outcome = try write { connection throws(SQLiteError) in
             let statement = try connection.cachedStatement("""
                 INSERT INTO tasks (user_id, title, title_key, description, completed, created_at, updated_at)
                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6) RETURNING \(Self.columns)
@@ -85,10 +87,10 @@ public final class SQLiteTaskStore: TaskStore {
             try statement.bind(draft.description, at: 4)
             try statement.bind(draft.completed ?? false, at: 5)
             try statement.bind(now, at: 6)
-            return try Self.singleRow(statement, render)
+            return .task(try Self.storedRow(statement))
         }
-        guard let created else { throw StorageError(.internal, "INSERT … RETURNING returned no row") }
-        return created
+        guard case .task(let created?) = outcome else { throw StorageError(.internal, "INSERT … RETURNING returned no row") }
+        return render(TaskRow(stored: created))
     }
 
     /// The task `id`, rendered with `render`, if `userID` owns it.
@@ -145,7 +147,7 @@ public final class SQLiteTaskStore: TaskStore {
     /// nil when `userID` has no such task.
     public func replace<Result>(userID: String, id: Int64, draft: TaskDraft, now: Int64,
                                 render: (TaskRow) -> Result) throws(StorageError) -> Result? {
-        try write { () throws(SQLiteError) -> Result? in
+        let outcome = try write { connection throws(SQLiteError) in
             let statement = try connection.cachedStatement("""
                 UPDATE tasks SET title = ?3, title_key = ?4, description = ?5, completed = coalesce(?6, completed),
                     updated_at = max(?7, updated_at + 1)
@@ -159,15 +161,17 @@ public final class SQLiteTaskStore: TaskStore {
             try statement.bind(draft.description, at: 5)
             if let completed = draft.completed { try statement.bind(completed, at: 6) } else { try statement.bindNull(at: 6) }
             try statement.bind(now, at: 7)
-            return try Self.singleRow(statement, render)
+            return .task(try Self.storedRow(statement))
         }
+        guard case .task(let replaced) = outcome else { return nil }
+        return replaced.map { render(TaskRow(stored: $0)) }
     }
 
     /// Sets `completed`, or toggles it when `completed` is nil, and renders the result;
     /// nil when `userID` has no such task.
     public func setCompleted<Result>(userID: String, id: Int64, completed: Bool?, now: Int64,
                                      render: (TaskRow) -> Result) throws(StorageError) -> Result? {
-        try write { () throws(SQLiteError) -> Result? in
+        let outcome = try write { connection throws(SQLiteError) in
             let statement = try connection.cachedStatement("""
                 UPDATE tasks SET completed = coalesce(?3, 1 - completed), updated_at = max(?4, updated_at + 1)
                 WHERE id = ?1 AND user_id = ?2 RETURNING \(Self.columns)
@@ -177,19 +181,24 @@ public final class SQLiteTaskStore: TaskStore {
             try statement.bind(userID, at: 2)
             if let completed { try statement.bind(completed, at: 3) } else { try statement.bindNull(at: 3) }
             try statement.bind(now, at: 4)
-            return try Self.singleRow(statement, render)
+            return .task(try Self.storedRow(statement))
         }
+        guard case .task(let changed) = outcome else { return nil }
+        return changed.map { render(TaskRow(stored: $0)) }
     }
 
     /// Deletes the task; false when `userID` has no such task.
     public func delete(userID: String, id: Int64) throws(StorageError) -> Bool {
-        try write { () throws(SQLiteError) -> Bool in
+        let outcome = try write { connection throws(SQLiteError) in
             let statement = try connection.cachedStatement("DELETE FROM tasks WHERE id = ?1 AND user_id = ?2")
+            defer { statement.reset() }
             try statement.bind(id, at: 1)
             try statement.bind(userID, at: 2)
             try statement.run()
-            return connection.changes > 0
+            return .deleted(connection.changes > 0)
         }
+        guard case .deleted(let found) = outcome else { return false }
+        return found
     }
 
     /// Reads from the tasks table, so a missing, replaced, locked-out or corrupt database fails
@@ -209,16 +218,9 @@ public final class SQLiteTaskStore: TaskStore {
 
     private func probeWrite() throws(SQLiteError) {
         try health.probeIfDue { () throws(SQLiteError) in
-            try writeLocked { () throws(SQLiteError) in
-                try transaction("BEGIN IMMEDIATE")
-                let probe = Swift.Result { () throws(SQLiteError) in
-                    try connection.execute("PRAGMA user_version = \(TaskDatabase.schemaVersion)")
-                    try transaction("COMMIT")
-                }
-                if case .failure(let error) = probe {
-                    try? transaction("ROLLBACK")
-                    throw error
-                }
+            _ = try committed { connection throws(SQLiteError) in
+                try connection.execute("PRAGMA user_version = \(TaskDatabase.schemaVersion)")
+                return .done
             }
         }
     }
@@ -254,9 +256,16 @@ public final class SQLiteTaskStore: TaskStore {
         try connection.cachedStatement(sql).run()
     }
 
-    /// Renders the statement's only row, then runs the statement to completion: a write with
-    /// RETURNING commits only when it completes, and a failed commit must reach the caller
-    /// before anything is acknowledged.
+    /// Copies the statement's only row, then runs the statement to completion (a write with
+    /// RETURNING is done only when its statement is).
+    private static func storedRow(_ statement: SQLiteStatement) throws(SQLiteError) -> StoredTask? {
+        guard try statement.step() else { return nil }
+        let row = StoredTask(statement: statement)
+        while try statement.step() {}
+        return row
+    }
+
+    /// Renders the statement's only row, then runs the statement to completion.
     private static func singleRow<Result>(_ statement: SQLiteStatement,
                                           _ render: (TaskRow) -> Result) throws(SQLiteError) -> Result? {
         guard try statement.step() else { return nil }

@@ -1,0 +1,126 @@
+import SQLite
+import Synchronization
+import Testing
+@testable import TodoAPI
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+@Suite("Group commit")
+struct GroupCommitTests {
+    /// A database file and one connection per writer thread, as the worker pool has.
+    final class Subject: @unchecked Sendable {
+        let path = "/tmp/todo-fcgi-group-\(UInt64.random(in: 0...UInt64.max)).db"
+        let committer = GroupCommit()
+        var connections: [SQLiteConnection] = []
+
+        init(writers: Int) throws {
+            for _ in 0..<writers { connections.append(try TaskDatabase.open(TaskDatabase.Options(path: path))) }
+        }
+
+        deinit { for suffix in ["", "-wal", "-shm"] { unlink(path + suffix) } }
+
+        func insert(_ title: String, on writer: Int, pause: useconds_t = 0) throws(SQLiteError) -> Int64 {
+            let outcome = try committer.perform(on: connections[writer]) { connection throws(SQLiteError) in
+                if pause > 0 { usleep(pause) }
+                let statement = try connection.cachedStatement("""
+                    INSERT INTO tasks (user_id, title, title_key, description, completed, created_at, updated_at)
+                    VALUES ('u', ?1, ?1, NULL, 0, 1, 1) RETURNING \(TaskRow.columnList)
+                    """)
+                defer { statement.reset() }
+                try statement.bind(title, at: 1)
+                guard try statement.step() else { return .task(nil) }
+                let row = StoredTask(statement: statement)
+                while try statement.step() {}
+                return .task(row)
+            }
+            guard case .task(let row?) = outcome else { return -1 }
+            return row.id
+        }
+
+        func failing(on writer: Int) throws(SQLiteError) {
+            _ = try committer.perform(on: connections[writer]) { connection throws(SQLiteError) in
+                // NOT NULL on title: the statement fails, inside the group's transaction.
+                try connection.execute("INSERT INTO tasks (user_id, title, title_key, completed, created_at, updated_at) VALUES ('u', NULL, 'x', 0, 1, 1)")
+                return .done
+            }
+        }
+
+        func titles() throws -> [String] {
+            let statement = try connections[0].prepare("SELECT title FROM tasks ORDER BY id")
+            var titles: [String] = []
+            while try statement.step() { titles.append(statement.string(at: 0) ?? "") }
+            return titles
+        }
+    }
+
+    /// Starts `body(i)` on `count` threads, the first one alone first, so that the others queue
+    /// while it holds the lead.
+    static func concurrently(_ count: Int, firstHoldsTheLead: Bool = true, _ body: @escaping @Sendable (Int) -> Void) {
+        var threads: [pthread_t] = []
+        final class Box: @unchecked Sendable { let run: () -> Void; init(_ run: @escaping () -> Void) { self.run = run } }
+        for index in 0..<count {
+            let box = Unmanaged.passRetained(Box { body(index) }).toOpaque()
+            var thread = pthread_t()
+            pthread_create(&thread, nil, { argument in
+                Unmanaged<Box>.fromOpaque(argument!).takeRetainedValue().run()
+                return nil
+            }, box)
+            threads.append(thread)
+            if index == 0, firstHoldsTheLead { usleep(20_000) }
+        }
+        for thread in threads { pthread_join(thread, nil) }
+    }
+
+    @Test func writesQueuedDuringAGroupShareTheNextTransaction() throws {
+        let subject = try Subject(writers: 8)
+        let ids = Mutex<[Int: Int64]>([:])
+        Self.concurrently(8) { index in
+            let id = (try? subject.insert("w\(index)", on: index, pause: index == 0 ? 200_000 : 0)) ?? -1
+            ids.withLock { $0[index] = id }
+        }
+        // The first writer's group held the lead for 200 ms: the seven others formed one group.
+        #expect(subject.committer.commits == 2)
+        let answered = ids.withLock { $0 }
+        #expect(Set(answered.values).count == 8 && !answered.values.contains(-1))
+        // Each writer got its own row back.
+        let titles = try subject.titles()
+        #expect(titles.count == 8)
+        for (index, id) in answered {
+            let statement = try subject.connections[0].prepare("SELECT title FROM tasks WHERE id = ?1")
+            try statement.bind(id, at: 1)
+            #expect(try statement.step() && statement.string(at: 0) == "w\(index)")
+        }
+    }
+
+    @Test func aWriteThatFailsFailsAloneAndTheRestOfItsGroupCommits() throws {
+        let subject = try Subject(writers: 4)
+        let outcomes = Mutex<[Int: String]>([:])
+        Self.concurrently(4) { index in
+            let outcome: String
+            do {
+                if index == 2 {
+                    try subject.failing(on: index)
+                    outcome = "committed"
+                } else {
+                    _ = try subject.insert("w\(index)", on: index, pause: index == 0 ? 200_000 : 0)
+                    outcome = "committed"
+                }
+            } catch {
+                outcome = (error as? SQLiteError)?.isConstraintViolation == true ? "constraint" : "\(error)"
+            }
+            outcomes.withLock { $0[index] = outcome }
+        }
+        #expect(outcomes.withLock { $0 } == [0: "committed", 1: "committed", 2: "constraint", 3: "committed"])
+        #expect(subject.committer.commits == 2)
+        #expect(Set(try subject.titles()) == ["w0", "w1", "w3"])
+    }
+
+    @Test func aLoneWriteCommitsAtOnce() throws {
+        let subject = try Subject(writers: 1)
+        #expect(try subject.insert("solo", on: 0) > 0)
+        #expect(subject.committer.commits == 1)
+        #expect(try subject.titles() == ["solo"])
+    }
+}
