@@ -12,11 +12,18 @@ struct GroupCommitTests {
     /// A database file and one connection per writer thread, as the worker pool has.
     final class Subject: @unchecked Sendable {
         let path = "/tmp/todo-fcgi-group-\(UInt64.random(in: 0...UInt64.max)).db"
-        let committer = GroupCommit()
+        let committer: GroupCommit
         var connections: [SQLiteConnection] = []
 
-        init(writers: Int) throws {
-            for _ in 0..<writers { connections.append(try TaskDatabase.open(TaskDatabase.Options(path: path))) }
+        /// `flushing`: as the server runs with synchronous=full (NORMAL under SQLite, the WAL
+        /// flushed by the committer); `flushPath` lets a test point the flusher elsewhere.
+        init(writers: Int, flushing: Bool = false, flushPath: String? = nil) throws {
+            committer = GroupCommit(flusher: flushing ? WALFlusher(databasePath: flushPath ?? path) : nil)
+            for _ in 0..<writers {
+                let connection = try TaskDatabase.open(TaskDatabase.Options(path: path))
+                if flushing { try connection.execute("PRAGMA synchronous = NORMAL") }
+                connections.append(connection)
+            }
         }
 
         deinit { for suffix in ["", "-wal", "-shm"] { unlink(path + suffix) } }
@@ -122,5 +129,30 @@ struct GroupCommitTests {
         #expect(try subject.insert("solo", on: 0) > 0)
         #expect(subject.committer.commits == 1)
         #expect(try subject.titles() == ["solo"])
+    }
+
+    @Test func withItsOwnFlushEveryWriteIsAnsweredAfterAFlush() throws {
+        let subject = try Subject(writers: 8, flushing: true)
+        let ids = Mutex<[Int64]>([])
+        Self.concurrently(8, firstHoldsTheLead: false) { index in
+            for round in 0..<10 {
+                let id = (try? subject.insert("w\(index)-\(round)", on: index)) ?? -1
+                ids.withLock { $0.append(id) }
+            }
+        }
+        #expect(ids.withLock { $0.count } == 80 && !ids.withLock { $0 }.contains(-1))
+        #expect(try subject.titles().count == 80)
+        #expect(subject.committer.commits <= 80)
+    }
+
+    @Test func aGroupWhoseFlushFailsIsNotAcknowledged() throws {
+        // The flusher looks for a WAL where there is none: every flush fails (ENOENT).
+        let subject = try Subject(writers: 1, flushing: true, flushPath: "/nonexistent-directory/todo.db")
+        #expect(throws: SQLiteError.self) { try subject.insert("never acknowledged", on: 0) }
+        do {
+            _ = try subject.insert("never acknowledged", on: 0)
+        } catch {
+            #expect(error.code == .ioError && error.message.hasPrefix("flushing the WAL failed"))
+        }
     }
 }

@@ -1,3 +1,4 @@
+import Clocks
 import SQLite
 import Synchronization
 
@@ -54,14 +55,31 @@ final class GroupCommit: @unchecked Sendable {
     private var queue: [Request] = []
     private var leading = false
     private let committedGroups = Atomic<Int>(0)
+    /// Flushes the WAL after commits when SQLite does not (synchronous=NORMAL under it); nil
+    /// when each COMMIT flushes (or nothing needs to, with `--synchronous normal`).
+    private let flusher: WALFlusher?
+    /// Groups committed, and the highest of them known to be on disk.
+    private var committedSequence = 0
+    private var durableSequence = 0
+    private var flushing = false
+    /// How long the last flush took: a slow disk makes the next flush wait a little for more
+    /// commits to cover (PostgreSQL's `commit_delay`, set by the disk itself).
+    private var lastFlushNanoseconds: UInt64 = 0
+    private let flushed: UnsafeMutablePointer<pthread_cond_t>
 
-    /// An empty committer; share one between the threads of a process.
-    init() {
+    /// An empty committer; share one between the threads of a process. With `flusher`, commits
+    /// are made durable by it, outside SQLite's write lock.
+    init(flusher: WALFlusher? = nil) {
+        self.flusher = flusher
         mutex = .allocate(capacity: 1)
         pthread_mutex_init(mutex, nil)
+        flushed = .allocate(capacity: 1)
+        pthread_cond_init(flushed, nil)
     }
 
     deinit {
+        pthread_cond_destroy(flushed)
+        flushed.deallocate()
         pthread_mutex_destroy(mutex)
         mutex.deallocate()
     }
@@ -90,28 +108,61 @@ final class GroupCommit: @unchecked Sendable {
         return try request.result!.get()
     }
 
-    /// Runs groups until `mine` is answered, then passes the lead on. Called and returns with
-    /// the mutex held; runs the transactions without it, so writers keep queueing meanwhile.
+    /// Runs the group of everything queued (`mine` included), passes the lead on, waits until
+    /// the group is durable, then answers its writers. Called and returns with the mutex held;
+    /// runs the transaction and the flush without it, so writers keep queueing meanwhile.
     private func lead(on connection: SQLiteConnection, until mine: Request) {
-        while mine.result == nil {
-            let group = queue
-            queue.removeAll(keepingCapacity: true)
-            pthread_mutex_unlock(mutex)
-            let results = Self.run(group, on: connection)
-            if results.contains(where: { if case .success = $0 { return true } else { return false } }) {
-                committedGroups.add(1, ordering: .relaxed)
-            }
-            pthread_mutex_lock(mutex)
-            for (request, result) in zip(group, results) {
-                request.result = result
-                if request !== mine { pthread_cond_signal(request.condition) }
-            }
-        }
+        let group = queue
+        queue.removeAll(keepingCapacity: true)
+        pthread_mutex_unlock(mutex)
+        var results = Self.run(group, on: connection)
+        let committed = results.contains { if case .success = $0 { return true } else { return false } }
+        if committed { committedGroups.add(1, ordering: .relaxed) }
+        pthread_mutex_lock(mutex)
+        // The next group may run (and commit) while this one is flushed.
         if let next = queue.first {
             next.leads = true
             pthread_cond_signal(next.condition)
         } else {
             leading = false
+        }
+        if committed, let flusher {
+            committedSequence += 1
+            let sequence = committedSequence
+            var failure: Int32 = 0
+            while durableSequence < sequence, failure == 0 {
+                if flushing {
+                    pthread_cond_wait(flushed, mutex)
+                    continue
+                }
+                // One flush covers every group committed before it starts. On a disk whose flush
+                // is slow, the writers just answered are back with new writes within a fraction
+                // of it: waiting a quarter of a flush for them lets one flush cover two groups.
+                flushing = true
+                let pause = lastFlushNanoseconds >= 400_000 ? min(lastFlushNanoseconds / 4, 2_000_000) : 0
+                pthread_mutex_unlock(mutex)
+                if pause > 0 { usleep(useconds_t(pause / 1000)) }
+                pthread_mutex_lock(mutex)
+                let target = committedSequence
+                pthread_mutex_unlock(mutex)
+                let began = MonotonicClock.nanoseconds()
+                failure = flusher.flush()
+                let took = MonotonicClock.nanoseconds() - began
+                pthread_mutex_lock(mutex)
+                lastFlushNanoseconds = took
+                if failure == 0 { durableSequence = max(durableSequence, target) }
+                flushing = false
+                pthread_cond_broadcast(flushed)
+            }
+            if failure != 0 {
+                // Committed but not known durable: not acknowledged (the client sees 503).
+                let error = SQLiteError(code: .ioError, message: "flushing the WAL failed: \(String(cString: strerror(failure)))")
+                results = results.map { if case .failure = $0 { return $0 } else { return .failure(error) } }
+            }
+        }
+        for (request, result) in zip(group, results) {
+            request.result = result
+            if request !== mine { pthread_cond_signal(request.condition) }
         }
     }
 

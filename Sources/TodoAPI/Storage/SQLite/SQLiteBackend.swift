@@ -9,13 +9,15 @@ import Glibc
 public struct SQLiteBackend: TaskBackend {
     /// How every connection is opened.
     public let options: TaskDatabase.Options
-    private let committer = GroupCommit()
+    private let committer: GroupCommit
     private let health: WriteHealth
 
     /// The database at `options.path`.
     public init(options: TaskDatabase.Options, health: WriteHealth = WriteHealth()) {
         self.options = options
         self.health = health
+        // synchronous=FULL: the group commit flushes the WAL itself, outside SQLite's write lock.
+        committer = GroupCommit(flusher: options.synchronous == .full ? WALFlusher(databasePath: options.path) : nil)
     }
 
     /// Transactions committed by this process (each holds one or more writes).
@@ -31,7 +33,13 @@ public struct SQLiteBackend: TaskBackend {
 
     public func makeStore() throws(StorageError) -> any TaskStore {
         let file = DatabaseFile(options: options)
-        return SQLiteTaskStore(connection: try Self.open(options, migrate: false), committer: committer, health: health, file: file)
+        let connection = try Self.open(options, migrate: false)
+        if options.synchronous == .full {
+            // Commits write their frames and release the lock; the committer flushes them before
+            // any write is answered (WALFlusher): FULL's durability, without holding the lock for it.
+            try Self.mapped { () throws(SQLiteError) in try connection.execute("PRAGMA synchronous = NORMAL") }
+        }
+        return SQLiteTaskStore(connection: connection, committer: committer, health: health, file: file)
     }
 
     public func check() throws(StorageError) -> String {
