@@ -1,3 +1,5 @@
+
+
 /// What a token must satisfy: the key, the clock leeway and the expected issuer and audience.
 public struct JWTConfiguration: Sendable {
     /// The smallest HS256 secret accepted, in bytes (RFC 7518 §3.2: at least the hash size).
@@ -31,19 +33,5 @@ public struct JWTConfiguration: Sendable {
         self.leewaySeconds = leewaySeconds
         self.issuer = issuer
         self.audience = audience
-    }
-}
-
-/// The claims of a verified token that the service relies on.
-public struct VerifiedToken: Sendable, Equatable {
-    /// The user id (`sub`).
-    public let subject: String
-    /// Expiry as seconds since the Unix epoch.
-    public let expiresAt: Double
-
-    /// Creates the verified claims.
-    public init(subject: String, expiresAt: Double) {
-        self.subject = subject
-        self.expiresAt = expiresAt
     }
 }
