@@ -52,8 +52,8 @@ ENV
     chmod 0600 "$root/etc/todo-fcgi/todo-fcgi.env"
 fi
 # nginx's CORS map from the service's TODO_CORS_ORIGINS: one allow-list for nginx and the worker.
-(set -a; . "$root/etc/todo-fcgi/todo-fcgi.env"; set +a
- "$root/usr/local/bin/todo-fcgi" nginx-cors-map) > "$root/etc/nginx/snippets/todo-fcgi-cors.conf.new"
+"$root/usr/local/bin/todo-fcgi" nginx-cors-map --env-file "$root/etc/todo-fcgi/todo-fcgi.env" \
+    > "$root/etc/nginx/snippets/todo-fcgi-cors.conf.new"
 mv "$root/etc/nginx/snippets/todo-fcgi-cors.conf.new" "$root/etc/nginx/snippets/todo-fcgi-cors.conf"
 if [ ! -e "$root/etc/todo-fcgi/better-auth-secret" ]; then
     (umask 077; head -c 48 /dev/urandom | base64 | tr -d '\n=+/' > "$root/etc/todo-fcgi/better-auth-secret")

@@ -52,8 +52,19 @@ enum KeyCommands {
     }
 
     /// `nginx-cors-map`: TODO_CORS_ORIGINS as the nginx maps that give nginx's own errors the worker's CORS headers.
+    /// With `--env-file`, the origins come from that systemd environment file (the service's own).
     static func nginxCORSMap(_ settings: Settings) throws -> Int32 {
-        print(try settings.corsPolicy().nginxMap, terminator: "")
+        let policy: CORSPolicy
+        if let path = settings.value(.environmentFile) {
+            do {
+                policy = try CORSPolicy(list: try EnvironmentFile.read(path).values["TODO_CORS_ORIGINS"] ?? "")
+            } catch let error as CORSOriginError {
+                throw ConfigurationError("\(path): \(error.description)")
+            }
+        } else {
+            policy = try settings.corsPolicy()
+        }
+        print(policy.nginxMap, terminator: "")
         return 0
     }
 

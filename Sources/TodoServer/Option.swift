@@ -60,6 +60,8 @@ extension Option {
     static let jwksFile = Option(flag: "--jwks", argument: "FILE", help: "keygen: where to write the JWKS.")
     static let keyID = Option(flag: "--kid", argument: "ID", help: "keygen: the key id (default: random).")
     static let force = Option(flag: "--force", argument: nil, help: "keygen: replace existing files (atomically).")
+    static let environmentFile = Option(flag: "--env-file", argument: "FILE",
+                                        help: "nginx-cors-map: read TODO_CORS_ORIGINS from this systemd environment file.")
 
     static let secret = Option(variable: "BETTER_AUTH_SECRET",
                                help: "HS256 secret shared with Better Auth, at least 32 bytes (a secret or a JWKS is required).")
@@ -88,7 +90,7 @@ extension Option {
     /// Every setting, in `--help` order.
     static let all: [Option] = [
         listen, threads, backlog, maxConnections, queueTimeout, database, synchronous, metricsFile, logLevel,
-        subject, lifetime, signingKey, privateKeyFile, jwksFile, keyID, force,
+        subject, lifetime, signingKey, privateKeyFile, jwksFile, keyID, force, environmentFile,
         secret, secretFile, credentialsDirectory, corsOrigins, betterAuthURL, jwksURL, jwksPath,
         jwksMaximumAge, jwksRefreshInterval, issuer, audience, leeway, webServerAddresses,
     ]

@@ -32,7 +32,7 @@ public enum TodoCommandLine {
         Command(name: "keygen", synopsis: "keygen --private-key FILE --jwks FILE [--kid ID] [--force]",
                 help: "Write a new Ed25519 private key (JWK, mode 0600) and the matching JWKS; existing files "
                     + "are refused unless --force replaces them.", run: KeyCommands.keygen),
-        Command(name: "nginx-cors-map", synopsis: "nginx-cors-map",
+        Command(name: "nginx-cors-map", synopsis: "nginx-cors-map [--env-file FILE]",
                 help: "Print TODO_CORS_ORIGINS as the nginx maps that give nginx's own errors (413, 429, 502, ...) "
                     + "the worker's CORS headers.", run: KeyCommands.nginxCORSMap),
     ]
