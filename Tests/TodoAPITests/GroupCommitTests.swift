@@ -7,6 +7,16 @@ import Testing
 import Glibc
 #endif
 
+/// A value the writer threads of a test update under a lock. A class, so the threads borrow
+/// the lock through a reference (a `Mutex` captured by the closures themselves is an access
+/// race to the thread sanitizer).
+final class Shared<Value: Sendable>: Sendable {
+    private let lock: Mutex<Value>
+    init(_ value: Value) { lock = Mutex(value) }
+    func update(_ body: (inout Value) -> Void) { lock.withLock { body(&$0) } }
+    var value: Value { lock.withLock { $0 } }
+}
+
 @Suite("Group commit")
 struct GroupCommitTests {
     /// A database file and one connection per writer thread, as the worker pool has.
@@ -82,14 +92,14 @@ struct GroupCommitTests {
 
     @Test func writesQueuedDuringAGroupShareTheNextTransaction() throws {
         let subject = try Subject(writers: 8)
-        let ids = Mutex<[Int: Int64]>([:])
+        let ids = Shared<[Int: Int64]>([:])
         Self.concurrently(8) { index in
             let id = (try? subject.insert("w\(index)", on: index, pause: index == 0 ? 200_000 : 0)) ?? -1
-            ids.withLock { $0[index] = id }
+            ids.update { $0[index] = id }
         }
         // The first writer's group held the lead for 200 ms: the seven others formed one group.
         #expect(subject.committer.commits == 2)
-        let answered = ids.withLock { $0 }
+        let answered = ids.value
         #expect(Set(answered.values).count == 8 && !answered.values.contains(-1))
         // Each writer got its own row back.
         let titles = try subject.titles()
@@ -103,7 +113,7 @@ struct GroupCommitTests {
 
     @Test func aWriteThatFailsFailsAloneAndTheRestOfItsGroupCommits() throws {
         let subject = try Subject(writers: 4)
-        let outcomes = Mutex<[Int: String]>([:])
+        let outcomes = Shared<[Int: String]>([:])
         Self.concurrently(4) { index in
             let outcome: String
             do {
@@ -117,9 +127,9 @@ struct GroupCommitTests {
             } catch {
                 outcome = (error as? SQLiteError)?.isConstraintViolation == true ? "constraint" : "\(error)"
             }
-            outcomes.withLock { $0[index] = outcome }
+            outcomes.update { $0[index] = outcome }
         }
-        #expect(outcomes.withLock { $0 } == [0: "committed", 1: "committed", 2: "constraint", 3: "committed"])
+        #expect(outcomes.value == [0: "committed", 1: "committed", 2: "constraint", 3: "committed"])
         #expect(subject.committer.commits == 2)
         #expect(Set(try subject.titles()) == ["w0", "w1", "w3"])
     }
@@ -133,14 +143,14 @@ struct GroupCommitTests {
 
     @Test func withItsOwnFlushEveryWriteIsAnsweredAfterAFlush() throws {
         let subject = try Subject(writers: 8, flushing: true)
-        let ids = Mutex<[Int64]>([])
+        let ids = Shared<[Int64]>([])
         Self.concurrently(8, firstHoldsTheLead: false) { index in
             for round in 0..<10 {
                 let id = (try? subject.insert("w\(index)-\(round)", on: index)) ?? -1
-                ids.withLock { $0.append(id) }
+                ids.update { $0.append(id) }
             }
         }
-        #expect(ids.withLock { $0.count } == 80 && !ids.withLock { $0 }.contains(-1))
+        #expect(ids.value.count == 80 && !ids.value.contains(-1))
         #expect(try subject.titles().count == 80)
         #expect(subject.committer.commits <= 80)
     }
