@@ -16,7 +16,8 @@ USER = "zq-distinctive-user-4711"
 
 @pytest.fixture(scope="module")
 def two_processes():
-    s = Stack(processes=2, threads=2).start()
+    # The access log at info tells which process served what (the sanitizer runs default to notice).
+    s = Stack(processes=2, threads=2, env={"TODO_LOG_LEVEL": "info"}).start()
     yield s
     s.stop()
 
