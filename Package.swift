@@ -23,6 +23,7 @@ let package = Package(
         // Small shared pieces with no C library: ASCII digits and spaces, the two clocks.
         .target(name: "ASCII"),
         .target(name: "Clocks"),
+        .target(name: "Locks"),
 
         .target(name: "FastCGI", dependencies: ["CFastCGI"]),
         .target(name: "Dispatcher", dependencies: ["CEventPoll", "Clocks"]),
@@ -30,12 +31,12 @@ let package = Package(
         .target(name: "Metrics", dependencies: ["CAtomics"]),
         .target(name: "SQLite", dependencies: ["CSQLite"]),
         .target(name: "JSON", dependencies: ["ASCII"]),
-        .target(name: "JWT", dependencies: ["CCrypto", "JSON", "ASCII"]),
+        .target(name: "JWT", dependencies: ["CCrypto", "JSON", "ASCII", "Locks"]),
         .target(name: "HTTPFetch", dependencies: ["CCurl", "ASCII"]),
-        .target(name: "TodoAPI", dependencies: ["SQLite", "JSON", "JWT", "ASCII", "Clocks"]),
+        .target(name: "TodoAPI", dependencies: ["SQLite", "JSON", "JWT", "ASCII", "Clocks", "Locks"]),
         // Configuration, commands and the worker pool: a library, so they are unit-tested;
         // the executable is only its entry point.
-        .target(name: "TodoServer", dependencies: ["FastCGI", "Dispatcher", "TodoAPI", "JWT", "SQLite", "HTTPFetch", "JSON", "Clocks", "Metrics", "ASCII"]),
+        .target(name: "TodoServer", dependencies: ["FastCGI", "Dispatcher", "TodoAPI", "JWT", "SQLite", "HTTPFetch", "JSON", "Clocks", "Metrics", "ASCII", "Locks"]),
         .executableTarget(name: "todo-fcgi", dependencies: ["TodoServer"]),
         .executableTarget(name: "todo-bench", dependencies: ["TodoAPI", "JWT", "SQLite", "Clocks", "Metrics"]),
 
@@ -45,7 +46,7 @@ let package = Package(
         .testTarget(name: "SQLiteTests", dependencies: ["SQLite"]),
         .testTarget(name: "DispatcherTests", dependencies: ["Dispatcher", "Clocks"]),
         .testTarget(name: "JWTTests", dependencies: ["JWT", "JSON", "HTTPFetch"]),
-        .testTarget(name: "TodoAPITests", dependencies: ["TodoAPI", "JWT", "JSON", "SQLite", "Clocks"]),
+        .testTarget(name: "TodoAPITests", dependencies: ["TodoAPI", "JWT", "JSON", "SQLite", "Clocks", "Locks"]),
         .testTarget(name: "TodoServerTests", dependencies: ["TodoServer", "TodoAPI", "JWT", "Clocks"]),
     ],
     swiftLanguageModes: [.v6]

@@ -1,4 +1,4 @@
-import Synchronization
+import Locks
 
 /// A JWKS document as its source delivered it.
 public struct JWKSDocument: Sendable {
@@ -38,7 +38,7 @@ public final class JWKSKeyStore: KeyProvider {
         var lastFailureReport = -Double.infinity
     }
 
-    private let state = Mutex(State())
+    private let state = Locked(State())
     private let source: @Sendable () throws -> JWKSDocument
     private let clock: @Sendable () -> Double
     private let log: @Sendable (_ isFailure: Bool, _ message: String) -> Void

@@ -2,6 +2,7 @@ import Clocks
 import Dispatcher
 import FastCGI
 import JWT
+import Locks
 import Metrics
 import SQLite
 import Synchronization
@@ -25,7 +26,7 @@ final class WorkerPool: Sendable {
     private let dispatcher: ConnectionDispatcher
     /// The token settings in force; replaced on SIGHUP. Workers compare `generation`
     /// (one atomic load per request) and rebuild their authenticator when it moved.
-    private let jwt: Mutex<JWTConfiguration>
+    private let jwt: Locked<JWTConfiguration>
     private let generation = Atomic<Int>(0)
     /// Workers that finished starting, and how many of them failed.
     private let started = Atomic<Int>(0)
@@ -41,7 +42,7 @@ final class WorkerPool: Sendable {
 
     init(configuration: ServerConfiguration, socket: Int32) throws {
         self.configuration = configuration
-        self.jwt = Mutex(configuration.jwt)
+        self.jwt = Locked(configuration.jwt)
         self.dispatcher = try ConnectionDispatcher(listeningSockets: [socket], settings: configuration.dispatcher,
                                                    log: Log.error)
         var file: MetricsFile?

@@ -1,3 +1,4 @@
+import Locks
 import SQLite
 import Synchronization
 import Testing
@@ -7,12 +8,10 @@ import Testing
 import Glibc
 #endif
 
-/// A value the writer threads of a test update under a lock. A class, so the threads borrow
-/// the lock through a reference (a `Mutex` captured by the closures themselves is an access
-/// race to the thread sanitizer).
+/// A value the writer threads of a test update under a lock the thread sanitizer understands.
 final class Shared<Value: Sendable>: Sendable {
-    private let lock: Mutex<Value>
-    init(_ value: Value) { lock = Mutex(value) }
+    private let lock: Locked<Value>
+    init(_ value: Value) { lock = Locked(value) }
     func update(_ body: (inout Value) -> Void) { lock.withLock { body(&$0) } }
     var value: Value { lock.withLock { $0 } }
 }

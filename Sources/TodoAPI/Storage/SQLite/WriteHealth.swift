@@ -1,6 +1,6 @@
 import Clocks
 import SQLite
-import Synchronization
+import Locks
 
 #if canImport(Glibc)
 import Glibc
@@ -20,7 +20,7 @@ public final class WriteHealth: Sendable {
         var lastProbeError: SQLiteError?
     }
 
-    private let state = Mutex(State())
+    private let state = Locked(State())
     private let clock: @Sendable () -> Double
     /// The least time between two probe writes, in seconds.
     public let probeInterval: Double
