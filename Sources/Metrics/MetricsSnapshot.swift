@@ -40,8 +40,9 @@ public struct MetricsSnapshot: Sendable {
                 if value != 0 { startTime = startTime == 0 ? value : min(startTime, value) }
             case .jwksLastSuccess:
                 jwksLastSuccess = max(jwksLastSuccess, value)
-            case .databaseBytes, .walBytes:
-                process[word] = max(process[word] ?? 0, value)  // the same file, seen by every process
+            case .databaseBytes, .walBytes, .jwksKeys, .jwksFailures:
+                // The same file and the same JWKS, seen by every process: not a sum.
+                process[word] = max(process[word] ?? 0, value)
             default:
                 process[word, default: 0] &+= value
             }

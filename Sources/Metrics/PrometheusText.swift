@@ -68,11 +68,11 @@ extension MetricsSnapshot {
         for (index, reason) in MetricsLayout.authFailureReasons.enumerated() {
             sample("todo_auth_failures_total", [("reason", reason)], String(authFailures[index]))
         }
-        family("todo_jwks_keys", "gauge", "Keys loaded from the JWKS (summed over processes).")
+        family("todo_jwks_keys", "gauge", "Keys loaded from the JWKS (the most any process holds).")
         sample("todo_jwks_keys", gauge(.jwksKeys))
         family("todo_jwks_last_success_timestamp_seconds", "gauge", "Unix time of the last successful JWKS fetch (0: none).")
         sample("todo_jwks_last_success_timestamp_seconds", String(jwksLastSuccess))
-        family("todo_jwks_fetch_failures", "gauge", "JWKS fetches failed in a row since the last success (summed over processes).")
+        family("todo_jwks_fetch_failures", "gauge", "JWKS fetches failed in a row since the last success (the most of any process).")
         sample("todo_jwks_fetch_failures", gauge(.jwksFailures))
 
         family("todo_storage_errors_total", "counter", "Requests that met a storage failure, by kind.")

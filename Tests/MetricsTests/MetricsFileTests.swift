@@ -61,6 +61,23 @@ struct MetricsFileTests {
         #expect(file.snapshot().process[.threads] == 8)
     }
 
+    @Test func theJWKSAndTheDatabaseAreCountedOnceWhateverTheProcesses() throws {
+        let path = Self.path()
+        defer { unlink(path) }
+        let first = try MetricsFile(path: path)
+        let second = try MetricsFile(path: path)
+        var sample = ProcessMetrics.Sample()
+        sample.jwksKeys = 2
+        sample.databaseBytes = 4096
+        sample.threads = 8
+        try first.claimProcessSlot().publish(sample)
+        try second.claimProcessSlot().publish(sample)
+        let snapshot = first.snapshot()
+        #expect(snapshot.process[.jwksKeys] == 2)
+        #expect(snapshot.process[.databaseBytes] == 4096)
+        #expect(snapshot.process[.threads] == 16)  // threads do add up
+    }
+
     @Test func aFileOfAnotherLayoutIsStartedAfresh() throws {
         let path = Self.path()
         defer { unlink(path) }
