@@ -17,6 +17,11 @@ extension MetricsSnapshot {
         func sample(_ name: String, _ value: String) {
             sample(name, [], value)
         }
+        /// A family of one unlabelled sample.
+        func single(_ name: String, _ type: String, _ help: String, _ value: String) {
+            family(name, type, help)
+            sample(name, value)
+        }
         let routes = MetricsLayout.routes, methods = MetricsLayout.methods, statuses = MetricsLayout.statuses
 
         family("todo_requests_total", "counter", "Requests answered, by route template, method and status.")
@@ -43,61 +48,39 @@ extension MetricsSnapshot {
         }
 
         func gauge(_ word: MetricsLayout.ProcessWord) -> String { String(process[word] ?? 0) }
-        family("todo_threads", "gauge", "Worker threads, over all processes.")
-        sample("todo_threads", gauge(.threads))
-        family("todo_threads_busy", "gauge", "Worker threads answering a request now.")
-        sample("todo_threads_busy", gauge(.threadsBusy))
-        family("todo_connections_open", "gauge", "Connections from the web server held open, idle ones included.")
-        sample("todo_connections_open", gauge(.connectionsOpen))
-        family("todo_connections_idle", "gauge", "Kept-alive connections waiting for their next request.")
-        sample("todo_connections_idle", gauge(.connectionsIdle))
-        family("todo_requests_queued", "gauge", "Requests waiting for a free worker thread.")
-        sample("todo_requests_queued", gauge(.requestsQueued))
-        family("todo_connections_accepted_total", "counter", "Connections accepted from the web server.")
-        sample("todo_connections_accepted_total", gauge(.connectionsAccepted))
-        family("todo_queue_wait_seconds_total", "counter", "Time requests waited for a free thread, summed.")
-        sample("todo_queue_wait_seconds_total", Self.number(Double(process[.queueWaitNanoseconds] ?? 0) / 1e9))
-        family("todo_queue_requests_total", "counter", "Requests taken from the queue by a thread (the count behind todo_queue_wait_seconds_total).")
-        sample("todo_queue_requests_total", gauge(.requestsDequeued))
-        family("todo_requests_shed_total", "counter", "Requests answered 503 overloaded after waiting longer than the queue timeout.")
-        sample("todo_requests_shed_total", gauge(.requestsShed))
-        family("todo_peers_refused_total", "counter", "TCP connections closed because the peer is not in FCGI_WEB_SERVER_ADDRS.")
-        sample("todo_peers_refused_total", gauge(.refusedPeers))
+        single("todo_threads", "gauge", "Worker threads, over all processes.", gauge(.threads))
+        single("todo_threads_busy", "gauge", "Worker threads answering a request now.", gauge(.threadsBusy))
+        single("todo_connections_open", "gauge", "Connections from the web server held open, idle ones included.", gauge(.connectionsOpen))
+        single("todo_connections_idle", "gauge", "Kept-alive connections waiting for their next request.", gauge(.connectionsIdle))
+        single("todo_requests_queued", "gauge", "Requests waiting for a free worker thread.", gauge(.requestsQueued))
+        single("todo_connections_accepted_total", "counter", "Connections accepted from the web server.", gauge(.connectionsAccepted))
+        single("todo_queue_wait_seconds_total", "counter", "Time requests waited for a free thread, summed.", Self.number(Double(process[.queueWaitNanoseconds] ?? 0) / 1e9))
+        single("todo_queue_requests_total", "counter", "Requests taken from the queue by a thread (the count behind todo_queue_wait_seconds_total).", gauge(.requestsDequeued))
+        single("todo_requests_shed_total", "counter", "Requests answered 503 overloaded after waiting longer than the queue timeout.", gauge(.requestsShed))
+        single("todo_peers_refused_total", "counter", "TCP connections closed because the peer is not in FCGI_WEB_SERVER_ADDRS.", gauge(.refusedPeers))
 
         family("todo_auth_failures_total", "counter", "Requests refused for their token, by RFC 6750 reason.")
         for (index, reason) in MetricsLayout.authFailureReasons.enumerated() {
             sample("todo_auth_failures_total", [("reason", reason)], String(authFailures[index]))
         }
-        family("todo_jwks_keys", "gauge", "Keys loaded from the JWKS (the most any process holds).")
-        sample("todo_jwks_keys", gauge(.jwksKeys))
-        family("todo_jwks_last_success_timestamp_seconds", "gauge", "Unix time of the last successful JWKS fetch (0: none).")
-        sample("todo_jwks_last_success_timestamp_seconds", String(jwksLastSuccess))
-        family("todo_jwks_fetch_failures", "gauge", "JWKS fetches failed in a row since the last success (the most of any process).")
-        sample("todo_jwks_fetch_failures", gauge(.jwksFailures))
+        single("todo_jwks_keys", "gauge", "Keys loaded from the JWKS (the most any process holds).", gauge(.jwksKeys))
+        single("todo_jwks_last_success_timestamp_seconds", "gauge", "Unix time of the last successful JWKS fetch (0: none).", String(jwksLastSuccess))
+        single("todo_jwks_fetch_failures", "gauge", "JWKS fetches failed in a row since the last success (the most of any process).", gauge(.jwksFailures))
 
         family("todo_storage_errors_total", "counter", "Requests that met a storage failure, by kind.")
         for (index, kind) in MetricsLayout.storageErrorKinds.enumerated() {
             sample("todo_storage_errors_total", [("kind", kind)], String(storageErrors[index]))
         }
-        family("todo_storage_busy_retries_total", "counter", "Times a connection waited for another process's write lock.")
-        sample("todo_storage_busy_retries_total", gauge(.busyRetries))
-        family("todo_writes_committed_total", "counter", "Writes the database committed.")
-        sample("todo_writes_committed_total", String(writesCommitted))
-        family("todo_commits_total", "counter", "Transactions committed; writes per commit is todo_writes_committed_total over this (group commit).")
-        sample("todo_commits_total", gauge(.commits))
-        family("todo_database_bytes", "gauge", "Size of the database file.")
-        sample("todo_database_bytes", gauge(.databaseBytes))
-        family("todo_database_wal_bytes", "gauge", "Size of the database's write-ahead log.")
-        sample("todo_database_wal_bytes", gauge(.walBytes))
+        single("todo_storage_busy_retries_total", "counter", "Times a connection waited for another process's write lock.", gauge(.busyRetries))
+        single("todo_writes_committed_total", "counter", "Writes the database committed.", String(writesCommitted))
+        single("todo_commits_total", "counter", "Transactions committed; writes per commit is todo_writes_committed_total over this (group commit).", gauge(.commits))
+        single("todo_database_bytes", "gauge", "Size of the database file.", gauge(.databaseBytes))
+        single("todo_database_wal_bytes", "gauge", "Size of the database's write-ahead log.", gauge(.walBytes))
 
-        family("todo_processes", "gauge", "Worker processes alive.")
-        sample("todo_processes", String(processes))
-        family("todo_process_start_time_seconds", "gauge", "Unix time the oldest live worker process started.")
-        sample("todo_process_start_time_seconds", String(startTime))
-        family("todo_process_resident_memory_bytes", "gauge", "Resident memory of the worker processes.")
-        sample("todo_process_resident_memory_bytes", gauge(.residentBytes))
-        family("todo_process_open_fds", "gauge", "Open file descriptors of the worker processes.")
-        sample("todo_process_open_fds", gauge(.openDescriptors))
+        single("todo_processes", "gauge", "Worker processes alive.", String(processes))
+        single("todo_process_start_time_seconds", "gauge", "Unix time the oldest live worker process started.", String(startTime))
+        single("todo_process_resident_memory_bytes", "gauge", "Resident memory of the worker processes.", gauge(.residentBytes))
+        single("todo_process_open_fds", "gauge", "Open file descriptors of the worker processes.", gauge(.openDescriptors))
         family("todo_build_info", "gauge", "The running build (always 1).")
         sample("todo_build_info", [("version", version)], "1")
         return text
