@@ -2,7 +2,7 @@
 import PackageDescription
 
 /// todo-fcgi: a FastCGI task API behind nginx. Each C library is reached only through its
-/// Swift wrapper module: libfcgi (FastCGI), sqlite3 (SQLite), libcrypto (JWT), libcurl
+/// Swift wrapper module: libfcgi (FastCGI), sqlite3 (SQLite), libpq (PostgreSQL), libcrypto (JWT), libcurl
 /// (HTTPFetch, for fetching a JWKS over HTTPS) and Linux epoll (Dispatcher, which hands
 /// connections with a request ready to free worker threads).
 let package = Package(
@@ -10,12 +10,13 @@ let package = Package(
     products: [
         .executable(name: "todo-fcgi", targets: ["todo-fcgi"]),
         // The application logic and its parsers, for FuzzTesting/ (a package of its own).
-        .library(name: "TodoAPI", targets: ["TodoAPI", "JWT", "JSON", "SQLite"]),
+        .library(name: "TodoAPI", targets: ["TodoAPI", "JWT", "JSON", "SQLite", "PostgreSQL"]),
     ],
     targets: [
         .systemLibrary(name: "CFastCGI", pkgConfig: "fcgi", providers: [.apt(["libfcgi-dev"])]),
         .systemLibrary(name: "CSQLite", pkgConfig: "sqlite3", providers: [.apt(["libsqlite3-dev"])]),
         .systemLibrary(name: "CCrypto", pkgConfig: "libcrypto", providers: [.apt(["libssl-dev"])]),
+        .systemLibrary(name: "CPostgres", pkgConfig: "libpq", providers: [.apt(["libpq-dev"])]),
         .systemLibrary(name: "CCurl", pkgConfig: "libcurl", providers: [.apt(["libcurl4-openssl-dev"])]),
         .systemLibrary(name: "CEventPoll"),
         .systemLibrary(name: "CAtomics"),
@@ -30,10 +31,11 @@ let package = Package(
         // Counters and gauges of every worker process in one shared file, for /metrics.
         .target(name: "Metrics", dependencies: ["CAtomics"]),
         .target(name: "SQLite", dependencies: ["CSQLite"]),
+        .target(name: "PostgreSQL", dependencies: ["CPostgres", "ASCII"]),
         .target(name: "JSON", dependencies: ["ASCII"]),
         .target(name: "JWT", dependencies: ["CCrypto", "JSON", "ASCII", "Locks"]),
         .target(name: "HTTPFetch", dependencies: ["CCurl", "ASCII"]),
-        .target(name: "TodoAPI", dependencies: ["SQLite", "JSON", "JWT", "ASCII", "Clocks", "Locks"]),
+        .target(name: "TodoAPI", dependencies: ["SQLite", "PostgreSQL", "JSON", "JWT", "ASCII", "Clocks", "Locks"]),
         // Configuration, commands and the worker pool: a library, so they are unit-tested;
         // the executable is only its entry point.
         .target(name: "TodoServer", dependencies: ["FastCGI", "Dispatcher", "TodoAPI", "JWT", "SQLite", "HTTPFetch", "JSON", "Clocks", "Metrics", "ASCII", "Locks"]),

@@ -1,4 +1,6 @@
-"""Starts the real stack on loopback: nginx -> FastCGI (unix socket) -> todo-fcgi -> SQLite.
+"""Starts the real stack on loopback: nginx -> FastCGI (unix socket) -> todo-fcgi -> SQLite,
+or PostgreSQL when TODO_TEST_POSTGRES holds an admin URI (scripts/postgres-cluster.sh prints
+one): each stack then gets a database of its own, owned by the unprivileged role `todo`.
 
 Used by the integration tests and usable by hand:
     python3 IntegrationTests/stack.py   # starts a stack and prints its URL until Ctrl-C
@@ -21,6 +23,41 @@ import time
 REPO = os.path.abspath(os.path.join(os.path.dirname(__file__), ".."))
 BINARY = os.environ.get("TODO_FCGI_BIN", os.path.join(REPO, ".build", "release", "todo-fcgi"))
 SECRET = "integration-secret-" + "x" * 32
+# The admin URI of a throwaway PostgreSQL server: when set, stacks use PostgreSQL.
+POSTGRES_ADMIN = os.environ.get("TODO_TEST_POSTGRES", "")
+BACKEND = "postgresql" if POSTGRES_ADMIN else "sqlite"
+
+
+def psql(sql, uri=None, user=None):
+    """Runs `sql` with psql against the test server (as postgres, or `user`) and returns its output."""
+    uri = uri or POSTGRES_ADMIN
+    if user:
+        uri = re.sub(r"^postgresql://[^@/]*@", f"postgresql://{user}@", uri)
+    result = subprocess.run([psql_binary(), "-qAtX", "-v", "ON_ERROR_STOP=1", "-d", uri, "-c", sql],
+                            capture_output=True, text=True)
+    if result.returncode != 0:
+        raise RuntimeError(f"psql failed: {result.stderr.strip()}")
+    return result.stdout.strip()
+
+
+def psql_binary():
+    found = shutil.which("psql")
+    if found:
+        return found
+    versions = sorted(d for d in os.listdir("/usr/lib/postgresql") if d.isdigit()) if os.path.isdir("/usr/lib/postgresql") else []
+    return f"/usr/lib/postgresql/{versions[-1]}/bin/psql" if versions else "psql"
+
+
+def create_postgres_database():
+    """A new, empty database owned by the role `todo`; returns the URI the workers use."""
+    name = "todo_it_" + os.urandom(6).hex()
+    psql(f"CREATE DATABASE {name} OWNER todo")
+    return re.sub(r"^postgresql://[^@/]*@/[^?]*", f"postgresql://todo@/{name}", POSTGRES_ADMIN)
+
+
+def drop_postgres_database(uri):
+    name = re.match(r"^postgresql://[^/]*/([^?]*)", uri).group(1)
+    psql(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
 
 
 def b64url(data: bytes) -> str:
@@ -81,10 +118,13 @@ class Stack:
         self.log_path = os.path.join(self.dir, "workers.log")  # the workers' stderr
         self.port = free_port()
         self.socket_path = os.path.join(self.dir, "todo-fcgi.sock")
-        self.database = os.path.join(self.dir, "todo.db")
+        self.database = create_postgres_database() if POSTGRES_ADMIN else os.path.join(self.dir, "todo.db")
         self.processes = processes
         self.threads = threads
         self.env = dict(os.environ, BETTER_AUTH_SECRET=SECRET, TODO_DATABASE=self.database)
+        if POSTGRES_ADMIN:
+            # Beside an SQLite file by default; with PostgreSQL, this stack's own.
+            self.env["TODO_METRICS_FILE"] = os.path.join(self.dir, "todo-fcgi.metrics")
         self.env.update(env or {})
         self.worker_pids = []
         self.nginx = None
@@ -163,6 +203,8 @@ class Stack:
             self.nginx.wait(timeout=10)
         if self.worker_pids:
             self.stop_workers()
+        if self.database.startswith("postgresql://"):
+            drop_postgres_database(self.database)
         shutil.rmtree(self.dir, ignore_errors=True)
 
     def request(self, method, path, token=None, body=None, headers=None, content_type="application/json", tls=False):

@@ -5,6 +5,9 @@ import subprocess
 import threading
 
 from stack import BINARY, SECRET, Stack, make_token
+import pytest
+
+pytestmark = pytest.mark.single_backend
 
 
 def test_backup_while_serving_writes_then_restore(tmp_path):

@@ -4,6 +4,9 @@ import subprocess
 import tempfile
 
 from stack import BINARY, SECRET
+import pytest
+
+pytestmark = pytest.mark.single_backend
 
 
 def run(*args, env=None):

@@ -11,6 +11,8 @@ import pytest
 
 from stack import BINARY, REPO, Stack, make_token
 
+pytestmark = pytest.mark.single_backend
+
 
 class Supervisor:
     """Holds the listening socket and hands it to each worker on fd 0, as systemd does, so a

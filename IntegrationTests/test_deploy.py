@@ -13,6 +13,8 @@ import pytest
 
 from stack import BINARY, REPO, SECRET, Stack, make_token
 
+pytestmark = pytest.mark.single_backend
+
 
 @pytest.fixture(scope="module")
 def tls_stack():

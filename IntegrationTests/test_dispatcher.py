@@ -11,6 +11,8 @@ import subprocess
 import threading
 import time
 
+import pytest
+
 from stack import BINARY, REPO, SECRET, Stack, free_port, make_token, percentile, pid_alive, run_in_threads
 
 
@@ -208,6 +210,7 @@ def test_sigterm_to_one_of_two_workers_under_64_connections_fails_no_request():
         stack.stop()
 
 
+@pytest.mark.single_backend
 def test_tcp_listener_refuses_peers_outside_fcgi_web_server_addrs(tmp_path):
     env = dict(os.environ, BETTER_AUTH_SECRET=SECRET, TODO_DATABASE=str(tmp_path / "tcp.db"))
     subprocess.run([BINARY, "migrate"], env=env, check=True, capture_output=True)

@@ -6,6 +6,9 @@ import re
 import subprocess
 
 from stack import REPO
+import pytest
+
+pytestmark = pytest.mark.single_backend
 
 EXTENSIONS = (".swift", ".py", ".sh", ".conf", ".c", ".lua", ".yaml", ".service", ".template")
 

@@ -14,6 +14,8 @@ import pytest
 
 from stack import Stack, make_token
 
+pytestmark = pytest.mark.single_backend
+
 
 @pytest.fixture
 def small_disk(tmp_path):

@@ -77,6 +77,7 @@ def test_key_rotation_and_a_failing_endpoint(jwks):
         stack.stop()
 
 
+@pytest.mark.single_backend
 def test_keygen_token_and_check_with_a_jwks_file(tmp_path):
     private_path, jwks_path = tmp_path / "private.jwk", tmp_path / "jwks.json"
     env = {"PATH": os.environ["PATH"], "BETTER_AUTH_JWKS_FILE": str(jwks_path), "BETTER_AUTH_URL": "http://localhost:3000",
@@ -104,6 +105,7 @@ def test_keygen_token_and_check_with_a_jwks_file(tmp_path):
         stack.stop()
 
 
+@pytest.mark.single_backend
 def test_check_reports_an_unreachable_jwks(tmp_path):
     env = {"PATH": os.environ["PATH"], "BETTER_AUTH_JWKS_URL": "http://127.0.0.1:9/jwks", "TODO_DATABASE": str(tmp_path / "t.db")}
     check = subprocess.run([BINARY, "check"], env=env, capture_output=True, text=True, timeout=30)
@@ -183,6 +185,7 @@ def test_sighup_during_a_jwks_outage_keeps_the_loaded_keys(jwks):
         stack.stop()
 
 
+@pytest.mark.single_backend
 def test_plain_http_jwks_urls_to_other_hosts_are_refused(tmp_path):
     env = {"PATH": os.environ["PATH"], "BETTER_AUTH_SECRET": "", "TODO_DATABASE": str(tmp_path / "x.db")}
     for variables in ({"BETTER_AUTH_JWKS_URL": "http://auth.example.com/api/auth/jwks"},

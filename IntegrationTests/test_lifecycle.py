@@ -29,6 +29,7 @@ def test_502_json_while_workers_are_down_then_recovery(own_stack):
     assert [t["title"] for t in listed.json] == ["before"]
 
 
+@pytest.mark.single_backend
 def test_sigterm_finishes_in_flight_requests_and_exits_zero(tmp_path):
     socket_path = str(tmp_path / "w.sock")
     env = dict(os.environ, BETTER_AUTH_SECRET=SECRET, TODO_DATABASE=str(tmp_path / "w.db"))

@@ -7,6 +7,9 @@ import time
 import urllib.request
 
 from stack import BINARY, REPO, SECRET, free_port
+import pytest
+
+pytestmark = pytest.mark.single_backend
 
 
 def healthy(port):

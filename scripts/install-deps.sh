@@ -2,7 +2,7 @@
 # Installs the Debian packages todo-fcgi needs to build, run and test, when missing.
 # Extra package names may be passed as arguments (e.g. wrk for the benchmark).
 set -euo pipefail
-packages=(libfcgi-dev libsqlite3-dev libssl-dev libcurl4-openssl-dev nginx spawn-fcgi curl pkg-config openssl systemd "$@")
+packages=(libfcgi-dev libsqlite3-dev libpq-dev libssl-dev libcurl4-openssl-dev nginx spawn-fcgi curl pkg-config openssl systemd "$@")
 missing=()
 for package in "${packages[@]}"; do
     dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" || missing+=("$package")

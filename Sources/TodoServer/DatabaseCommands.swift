@@ -1,7 +1,7 @@
 import JWT
 import TodoAPI
 
-/// `migrate`, `check` and `backup`: what an operator runs against the database, through the
+/// `migrate`, `check`, `backup` and `copy`: what an operator runs against the database, through the
 /// backend's own maintenance operations (no SQL here).
 enum DatabaseCommands {
     static func migrate(_ settings: Settings) throws -> Int32 {
@@ -35,11 +35,34 @@ enum DatabaseCommands {
         guard settings.positional.count == 1, let destination = settings.positional.first else {
             throw ConfigurationError("usage: todo-fcgi backup PATH (PATH must not exist)")
         }
-        do {
-            print(try settings.backend().backup(to: destination))
-        } catch let error as StorageError where error.kind == .conflict {
-            throw ConfigurationError(error.message)
-        }
+        let backend = try settings.backend()
+        print(try conflictAsUsageError { () throws(StorageError) in try backend.backup(to: destination) })
         return 0
+    }
+
+    /// `copy --from SRC --to DST`: every task, in one transaction on the destination.
+    static func copy(_ settings: Settings) throws -> Int32 {
+        guard let from = settings.value(.copySource), let to = settings.value(.copyDestination) else {
+            throw ConfigurationError("usage: todo-fcgi copy --from PATH|URI --to PATH|URI")
+        }
+        let source = try settings.backend(named: from)
+        let destination = try settings.backend(named: to)
+        guard source.displayName != destination.displayName else {
+            throw ConfigurationError("--from and --to are the same database")
+        }
+        let copied = try conflictAsUsageError { () throws(StorageError) in try TaskCopy.run(from: source, to: destination) }
+        print("copied \(copied.count) tasks from \(source.displayName) to \(destination.displayName); "
+            + "ids continue after \(copied.highestID)")
+        return 0
+    }
+
+    /// Runs `body`; a conflict (an existing destination) is the user's to fix: exit status 2.
+    private static func conflictAsUsageError<Result>(_ body: () throws(StorageError) -> Result) throws -> Result {
+        do {
+            return try body()
+        } catch {
+            if error.kind == .conflict { throw ConfigurationError(error.message) }
+            throw error
+        }
     }
 }

@@ -42,13 +42,18 @@ extension Option {
     static let queueTimeout = Option(flag: "--queue-timeout", variable: "TODO_QUEUE_TIMEOUT", argument: "MS",
                                      defaultValue: "5000", range: 1...25_000,
                                      help: "A request that waits longer for a free thread is answered 503 with Retry-After.")
-    static let database = Option(flag: "--database", variable: "TODO_DATABASE", argument: "PATH", defaultValue: "./todo.db",
-                                 help: "The SQLite database file.")
+    static let database = Option(flag: "--database", variable: "TODO_DATABASE", argument: "PATH|URI", defaultValue: "./todo.db",
+                                 help: "The SQLite database file, or a postgresql:// URI (libpq syntax; PG* variables and "
+                                     + "~/.pgpass fill in what it leaves out).")
+    static let copySource = Option(flag: "--from", argument: "PATH|URI", help: "copy: the database to read every task from.")
+    static let copyDestination = Option(flag: "--to", argument: "PATH|URI",
+                                        help: "copy: the database to copy into (created or migrated; it must have no tasks).")
     static let synchronous = Option(flag: "--synchronous", variable: "TODO_SYNCHRONOUS", argument: "full|normal",
                                     defaultValue: "full", help: "Commit durability: full survives power loss, normal a process crash.")
     static let metricsFile = Option(flag: "--metrics-file", variable: "TODO_METRICS_FILE", argument: "PATH|off",
-                                    help: "The file the worker processes share their metrics in (default: the database path "
-                                        + "with .metrics appended); off disables /metrics.")
+                                    help: "The file the worker processes share their metrics in (default: the SQLite database "
+                                        + "path with .metrics appended; with PostgreSQL, todo-fcgi.metrics in $STATE_DIRECTORY or "
+                                        + "the working directory); off disables /metrics.")
     static let logLevel = Option(flag: "--log-level", variable: "TODO_LOG_LEVEL", argument: "LEVEL", defaultValue: "info",
                                  help: "error, warn, info (one line per request) or debug.")
 
@@ -90,7 +95,7 @@ extension Option {
     /// Every setting, in `--help` order.
     static let all: [Option] = [
         listen, threads, backlog, maxConnections, queueTimeout, database, synchronous, metricsFile, logLevel,
-        subject, lifetime, signingKey, privateKeyFile, jwksFile, keyID, force, environmentFile,
+        copySource, copyDestination, subject, lifetime, signingKey, privateKeyFile, jwksFile, keyID, force, environmentFile,
         secret, secretFile, credentialsDirectory, corsOrigins, betterAuthURL, jwksURL, jwksPath,
         jwksMaximumAge, jwksRefreshInterval, issuer, audience, leeway, webServerAddresses,
     ]

@@ -9,8 +9,8 @@ struct ProcessResources {
     var databaseBytes: UInt64 = 0
     var walBytes: UInt64 = 0
 
-    /// Now, for this process and the database at `database`.
-    static func current(database: String) -> ProcessResources {
+    /// Now, for this process and the SQLite database at `databaseFile` (none for a server database).
+    static func current(databaseFile: String?) -> ProcessResources {
         var resources = ProcessResources()
         // /proc/self/statm: "size resident shared ..." in pages.
         let fields = (try? Settings.readFile("/proc/self/statm", limit: 256)).map { String(decoding: $0, as: UTF8.self).split(separator: " ") }
@@ -25,6 +25,7 @@ struct ProcessResources {
             closedir(directory)
             resources.openDescriptors = count > 0 ? count - 1 : 0  // not the directory's own descriptor
         }
+        guard let database = databaseFile else { return resources }
         var status = stat()
         if stat(database, &status) == 0 { resources.databaseBytes = UInt64(status.st_size) }
         if stat(database + "-wal", &status) == 0 { resources.walBytes = UInt64(status.st_size) }

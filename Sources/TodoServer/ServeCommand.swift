@@ -27,10 +27,10 @@ enum ServeCommand {
         let secretSource = (try? settings.secret()?.source) ?? "none (HS256 off)"
         _ = loadKeys(configuration.jwt)
         var current = configuration.jwt
-        let database = configuration.backend.options
+        let database = configuration.backend
         Log.notice("serving: \(configuration.threads) threads, \(configuration.dispatcher.maximumConnections) connections at most, "
             + "queue timeout \(configuration.dispatcher.queueTimeoutNanoseconds / 1_000_000) ms, socket \(configuration.listenAddress ?? "fd 0"), "
-            + "database \(database.path) (synchronous=\(database.synchronous.rawValue)), "
+            + "database \(database.displayName)\((database as? SQLiteBackend).map { " (synchronous=\($0.options.synchronous.rawValue))" } ?? ""), "
             + "secret from \(secretSource), JWKS \((configuration.jwt.keys as? JWKSKeyStore)?.sourceDescription ?? "none"), "
             + "issuer \(configuration.jwt.issuer ?? "(any)"), audience \(configuration.jwt.audience ?? "(any)"), "
             + "leeway \(Int(configuration.jwt.leewaySeconds))s, "

@@ -1,5 +1,6 @@
 import Dispatcher
 import JWT
+import PostgreSQL
 import TodoAPI
 
 /// Everything `serve` needs, from flags first and the environment second.
@@ -9,7 +10,7 @@ struct ServerConfiguration: Sendable {
     var backlog: Int32
     var threads: Int
     /// Where the tasks are; shared by the threads of the process.
-    var backend: SQLiteBackend
+    var backend: any TaskBackend
     var jwt: JWTConfiguration
     var cors: CORSPolicy
     var logLevel: LogLevel
@@ -25,19 +26,38 @@ extension Settings {
         let backend = try backend()
         return ServerConfiguration(listenAddress: value(.listen), backlog: Int32(try integer(.backlog)), threads: try integer(.threads),
                                    backend: backend, jwt: try jwtConfiguration(), cors: try corsPolicy(), logLevel: try logLevel(),
-                                   dispatcher: try dispatcherSettings(), metricsPath: metricsPath(database: backend.options.path))
+                                   dispatcher: try dispatcherSettings(), metricsPath: metricsPath(databaseFile: backend.databaseFile))
     }
 
-    /// `--metrics-file` / `TODO_METRICS_FILE`: beside the database by default (a place every
-    /// worker process of this database can write), nil for `off`.
-    func metricsPath(database: String) -> String? {
-        guard let value = value(.metricsFile) else { return database + ".metrics" }
+    /// `--metrics-file` / `TODO_METRICS_FILE`, nil for `off`. By default beside an SQLite
+    /// database (a place every worker process of this database can write); with PostgreSQL,
+    /// whose processes share no file, `todo-fcgi.metrics` in systemd's state directory
+    /// (`$STATE_DIRECTORY`) or else the working directory: one file per host.
+    func metricsPath(databaseFile: String?) -> String? {
+        guard let value = value(.metricsFile) else {
+            if let databaseFile { return databaseFile + ".metrics" }
+            let directory = environment("STATE_DIRECTORY").flatMap { $0.split(separator: ":").first.map(String.init) } ?? "."
+            return directory + "/todo-fcgi.metrics"
+        }
         return value.lowercased() == "off" ? nil : value
     }
 
-    /// The database: `--database` / `TODO_DATABASE` and `--synchronous` / `TODO_SYNCHRONOUS`.
-    func backend() throws(ConfigurationError) -> SQLiteBackend {
-        var options = TaskDatabase.Options(path: value(.database) ?? "./todo.db")
+    /// The database: `--database` / `TODO_DATABASE` (a `postgresql://` or `postgres://` URI
+    /// selects PostgreSQL, anything else is an SQLite file) and `--synchronous` / `TODO_SYNCHRONOUS`.
+    func backend() throws(ConfigurationError) -> any TaskBackend {
+        try backend(named: value(.database) ?? "./todo.db")
+    }
+
+    /// The database `name` names: a PostgreSQL URI or an SQLite path.
+    func backend(named name: String) throws(ConfigurationError) -> any TaskBackend {
+        if PostgresConnectionString.isPostgres(name) {
+            do {
+                return try PostgresBackend(connectionString: name)
+            } catch {
+                throw ConfigurationError("--database: \(error.message)")
+            }
+        }
+        var options = TaskDatabase.Options(path: name)
         let mode = value(.synchronous) ?? "full"
         guard let synchronous = TaskDatabase.Synchronous(rawValue: mode.lowercased()) else {
             throw ConfigurationError("--synchronous must be full or normal, got \"\(mode)\"")

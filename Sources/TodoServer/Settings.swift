@@ -9,7 +9,8 @@ struct Settings {
     private(set) var positional: [String] = []
     /// Switches that were given (e.g. `--force`).
     private(set) var switches: Set<String> = []
-    private let environment: (String) -> String?
+    /// Looks an environment variable up.
+    let environment: (String) -> String?
 
     /// Parses `arguments` (without the command name); `environment` looks variables up.
     init(arguments: [String], environment: @escaping (String) -> String? = Settings.processEnvironment) throws(ConfigurationError) {

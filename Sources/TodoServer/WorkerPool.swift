@@ -137,7 +137,7 @@ final class WorkerPool: Sendable {
             sample.jwksLastSuccess = keys.lastSuccess.map { UInt64($0) } ?? 0
             sample.jwksFailures = UInt64(keys.consecutiveFailures)
         }
-        let resources = ProcessResources.current(database: configuration.backend.options.path)
+        let resources = ProcessResources.current(databaseFile: configuration.backend.databaseFile)
         sample.residentBytes = resources.residentBytes
         sample.openDescriptors = resources.openDescriptors
         sample.databaseBytes = resources.databaseBytes

@@ -1,4 +1,5 @@
 import Testing
+import TodoAPI
 @testable import TodoServer
 
 #if canImport(Glibc)
@@ -15,8 +16,10 @@ struct ServerConfigurationTests {
         #expect(configuration.threads == 8)
         #expect(configuration.backlog == 1024)
         #expect(configuration.listenAddress == nil)
-        #expect(configuration.backend.options.path == "./todo.db")
-        #expect(configuration.backend.options.synchronous == .full)
+        let sqlite = try #require(configuration.backend as? SQLiteBackend)
+        #expect(sqlite.options.path == "./todo.db")
+        #expect(sqlite.options.synchronous == .full)
+        #expect(configuration.metricsPath == "./todo.db.metrics")
         #expect(configuration.dispatcher.maximumConnections == 4096)
         #expect(configuration.dispatcher.queueTimeoutNanoseconds == 5_000_000_000)
         #expect(configuration.logLevel == .info)
@@ -36,11 +39,45 @@ struct ServerConfigurationTests {
                                                        environment).serverConfiguration()
         #expect(configuration.listenAddress == "127.0.0.1:9000")
         #expect(configuration.threads == 2 && configuration.backlog == 16)
-        #expect(configuration.backend.options.path == "/tmp/x.db" && configuration.backend.options.synchronous == .normal)
+        let sqlite = try #require(configuration.backend as? SQLiteBackend)
+        #expect(sqlite.options.path == "/tmp/x.db" && sqlite.options.synchronous == .normal)
         #expect(configuration.dispatcher.maximumConnections == 10)
         #expect(configuration.dispatcher.queueTimeoutNanoseconds == 250_000_000)
         #expect(configuration.cors.allowedOrigins == ["https://app.example.com"])
         #expect(configuration.logLevel == .notice)
+    }
+
+    @Test func aPostgresURISelectsPostgreSQLAndNeverShowsItsPassword() throws {
+        for uri in ["postgresql://todo:hunter2-secret@db.internal:6432/tasks?sslmode=verify-full",
+                    "postgres://todo:hunter2-secret@db.internal:6432/tasks?sslmode=verify-full"] {
+            let configuration = try SettingsTests.settings(["--database", uri], Self.secret).serverConfiguration()
+            let backend = try #require(configuration.backend as? PostgresBackend)
+            #expect(backend.displayName == "postgresql://todo@db.internal:6432/tasks sslmode=verify-full")
+            #expect(!backend.displayName.contains("hunter2"))
+            #expect(backend.databaseFile == nil)
+        }
+    }
+
+    @Test func anythingElseIsAnSQLiteFile() throws {
+        for path in ["todo.db", "/var/lib/todo-fcgi/todo.db", "postgresql.db", "postgresql:/x", "file:todo.db"] {
+            let configuration = try SettingsTests.settings(["--database", path], Self.secret).serverConfiguration()
+            #expect((configuration.backend as? SQLiteBackend)?.options.path == path)
+        }
+    }
+
+    @Test func withPostgreSQLTheMetricsFileIsPerHost() throws {
+        let uri = ["--database", "postgresql://todo@/tasks?host=/run/postgresql"]
+        #expect(try SettingsTests.settings(uri, Self.secret).serverConfiguration().metricsPath == "./todo-fcgi.metrics")
+        var systemd = Self.secret
+        systemd["STATE_DIRECTORY"] = "/var/lib/todo-fcgi"
+        #expect(try SettingsTests.settings(uri, systemd).serverConfiguration().metricsPath == "/var/lib/todo-fcgi/todo-fcgi.metrics")
+        #expect(try SettingsTests.settings(uri + ["--metrics-file", "off"], Self.secret).serverConfiguration().metricsPath == nil)
+    }
+
+    @Test func aMalformedPostgresURIIsAConfigurationError() throws {
+        #expect(throws: ConfigurationError.self) {
+            _ = try SettingsTests.settings(["--database", "postgresql://todo@/tasks?nosuchoption=1"], Self.secret).serverConfiguration()
+        }
     }
 
     @Test(arguments: [

@@ -1,3 +1,4 @@
+import PostgreSQL
 import SQLite
 
 /// One task row, read in place from the result that produced it.
@@ -16,6 +17,8 @@ public struct TaskRow {
         case sqlite(SQLiteStatement)
         /// A row copied out of its statement (a write committed by another thread's group).
         case stored(StoredTask)
+        /// Row `row` of a PostgreSQL result, whose columns are in the order of `columnList`.
+        case postgres(PostgresResult, row: Int32)
     }
 
     let source: Source
@@ -28,6 +31,11 @@ public struct TaskRow {
     /// A copied row.
     init(stored: StoredTask) {
         source = .stored(stored)
+    }
+
+    /// Row `row` of `result`, whose columns are in the order of `columnList`.
+    init(result: PostgresResult, row: Int32) {
+        source = .postgres(result, row: row)
     }
 
     /// Never reused, even after the task is deleted.
@@ -43,6 +51,7 @@ public struct TaskRow {
         switch source {
         case .sqlite(let statement): return !statement.isNull(at: 3)
         case .stored(let task): return task.description != nil
+        case .postgres(let result, let row): return !result.isNull(row: row, column: 3)
         }
     }
 
@@ -63,6 +72,9 @@ public struct TaskRow {
             case 5: return task.createdAt
             default: return task.updatedAt
             }
+        case .postgres(let result, let row):
+            // PostgreSQL's boolean arrives as `t` or `f`.
+            return column == 4 ? (result.bool(row: row, column: 4) ? 1 : 0) : result.int64(row: row, column: column)
         }
     }
 
@@ -72,6 +84,7 @@ public struct TaskRow {
         case .stored(let task):
             let bytes = column == 1 ? task.userID : column == 2 ? task.title : task.description ?? []
             return bytes.withUnsafeBufferPointer(body)
+        case .postgres(let result, let row): return result.withUTF8(row: row, column: column, body)
         }
     }
 }

@@ -42,4 +42,24 @@ public protocol TaskBackend: Sendable {
     /// Copies the live database, consistently, to `destination` (which must not exist) and
     /// describes the copy in one line.
     func backup(to destination: String) throws(StorageError) -> String
+    /// Transactions this process committed (for metrics).
+    var commits: Int { get }
+    /// The database file, whose size the metrics report; nil for a server database.
+    var databaseFile: String? { get }
+    /// Calls `batch` with every task of every user, in id order, all from one snapshot, and
+    /// returns the highest id the database ever issued (deleted tasks included).
+    func exportTasks(_ batch: ([StoredTask]) throws(StorageError) -> Void) throws(StorageError) -> Int64
+    /// Starts copying tasks into this database, creating or migrating it first; refuses a
+    /// database that already has tasks. Nothing is visible until `finish`.
+    func makeImporter() throws(StorageError) -> any TaskImporter
+}
+
+/// Tasks being copied into a database, in one transaction (`todo-fcgi copy`).
+public protocol TaskImporter: AnyObject {
+    /// Inserts `tasks` with their ids, owners and timestamps unchanged.
+    func insert(_ tasks: [StoredTask]) throws(StorageError)
+    /// Commits the copy and leaves the id sequence past both `highestIssuedID` and every copied
+    /// id, so no id is ever issued twice; returns how many tasks were copied. Without it,
+    /// nothing is copied.
+    func finish(highestIssuedID: Int64) throws(StorageError) -> Int
 }

@@ -25,6 +25,8 @@ public struct SQLiteBackend: TaskBackend {
 
     public var displayName: String { options.path }
 
+    public var databaseFile: String? { options.path }
+
     @discardableResult
     public func migrate() throws(StorageError) -> Int64 {
         _ = try Self.open(options, migrate: true)
@@ -80,7 +82,7 @@ public struct SQLiteBackend: TaskBackend {
     }
 
     /// Opens a connection, with every failure as a storage error.
-    private static func open(_ options: TaskDatabase.Options, migrate: Bool) throws(StorageError) -> SQLiteConnection {
+    static func open(_ options: TaskDatabase.Options, migrate: Bool) throws(StorageError) -> SQLiteConnection {
         do {
             return try TaskDatabase.open(options, migrate: migrate)
         } catch let error as SQLiteError {
@@ -92,7 +94,7 @@ public struct SQLiteBackend: TaskBackend {
         }
     }
 
-    private static func mapped<Result>(_ body: () throws(SQLiteError) -> Result) throws(StorageError) -> Result {
+    static func mapped<Result>(_ body: () throws(SQLiteError) -> Result) throws(StorageError) -> Result {
         do {
             return try body()
         } catch {

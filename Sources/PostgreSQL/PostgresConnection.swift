@@ -1,0 +1,230 @@
+import ASCII
+import CPostgres
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// One connection to PostgreSQL through libpq, owned by one thread.
+///
+/// Statements are prepared once per connection, lazily, in the same round trip as their first
+/// use; `pipeline` sends a request's statements together and reads their results once, so a
+/// request costs one network round trip. Not Sendable: libpq connections are not thread-safe.
+public final class PostgresConnection {
+    private let handle: OpaquePointer
+    /// Statement text → the name it is prepared under on this connection.
+    private var prepared: [String: String] = [:]
+
+    /// Settings applied unless the connection string says otherwise: a bounded connect, and TCP
+    /// keepalives plus a user timeout so a cut network fails a request in seconds rather than
+    /// leaving it waiting for the kernel's two-hour default (nginx gives up after 30 s).
+    public static let defaultSettings: [(String, String)] = [
+        ("connect_timeout", "5"),
+        ("keepalives_idle", "5"),
+        ("keepalives_interval", "2"),
+        ("keepalives_count", "3"),
+        ("tcp_user_timeout", "10000"),
+        ("application_name", "todo-fcgi"),
+    ]
+
+    /// Connects with `connectionString` (a libpq URI or key=value string; libpq's `PG*`
+    /// variables and `~/.pgpass` fill in what it leaves out) over `defaultSettings`.
+    public init(connectionString: String) throws(PostgresError) {
+        // Later keywords win, so the caller's string (expanded in place of dbname) overrides the defaults.
+        let settings = Self.defaultSettings + [("dbname", connectionString)]
+        let keywords = settings.map { strdup($0.0) }
+        let values = settings.map { strdup($0.1) }
+        defer {
+            keywords.forEach { free($0) }
+            values.forEach { free($0) }
+        }
+        let connection = (keywords + [nil]).map { UnsafePointer($0) }.withUnsafeBufferPointer { keywordPointers in
+            (values + [nil]).map { UnsafePointer($0) }.withUnsafeBufferPointer { valuePointers in
+                PQconnectdbParams(keywordPointers.baseAddress, valuePointers.baseAddress, 1)
+            }
+        }
+        guard let connection else { throw PostgresError(message: "out of memory", connectionLost: true) }
+        guard PQstatus(connection) == CONNECTION_OK else {
+            let message = Self.oneLine(PQerrorMessage(connection))
+            PQfinish(connection)
+            throw PostgresError(message: message, connectionLost: true)
+        }
+        todo_pq_silence_notices(connection)
+        handle = connection
+    }
+
+    deinit {
+        PQfinish(handle)
+    }
+
+    /// Whether the connection is still usable as far as libpq knows.
+    public var isConnected: Bool { PQstatus(handle) == CONNECTION_OK }
+
+    /// The server's version as a number, e.g. 150004 for 15.4.
+    public var serverVersion: Int32 { PQserverVersion(handle) }
+
+    /// A run-time parameter the server reports, such as `TimeZone` or `server_version`.
+    public func parameterStatus(_ name: String) -> String? {
+        PQparameterStatus(handle, name).map { String(cString: $0) }
+    }
+
+    /// Runs one or more SQL commands that return no rows of interest (simple query protocol).
+    public func execute(_ sql: String) throws(PostgresError) {
+        _ = try checked(PQexec(handle, sql))
+    }
+
+    /// Runs one statement with text parameters (`$1`, `$2`, …) and returns its rows.
+    public func query(_ sql: String, _ parameters: [String?] = []) throws(PostgresError) -> PostgresResult {
+        let result = withParameters(parameters) { count, values in
+            PQexecParams(handle, sql, count, nil, values, nil, nil, 0)
+        }
+        return try checked(result)
+    }
+
+    /// One statement of a pipeline: its text and its text parameters.
+    public struct Step {
+        let sql: String
+        let parameters: [String?]
+
+        /// `sql` with `parameters` for `$1`, `$2`, ….
+        public init(_ sql: String, _ parameters: [String?] = []) {
+            self.sql = sql
+            self.parameters = parameters
+        }
+    }
+
+    /// Runs `steps` as one implicit transaction in one round trip (libpq pipeline mode, one Sync):
+    /// all commit together, or the first failure rolls all back and is thrown. Statements not yet
+    /// prepared on this connection are prepared in the same round trip. Returns each step's result.
+    public func pipeline(_ steps: [Step]) throws(PostgresError) -> [PostgresResult] {
+        guard isConnected else { throw PostgresError(message: "the connection is closed", connectionLost: true) }
+        guard PQenterPipelineMode(handle) == 1 else { throw lastError() }
+        // What was sent, in order: a statement to prepare (its text), or a step to execute.
+        enum Sent { case prepare(String, name: String), execute }
+        var sent: [Sent] = []
+        var failure: PostgresError?
+        var naming = prepared.count
+        var preparing: [String: String] = [:]
+        for step in steps where failure == nil {
+            var name = prepared[step.sql] ?? preparing[step.sql]
+            if name == nil {
+                naming += 1
+                let fresh = "todo_\(naming)"
+                guard PQsendPrepare(handle, fresh, step.sql, Int32(step.parameters.count), nil) == 1 else {
+                    failure = lastError()
+                    break
+                }
+                preparing[step.sql] = fresh
+                sent.append(.prepare(step.sql, name: fresh))
+                name = fresh
+            }
+            let accepted = withParameters(step.parameters) { count, values in
+                PQsendQueryPrepared(handle, name, count, values, nil, nil, 0)
+            }
+            guard accepted == 1 else {
+                failure = lastError()
+                break
+            }
+            sent.append(.execute)
+        }
+        if failure == nil, PQpipelineSync(handle) != 1 { failure = lastError() }
+        if let failure {
+            // Nothing can be read back reliably from a half-sent pipeline: start afresh.
+            PQreset(handle)
+            prepared = [:]
+            throw PostgresError(sqlState: failure.sqlState, message: failure.message, connectionLost: true)
+        }
+
+        var results: [PostgresResult] = []
+        for item in sent {
+            let outcome = try readOne()
+            switch (item, outcome) {
+            case (.prepare(let sql, let name), .ok):
+                prepared[sql] = name
+            case (.execute, .ok(let result?)):
+                results.append(result)
+            case (_, .failed(let error)):
+                failure = failure ?? error
+            default:
+                break
+            }
+        }
+        // The Sync's own result closes the pipeline.
+        guard let sync = PQgetResult(handle) else { throw lostConnection() }
+        let syncStatus = PQresultStatus(sync)
+        PQclear(sync)
+        guard syncStatus == PGRES_PIPELINE_SYNC else { throw lostConnection() }
+        PQexitPipelineMode(handle)
+        if let failure { throw failure }
+        return results
+    }
+
+    /// What one pipelined command came back as.
+    private enum Outcome {
+        case ok(PostgresResult?)
+        case failed(PostgresError)
+        case skipped
+    }
+
+    /// Reads one pipelined command's result and the NULL that ends it.
+    private func readOne() throws(PostgresError) -> Outcome {
+        guard let result = PQgetResult(handle) else { throw lostConnection() }
+        let outcome: Outcome
+        switch PQresultStatus(result) {
+        case PGRES_TUPLES_OK, PGRES_COMMAND_OK:
+            outcome = .ok(PostgresResult(taking: result))
+        case PGRES_PIPELINE_ABORTED:
+            PQclear(result)
+            outcome = .skipped
+        default:
+            let error = Self.error(from: result, connectionLost: !isConnected)
+            PQclear(result)
+            if error.connectionLost { throw error }
+            outcome = .failed(error)
+        }
+        while let extra = PQgetResult(handle) { PQclear(extra) }
+        return outcome
+    }
+
+    /// The result of a synchronous call, or its failure as an error.
+    private func checked(_ result: OpaquePointer?) throws(PostgresError) -> PostgresResult {
+        guard let result else { throw lastError() }
+        switch PQresultStatus(result) {
+        case PGRES_TUPLES_OK, PGRES_COMMAND_OK, PGRES_EMPTY_QUERY:
+            return PostgresResult(taking: result)
+        default:
+            let error = Self.error(from: result, connectionLost: !isConnected)
+            PQclear(result)
+            throw error
+        }
+    }
+
+    private func lostConnection() -> PostgresError {
+        let error = lastError()
+        return PostgresError(sqlState: error.sqlState, message: error.message, connectionLost: true)
+    }
+
+    private func lastError() -> PostgresError {
+        PostgresError(message: Self.oneLine(PQerrorMessage(handle)), connectionLost: !isConnected)
+    }
+
+    private static func error(from result: OpaquePointer, connectionLost: Bool) -> PostgresError {
+        let sqlState = PQresultErrorField(result, Int32(UInt8(ascii: "C"))).map { String(cString: $0) }
+        return PostgresError(sqlState: sqlState, message: oneLine(PQresultErrorMessage(result)), connectionLost: connectionLost)
+    }
+
+    /// libpq's messages end in newlines and may span lines; logs want one.
+    private static func oneLine(_ message: UnsafePointer<CChar>?) -> String {
+        guard let message else { return "unknown error" }
+        let text = String(cString: message).split(whereSeparator: \.isNewline).map { $0.trimmingASCIISpaces }.joined(separator: " ")
+        return text.isEmpty ? "unknown error" : text
+    }
+
+    /// Calls `body` with `parameters` as C strings (NULL for nil) that live for the call.
+    private func withParameters<R>(_ parameters: [String?], _ body: (Int32, UnsafePointer<UnsafePointer<CChar>?>?) -> R) -> R {
+        let copies = parameters.map { $0.map { strdup($0) } ?? nil }
+        defer { copies.forEach { free($0) } }
+        let pointers = copies.map { UnsafePointer($0) }
+        return pointers.withUnsafeBufferPointer { body(Int32(parameters.count), $0.baseAddress) }
+    }
+}

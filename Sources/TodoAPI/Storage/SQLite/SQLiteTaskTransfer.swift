@@ -1,0 +1,103 @@
+import SQLite
+
+/// `copy` for SQLite: reading every task out, and writing tasks into a new or empty file.
+extension SQLiteBackend {
+    /// Tasks per batch handed to the destination.
+    static let exportBatchSize = 1000
+
+    public func exportTasks(_ batch: ([StoredTask]) throws(StorageError) -> Void) throws(StorageError) -> Int64 {
+        let connection = try Self.open(options, migrate: false)
+        // One read transaction: every batch and the sequence come from one snapshot.
+        try Self.mapped { () throws(SQLiteError) in try connection.execute("BEGIN DEFERRED") }
+        defer { try? connection.execute("COMMIT") }
+        let statement = try Self.mapped { () throws(SQLiteError) in
+            try connection.prepare("SELECT \(TaskRow.columnList) FROM tasks WHERE id > ?1 ORDER BY id LIMIT ?2")
+        }
+        var after: Int64 = 0
+        while true {
+            let tasks = try Self.mapped { () throws(SQLiteError) -> [StoredTask] in
+                statement.reset()
+                try statement.bind(after, at: 1)
+                try statement.bind(Int64(Self.exportBatchSize), at: 2)
+                var tasks: [StoredTask] = []
+                while try statement.step() { tasks.append(StoredTask(statement: statement)) }
+                return tasks
+            }
+            guard let last = tasks.last else { break }
+            after = last.id
+            try batch(tasks)
+        }
+        return try Self.mapped { () throws(SQLiteError) -> Int64 in
+            try connection.scalarInteger("SELECT coalesce((SELECT seq FROM sqlite_sequence WHERE name = 'tasks'), 0)") ?? 0
+        }
+    }
+
+    public func makeImporter() throws(StorageError) -> any TaskImporter {
+        let connection = try Self.open(options, migrate: true)
+        return try Self.mapped { () throws(SQLiteError) -> any TaskImporter in
+            try connection.execute("BEGIN IMMEDIATE")
+            let existing = try connection.scalarInteger("SELECT count(*) FROM tasks") ?? 0
+            guard existing == 0 else {
+                try connection.execute("ROLLBACK")
+                throw SQLiteError(code: .constraint, message: "\(options.path) already has \(existing) tasks: copy only into an empty database")
+            }
+            return SQLiteTaskImporter(connection: connection)
+        }
+    }
+}
+
+/// Inserts copied tasks into an SQLite file inside one write transaction.
+final class SQLiteTaskImporter: TaskImporter {
+    private let connection: SQLiteConnection
+    private var count = 0
+    private var finished = false
+
+    init(connection: SQLiteConnection) {
+        self.connection = connection
+    }
+
+    deinit {
+        if !finished { try? connection.execute("ROLLBACK") }
+    }
+
+    func insert(_ tasks: [StoredTask]) throws(StorageError) {
+        do {
+            let statement = try connection.cachedStatement("""
+                INSERT INTO tasks (id, user_id, title, title_key, description, completed, created_at, updated_at)
+                VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)
+                """)
+            for task in tasks {
+                statement.reset()
+                let title = String(decoding: task.title, as: UTF8.self)
+                try statement.bind(task.id, at: 1)
+                try statement.bind(String(decoding: task.userID, as: UTF8.self), at: 2)
+                try statement.bind(title, at: 3)
+                try statement.bind(SQLiteTaskStore.sortKey(title), at: 4)
+                try statement.bind(task.description.map { String(decoding: $0, as: UTF8.self) }, at: 5)
+                try statement.bind(task.completed, at: 6)
+                try statement.bind(task.createdAt, at: 7)
+                try statement.bind(task.updatedAt, at: 8)
+                try statement.run()
+                count += 1
+            }
+        } catch {
+            throw StorageError(error)
+        }
+    }
+
+    func finish(highestIssuedID: Int64) throws(StorageError) -> Int {
+        do {
+            // AUTOINCREMENT keeps the highest id ever issued in sqlite_sequence; explicit ids
+            // already raised it to the largest copied one.
+            try connection.execute("UPDATE sqlite_sequence SET seq = max(seq, \(highestIssuedID)) WHERE name = 'tasks'")
+            if connection.changes == 0, highestIssuedID > 0 {
+                try connection.execute("INSERT INTO sqlite_sequence (name, seq) VALUES ('tasks', \(highestIssuedID))")
+            }
+            try connection.execute("COMMIT")
+            finished = true
+            return count
+        } catch {
+            throw StorageError(error)
+        }
+    }
+}
