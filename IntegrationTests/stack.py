@@ -33,8 +33,8 @@ def psql(sql, uri=None, user=None):
     uri = uri or POSTGRES_ADMIN
     if user:
         uri = re.sub(r"^postgresql://[^@/]*@", f"postgresql://{user}@", uri)
-    result = subprocess.run([psql_binary(), "-qAtX", "-v", "ON_ERROR_STOP=1", "-d", uri, "-c", sql],
-                            capture_output=True, text=True)
+    result = subprocess.run([psql_binary(), "-qAtX", "-v", "ON_ERROR_STOP=1", "-d", uri, "-f", "-"],
+                            input=sql, capture_output=True, text=True)
     if result.returncode != 0:
         raise RuntimeError(f"psql failed: {result.stderr.strip()}")
     return result.stdout.strip()
@@ -113,12 +113,16 @@ class Response:
 class Stack:
     """nginx on a free loopback port in front of `processes` x `threads` workers under spawn-fcgi."""
 
-    def __init__(self, processes=2, threads=4, env=None, tls=False, rate_limit=None):
+    def __init__(self, processes=2, threads=4, env=None, tls=False, rate_limit=None, database=None, upstream=None):
         self.dir = tempfile.mkdtemp(prefix="todo-fcgi-it-")
+        # nginx's upstream servers, e.g. "server 127.0.0.2:9000; server 127.0.0.3:9000;" for
+        # workers on other hosts; by default the workers' unix socket.
+        self.upstream = upstream
         self.log_path = os.path.join(self.dir, "workers.log")  # the workers' stderr
         self.port = free_port()
         self.socket_path = os.path.join(self.dir, "todo-fcgi.sock")
-        self.database = create_postgres_database() if POSTGRES_ADMIN else os.path.join(self.dir, "todo.db")
+        self.database = database or (create_postgres_database() if POSTGRES_ADMIN else os.path.join(self.dir, "todo.db"))
+        self.owns_database = database is None
         self.processes = processes
         self.threads = threads
         self.env = dict(os.environ, BETTER_AUTH_SECRET=SECRET, TODO_DATABASE=self.database)
@@ -143,6 +147,8 @@ class Stack:
             render_env["TODO_RATE_LIMIT"] = str(self.rate_limit)
         conf = subprocess.run([os.path.join(REPO, "scripts", "render-nginx-conf.sh"), self.dir, str(self.port),
                                self.socket_path], check=True, capture_output=True, text=True, env=render_env).stdout
+        if self.upstream:
+            conf = conf.replace(f"server unix:{self.socket_path};", self.upstream)
         with open(os.path.join(self.dir, "nginx.conf"), "w") as f:
             f.write(conf)
         self.start_workers()
@@ -203,7 +209,7 @@ class Stack:
             self.nginx.wait(timeout=10)
         if self.worker_pids:
             self.stop_workers()
-        if self.database.startswith("postgresql://"):
+        if self.owns_database and self.database.startswith("postgresql://"):
             drop_postgres_database(self.database)
         shutil.rmtree(self.dir, ignore_errors=True)
 

@@ -77,8 +77,8 @@ class Bench:
         self.spawn(["nginx", "-c", path, "-g", "daemon off;"])
 
     def start(self):
-        env = dict(os.environ, BETTER_AUTH_SECRET=SECRET, TODO_DATABASE=os.path.join(self.dir, "bench.db"),
-                   TODO_SYNCHRONOUS=self.args.synchronous)
+        env = dict(os.environ, BETTER_AUTH_SECRET=SECRET, TODO_DATABASE=self.args.database or os.path.join(self.dir, "bench.db"),
+                   TODO_SYNCHRONOUS=self.args.synchronous, TODO_METRICS_FILE=os.path.join(self.dir, "bench.metrics"))
         if self.args.metrics_off:
             env["TODO_METRICS_FILE"] = "off"
         if self.args.flush_delay_us is not None:
@@ -317,11 +317,16 @@ def main():
     parser.add_argument("--metrics-off", action="store_true",
                         help="run the worker with TODO_METRICS_FILE=off, to measure what recording metrics costs")
     parser.add_argument("--scale", type=int, default=0, help="prefill this many tasks over 10,000 other users")
+    parser.add_argument("--database", default=None,
+                        help="a postgresql:// URI of an empty database (owned by a role that is neither superuser nor "
+                             "BYPASSRLS) to run the same scenarios against PostgreSQL; default: a fresh SQLite file")
     parser.add_argument("--soak", type=int, default=0,
                         help="after the scenarios, run GET list for this many seconds and sample the worker's RSS")
     args = parser.parse_args()
     if args.quick:
         args.duration, args.users = 2, 100
+    if args.database and args.scale:
+        parser.error("--scale prefills an SQLite file: it does not combine with --database")
     bench = Bench(args)
     try:
         bench.start()
@@ -363,7 +368,8 @@ def main():
         bench.stop()
 
     flush = f", fsync +{args.flush_delay_us} us" if args.flush_delay_us is not None else ""
-    print(f"\nwrk -t2, {args.duration} s per run, {THREADS} worker threads, synchronous={args.synchronous}{flush}, "
+    backend = "PostgreSQL" if args.database else f"SQLite synchronous={args.synchronous}{flush}"
+    print(f"\nwrk -t2, {args.duration} s per run, {THREADS} worker threads, {backend}, "
           f"{args.users} users x 20 tasks, list body {len(bench.list_body)} bytes\n")
     print("| scenario | conns | req/s | p50 ms | p99 ms | non-2xx | vs ceiling req/s | p99 vs ceiling | responder CPU µs/req |")
     print("|---|---|---|---|---|---|---|---|---|")

@@ -1,18 +1,27 @@
 #!/usr/bin/env bash
 # The whole test suite: unit tests (swift test) and integration tests through the real
-# stack (nginx -> FastCGI -> todo-fcgi -> SQLite on loopback). Installs what is missing.
+# stack (nginx -> FastCGI -> todo-fcgi -> SQLite on loopback), then the integration tests and
+# schemathesis again against PostgreSQL (a throwaway server, unix socket only). Installs what
+# is missing.
 set -euo pipefail
 repo=$(cd "$(dirname "$0")/.." && pwd)
 cd "$repo"
-scripts/install-deps.sh gcc   # gcc builds the slow-flush shim of the crash test
+# gcc builds the slow-flush shim of the crash test; postgresql is the server of the PostgreSQL pass.
+scripts/install-deps.sh gcc postgresql
 python3 -m pytest --version >/dev/null 2>&1 || python3 -m pip install --quiet pytest
 # The JWKS tests sign tokens with an implementation independent of the worker's.
 python3 -c "import cryptography" 2>/dev/null || python3 -m pip install --quiet cryptography
 # The metrics tests read /metrics with Prometheus's own text parser.
 python3 -c "import prometheus_client" 2>/dev/null || python3 -m pip install --quiet prometheus_client
 
+# The throwaway PostgreSQL server (unix socket only): the PostgreSQL unit tests and the second
+# integration pass use it; it is stopped and removed on exit.
+postgres_dir=$(mktemp -d /tmp/todo-fcgi-postgres.XXXXXX)
+trap 'scripts/postgres-cluster.sh stop "$postgres_dir" || true; rm -rf "$postgres_dir"' EXIT
+postgres_admin=$(scripts/postgres-cluster.sh start "$postgres_dir")
+
 echo "== unit tests"
-swift test
+TODO_TEST_POSTGRES="$postgres_admin" swift test
 
 echo "== integration tests (release build behind nginx)"
 swift build -c release --product todo-fcgi
@@ -24,6 +33,12 @@ if [ ! -x .venv-schemathesis/bin/st ]; then
     .venv-schemathesis/bin/pip install --quiet schemathesis==4.32.5
 fi
 TODO_FCGI_BIN="$repo/.build/release/todo-fcgi" python3 IntegrationTests/schemathesis/run.py --max-time "${SCHEMATHESIS_SECONDS:-120}"
+
+echo "== integration tests and schemathesis against PostgreSQL"
+TODO_TEST_POSTGRES="$postgres_admin" TODO_TEST_POSTGRES_DIR="$postgres_dir" TODO_FCGI_BIN="$repo/.build/release/todo-fcgi" \
+    python3 -m pytest -q -p no:cacheprovider IntegrationTests
+TODO_TEST_POSTGRES="$postgres_admin" TODO_FCGI_BIN="$repo/.build/release/todo-fcgi" \
+    python3 IntegrationTests/schemathesis/run.py --max-time "${SCHEMATHESIS_SECONDS:-120}"
 
 echo "== fuzzing (libFuzzer + ASan), ${FUZZ_SECONDS:-30} s per target"
 scripts/fuzz.sh "${FUZZ_SECONDS:-30}"

@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """schemathesis against the running service behind nginx on loopback.
 
-Starts the real stack (nginx -> FastCGI -> todo-fcgi -> SQLite), authenticates with a token
+Starts the real stack (nginx -> FastCGI -> todo-fcgi -> SQLite, or PostgreSQL when
+TODO_TEST_POSTGRES is set), authenticates with a token
 from `todo-fcgi token`, runs schemathesis's examples, fuzzing and stateful phases (the
 stateful one follows the create -> get/put/patch/delete links) with every check, bounded by
 --max-time, and fails on any failure: a 5xx, a response that violates the schema, or a

@@ -25,6 +25,17 @@ public enum ASCIIDecimal {
     /// Like `parse`, with one optional leading `-`.
     public static func parseSigned(_ bytes: some Collection<UInt8>) -> Int64? {
         guard bytes.first == UInt8(ascii: "-") else { return parse(bytes) }
-        return parse(bytes.dropFirst()).map { -$0 }
+        // Accumulated below zero: Int64.min has no positive counterpart.
+        let digits = bytes.dropFirst()
+        guard !digits.isEmpty else { return nil }
+        var value: Int64 = 0
+        for byte in digits {
+            guard isDigit(byte) else { return nil }
+            let (shifted, overflowed) = value.multipliedReportingOverflow(by: 10)
+            let (difference, borrowed) = shifted.subtractingReportingOverflow(Int64(byte &- UInt8(ascii: "0")))
+            guard !overflowed, !borrowed else { return nil }
+            value = difference
+        }
+        return value
     }
 }

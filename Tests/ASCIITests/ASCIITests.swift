@@ -17,6 +17,8 @@ struct ASCIIDecimalTests {
         #expect(ASCIIDecimal.parseSigned("-12".utf8) == -12)
         #expect(ASCIIDecimal.parseSigned("12".utf8) == 12)
         #expect(ASCIIDecimal.parseSigned("--1".utf8) == nil)
+        #expect(ASCIIDecimal.parseSigned("-9223372036854775808".utf8) == Int64.min)
+        #expect(ASCIIDecimal.parseSigned("-9223372036854775809".utf8) == nil)
         #expect(ASCIIDecimal.parseSigned("-".utf8) == nil)
         #expect(ASCIIDecimal.parseSigned("1-".utf8) == nil)
     }

@@ -50,18 +50,18 @@ public struct PostgresBackend: TaskBackend {
     public func check() throws(StorageError) -> String {
         let connection = try connect()
         return try Self.mapped { () throws(PostgresError) -> String in
+            let role = try connection.query("SELECT current_user, rolsuper, rolbypassrls FROM pg_roles WHERE rolname = current_user")
+            let roleName = role.text(row: 0, column: 0) ?? "?"
+            guard !role.bool(row: 0, column: 1), !role.bool(row: 0, column: 2) else {
+                throw PostgresError(message: "role \(roleName) is a superuser or has BYPASSRLS: row-level security would not bind it; "
+                    + "serve with a role that has neither (docs/SCALING.md)")
+            }
             let version = try PostgresSchema.installedVersion(connection)
             guard version > 0 else {
                 return "database \(displayName) has no schema yet: `serve` or `migrate` will create it"
             }
             guard version == PostgresSchema.version else {
                 throw PostgresError(message: "the database schema version is \(version), expected \(PostgresSchema.version): run `todo-fcgi migrate`")
-            }
-            let role = try connection.query("SELECT current_user, rolsuper, rolbypassrls FROM pg_roles WHERE rolname = current_user")
-            let roleName = role.text(row: 0, column: 0) ?? "?"
-            guard !role.bool(row: 0, column: 1), !role.bool(row: 0, column: 2) else {
-                throw PostgresError(message: "role \(roleName) is a superuser or has BYPASSRLS: row-level security would not bind it; "
-                    + "serve with a role that has neither (docs/SCALING.md)")
             }
             let security = try connection.query("SELECT relrowsecurity, relforcerowsecurity FROM pg_class WHERE oid = 'tasks'::regclass")
             guard security.bool(row: 0, column: 0), security.bool(row: 0, column: 1) else {

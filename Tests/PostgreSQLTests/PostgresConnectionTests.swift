@@ -1,0 +1,94 @@
+import PostgreSQL
+import Testing
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The admin URI of the test server, when there is one.
+func testServerURI() -> String? {
+    getenv("TODO_TEST_POSTGRES").map { String(cString: $0) }.flatMap { $0.isEmpty ? nil : $0 }
+}
+
+/// The wrapper against a real server: TODO_TEST_POSTGRES names one (scripts/test.sh starts a
+/// throwaway server before the unit tests); without it these tests are reported as skipped.
+@Suite("PostgreSQL connection", .enabled(if: testServerURI() != nil, "needs TODO_TEST_POSTGRES"))
+struct PostgresConnectionTests {
+    func connect() throws -> PostgresConnection {
+        try PostgresConnection(connectionString: try #require(testServerURI()))
+    }
+
+    @Test func aPipelineCommitsTogetherOrNotAtAll() throws {
+        let connection = try connect()
+        try connection.execute("CREATE TEMP TABLE items (n integer NOT NULL CHECK (n > 0))")
+        let results = try connection.pipeline([.init("INSERT INTO items VALUES ($1)", ["1"]), .init("INSERT INTO items VALUES ($1)", ["2"]),
+                                               .init("SELECT count(*) FROM items")])
+        #expect(results.count == 3)
+        #expect(results[2].int64(row: 0, column: 0) == 2)
+        // The second statement fails: the first is rolled back with it, the third never runs.
+        do {
+            _ = try connection.pipeline([.init("INSERT INTO items VALUES ($1)", ["3"]), .init("INSERT INTO items VALUES ($1)", ["-1"]),
+                                         .init("INSERT INTO items VALUES ($1)", ["4"])])
+            Issue.record("a CHECK violation was accepted")
+        } catch {
+            #expect(error.isConstraintViolation && error.sqlState == "23514")
+            #expect(!error.connectionLost)
+        }
+        #expect(try connection.query("SELECT string_agg(n::text, ',' ORDER BY n) FROM items").text(row: 0, column: 0) == "1,2")
+        // And the connection serves the next pipeline as usual.
+        #expect(try connection.pipeline([.init("SELECT $1::int + 1", ["41"])])[0].int64(row: 0, column: 0) == 42)
+    }
+
+    @Test func aTransactionLocalSettingLastsForItsPipelineOnly() throws {
+        let connection = try connect()
+        let results = try connection.pipeline([.init("SELECT set_config('todo.user_id', $1, true)", ["alice"]),
+                                               .init("SELECT current_setting('todo.user_id', true)")])
+        #expect(results[1].text(row: 0, column: 0) == "alice")
+        let after = try connection.query("SELECT coalesce(current_setting('todo.user_id', true), '')")
+        #expect(after.text(row: 0, column: 0) == "")
+    }
+
+    @Test func statementsArePreparedOncePerConnection() throws {
+        let connection = try connect()
+        for value in ["1", "2", "3"] {
+            _ = try connection.pipeline([.init("SELECT $1::int * 2", [value]), .init("SELECT $1::int * 2", [value])])
+        }
+        let prepared = try connection.query("SELECT count(*) FROM pg_prepared_statements WHERE statement = 'SELECT $1::int * 2'")
+        #expect(prepared.int64(row: 0, column: 0) == 1)
+    }
+
+    @Test func aFailedPrepareIsNotRememberedAsPrepared() throws {
+        let connection = try connect()
+        #expect(throws: PostgresError.self) { _ = try connection.pipeline([.init("SELECT nosuchcolumn FROM pg_class")]) }
+        #expect(throws: PostgresError.self) { _ = try connection.pipeline([.init("SELECT nosuchcolumn FROM pg_class")]) }
+        #expect(try connection.pipeline([.init("SELECT 1")])[0].int64(row: 0, column: 0) == 1)
+    }
+
+    @Test func valuesDecodeAsTheirTypes() throws {
+        let connection = try connect()
+        let row = try connection.query("SELECT $1::bigint, true, false, NULL::text, $2::text, ''::text",
+                                       ["-9223372036854775808", "Ω ünïcode 日本"])
+        #expect(row.int64(row: 0, column: 0) == Int64.min)
+        #expect(row.bool(row: 0, column: 1) && !row.bool(row: 0, column: 2))
+        #expect(row.isNull(row: 0, column: 3) && row.text(row: 0, column: 3) == nil)
+        #expect(row.text(row: 0, column: 4) == "Ω ünïcode 日本")
+        #expect(!row.isNull(row: 0, column: 5) && row.text(row: 0, column: 5) == "")
+        // A parameter is data, never SQL.
+        let injected = try connection.query("SELECT $1::text", ["'); DROP TABLE pg_class; --"])
+        #expect(injected.text(row: 0, column: 0) == "'); DROP TABLE pg_class; --")
+    }
+
+    @Test func aServerThatGoesAwayIsALostConnection() throws {
+        let connection = try connect()
+        let victim = try connect()
+        let pid = try victim.query("SELECT pg_backend_pid()").text(row: 0, column: 0) ?? ""
+        _ = try connection.query("SELECT pg_terminate_backend($1::int)", [pid])
+        do {
+            _ = try victim.pipeline([.init("SELECT 1")])
+            Issue.record("a terminated connection answered")
+        } catch {
+            #expect(error.connectionLost && error.isUnavailable)
+        }
+        #expect(!victim.isConnected)
+    }
+}
