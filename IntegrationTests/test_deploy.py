@@ -216,6 +216,29 @@ def test_units_verify_and_score_safe(tmp_path):
     assert float(match.group(1)) <= 2.0 and match.group(2) in ("SAFE", "OK"), match.group(0)
 
 
+def test_postgresql_drop_in_takes_the_database_from_the_environment_and_verifies(tmp_path):
+    """The drop-in, applied as systemd applies it (its empty ExecStart= resets the list), gives a
+    unit that verifies, serves whatever TODO_DATABASE names, may dial out, and stays sandboxed."""
+    root = tmp_path / "root"
+    subprocess.run([os.path.join(REPO, "scripts", "install.sh"), "--no-build", "--no-start"],
+                   env=dict(os.environ, DESTDIR=str(root)), check=True, capture_output=True)
+    drop_in = (root / "usr/local/share/doc/todo-fcgi/postgresql.conf").read_text()
+    service_path = root / "etc/systemd/system/todo-fcgi.service"
+    service = service_path.read_text() + "\n" + drop_in.replace("[Service]\n", "")
+    service = service.replace("/usr/local/bin/todo-fcgi", str(root / "usr/local/bin/todo-fcgi"))
+    service_path.write_text(service)
+    verify = subprocess.run(["systemd-analyze", "verify", str(root / "etc/systemd/system/todo-fcgi.socket"), str(service_path)],
+                            capture_output=True, text=True)
+    assert verify.returncode == 0, verify.stderr
+    # The last ExecStart wins: serve without --database, so TODO_DATABASE decides.
+    exec_start = [line for line in service.splitlines() if line.startswith("ExecStart=")][-1]
+    assert exec_start.endswith("todo-fcgi serve"), exec_start
+    assert [line for line in service.splitlines() if line.startswith("RestrictAddressFamilies=")][-1].endswith("AF_INET AF_INET6")
+    security = subprocess.run(["systemd-analyze", "security", "--offline=true", str(service_path)], capture_output=True, text=True)
+    match = re.search(r"Overall exposure level for todo-fcgi.service: ([0-9.]+) (\w+)", security.stdout)
+    assert match and float(match.group(1)) <= 2.5, security.stdout[-500:]
+
+
 def test_production_site_is_valid_nginx(tmp_path):
     root = tmp_path / "root"
     subprocess.run([os.path.join(REPO, "scripts", "install.sh"), "--no-build", "--no-start"],

@@ -35,7 +35,8 @@ if [ ! -e "$root/etc/nginx/sites-available/todo-fcgi" ]; then
     install -D -m 0644 "$repo/nginx/todo-fcgi.site.conf" "$root/etc/nginx/sites-available/todo-fcgi"
 fi
 install -D -m 0644 "$repo/systemd/todo-fcgi-jwks-url.conf" "$root/usr/local/share/doc/todo-fcgi/jwks-url.conf"
-for doc in README.md docs/API.md docs/DEPLOY.md docs/BENCHMARKS.md docs/OPERATIONS.md docs/SECURITY.md docs/openapi.yaml; do
+install -D -m 0644 "$repo/systemd/todo-fcgi-postgresql.conf" "$root/usr/local/share/doc/todo-fcgi/postgresql.conf"
+for doc in README.md docs/API.md docs/DEPLOY.md docs/BENCHMARKS.md docs/OPERATIONS.md docs/SCALING.md docs/SECURITY.md docs/openapi.yaml; do
     install -D -m 0644 "$repo/$doc" "$root/usr/local/share/doc/todo-fcgi/$(basename "$doc")"
 done
 
