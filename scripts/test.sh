@@ -44,6 +44,6 @@ echo "== fuzzing (libFuzzer + ASan), ${FUZZ_SECONDS:-30} s per target"
 scripts/fuzz.sh "${FUZZ_SECONDS:-30}"
 
 echo "== AddressSanitizer and ThreadSanitizer: unit tests and the sanitized worker through nginx"
-scripts/sanitize.sh address thread
+TODO_TEST_POSTGRES="$postgres_admin" scripts/sanitize.sh address thread
 
 echo "== all passed: unit, integration, schemathesis, fuzzing, sanitizers"
