@@ -94,3 +94,36 @@ def test_keygen_creates_the_private_key_with_mode_0600(tmp_path):
     assert os.stat(private).st_mode & 0o777 == 0o600
     again = run("keygen", "--private-key", str(private), "--jwks", str(tmp_path / "other.json"))
     assert again.returncode == 2
+
+
+def test_copy_between_sqlite_files_keeps_every_field_and_the_id_sequence(tmp_path):
+    import sqlite3
+    source, destination = str(tmp_path / "a.db"), str(tmp_path / "b.db")
+    assert run("migrate", "--database", source).returncode == 0
+    with sqlite3.connect(source) as connection:
+        connection.executemany(
+            "INSERT INTO tasks (id, user_id, title, title_key, description, completed, created_at, updated_at) VALUES (?,?,?,?,?,?,?,?)",
+            [(3, "u1", "Ünïcode", "ünïcode", None, 0, 1000, 1000), (7, "u2", "two", "two", "d\n\"q\"", 1, 2000, 2500)])
+        # Task 9 was created and deleted: the sequence remembers it.
+        connection.execute("UPDATE sqlite_sequence SET seq = 9 WHERE name = 'tasks'")
+    copied = run("copy", "--from", source, "--to", destination)
+    assert copied.returncode == 0, copied.stderr
+    assert "copied 2 tasks" in copied.stdout and "ids continue after 9" in copied.stdout
+    query = "SELECT id, user_id, title, title_key, description, completed, created_at, updated_at FROM tasks ORDER BY id"
+    assert sqlite3.connect(destination).execute(query).fetchall() == sqlite3.connect(source).execute(query).fetchall()
+    assert sqlite3.connect(destination).execute("SELECT seq FROM sqlite_sequence WHERE name = 'tasks'").fetchone()[0] == 9
+    # A destination with tasks is refused and left as it was.
+    refused = run("copy", "--from", source, "--to", destination)
+    assert refused.returncode == 2 and "already has 2 tasks" in refused.stderr
+
+
+def test_copy_refuses_bad_arguments_and_creates_nothing_from_a_missing_source(tmp_path):
+    destination = tmp_path / "new.db"
+    missing = run("copy", "--from", str(tmp_path / "typo.db"), "--to", str(destination))
+    assert missing.returncode == 1 and "does not exist" in missing.stderr
+    assert not destination.exists()
+    assert run("copy", "--from", str(destination)).returncode == 2
+    same = run("copy", "--from", str(destination), "--to", str(destination))
+    assert same.returncode == 2 and "same database" in same.stderr
+    malformed = run("copy", "--from", str(destination), "--to", "postgresql://x@/y?nosuchoption=1")
+    assert malformed.returncode == 2 and "invalid PostgreSQL connection string" in malformed.stderr

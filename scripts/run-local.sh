@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Builds todo-fcgi and serves it locally: nginx on http://127.0.0.1:${PORT:-8080} in front of
-# the worker under spawn-fcgi, with the SQLite file ${TODO_DATABASE:-./todo.db}.
+# the worker under spawn-fcgi, with the SQLite file ${TODO_DATABASE:-./todo.db} (or the
+# PostgreSQL database a postgresql:// TODO_DATABASE names: docs/SCALING.md).
 # Runs in the foreground; Ctrl-C stops nginx and the worker it started. Each port has its own
 # run directory (.run/PORT: socket, nginx configuration and logs), so several instances (other
 # PORT, other TODO_DATABASE) run side by side. TODO_FCGI_BIN runs that binary instead of building.
@@ -31,6 +32,10 @@ fi
 export BETTER_AUTH_SECRET
 
 run_dir="$repo/.run/$port"
+# With PostgreSQL there is no database file to keep the metrics beside: this instance's run directory.
+case "$TODO_DATABASE" in
+    postgresql://*|postgres://*) export TODO_METRICS_FILE=${TODO_METRICS_FILE:-$run_dir/todo-fcgi.metrics} ;;
+esac
 mkdir -p "$run_dir"
 if [ -s "$run_dir/nginx.pid" ] && kill -0 "$(cat "$run_dir/nginx.pid")" 2>/dev/null; then
     echo "an instance already serves port $port (nginx pid $(cat "$run_dir/nginx.pid")); stop it or pick another PORT" >&2
@@ -58,12 +63,14 @@ pids+=($!)
 nginx -c "$run_dir/nginx.conf" -g 'daemon off;' &
 pids+=($!)
 
+# A PostgreSQL URI is shown without its password.
+shown_database=$(printf '%s' "$TODO_DATABASE" | sed -E 's#^(postgres(ql)?://[^:/@]*):[^@/]*@#\1@#')
 for _ in $(seq 1 50); do
     curl -fsS "http://127.0.0.1:$port/health" >/dev/null 2>&1 && break
     sleep 0.1
 done
 cat <<INFO
-todo-fcgi is serving on http://127.0.0.1:$port (database $TODO_DATABASE). Try:
+todo-fcgi is serving on http://127.0.0.1:$port (database $shown_database). Try:
   TOKEN=\$($binary token --sub alice)
   curl -s -H "Authorization: Bearer \$TOKEN" -H 'Content-Type: application/json' \\
        -d '{"title":"Buy milk"}' http://127.0.0.1:$port/api/alice/tasks

@@ -4,8 +4,9 @@ public enum TaskCopy {
     /// destination transaction; returns how many were copied and the highest id the source
     /// ever issued (the destination's ids continue after it).
     public static func run(from source: any TaskBackend, to destination: any TaskBackend) throws(StorageError) -> (count: Int, highestID: Int64) {
-        // Fail before creating anything when the source cannot be read.
-        _ = try source.check()
+        // Fail before creating anything when the source is missing, unreachable or not of this
+        // build's schema (a store opens without creating or migrating).
+        try source.makeStore().checkHealth()
         let importer = try destination.makeImporter()
         let highestID = try source.exportTasks(importer.insert)
         return (try importer.finish(highestIssuedID: highestID), highestID)
