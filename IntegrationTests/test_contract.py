@@ -24,7 +24,8 @@ def test_create_returns_201_location_and_task(stack, user, token):
     response = stack.request("POST", f"/api/{user}/tasks", token, {"title": "  Buy milk ", "description": "2 l"})
     assert response.status == 201
     task = response.json
-    assert set(task) == {"id", "user_id", "title", "description", "completed", "created_at", "updated_at"}
+    assert set(task) == {"id", "user_id", "title", "description", "completed", "created_at", "updated_at",
+                         "priority", "tags", "due_date", "recurrence", "completed_at", "next_task_id", "version"}
     assert task["title"] == "Buy milk" and task["description"] == "2 l" and task["completed"] is False
     assert task["user_id"] == user
     assert TIMESTAMP.match(task["created_at"]) and task["created_at"] == task["updated_at"]
@@ -61,7 +62,8 @@ def test_get_put_patch_delete(stack, user, token):
     time.sleep(0.002)
     put = stack.request("PUT", path, token, {"title": "New"})
     assert put.status == 200
-    assert put.json["title"] == "New" and put.json["description"] is None and put.json["completed"] is False
+    # v2 §0: PUT changes only the fields it is given; the description stays.
+    assert put.json["title"] == "New" and put.json["description"] == "d" and put.json["completed"] is False
     assert put.json["updated_at"] > task["updated_at"] and put.json["created_at"] == task["created_at"]
 
     patched = stack.request("PATCH", path + "/complete", token, {"completed": True})

@@ -20,7 +20,7 @@ def cors_stack():
 
 def assert_cors(response, origin):
     assert response.header("Access-Control-Allow-Origin") == origin, response.headers
-    assert response.header("Access-Control-Expose-Headers") == "Location, X-Total-Count, Retry-After"
+    assert response.header("Access-Control-Expose-Headers") == "Location, X-Total-Count, Retry-After, ETag, Idempotent-Replayed"
     assert "Origin" in response.header("Vary")
     assert response.header("X-Content-Type-Options") == "nosniff"
     assert response.header("Cache-Control") == "no-store"

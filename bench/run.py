@@ -117,6 +117,7 @@ class Bench:
             users.append((name, auth, ids))
         connection.close()
         self.users_file = os.path.join(self.dir, "users.txt")
+        self.first_user = users[0][0]
         with open(self.users_file, "w") as f:
             for name, auth, ids in users:
                 f.write(f"{name} {auth} {' '.join(map(str, ids))}\n")
@@ -141,6 +142,9 @@ class Bench:
 
     def wrk(self, port, path, scenario, connections):
         env = dict(os.environ, SCENARIO=scenario, BENCH_USERS=self.users_file)
+        if scenario.startswith("query:"):
+            user = "filler00001" if self.args.scale else self.first_user
+            env.update(SCENARIO="query", QUERY=scenario[len("query:"):], QUERY_USER=user, QUERY_TOKEN=token(user))
         measured = self.ceiling_pid if port == 18082 else self.worker_pid
         before = cpu_ticks(measured)
         out = subprocess.run(["wrk", "-t2", f"-c{connections}", f"-d{self.args.duration}s", "--latency",
@@ -221,17 +225,27 @@ class Bench:
 
 def prefill(path, tasks, users=10_000):
     """Fills the database with `tasks` tasks over `users` other users (5,000 of them for
-    filler00001, whose list pages the query plans show), straight through SQLite
-    (the same columns the worker writes), so a data-scale run starts in seconds."""
+    filler00001, whose list pages the query plans show), straight through SQLite, with the
+    columns the worker writes (task model v2 included: a third tagged work, a fifth home, two
+    thirds with a due date, priorities in turn), so a data-scale run starts in seconds."""
     import sqlite3
     now = int(time.time() * 1000)
     connection = sqlite3.connect(path)
+
+    def row(i):
+        title = f"Filler task {i}"
+        tags = [tag for tag, every in (("work", 3), ("home", 5)) if i % every == 0]
+        keys = ("\x1f" + "\x1f".join(tags) + "\x1f") if tags else ""
+        due = now + (i % 1000) * 3_600_000 if i % 3 != 1 else None
+        return ("filler00001" if i < 5000 else f"filler{i % users:05d}", title, title.lower(), "prefilled", i % 3 == 0,
+                now + i, now + i, i % 3, json.dumps(tags), keys, title.lower() + "\nprefilled", due, i + 1)
+
     with connection:
         connection.executemany(
-            "INSERT INTO tasks (user_id, title, title_key, description, completed, created_at, updated_at)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?)",
-            (("filler00001" if i < 5000 else f"filler{i % users:05d}", f"Filler task {i}", f"filler task {i}", "prefilled", i % 3 == 0, now + i, now + i)
-             for i in range(tasks)))
+            "INSERT INTO tasks (user_id, title, title_key, description, completed, created_at, updated_at,"
+            " priority, tags, tag_keys, search_text, due_date, change_seq) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (row(i) for i in range(tasks)))
+        connection.execute("INSERT OR REPLACE INTO task_sync (user_id, last_change) SELECT user_id, max(change_seq) FROM tasks GROUP BY user_id")
         connection.execute("ANALYZE")
     connection.close()
 
@@ -280,7 +294,13 @@ SCENARIOS = {"ceiling": (18082, "/api/x/tasks", "plain"), "static": (18083, "/",
              "list": (18081, "/", "list"), "get": (18081, "/", "get"), "create": (18081, "/", "create"),
              "complete": (18081, "/", "complete"), "mix": (18081, "/", "mix"),
              "list-nokeep": (18084, "/", "list"), "create-nokeep": (18084, "/", "create"),
-             "complete-nokeep": (18084, "/", "complete")}
+             "complete-nokeep": (18084, "/", "complete"),
+             # Task model v2's search, filters and sorts: on the 5,000-task user with --scale,
+             # else on the first seeded user (20 tasks).
+             "search": (18081, "/", "query:q=task+filler&limit=20"),
+             "filter-tag": (18081, "/", "query:tag=work&status=pending&limit=20"),
+             "sort-due": (18081, "/", "query:sort=due_date&has_due=true&limit=20"),
+             "filter-mix": (18081, "/", "query:q=task&tag=work&priority=high,medium&due_after=2020-01-01T00:00:00Z&sort=due_date&limit=20")}
 
 
 def flush_delay_library(directory):

@@ -2,6 +2,7 @@
 --   list | get : the first user of BENCH_USERS; create | complete : the last one
 --   mix  : 80% list, 10% get, 5% create, 5% complete across every user in BENCH_USERS
 --   plain: GET wrk's URL path unchanged (references: ceiling, static)
+--   query: GET the list of QUERY_USER (token QUERY_TOKEN) with the query string QUERY (v2 filters)
 -- BENCH_USERS lines: "<user> <token> <task id> <task id> ..."
 local scenario = os.getenv("SCENARIO") or "plain"
 local users = {}
@@ -31,8 +32,13 @@ local function complete(u)
   return wrk.format("PATCH", "/api/" .. u.name .. "/tasks/" .. u.ids[math.random(#u.ids)] .. "/complete", { Authorization = u.auth })
 end
 
+local query_user, query_auth, query = os.getenv("QUERY_USER"), "Bearer " .. (os.getenv("QUERY_TOKEN") or ""), os.getenv("QUERY") or ""
+
 request = function()
   if scenario == "plain" then return wrk.format("GET") end
+  if scenario == "query" then
+    return wrk.format("GET", "/api/" .. query_user .. "/tasks?" .. query, { Authorization = query_auth })
+  end
   if scenario == "mix" then
     local u = users[math.random(#users)]
     local roll = math.random(100)

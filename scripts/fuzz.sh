@@ -2,7 +2,8 @@
 # Fuzzes the parsers that see attacker-controlled bytes with libFuzzer + AddressSanitizer.
 # Usage: scripts/fuzz.sh [SECONDS_PER_TARGET (default 30)] [TARGET ...]
 # Targets: jwt (token parser/verifier), body (request JSON + validation, JWKS), router (path
-# decoding, ids), query (list query string), cgi (FastCGI params -> request -> whole app).
+# decoding, ids), query (list query string), values (RFC 3339 instants, If-Match / If-None-Match,
+# sync cursors), cgi (FastCGI params -> request -> whole app).
 # Seeds: FuzzTesting/Corpus/TARGET (committed, small). New inputs found go to a scratch corpus;
 # a crash fails the run and leaves the input in .build-fuzz/crashes/ to add to the seeds.
 set -euo pipefail
@@ -11,7 +12,7 @@ cd "$repo"
 seconds=${1:-30}
 shift || true
 targets=("$@")
-[ ${#targets[@]} -gt 0 ] || targets=(jwt body router query cgi)
+[ ${#targets[@]} -gt 0 ] || targets=(jwt body router query values cgi)
 
 out=.build-fuzz
 mkdir -p "$out/crashes"

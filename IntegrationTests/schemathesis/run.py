@@ -38,7 +38,8 @@ def main():
                    "-H", f"Authorization: Bearer {token}",
                    "--checks", "all", "--max-time", str(args.max_time), "--workers", "2",
                    "--phases", "examples,fuzzing,stateful", "--no-color"]
-        result = subprocess.run(command, cwd=HERE)
+        env = dict(os.environ, SCHEMATHESIS_HOOKS="hooks", PYTHONPATH=HERE)
+        result = subprocess.run(command, cwd=HERE, env=env)
         return result.returncode
     finally:
         stack.stop()

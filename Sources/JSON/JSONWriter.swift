@@ -19,6 +19,11 @@ public struct JSONWriter {
         bytes.append(contentsOf: UnsafeBufferPointer(start: text.utf8Start, count: text.utf8CodeUnitCount))
     }
 
+    /// Appends `json`, already valid JSON this service wrote itself, unchanged.
+    public mutating func raw(utf8 json: UnsafeBufferPointer<UInt8>) {
+        bytes.append(contentsOf: json)
+    }
+
     /// Appends a JSON string literal with quotes and escapes.
     public mutating func string(_ value: String) {
         var value = value

@@ -60,8 +60,39 @@ public final class PostgresConnection {
     /// Whether the connection is still usable as far as libpq knows.
     public var isConnected: Bool { PQstatus(handle) == CONNECTION_OK }
 
+    /// Reads what the server sent while the connection was idle, without waiting: a server that
+    /// restarted or closed the connection meanwhile has left its goodbye (or the socket's end)
+    /// there, so a dead connection is found before a request is sent on it. False when dead.
+    public func isAliveAfterIdle() -> Bool {
+        // An idle connection has nothing to read unless the server spoke first: its goodbye
+        // (an error message, then the end of the stream) is read here, a piece at a time.
+        for _ in 0..<4 {
+            guard isConnected else { return false }
+            var descriptor = pollfd(fd: PQsocket(handle), events: Int16(POLLIN), revents: 0)
+            guard poll(&descriptor, 1, 0) == 1 else { return true }
+            guard PQconsumeInput(handle) == 1 else { return false }
+        }
+        return isConnected
+    }
+
     /// The server's version as a number, e.g. 150004 for 15.4.
     public var serverVersion: Int32 { PQserverVersion(handle) }
+
+    /// Whether a transaction block is open (or failed and awaiting its ROLLBACK).
+    public var inTransaction: Bool {
+        let status = PQtransactionStatus(handle)
+        return status == PQTRANS_INTRANS || status == PQTRANS_INERROR || status == PQTRANS_ACTIVE
+    }
+
+    /// Ends an open transaction block without its changes, if there is one and the connection
+    /// lives; a failure here leaves the connection closed.
+    public func rollbackIfNeeded() {
+        guard isConnected, inTransaction else { return }
+        if (try? execute("ROLLBACK")) == nil, isConnected {
+            PQreset(handle)
+            prepared = [:]
+        }
+    }
 
     /// A run-time parameter the server reports, such as `TimeZone` or `server_version`.
     public func parameterStatus(_ name: String) -> String? {

@@ -61,6 +61,11 @@ public final class SQLiteStatement {
     }
 
     /// Binds NULL to parameter `index`.
+    /// Binds an optional integer (NULL for nil) to the 1-based parameter `index`.
+    public func bind(_ value: Int64?, at index: Int32) throws(SQLiteError) {
+        if let value { try bind(value, at: index) } else { try bindNull(at: index) }
+    }
+
     public func bindNull(at index: Int32) throws(SQLiteError) {
         try check(sqlite3_bind_null(handle, index))
     }

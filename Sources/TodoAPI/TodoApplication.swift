@@ -8,9 +8,9 @@ import JSON
 /// Not Sendable: it owns the thread's authenticator and store.
 public final class TodoApplication {
     private let authenticator: Authenticator
-    private let store: any TaskStore
-    private let now: @Sendable () -> Int64
-    private let log: @Sendable (String) -> Void
+    let store: any TaskStore
+    let now: @Sendable () -> Int64
+    let log: @Sendable (String) -> Void
     private let cors: CORSPolicy
     private let metrics: (@Sendable () -> (contentType: String, body: [UInt8]))?
 
@@ -92,42 +92,7 @@ public final class TodoApplication {
         reply.authenticatedUser = user.id
         guard owner.elementsEqual(user.id.utf8) else { throw APIError.forbidden }
 
-        switch resource {
-        case .collection:
-            if method.isRead {
-                return try list(user: user, query: TaskListQuery(rawQuery: request.query))
-            }
-            return try create(user: user, draft: TaskInput.draft(from: requireBody(request)))
-        case .task(let rawID):
-            switch method {
-            case .put:
-                let draft = try TaskInput.draft(from: requireBody(request))
-                let id = try taskID(rawID)
-                guard let body = try store.replace(userID: user.id, id: id, draft: draft, now: now(), render: TaskJSON.encode) else {
-                    throw APIError.taskNotFound
-                }
-                return json(200, body)
-            case .delete:
-                let id = try taskID(rawID)
-                guard try store.delete(userID: user.id, id: id) else { throw APIError.taskNotFound }
-                return HTTPResponse(status: 204)
-            default:
-                let id = try taskID(rawID)
-                guard let body = try store.find(userID: user.id, id: id, render: TaskJSON.encode) else {
-                    throw APIError.taskNotFound
-                }
-                return json(200, body)
-            }
-        case .completion(let rawID):
-            let body = try optionalBody(request)
-            let completed = try body.map { (bytes) throws(APIError) in try TaskInput.completion(from: bytes) }
-            let id = try taskID(rawID)
-            guard let body = try store.setCompleted(userID: user.id, id: id, completed: completed, now: now(),
-                                                    render: TaskJSON.encode) else {
-                throw APIError.taskNotFound
-            }
-            return json(200, body)
-        }
+        return try handleTasks(request, user: user, resource: resource)
     }
 
     private func health(_ reply: inout Reply) -> HTTPResponse {
@@ -142,57 +107,41 @@ public final class TodoApplication {
         return json(200, Array(#"{"status":"ok"}"#.utf8))
     }
 
-    private func list(user: AuthenticatedUser, query: TaskListQuery) throws -> HTTPResponse {
-        var writer = JSONWriter(capacity: 256 + min(query.limit, 100) * 200)
-        writer.raw("[")
-        var first = true
-        let total = try store.list(userID: user.id, query: query) { row in
-            if !first { writer.raw(",") }
-            first = false
-            TaskJSON.write(row, to: &writer)
-        }
-        writer.raw("]")
-        return HTTPResponse(status: 200, headers: [("X-Total-Count", String(total))], body: writer.bytes)
-    }
-
-    private func create(user: AuthenticatedUser, draft: TaskDraft) throws -> HTTPResponse {
-        let (id, body) = try store.create(userID: user.id, draft: draft, now: now()) { row in (row.id, TaskJSON.encode(row)) }
-        let location = "/api/\(PercentDecoding.encodePathSegment(user.id.utf8))/tasks/\(id)"
-        return HTTPResponse(status: 201, headers: [("Location", location)], body: body)
-    }
-
-    private func json(_ status: Int, _ body: [UInt8]) -> HTTPResponse {
+    func json(_ status: Int, _ body: [UInt8]) -> HTTPResponse {
         HTTPResponse(status: status, body: body)
     }
 
-    private func taskID(_ raw: [UInt8]) throws(APIError) -> Int64 {
+    func taskID(_ raw: [UInt8]) throws(APIError) -> Int64 {
         guard let id = TaskID.parse(raw) else { throw APIError.taskNotFound }
         return id
     }
 
     /// The body of a request that must have one.
-    private func requireBody(_ request: HTTPRequest) throws(APIError) -> [UInt8] {
-        guard let body = try optionalBody(request) else {
+    func requireBody(_ request: HTTPRequest, mergePatch: Bool = false) throws(APIError) -> [UInt8] {
+        guard let body = try optionalBody(request, mergePatch: mergePatch) else {
             throw APIError.invalidJSON("A JSON request body is required.")
         }
         return body
     }
 
     /// The body if one was sent, after the size and media-type checks.
-    private func optionalBody(_ request: HTTPRequest) throws(APIError) -> [UInt8]? {
+    func optionalBody(_ request: HTTPRequest, mergePatch: Bool = false) throws(APIError) -> [UInt8]? {
         if request.bodyExceededLimit {
             throw APIError.payloadTooLarge
         }
         guard request.hasBody else { return nil }
-        guard Self.isJSONMediaType(request.contentType) else { throw APIError.unsupportedMediaType }
+        guard Self.isJSONMediaType(request.contentType, mergePatch: mergePatch) else {
+            throw mergePatch ? APIError.unsupportedMergePatchMediaType : APIError.unsupportedMediaType
+        }
         return request.body
     }
 
-    /// `application/json`, case-insensitive, parameters allowed.
-    static func isJSONMediaType(_ contentType: String?) -> Bool {
+    /// `application/json` (or, for a merge PATCH, `application/merge-patch+json` too),
+    /// case-insensitive, parameters allowed.
+    static func isJSONMediaType(_ contentType: String?, mergePatch: Bool = false) -> Bool {
         guard let contentType else { return false }
-        let essence = contentType.split(separator: ";", maxSplits: 1, omittingEmptySubsequences: false)[0]
-        return essence.trimmingASCIISpaces.lowercased() == "application/json"
+        let essence = contentType.split(separator: ";", maxSplits: 1, omittingEmptySubsequences: false)[0].trimmingASCIISpaces.lowercased()
+        return essence == "application/json" || (mergePatch && essence == "application/merge-patch+json")
     }
 
     /// Maps storage failures to client-safe errors; the detail goes to the log only.

@@ -49,15 +49,26 @@ func printQueryPlans(database: String, user: String) throws {
             queries.append((query, "status=\(status)&sort=\(sort)&order=\(query.order)"))
         }
     }
+    // Task model v2: the new sorts, search and filters, on the first page.
+    for rawQuery in ["sort=due_date", "sort=priority&order=desc", "q=task", "q=filler%2042", "tag=work", "priority=high",
+                     "has_due=true&sort=due_date", "due_before=2030-01-01T00:00:00Z&due_after=2020-01-01T00:00:00Z",
+                     "status=pending&tag=work&q=task&sort=due_date"] {
+        queries.append((try TaskListQuery(rawQuery: Array(rawQuery.utf8)), rawQuery))
+    }
     for (query, name) in queries {
-        print("-- GET /api/{user}/tasks?\(name)&limit=100&offset=200")
+        print("-- GET /api/{user}/tasks?\(name)" + (query.offset > 0 ? "&limit=100&offset=200" : ""))
         let sql = SQLiteTaskStore.listSQL(query)
+        let parameters = SQLiteTaskStore.listParameterValues(query)
         try plan(sql.page) { statement in
             try statement.bind(user, at: 1)
             try statement.bind(Int64(query.limit), at: 2)
             try statement.bind(query.offset, at: 3)
+            try parameters(statement, 4)
         }
-        try plan(sql.count) { try $0.bind(user, at: 1) }
+        try plan(sql.count) { statement in
+            try statement.bind(user, at: 1)
+            try parameters(statement, 2)
+        }
     }
     print("-- GET /api/{user}/tasks/{id}")
     try plan(SQLiteTaskStore.findSQL) { statement in

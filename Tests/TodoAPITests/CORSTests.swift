@@ -12,7 +12,7 @@ struct CORSTests {
         #expect(reply.response.body.isEmpty)
         #expect(reply.header("Access-Control-Allow-Origin") == app)
         #expect(reply.header("Access-Control-Allow-Methods") == "GET, HEAD, POST")
-        #expect(reply.header("Access-Control-Allow-Headers") == "Authorization, Content-Type")
+        #expect(reply.header("Access-Control-Allow-Headers") == "Authorization, Content-Type, If-Match, If-None-Match, Idempotency-Key")
         #expect(reply.header("Access-Control-Max-Age") == "600")
         #expect(reply.header("Vary") == "Origin")
         let task = try h.send("OPTIONS", "/api/alice/tasks/1/complete", origin: app, preflightMethod: "PATCH")
@@ -37,7 +37,7 @@ struct CORSTests {
         let created = try h.send("POST", "/api/alice/tasks", as: "alice", json: #"{"title":"x"}"#, origin: app)
         #expect(created.status == 201)
         #expect(created.header("Access-Control-Allow-Origin") == app)
-        #expect(created.header("Access-Control-Expose-Headers") == "Location, X-Total-Count, Retry-After")
+        #expect(created.header("Access-Control-Expose-Headers") == "Location, X-Total-Count, Retry-After, ETag, Idempotent-Replayed")
         // Errors too, so the browser lets the app read the JSON error.
         let unauthorized = try h.send("GET", "/api/alice/tasks", origin: app)
         #expect(unauthorized.status == 401)

@@ -13,9 +13,9 @@ struct CheckOrderTests {
 
     @Test func wrongMethodIs405WithAllowBeforeAuthentication() throws {
         let h = try Harness()
-        let cases = [("DELETE", "/api/alice/tasks", "GET, HEAD, POST"), ("POST", "/api/alice/tasks/1", "GET, HEAD, PUT, DELETE"),
+        let cases = [("DELETE", "/api/alice/tasks", "GET, HEAD, POST"), ("POST", "/api/alice/tasks/1", "GET, HEAD, PUT, PATCH, DELETE"),
                      ("GET", "/api/alice/tasks/1/complete", "PATCH"), ("POST", "/health", "GET, HEAD"),
-                     ("PATCH", "/api/alice/tasks/1", "GET, HEAD, PUT, DELETE")]
+                     ("PUT", "/api/alice/tasks/changes", "GET, HEAD")]
         for (method, path, allow) in cases {
             let reply = try h.send(method, path)
             #expect(reply.isError("method_not_allowed"), "\(method) \(path)")
@@ -36,7 +36,9 @@ struct CheckOrderTests {
 
     @Test func inputValidationComesBeforeTaskLookup() throws {
         let h = try Harness()
-        #expect(try h.send("PUT", "/api/alice/tasks/999", as: "alice", json: "{}").isError("validation_error"))
+        #expect(try h.send("PUT", "/api/alice/tasks/999", as: "alice", json: #"{"title":""}"#).isError("validation_error"))
+        #expect(try h.send("PATCH", "/api/alice/tasks/999", as: "alice", json: #"{"priority":"x"}"#).isError("validation_error"))
+        #expect(try h.send("PUT", "/api/alice/tasks/999", as: "alice", json: "{}").isError("task_not_found"))
         #expect(try h.send("PATCH", "/api/alice/tasks/999/complete", as: "alice", json: #"{"completed":1}"#).isError("validation_error"))
         #expect(try h.send("PUT", "/api/alice/tasks/abc", as: "alice", json: "[]").isError("invalid_json"))
     }

@@ -46,12 +46,12 @@ struct GroupCommitTests {
                     """)
                 defer { statement.reset() }
                 try statement.bind(title, at: 1)
-                guard try statement.step() else { return .task(nil) }
+                guard try statement.step() else { return .update(.notFound) }
                 let row = StoredTask(statement: statement)
                 while try statement.step() {}
-                return .task(row)
+                return .create(.created(row))
             }
-            guard case .task(let row?) = outcome else { return -1 }
+            guard case .create(.created(let row)) = outcome else { return -1 }
             return row.id
         }
 

@@ -22,6 +22,8 @@ final class Harness {
     let clock = TestClock()
     let path: String
     let application: TodoApplication
+    /// The store under the application (for tests of the store itself).
+    let store: SQLiteTaskStore
     /// What the application said about the last request sent (route, user, metrics facts).
     var lastReply: Reply?
 
@@ -31,7 +33,8 @@ final class Harness {
         let clock = self.clock
         let authenticator = try Authenticator(configuration: JWTConfiguration(secret: testSecret),
                                               clock: { Double(clock.milliseconds) / 1000 })
-        application = TodoApplication(authenticator: authenticator, store: SQLiteTaskStore(connection: connection),
+        store = SQLiteTaskStore(connection: connection)
+        application = TodoApplication(authenticator: authenticator, store: store,
                                       cors: cors, nowMilliseconds: { clock.milliseconds }, metrics: metrics, log: { _ in })
     }
 
@@ -46,7 +49,8 @@ final class Harness {
     /// Sends a request as `user` (a token for that subject) unless `authorization` is given explicitly.
     func send(_ method: String, _ target: String, as user: String? = nil, authorization: String? = nil,
               json: String? = nil, body: [UInt8]? = nil, contentType: String? = "application/json",
-              bodyExceededLimit: Bool = false, origin: String? = nil, preflightMethod: String? = nil) throws -> ParsedReply {
+              bodyExceededLimit: Bool = false, origin: String? = nil, preflightMethod: String? = nil,
+              ifMatch: String? = nil, ifNoneMatch: String? = nil, idempotencyKey: String? = nil) throws -> ParsedReply {
         var header = authorization
         if header == nil, let user { header = "Bearer " + (try token(user)) }
         let bytes = body ?? json.map { Array($0.utf8) } ?? []
@@ -55,6 +59,9 @@ final class Harness {
                                   body: bytes, bodyExceededLimit: bodyExceededLimit)
         request.origin = origin
         request.accessControlRequestMethod = preflightMethod
+        request.ifMatch = ifMatch
+        request.ifNoneMatch = ifNoneMatch
+        request.idempotencyKey = idempotencyKey
         lastReply = application.respond(to: request)
         return ParsedReply(lastReply!.response)
     }

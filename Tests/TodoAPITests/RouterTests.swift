@@ -41,7 +41,8 @@ struct RouterTests {
     @Test func allowedMethodsAreComplete() {
         #expect(Route.health.allowedMethods == ["GET", "HEAD"])
         #expect(Route.tasks(user: []).allowedMethods == ["GET", "HEAD", "POST"])
-        #expect(Route.task(user: [], id: []).allowedMethods == ["GET", "HEAD", "PUT", "DELETE"])
+        #expect(Route.task(user: [], id: []).allowedMethods == ["GET", "HEAD", "PUT", "PATCH", "DELETE"])
         #expect(Route.completion(user: [], id: []).allowedMethods == ["PATCH"])
+        #expect(Route.changes(user: []).allowedMethods == ["GET", "HEAD"])
     }
 }

@@ -18,7 +18,14 @@ struct TaskAPITests {
         let created = try #require(task["created_at"]?.stringValue)
         #expect(created == Timestamp.format(milliseconds: h.clock.milliseconds))
         #expect(task["updated_at"] == task["created_at"])
-        #expect(task.count == 7)
+        // v2 fields, at their defaults.
+        #expect(task["priority"] == .string("medium"))
+        #expect(task["tags"] == .array([]))
+        #expect(task["due_date"] == .null && task["recurrence"] == .null && task["completed_at"] == .null)
+        #expect(task["next_task_id"] == .null)
+        #expect(task["version"] == .number(1))
+        #expect(reply.header("ETag") == "\"1\"")
+        #expect(task.count == 14)
     }
 
     @Test func createAcceptsCompletedAndNullDescription() throws {
@@ -51,19 +58,25 @@ struct TaskAPITests {
         #expect(try h.send("HEAD", "/api/alice/tasks", as: "alice").status == 200)
     }
 
-    @Test func putReplacesTitleAndDescriptionAndKeepsCompletedUnlessGiven() throws {
+    @Test func putUpdatesOnlyTheFieldsItIsGiven() throws {
         let h = try Harness()
         let id = try h.create("alice", #"{"title":"Old","description":"d","completed":true}"#)
         h.clock.advance(by: 1500)
         let reply = try h.send("PUT", "/api/alice/tasks/\(id)", as: "alice", json: #"{"title":" New "}"#)
         #expect(reply.status == 200)
         #expect(reply.object?["title"] == .string("New"))
-        #expect(reply.object?["description"] == .null)
+        // v2 §0: an omitted description is kept (v1 cleared it); null clears it.
+        #expect(reply.object?["description"] == .string("d"))
+        #expect(reply.object?["version"] == .number(2))
         #expect(reply.object?["completed"] == .bool(true))
         #expect(reply.object?["updated_at"] == .string(Timestamp.format(milliseconds: h.clock.milliseconds)))
         #expect(reply.object?["created_at"] != reply.object?["updated_at"])
-        let second = try h.send("PUT", "/api/alice/tasks/\(id)", as: "alice", json: #"{"title":"New","completed":false}"#)
+        let second = try h.send("PUT", "/api/alice/tasks/\(id)", as: "alice", json: #"{"title":"New","completed":false,"description":null}"#)
         #expect(second.object?["completed"] == .bool(false))
+        #expect(second.object?["description"] == .null)
+        // {} is accepted and still counts as a write.
+        let empty = try h.send("PUT", "/api/alice/tasks/\(id)", as: "alice", json: "{}")
+        #expect(empty.status == 200 && empty.object?["version"] == .number(4))
     }
 
     @Test func putAcceptsTheObjectItGotBack() throws {
@@ -249,7 +262,7 @@ struct TaskListTests {
 
     @Test func rejectsBadQueriesWith400() throws {
         let h = try Harness()
-        for query in ["limit=0", "limit=1001", "limit=x", "sort=bogus", "status=done", "offset=-1", "unknown=1"] {
+        for query in ["limit=0", "limit=1001", "limit=x", "sort=bogus", "status=done", "offset=-1", "limit=5&limit=5"] {
             #expect(try h.send("GET", "/api/alice/tasks?\(query)", as: "alice").isError("invalid_query"), "\(query)")
         }
     }

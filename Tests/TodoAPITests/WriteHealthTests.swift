@@ -38,7 +38,7 @@ struct WriteHealthTests {
         try subject.store.checkHealth()
         try subject.breakWrites()
         #expect(throws: StorageError.self) {
-            try subject.store.create(userID: "u", draft: TaskDraft(title: "x", description: nil, completed: nil), now: 1) { $0.id }
+            try subject.store.create(userID: "u", state: TaskState(title: "x"), now: 1, idempotency: nil)
         }
         #expect(throws: StorageError.self) { try subject.store.checkHealth() }  // the probe write fails
         try subject.repair()
@@ -54,11 +54,11 @@ struct WriteHealthTests {
         let subject = try Subject()
         defer { subject.remove() }
         try subject.breakWrites()
-        let draft = TaskDraft(title: "x", description: nil, completed: nil)
-        #expect(throws: StorageError.self) { try subject.store.create(userID: "u", draft: draft, now: 1) { $0.id } }
+        let draft = TaskState(title: "x")
+        #expect(throws: StorageError.self) { try subject.store.create(userID: "u", state: draft, now: 1, idempotency: nil) }
         #expect(throws: StorageError.self) { try subject.store.checkHealth() }
         try subject.repair()
-        _ = try subject.store.create(userID: "u", draft: draft, now: 2) { $0.id }
+        _ = try subject.store.create(userID: "u", state: draft, now: 2, idempotency: nil)
         try subject.store.checkHealth()  // within the probe interval, but writes work again
     }
 }

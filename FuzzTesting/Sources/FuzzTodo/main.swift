@@ -1,6 +1,7 @@
 // The fuzzer for the parsers that see attacker-controlled bytes, through their public API.
 // Built by scripts/fuzz.sh with -sanitize=fuzzer,address; main (the end of this file) hands the
-// command line to libFuzzer's driver. FUZZ_TARGET picks the target: jwt, body, router, query, cgi.
+// command line to libFuzzer's driver. FUZZ_TARGET picks the target: jwt, body, router, query,
+// values (timestamps, entity tags, sync cursors), cgi.
 import CLibFuzzer
 import JSON
 import JWT
@@ -44,7 +45,8 @@ public func fuzzOneInput(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
         _ = try? verifier.verify(bytes, nowSeconds: fixedNow)
         _ = Base64URL.decode(bytes)
     case "body":
-        _ = try? TaskInput.draft(from: bytes)
+        _ = try? TaskInput.create(from: bytes)
+        _ = try? TaskInput.changes(from: bytes)
         _ = try? TaskInput.completion(from: bytes)
         _ = try? JWKSet(json: bytes)
     case "router":
@@ -57,6 +59,20 @@ public func fuzzOneInput(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
         _ = PercentDecoding.decode(bytes, plusAsSpace: true)
     case "query":
         _ = try? TaskListQuery(rawQuery: bytes)
+    case "values":
+        // Due dates and list filters (RFC 3339), If-Match / If-None-Match, sync cursors.
+        if let instant = Timestamp.parse(bytes) {
+            precondition(instant >= Timestamp.earliest && instant <= Timestamp.latest, "a parsed instant out of range")
+        }
+        let text = String(decoding: bytes, as: UTF8.self)
+        _ = EntityTags.ifMatch(text, version: 3)
+        _ = EntityTags.ifNoneMatch(text, version: 3)
+        _ = EntityTags.strongVersions(text)
+        if let change = SyncCursor.decode(text, userID: "fuzz") {
+            precondition(SyncCursor.decode(SyncCursor.encode(change: change, userID: "fuzz"), userID: "fuzz") == change,
+                         "a cursor does not survive its round trip")
+            precondition(SyncCursor.decode(text, userID: "another user") == nil, "a cursor decodes for another user")
+        }
     case "cgi":
         // NUL-separated NAME=VALUE meta-variables, then the body after an empty entry.
         var builder = CGIRequestBuilder()

@@ -10,6 +10,9 @@ public struct CGIRequestBuilder {
     private var contentLength: Int?
     private var origin: String?
     private var accessControlRequestMethod: String?
+    private var ifMatch: String?
+    private var ifNoneMatch: String?
+    private var idempotencyKey: String?
 
     /// Creates an empty builder.
     public init() {}
@@ -33,6 +36,12 @@ public struct CGIRequestBuilder {
             origin = String(decoding: value, as: UTF8.self)
         case 34 where name.elementsEqual("HTTP_ACCESS_CONTROL_REQUEST_METHOD".utf8):
             accessControlRequestMethod = String(decoding: value, as: UTF8.self)
+        case 13 where name.elementsEqual("HTTP_IF_MATCH".utf8):
+            ifMatch = value.isEmpty ? nil : String(decoding: value, as: UTF8.self)
+        case 18 where name.elementsEqual("HTTP_IF_NONE_MATCH".utf8):
+            ifNoneMatch = value.isEmpty ? nil : String(decoding: value, as: UTF8.self)
+        case 20 where name.elementsEqual("HTTP_IDEMPOTENCY_KEY".utf8):
+            idempotencyKey = value.isEmpty ? nil : String(decoding: value, as: UTF8.self)
         default:
             break
         }
@@ -59,6 +68,9 @@ public struct CGIRequestBuilder {
                                   bodyExceededLimit: bodyExceededLimit)
         request.origin = origin
         request.accessControlRequestMethod = accessControlRequestMethod
+        request.ifMatch = ifMatch
+        request.ifNoneMatch = ifNoneMatch
+        request.idempotencyKey = idempotencyKey
         return request
     }
 

@@ -12,7 +12,7 @@ public struct CORSPolicy: Sendable, Equatable {
     public let maxAgeSeconds = 600
 
     /// Response headers a browser script may read besides the CORS-safelisted ones.
-    public static let exposedHeaders = "Location, X-Total-Count, Retry-After"
+    public static let exposedHeaders = "Location, X-Total-Count, Retry-After, ETag, Idempotent-Replayed"
 
     /// A policy allowing `allowedOrigins` (default none).
     public init(allowedOrigins: Set<String> = []) {
@@ -106,7 +106,7 @@ public struct CORSPolicy: Sendable, Equatable {
         HTTPResponse(status: 204, headers: [
             ("Access-Control-Allow-Origin", origin),
             ("Access-Control-Allow-Methods", route.allowedMethods.map(\.rawValue).joined(separator: ", ")),
-            ("Access-Control-Allow-Headers", "Authorization, Content-Type"),
+            ("Access-Control-Allow-Headers", "Authorization, Content-Type, If-Match, If-None-Match, Idempotency-Key"),
             ("Access-Control-Max-Age", String(maxAgeSeconds)),
             ("Vary", "Origin"),
         ])

@@ -26,6 +26,13 @@ public struct HTTPRequest: Sendable {
     public var origin: String?
     /// The `Access-Control-Request-Method` header of a CORS preflight.
     public var accessControlRequestMethod: String?
+    /// The `If-Match` header: the versions a write is conditional on.
+    public var ifMatch: String?
+    /// The `If-None-Match` header of a conditional read.
+    public var ifNoneMatch: String?
+    /// The `Idempotency-Key` header of a create (empty counts as absent: nginx passes an
+    /// absent header as empty).
+    public var idempotencyKey: String?
 
     /// Creates a request from its parts; `target` may carry a `?query`.
     public init(method: HTTPMethod, target: String, authorization: String? = nil, contentType: String? = nil,

@@ -10,14 +10,17 @@ public enum Route: Equatable, Sendable {
     case task(user: [UInt8], id: [UInt8])
     /// `/api/{user_id}/tasks/{id}/complete`
     case completion(user: [UInt8], id: [UInt8])
+    /// `/api/{user_id}/tasks/changes`: incremental sync
+    case changes(user: [UInt8])
 
     /// The methods this resource answers, in `Allow` header order.
     public var allowedMethods: [HTTPMethod] {
         switch self {
         case .health, .metrics: return [.get, .head]
         case .tasks: return [.get, .head, .post]
-        case .task: return [.get, .head, .put, .delete]
+        case .task: return [.get, .head, .put, .patch, .delete]
         case .completion: return [.patch]
+        case .changes: return [.get, .head]
         }
     }
 
@@ -29,6 +32,8 @@ public enum Route: Equatable, Sendable {
         case task(id: [UInt8])
         /// One task's completion flag.
         case completion(id: [UInt8])
+        /// The user's changes since a cursor.
+        case changes
     }
 
     /// The decoded `{user_id}` and the resource of an API route; nil for `/health` and
@@ -39,6 +44,7 @@ public enum Route: Equatable, Sendable {
         case .tasks(let user): return (user, .collection)
         case .task(let user, let id): return (user, .task(id: id))
         case .completion(let user, let id): return (user, .completion(id: id))
+        case .changes(let user): return (user, .changes)
         }
     }
 
@@ -50,6 +56,7 @@ public enum Route: Equatable, Sendable {
         case .tasks: return "/api/{user_id}/tasks"
         case .task: return "/api/{user_id}/tasks/{id}"
         case .completion: return "/api/{user_id}/tasks/{id}/complete"
+        case .changes: return "/api/{user_id}/tasks/changes"
         }
     }
 }
@@ -73,7 +80,8 @@ public enum Router {
         }
         if segments.count == 3 { return .tasks(user: user) }
         guard let id = PercentDecoding.decode(segments[3]), !id.isEmpty else { return nil }
-        if segments.count == 4 { return .task(user: user, id: id) }
+        // Task ids are digits, so the literal segment `changes` is never one.
+        if segments.count == 4 { return segments[3].elementsEqual("changes".utf8) ? .changes(user: user) : .task(user: user, id: id) }
         guard segments[4].elementsEqual("complete".utf8) else { return nil }
         return .completion(user: user, id: id)
     }

@@ -1,8 +1,9 @@
+import JSON
 import SQLite
 
 /// A task row copied out of its statement, so it can travel from the thread that committed it
-/// (the leader of a group commit) to the thread that renders the response, or from one
-/// database to another (`copy`).
+/// (the leader of a group commit) to the thread that renders the response, be decided on by a
+/// write's rules, or go from one database to another (`copy`).
 public struct StoredTask: Sendable, Equatable {
     /// The task id.
     public let id: Int64
@@ -18,6 +19,20 @@ public struct StoredTask: Sendable, Equatable {
     public let createdAt: Int64
     /// Last change, milliseconds since the epoch.
     public let updatedAt: Int64
+    /// The priority.
+    public let priority: TaskPriority
+    /// The tags as the JSON array text stored and returned.
+    public let tagsJSON: [UInt8]
+    /// The due date, if any.
+    public let dueDate: Int64?
+    /// The recurrence, if any.
+    public let recurrence: TaskRecurrence?
+    /// When it last became completed, if completed.
+    public let completedAt: Int64?
+    /// The occurrence created when it was completed, if any.
+    public let nextTaskID: Int64?
+    /// The version (ETag).
+    public let version: Int64
 
     /// A row of `row`'s values.
     init(_ row: TaskRow) {
@@ -28,10 +43,53 @@ public struct StoredTask: Sendable, Equatable {
         completed = row.completed
         createdAt = row.createdAt
         updatedAt = row.updatedAt
+        priority = row.priority
+        tagsJSON = row.withTagsJSON { Array($0) }
+        dueDate = row.dueDate
+        recurrence = row.recurrence
+        completedAt = row.completedAt
+        nextTaskID = row.nextTaskID
+        version = row.version
+    }
+
+    /// The row a create of `state` as task `id` of `userID` at `now` stores.
+    init(id: Int64, userID: String, state: TaskState, now: Int64) {
+        self.id = id
+        self.userID = Array(userID.utf8)
+        title = Array(state.title.utf8)
+        description = state.description.map { Array($0.utf8) }
+        completed = state.completed
+        createdAt = now
+        updatedAt = now
+        priority = state.priority
+        tagsJSON = Array(state.tagsJSON.utf8)
+        dueDate = state.dueDate
+        recurrence = state.recurrence
+        completedAt = state.completed ? now : nil
+        nextTaskID = nil
+        version = 1
     }
 
     /// The current row of `statement`, whose columns are `TaskRow.columnList`.
     init(statement: SQLiteStatement) {
         self.init(TaskRow(statement: statement))
+    }
+
+    /// The writable fields as they are stored.
+    public var state: TaskState {
+        var state = TaskState(title: String(decoding: title, as: UTF8.self))
+        state.description = description.map { String(decoding: $0, as: UTF8.self) }
+        state.completed = completed
+        state.priority = priority
+        state.tags = Self.tags(fromJSON: tagsJSON)
+        state.dueDate = dueDate
+        state.recurrence = recurrence
+        return state
+    }
+
+    /// The strings of a stored JSON array (written by `TaskState.tagsJSON`).
+    static func tags(fromJSON bytes: [UInt8]) -> [String] {
+        guard case .array(let values)? = try? JSONParser(maximumDepth: 2).parse(bytes) else { return [] }
+        return values.compactMap(\.stringValue)
     }
 }

@@ -5,11 +5,19 @@ import SQLite
 ///
 /// Valid only inside the callback that receives it: the text accessors hand out the backend's
 /// own buffers, so rendering a list copies each string once, into the response. The backends
-/// are a closed set, switched on per column (a list of 20 tasks reads 140 columns), so the
-/// compiler sees through to each backend's accessors; a second backend adds a case.
+/// are a closed set, switched on per column, so the compiler sees through to each backend's
+/// accessors.
 public struct TaskRow {
     /// The column list every query selects, in the order the accessors read.
-    public static let columnList = "id, user_id, title, description, completed, created_at, updated_at"
+    public static let columnList = "id, user_id, title, description, completed, created_at, updated_at, "
+        + "priority, tags, due_date, recurrence_frequency, recurrence_interval, completed_at, next_task_id, version"
+    /// How many columns `columnList` has.
+    static let columnCount: Int32 = 15
+
+    enum Column: Int32 {
+        case id = 0, userID, title, description, completed, createdAt, updatedAt
+        case priority, tags, dueDate, recurrenceFrequency, recurrenceInterval, completedAt, nextTaskID, version
+    }
 
     /// Where the columns are.
     enum Source {
@@ -39,52 +47,97 @@ public struct TaskRow {
     }
 
     /// Never reused, even after the task is deleted.
-    public var id: Int64 { int64(at: 0) }
+    public var id: Int64 { int64(.id) ?? 0 }
     /// Whether the task is done.
-    public var completed: Bool { int64(at: 4) != 0 }
+    public var completed: Bool { (int64(.completed) ?? 0) != 0 }
     /// Creation time, milliseconds since the epoch.
-    public var createdAt: Int64 { int64(at: 5) }
+    public var createdAt: Int64 { int64(.createdAt) ?? 0 }
     /// Last change, milliseconds since the epoch; strictly increases with each change.
-    public var updatedAt: Int64 { int64(at: 6) }
+    public var updatedAt: Int64 { int64(.updatedAt) ?? 0 }
     /// Whether the description is NULL.
-    public var hasDescription: Bool {
-        switch source {
-        case .sqlite(let statement): return !statement.isNull(at: 3)
-        case .stored(let task): return task.description != nil
-        case .postgres(let result, let row): return !result.isNull(row: row, column: 3)
-        }
+    public var hasDescription: Bool { !isNull(.description) }
+    /// The priority.
+    public var priority: TaskPriority { TaskPriority(rawValue: int64(.priority) ?? 1) ?? .default }
+    /// The due date, milliseconds since the epoch, if any.
+    public var dueDate: Int64? { int64(.dueDate) }
+    /// The recurrence, if any.
+    public var recurrence: TaskRecurrence? {
+        guard let code = int64(.recurrenceFrequency), let frequency = TaskRecurrence.Frequency(rawValue: code) else { return nil }
+        return TaskRecurrence(frequency: frequency, interval: int64(.recurrenceInterval) ?? 1)
     }
+    /// When the task last became completed, if it is completed.
+    public var completedAt: Int64? { int64(.completedAt) }
+    /// The occurrence created when this recurring task was completed.
+    public var nextTaskID: Int64? { int64(.nextTaskID) }
+    /// +1 on every write; the ETag.
+    public var version: Int64 { int64(.version) ?? 1 }
 
     /// Calls `body` with the owner's id as UTF-8.
-    public func withUserID<R>(_ body: (UnsafeBufferPointer<UInt8>) -> R) -> R { withUTF8(at: 1, body) }
+    public func withUserID<R>(_ body: (UnsafeBufferPointer<UInt8>) -> R) -> R { withUTF8(.userID, body) }
     /// Calls `body` with the title as UTF-8.
-    public func withTitle<R>(_ body: (UnsafeBufferPointer<UInt8>) -> R) -> R { withUTF8(at: 2, body) }
+    public func withTitle<R>(_ body: (UnsafeBufferPointer<UInt8>) -> R) -> R { withUTF8(.title, body) }
     /// Calls `body` with the description as UTF-8 (empty when NULL; check `hasDescription`).
-    public func withDescription<R>(_ body: (UnsafeBufferPointer<UInt8>) -> R) -> R { withUTF8(at: 3, body) }
+    public func withDescription<R>(_ body: (UnsafeBufferPointer<UInt8>) -> R) -> R { withUTF8(.description, body) }
+    /// Calls `body` with the tags as the JSON array text the API returns.
+    public func withTagsJSON<R>(_ body: (UnsafeBufferPointer<UInt8>) -> R) -> R { withUTF8(.tags, body) }
 
-    private func int64(at column: Int32) -> Int64 {
+    private func isNull(_ column: Column) -> Bool {
         switch source {
-        case .sqlite(let statement): return statement.int64(at: column)
+        case .sqlite(let statement): return statement.isNull(at: column.rawValue)
+        case .postgres(let result, let row): return result.isNull(row: row, column: column.rawValue)
         case .stored(let task):
             switch column {
-            case 0: return task.id
-            case 4: return task.completed ? 1 : 0
-            case 5: return task.createdAt
-            default: return task.updatedAt
+            case .description: return task.description == nil
+            case .dueDate: return task.dueDate == nil
+            case .recurrenceFrequency, .recurrenceInterval: return task.recurrence == nil
+            case .completedAt: return task.completedAt == nil
+            case .nextTaskID: return task.nextTaskID == nil
+            default: return false
             }
-        case .postgres(let result, let row):
-            // PostgreSQL's boolean arrives as `t` or `f`.
-            return column == 4 ? (result.bool(row: row, column: 4) ? 1 : 0) : result.int64(row: row, column: column)
         }
     }
 
-    private func withUTF8<R>(at column: Int32, _ body: (UnsafeBufferPointer<UInt8>) -> R) -> R {
+    /// The integer in `column`; nil when NULL.
+    private func int64(_ column: Column) -> Int64? {
         switch source {
-        case .sqlite(let statement): return statement.withUTF8(at: column, body)
+        case .sqlite(let statement):
+            return statement.isNull(at: column.rawValue) ? nil : statement.int64(at: column.rawValue)
+        case .postgres(let result, let row):
+            if result.isNull(row: row, column: column.rawValue) { return nil }
+            // PostgreSQL's boolean arrives as `t` or `f`.
+            if column == .completed { return result.bool(row: row, column: column.rawValue) ? 1 : 0 }
+            return result.int64(row: row, column: column.rawValue)
         case .stored(let task):
-            let bytes = column == 1 ? task.userID : column == 2 ? task.title : task.description ?? []
+            switch column {
+            case .id: return task.id
+            case .completed: return task.completed ? 1 : 0
+            case .createdAt: return task.createdAt
+            case .updatedAt: return task.updatedAt
+            case .priority: return task.priority.rawValue
+            case .dueDate: return task.dueDate
+            case .recurrenceFrequency: return task.recurrence?.frequency.rawValue
+            case .recurrenceInterval: return task.recurrence?.interval
+            case .completedAt: return task.completedAt
+            case .nextTaskID: return task.nextTaskID
+            case .version: return task.version
+            default: return nil
+            }
+        }
+    }
+
+    private func withUTF8<R>(_ column: Column, _ body: (UnsafeBufferPointer<UInt8>) -> R) -> R {
+        switch source {
+        case .sqlite(let statement): return statement.withUTF8(at: column.rawValue, body)
+        case .postgres(let result, let row): return result.withUTF8(row: row, column: column.rawValue, body)
+        case .stored(let task):
+            let bytes: [UInt8]
+            switch column {
+            case .userID: bytes = task.userID
+            case .title: bytes = task.title
+            case .tags: bytes = task.tagsJSON
+            default: bytes = task.description ?? []
+            }
             return bytes.withUnsafeBufferPointer(body)
-        case .postgres(let result, let row): return result.withUTF8(row: row, column: column, body)
         }
     }
 }

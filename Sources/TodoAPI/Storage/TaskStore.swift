@@ -1,28 +1,138 @@
 /// One thread's access to the tasks, always scoped to one owner: no operation reaches a row
 /// whose `user_id` is not the one given. `TodoApplication` needs exactly this; each backend
-/// (SQLite, and later a server database) implements it and throws only `StorageError`.
+/// implements it and throws only `StorageError`.
 ///
-/// Rows reach the caller through `render`/`row` callbacks as `TaskRow` views valid only during
+/// Reads reach the caller through `render`/`row` callbacks as `TaskRow` views valid only during
 /// the call, so a backend can hand out its own buffers and a list is encoded without copies.
+/// Writes return the stored row as a `StoredTask`. Every write also records a change for
+/// incremental sync (`changes`), in the same transaction.
 public protocol TaskStore: AnyObject {
-    /// Inserts a task for `userID` (both timestamps `now`, milliseconds) and renders the stored row.
-    func create<Result>(userID: String, draft: TaskDraft, now: Int64,
-                        render: (TaskRow) -> Result) throws(StorageError) -> Result
+    /// Inserts a task for `userID` (both timestamps `now`, milliseconds). With `idempotency`,
+    /// a key already stored for this user replays its response (same body) or is refused, and
+    /// the key is stored with the new task in the same transaction.
+    func create(userID: String, state: TaskState, now: Int64, idempotency: IdempotencyKey?) throws(StorageError) -> CreateOutcome
     /// The task `id`, rendered, if `userID` owns it.
     func find<Result>(userID: String, id: Int64, render: (TaskRow) -> Result) throws(StorageError) -> Result?
     /// Calls `row` for each task of one page of `userID`'s tasks and returns how many tasks
     /// match before paging; both from one snapshot.
     func list(userID: String, query: TaskListQuery, row: (TaskRow) -> Void) throws(StorageError) -> Int64
-    /// Replaces title and description (and completion when given); nil when `userID` has no such task.
-    func replace<Result>(userID: String, id: Int64, draft: TaskDraft, now: Int64,
-                         render: (TaskRow) -> Result) throws(StorageError) -> Result?
-    /// Sets `completed`, or toggles it when nil; nil when `userID` has no such task.
-    func setCompleted<Result>(userID: String, id: Int64, completed: Bool?, now: Int64,
-                              render: (TaskRow) -> Result) throws(StorageError) -> Result?
-    /// Deletes the task; false when `userID` has no such task.
-    func delete(userID: String, id: Int64) throws(StorageError) -> Bool
+    /// Reads the task, decides the write with `update.decide` and stores it (with the next
+    /// occurrence of a completed recurring task), all in one transaction.
+    func update(userID: String, id: Int64, update: TaskUpdate, now: Int64) throws(StorageError) -> UpdateOutcome
+    /// Deletes the task if `deletion` allows its version, leaving a tombstone for sync.
+    func delete(userID: String, id: Int64, deletion: TaskDeletion, now: Int64) throws(StorageError) -> DeleteOutcome
+    /// The changes of `userID` after change number `since` (nil: every current task), oldest
+    /// first, at most `limit` entries (tasks and deletions together).
+    func changes(userID: String, since: Int64?, limit: Int) throws(StorageError) -> SyncPage
     /// Throws when the database cannot serve reads, or (after a failed write) writes.
     func checkHealth() throws(StorageError)
+}
+
+/// An `Idempotency-Key` on a create: the key and the SHA-256 of the exact body bytes.
+public struct IdempotencyKey: Sendable, Equatable {
+    /// The key, 1...255 visible ASCII characters.
+    public var key: String
+    /// The SHA-256 of the request body, in hex.
+    public var fingerprint: String
+
+    /// A key with the fingerprint of its request's body.
+    public init(key: String, fingerprint: String) {
+        self.key = key
+        self.fingerprint = fingerprint
+    }
+
+    /// How long a key is kept at least (24 h); keys are removed after twice that.
+    public static let retentionMilliseconds: Int64 = 48 * 3_600_000
+}
+
+/// What a create did.
+public enum CreateOutcome: Sendable {
+    /// A new task.
+    case created(StoredTask)
+    /// The key's earlier response: the task id and the exact body sent then.
+    case replayed(taskID: Int64, body: [UInt8])
+    /// The key was used with another body: 422.
+    case keyReused
+    /// Another request with the key is being processed: 409.
+    case keyInUse
+}
+
+/// What an update did.
+public enum UpdateOutcome: Sendable {
+    /// No such task of this user: 404.
+    case notFound
+    /// Refused by `TaskUpdate.decide` (400 or 412); nothing changed.
+    case refused(TaskUpdateDecision)
+    /// A merge that changed nothing: the task as it is.
+    case unchanged(StoredTask)
+    /// The task after the write.
+    case updated(StoredTask)
+}
+
+/// What a delete did.
+public enum DeleteOutcome: Sendable, Equatable {
+    /// Deleted.
+    case deleted
+    /// No such task of this user: 404.
+    case notFound
+    /// `If-Match` did not match: 412; nothing changed.
+    case preconditionFailed
+}
+
+/// One page of changes for incremental sync.
+public struct SyncPage: Sendable {
+    /// Tasks created or changed after the cursor, in their current state, oldest change first.
+    public var tasks: [StoredTask] = []
+    /// Ids deleted after the cursor.
+    public var deleted: [Int64] = []
+    /// The change number to resume after.
+    public var cursor: Int64 = 0
+    /// Whether the page was full: calling again may find more.
+    public var hasMore = false
+    /// Why there is no page: the cursor is newer than any change of the user's (never issued),
+    /// or older than the tombstones kept.
+    public var refusal: Refusal?
+
+    /// Why `since` cannot be served.
+    public enum Refusal: Sendable, Equatable {
+        /// Newer than any change of this user: never issued to them.
+        case unknown
+        /// Older than the oldest tombstone kept: sync from scratch.
+        case expired
+    }
+
+    /// An empty page.
+    public init() {}
+
+    /// How long tombstones are kept at least (30 days); a cursor older than that is expired.
+    public static let tombstoneRetentionMilliseconds: Int64 = 30 * 86_400_000
+
+    /// Merges `tasks` and `deletions` (each already ordered by change number) into one page of
+    /// at most `limit` entries, oldest change first.
+    static func merge(tasks: [(change: Int64, task: StoredTask)], deletions: [(change: Int64, id: Int64)],
+                      limit: Int, since: Int64) -> SyncPage {
+        var page = SyncPage()
+        page.cursor = since
+        var taskIndex = 0
+        var deletionIndex = 0
+        var taken = 0
+        while taken < limit, taskIndex < tasks.count || deletionIndex < deletions.count {
+            let takeTask = deletionIndex >= deletions.count
+                || (taskIndex < tasks.count && tasks[taskIndex].change < deletions[deletionIndex].change)
+            if takeTask {
+                page.tasks.append(tasks[taskIndex].task)
+                page.cursor = tasks[taskIndex].change
+                taskIndex += 1
+            } else {
+                page.deleted.append(deletions[deletionIndex].id)
+                page.cursor = deletions[deletionIndex].change
+                deletionIndex += 1
+            }
+            taken += 1
+        }
+        page.hasMore = taken == limit
+        return page
+    }
 }
 
 /// A database of tasks as a whole: what `serve` and the maintenance commands need, whatever

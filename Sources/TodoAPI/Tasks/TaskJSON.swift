@@ -4,7 +4,7 @@ import JSON
 enum TaskJSON {
     /// One task as a JSON object.
     static func encode(_ row: TaskRow) -> [UInt8] {
-        var writer = JSONWriter(capacity: 256)
+        var writer = JSONWriter(capacity: 384)
         write(row, to: &writer)
         return writer.bytes
     }
@@ -22,11 +22,40 @@ enum TaskJSON {
         writer.raw(",\"completed\":")
         writer.bool(row.completed)
         writer.raw(",\"created_at\":")
-        let createdAt = row.createdAt
-        writer.unescapedString { Timestamp.append(milliseconds: createdAt, to: &$0) }
+        timestamp(row.createdAt, to: &writer)
         writer.raw(",\"updated_at\":")
-        let updatedAt = row.updatedAt
-        writer.unescapedString { Timestamp.append(milliseconds: updatedAt, to: &$0) }
+        timestamp(row.updatedAt, to: &writer)
+        writer.raw(",\"priority\":")
+        writer.string(row.priority.name)
+        // Stored as the JSON array this service wrote: copied as is.
+        writer.raw(",\"tags\":")
+        row.withTagsJSON { writer.raw(utf8: $0) }
+        writer.raw(",\"due_date\":")
+        optionalTimestamp(row.dueDate, to: &writer)
+        writer.raw(",\"recurrence\":")
+        if let recurrence = row.recurrence {
+            writer.raw("{\"frequency\":")
+            writer.string(recurrence.frequency.name)
+            writer.raw(",\"interval\":")
+            writer.integer(recurrence.interval)
+            writer.raw("}")
+        } else {
+            writer.null()
+        }
+        writer.raw(",\"completed_at\":")
+        optionalTimestamp(row.completedAt, to: &writer)
+        writer.raw(",\"next_task_id\":")
+        if let next = row.nextTaskID { writer.integer(next) } else { writer.null() }
+        writer.raw(",\"version\":")
+        writer.integer(row.version)
         writer.raw("}")
+    }
+
+    private static func timestamp(_ milliseconds: Int64, to writer: inout JSONWriter) {
+        writer.unescapedString { Timestamp.append(milliseconds: milliseconds, to: &$0) }
+    }
+
+    private static func optionalTimestamp(_ milliseconds: Int64?, to writer: inout JSONWriter) {
+        if let milliseconds { timestamp(milliseconds, to: &writer) } else { writer.null() }
     }
 }

@@ -1,11 +1,17 @@
 import ASCII
 
-/// The options of `GET /api/{user_id}/tasks`, parsed strictly from the query string.
+/// The options of `GET /api/{user_id}/tasks`, parsed strictly from the query string: known
+/// parameters with bad, empty or repeated values are 400 `invalid_query`; unknown parameters
+/// are ignored (contract v2 §0).
 public struct TaskListQuery: Sendable, Equatable {
     /// Which tasks to include.
     public enum Status: String, Sendable, CaseIterable { case all, pending, completed }
     /// The sort key; ties are always broken by id.
-    public enum Sort: String, Sendable, CaseIterable { case created, updated, title }
+    public enum Sort: String, Sendable, CaseIterable {
+        case created, updated, title
+        case dueDate = "due_date"
+        case priority
+    }
     /// The sort direction.
     public enum Order: String, Sendable, CaseIterable { case asc, desc }
 
@@ -13,6 +19,10 @@ public struct TaskListQuery: Sendable, Equatable {
     public static let defaultLimit = 100
     /// Largest page size.
     public static let maximumLimit = 1000
+    /// The most search terms in `q`, and the most `tag` parameters.
+    public static let maximumTerms = 10
+    /// The longest `q`, in characters after trimming.
+    public static let maximumSearchLength = 200
 
     /// Which tasks to include (default all).
     public var status: Status = .all
@@ -24,45 +34,109 @@ public struct TaskListQuery: Sendable, Equatable {
     public var limit = defaultLimit
     /// Rows to skip, >= 0 (default 0).
     public var offset: Int64 = 0
+    /// `q`: lower-cased terms that must each occur in the title or the description.
+    public var searchTerms: [String] = []
+    /// `priority`: the priorities to include; empty means all.
+    public var priorities: Set<TaskPriority> = []
+    /// `tag`: tags the task must all have (compared lower-cased).
+    public var tags: [String] = []
+    /// `due_before`: due strictly before, milliseconds.
+    public var dueBefore: Int64?
+    /// `due_after`: due at or after, milliseconds.
+    public var dueAfter: Int64?
+    /// `has_due`: whether the task has a due date.
+    public var hasDue: Bool?
 
     /// The default query.
     public init() {}
 
-    /// Parses `rawQuery` (still percent-encoded). Unknown, repeated or empty parameters are errors,
-    /// and out-of-range numbers are rejected, never clamped.
+    /// Parses `rawQuery` (still percent-encoded).
     public init(rawQuery: [UInt8]) throws(APIError) {
         guard !rawQuery.isEmpty else { return }
         var seen: Set<String> = []
-        for pair in rawQuery.split(separator: UInt8(ascii: "&"), omittingEmptySubsequences: false) {
+        for pair in rawQuery.split(separator: UInt8(ascii: "&"), omittingEmptySubsequences: true) {
             let parts = pair.split(separator: UInt8(ascii: "="), maxSplits: 1, omittingEmptySubsequences: false)
-            guard let nameBytes = PercentDecoding.decode(parts[0], plusAsSpace: true),
-                  let valueBytes = PercentDecoding.decode(parts.count > 1 ? parts[1] : [], plusAsSpace: true) else {
+            guard let nameBytes = PercentDecoding.decode(parts[0], plusAsSpace: true) else {
                 throw APIError.invalidQuery("The query string has a malformed percent-escape.")
             }
             let name = String(decoding: nameBytes, as: UTF8.self)
+            guard Self.knownParameters.contains(name) else { continue }
+            guard let valueBytes = PercentDecoding.decode(parts.count > 1 ? parts[1] : [], plusAsSpace: true) else {
+                throw APIError.invalidQuery("The query string has a malformed percent-escape.")
+            }
+            guard String(validating: valueBytes, as: UTF8.self) != nil else {
+                throw APIError.invalidQuery("Query parameter \"\(name)\" is not valid UTF-8.")
+            }
             let value = String(decoding: valueBytes, as: UTF8.self)
             guard parts.count == 2, !value.isEmpty else {
-                throw APIError.invalidQuery("Query parameter \"\(name.abbreviatedForMessage)\" needs a value.")
+                throw APIError.invalidQuery("Query parameter \"\(name)\" needs a value.")
             }
-            guard seen.insert(name).inserted else {
-                throw APIError.invalidQuery("Query parameter \"\(name.abbreviatedForMessage)\" is given more than once.")
+            guard seen.insert(name).inserted || name == "tag" else {
+                throw APIError.invalidQuery("Query parameter \"\(name)\" is given more than once.")
             }
-            switch name {
-            case "status": status = try Self.choice(value, name)
-            case "sort": sort = try Self.choice(value, name)
-            case "order": order = try Self.choice(value, name)
-            case "limit":
-                guard let number = Self.integer(value), number >= 1, number <= Int64(Self.maximumLimit) else {
-                    throw APIError.invalidQuery("limit must be an integer from 1 to \(Self.maximumLimit).")
+            try apply(name, value)
+        }
+    }
+
+    /// The parameters this endpoint knows; any other is ignored.
+    static let knownParameters: Set<String> = [
+        "status", "sort", "order", "limit", "offset", "q", "priority", "tag", "due_before", "due_after", "has_due",
+    ]
+
+    private mutating func apply(_ name: String, _ value: String) throws(APIError) {
+        switch name {
+        case "status": status = try Self.choice(value, name)
+        case "sort": sort = try Self.choice(value, name)
+        case "order": order = try Self.choice(value, name)
+        case "limit":
+            guard let number = Self.integer(value), number >= 1, number <= Int64(Self.maximumLimit) else {
+                throw APIError.invalidQuery("limit must be an integer from 1 to \(Self.maximumLimit).")
+            }
+            limit = Int(number)
+        case "offset":
+            guard let number = Self.integer(value), number >= 0 else {
+                throw APIError.invalidQuery("offset must be an integer of 0 or more.")
+            }
+            offset = number
+        case "q":
+            let text = TaskInput.trimmingWhitespace(value)
+            let length = text.unicodeScalars.count
+            guard length >= 1, length <= Self.maximumSearchLength else {
+                throw APIError.invalidQuery("q must be 1 to \(Self.maximumSearchLength) characters after trimming whitespace.")
+            }
+            let terms = text.unicodeScalars.split(whereSeparator: { $0.properties.isWhitespace }).map { String($0).lowercased() }
+            guard terms.count <= Self.maximumTerms else {
+                throw APIError.invalidQuery("q has at most \(Self.maximumTerms) terms.")
+            }
+            searchTerms = terms
+        case "priority":
+            var priorities: Set<TaskPriority> = []
+            for item in value.split(separator: ",", omittingEmptySubsequences: false) {
+                guard let priority = TaskPriority(name: String(item)) else {
+                    throw APIError.invalidQuery("priority must be a comma-separated list of low, medium and high.")
                 }
-                limit = Int(number)
-            case "offset":
-                guard let number = Self.integer(value), number >= 0 else {
-                    throw APIError.invalidQuery("offset must be an integer of 0 or more.")
-                }
-                offset = number
-            default:
-                throw APIError.invalidQuery("Unknown query parameter \"\(name.abbreviatedForMessage)\"; expected status, sort, order, limit or offset.")
+                priorities.insert(priority)
+            }
+            self.priorities = priorities
+        case "tag":
+            guard tags.count < Self.maximumTerms else {
+                throw APIError.invalidQuery("tag can be given at most \(Self.maximumTerms) times.")
+            }
+            let tag = TaskInput.trimmingWhitespace(value)
+            guard !tag.isEmpty, tag.unicodeScalars.count <= TaskTags.maximumLength, !TaskTags.hasControlCharacter(tag) else {
+                throw APIError.invalidQuery("tag must be 1 to \(TaskTags.maximumLength) characters without control characters.")
+            }
+            tags.append(TaskTags.key(tag))
+        case "due_before", "due_after":
+            guard let instant = Timestamp.parse(value.utf8) else {
+                throw APIError.invalidQuery("\(name) must be an RFC 3339 date-time with seconds and an offset, e.g. 2026-12-24T00:00:00Z.")
+            }
+            if name == "due_before" { dueBefore = instant } else { dueAfter = instant }
+        default: // "has_due"
+            switch value {
+            case "true": hasDue = true
+            case "false": hasDue = false
+            default: throw APIError.invalidQuery("has_due must be true or false.")
             }
         }
     }

@@ -63,15 +63,20 @@ public struct PostgresBackend: TaskBackend {
             guard version == PostgresSchema.version else {
                 throw PostgresError(message: "the database schema version is \(version), expected \(PostgresSchema.version): run `todo-fcgi migrate`")
             }
-            let security = try connection.query("SELECT relrowsecurity, relforcerowsecurity FROM pg_class WHERE oid = 'tasks'::regclass")
-            guard security.bool(row: 0, column: 0), security.bool(row: 0, column: 1) else {
-                throw PostgresError(message: "row-level security is not enabled and forced on the tasks table: run `todo-fcgi migrate`")
+            let tables = PostgresSchema.guardedTables.map { "'\($0)'" }.joined(separator: ", ")
+            let unguarded = try connection.query("""
+                SELECT coalesce(string_agg(c.relname, ', ' ORDER BY c.relname), '')
+                FROM unnest(ARRAY[\(tables)]) AS guarded(name) JOIN pg_class AS c ON c.oid = to_regclass(guarded.name)
+                WHERE NOT (c.relrowsecurity AND c.relforcerowsecurity)
+                """).text(row: 0, column: 0) ?? ""
+            guard unguarded.isEmpty else {
+                throw PostgresError(message: "row-level security is not enabled and forced on \(unguarded): run `todo-fcgi migrate`")
             }
             let tasks = try Self.countAll(connection)
             let synchronous = try connection.query("SELECT current_setting('synchronous_commit')").text(row: 0, column: 0) ?? "?"
             return "database ok: \(displayName), PostgreSQL \(connection.parameterStatus("server_version") ?? "?"), "
                 + "schema version \(version), \(tasks) tasks, role \(roleName) (not superuser, no BYPASSRLS), "
-                + "row-level security enabled and forced, TimeZone \(connection.parameterStatus("TimeZone") ?? "?") "
+                + "row-level security enabled and forced on every table, TimeZone \(connection.parameterStatus("TimeZone") ?? "?") "
                 + "(timestamps are stored as UTC milliseconds), synchronous_commit \(synchronous)"
                 + (synchronous == "off" ? " (the workers turn it on for their sessions)" : "")
         }

@@ -8,7 +8,7 @@ import PostgreSQL
 /// transaction only (`set_config(…, true)`), so it also holds behind PgBouncer in transaction mode.
 enum PostgresSchema {
     /// The schema version this build writes (the one row of `todo_schema`).
-    static let version: Int64 = 1
+    static let version: Int64 = 2
 
     /// Serializes `migrate` across hosts for the length of its transaction ("Todo" in ASCII).
     static let migrationLockKey: Int64 = 0x546F_646F
@@ -50,6 +50,85 @@ enum PostgresSchema {
             USING (current_setting('todo.export', true) = 'on');
         """
 
+    /// Version 2 (task model v2), as for SQLite: the new task columns, the per-user change
+    /// counter, tombstones and idempotency keys. Row-level security is lifted for the
+    /// migration's own transaction (the owner then bypasses it) to fill in existing rows, and
+    /// forced again, on every table, before it commits.
+    static let versionTwo = """
+        ALTER TABLE tasks NO FORCE ROW LEVEL SECURITY;
+        ALTER TABLE tasks ADD COLUMN priority smallint NOT NULL DEFAULT 1 CHECK (priority IN (0, 1, 2)),
+            ADD COLUMN tags text NOT NULL DEFAULT '[]',
+            ADD COLUMN tag_keys text COLLATE "C" NOT NULL DEFAULT '',
+            ADD COLUMN search_text text COLLATE "C" NOT NULL DEFAULT '',
+            ADD COLUMN due_date bigint,
+            ADD COLUMN recurrence_frequency smallint CHECK (recurrence_frequency BETWEEN 1 AND 4),
+            ADD COLUMN recurrence_interval smallint CHECK (recurrence_interval BETWEEN 1 AND 365),
+            ADD COLUMN completed_at bigint,
+            ADD COLUMN next_task_id bigint,
+            ADD COLUMN version bigint NOT NULL DEFAULT 1,
+            ADD COLUMN change_seq bigint NOT NULL DEFAULT 0;
+        UPDATE tasks SET completed_at = CASE WHEN completed THEN updated_at END, change_seq = id;
+        CREATE INDEX tasks_by_user_due ON tasks (user_id, (due_date IS NULL), due_date, id);
+        CREATE INDEX tasks_by_user_due_desc ON tasks (user_id, (due_date IS NOT NULL), due_date, id);
+        CREATE INDEX tasks_by_user_priority ON tasks (user_id, priority, id);
+        CREATE INDEX tasks_by_user_change ON tasks (user_id, change_seq);
+        CREATE TABLE task_sync (
+            user_id text COLLATE "C" PRIMARY KEY,
+            last_change bigint NOT NULL,
+            purged_through bigint NOT NULL DEFAULT 0
+        );
+        INSERT INTO task_sync (user_id, last_change) SELECT user_id, max(id) FROM tasks GROUP BY user_id;
+        CREATE TABLE task_tombstones (
+            user_id text COLLATE "C" NOT NULL,
+            change_seq bigint NOT NULL,
+            task_id bigint NOT NULL,
+            deleted_at bigint NOT NULL,
+            PRIMARY KEY (user_id, change_seq)
+        );
+        CREATE TABLE idempotency_keys (
+            user_id text COLLATE "C" NOT NULL,
+            key text COLLATE "C" NOT NULL,
+            fingerprint text NOT NULL,
+            task_id bigint NOT NULL,
+            body text NOT NULL,
+            created_at bigint NOT NULL,
+            PRIMARY KEY (user_id, key)
+        );
+        """
+
+    /// Row-level security on every table of version 2, as on `tasks` in version 1.
+    static let versionTwoSecurity = ["task_sync", "task_tombstones", "idempotency_keys"].map { table in
+        """
+        ALTER TABLE \(table) ENABLE ROW LEVEL SECURITY;
+        ALTER TABLE \(table) FORCE ROW LEVEL SECURITY;
+        CREATE POLICY \(table)_of_the_owner ON \(table)
+            USING (user_id = current_setting('todo.user_id', true))
+            WITH CHECK (user_id = current_setting('todo.user_id', true));
+        CREATE POLICY \(table)_for_export ON \(table) FOR SELECT
+            USING (current_setting('todo.export', true) = 'on');
+
+        """
+    }.joined() + "ALTER TABLE tasks FORCE ROW LEVEL SECURITY;"
+
+    /// Every table row-level security guards.
+    static let guardedTables = ["tasks", "task_sync", "task_tombstones", "idempotency_keys"]
+
+    /// `search_text` of existing tasks, lower-cased by Swift as every write does.
+    private static func fillSearchText(_ connection: PostgresConnection) throws(PostgresError) {
+        let rows = try connection.query("SELECT id, title, description FROM tasks")
+        var batch: [PostgresConnection.Step] = []
+        for row in 0..<rows.rowCount {
+            var state = TaskState(title: rows.text(row: row, column: 1) ?? "")
+            state.description = rows.text(row: row, column: 2)
+            batch.append(.init("UPDATE tasks SET search_text = $2 WHERE id = $1", [rows.text(row: row, column: 0), state.searchText]))
+            if batch.count == 1000 {
+                _ = try connection.pipeline(batch)
+                batch.removeAll(keepingCapacity: true)
+            }
+        }
+        if !batch.isEmpty { _ = try connection.pipeline(batch) }
+    }
+
     /// Creates or upgrades the schema; several hosts may run it at once (an advisory lock
     /// held for the transaction orders them). Refuses a schema newer than this build's.
     static func migrate(_ connection: PostgresConnection) throws(PostgresError) {
@@ -62,7 +141,13 @@ enum PostgresSchema {
             }
             if current < 1 {
                 try connection.execute(versionOne)
-                try connection.execute("INSERT INTO todo_schema (version) VALUES (\(version))")
+                try connection.execute("INSERT INTO todo_schema (version) VALUES (1)")
+            }
+            if current < 2 {
+                try connection.execute(versionTwo)
+                try fillSearchText(connection)
+                try connection.execute(versionTwoSecurity)
+                try connection.execute("UPDATE todo_schema SET version = 2")
             }
             try connection.execute("COMMIT")
         } catch {

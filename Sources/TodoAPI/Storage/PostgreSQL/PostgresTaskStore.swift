@@ -1,13 +1,16 @@
 import Clocks
 import PostgreSQL
 
-/// The PostgreSQL `TaskStore`. Every request is one pipeline — the owner set for the
-/// transaction, then the statement, which is filtered by the owner too — so it costs one round
-/// trip and runs as one transaction. PostgreSQL's errors become `StorageError`s here.
+/// The PostgreSQL `TaskStore`. A request is a libpq pipeline — the owner set for the
+/// transaction, then statements that are filtered by the owner too — so reads, creates and
+/// deletes cost one round trip and run as one transaction. An update reads the task (locked)
+/// in one round trip and writes in a second, because its rules (`TaskUpdate.decide`) need the
+/// stored task; so does a create with an `Idempotency-Key`. PostgreSQL's errors become
+/// `StorageError`s here.
 ///
 /// A lost connection (server restarted, network cut) fails the request in progress as
 /// "unavailable" (503); the next request reconnects, no sooner than an exponential backoff
-/// allows (`reconnectDelay`), so an outage is answered at once instead of by hanging threads.
+/// allows, so an outage is answered at once instead of by hanging threads.
 ///
 /// Not Sendable: it owns one thread's connection.
 public final class PostgresTaskStore: TaskStore {
@@ -24,6 +27,7 @@ public final class PostgresTaskStore: TaskStore {
     static let maximumBackoff: UInt64 = 2_000_000_000
 
     private static let columns = TaskRow.columnList
+    private typealias Step = PostgresConnection.Step
 
     /// A store that connects with `connectionString` when first used.
     init(connectionString: String, commits: CommitCounter,
@@ -57,7 +61,9 @@ public final class PostgresTaskStore: TaskStore {
 
     /// The connection, made now if there is none and the backoff allows.
     private func liveConnection() throws(StorageError) -> PostgresConnection {
-        if let connection, connection.isConnected { return connection }
+        // A connection the server dropped while it sat idle (a restart, an idle timeout) is
+        // replaced here, before a request is sent on it and fails.
+        if let connection, connection.inTransaction || connection.isAliveAfterIdle() { return connection }
         connection = nil
         let now = MonotonicClock.nanoseconds()
         guard now >= retryAt else {
@@ -75,106 +81,280 @@ public final class PostgresTaskStore: TaskStore {
         }
     }
 
-    /// Runs `statement` with `parameters` for `userID`, in one round trip and one transaction,
-    /// and returns its result.
-    private func run(_ userID: String, _ statement: String, _ parameters: [String?], write: Bool) throws(StorageError) -> PostgresResult {
+    /// Runs `steps` for `userID` after setting the owner, in one round trip, as one implicit
+    /// transaction, or opening a transaction block with `begin` (before the owner is set, so
+    /// the setting lives as long as the block). Returns the steps' own results. On any failure
+    /// an open block is rolled back.
+    private func run(_ userID: String, _ steps: [Step], begin: String? = nil, write: Bool = false) throws(StorageError) -> [PostgresResult] {
         let connection = try liveConnection()
         do {
-            let results = try connection.pipeline([.init(PostgresSchema.setOwner, [userID]), .init(statement, parameters)])
-            if write { commits.add() }
-            return results[1]
+            let opening = begin.map { [Step($0)] } ?? []
+            let results = try connection.pipeline(opening + [Step(PostgresSchema.setOwner, [userID])] + steps)
+            if write, begin == nil { commits.add() }
+            return Array(results.dropFirst(opening.count + 1))
         } catch {
-            if error.connectionLost { self.connection = nil }
+            if error.connectionLost { self.connection = nil } else { connection.rollbackIfNeeded() }
             throw StorageError(error)
         }
     }
 
-    public func create<Result>(userID: String, draft: TaskDraft, now: Int64,
-                               render: (TaskRow) -> Result) throws(StorageError) -> Result {
-        let result = try run(userID, """
-            INSERT INTO tasks (user_id, title, title_key, description, completed, created_at, updated_at)
-            VALUES ($1, $2, $3, $4, $5, $6, $6) RETURNING \(Self.columns)
-            """, [userID, draft.title, SQLiteTaskStore.sortKey(draft.title), draft.description,
-                  String(draft.completed ?? false), String(now)], write: true)
-        guard result.rowCount == 1 else { throw StorageError(.internal, "INSERT … RETURNING returned no row") }
-        return render(TaskRow(result: result, row: 0))
+    /// Runs `steps` in one round trip without setting the owner (inside a block that has it).
+    private func continueBlock(_ steps: [Step], commit: Bool) throws(StorageError) -> [PostgresResult] {
+        let connection = try liveConnection()
+        do {
+            let results = try connection.pipeline(steps)
+            if commit { commits.add() }
+            return results
+        } catch {
+            if error.connectionLost { self.connection = nil } else { connection.rollbackIfNeeded() }
+            throw StorageError(error)
+        }
+    }
+
+    /// Takes the user's next change number (one past their last): the row lock it takes orders
+    /// the user's writes, so their numbers follow commit order. `$1` is the user.
+    private static let nextChange = """
+        INSERT INTO task_sync (user_id, last_change) VALUES ($1, 1)
+        ON CONFLICT (user_id) DO UPDATE SET last_change = task_sync.last_change + 1 RETURNING last_change
+        """
+
+    /// The columns a state writes, in `parameters(for:)` order.
+    private static let stateColumns = SQLiteTaskStore.stateColumns
+
+    /// The eleven `stateColumns` values of `state`, as text parameters.
+    private static func parameters(for state: TaskState) -> [String?] {
+        [state.title, state.titleKey, state.description, String(state.completed), String(state.priority.rawValue),
+         state.tagsJSON, state.tagKeys, state.searchText, state.dueDate.map { String($0) },
+         state.recurrence.map { String($0.frequency.rawValue) }, state.recurrence.map { String($0.interval) }]
+    }
+
+    /// `$first` … `$(first+10)`, cast to the state columns' types.
+    private static func stateValues(from first: Int) -> String {
+        let types = ["text", "text", "text", "boolean", "smallint", "text", "text", "text", "bigint", "smallint", "smallint"]
+        return types.enumerated().map { "$\(first + $0.offset)::\($0.element)" }.joined(separator: ", ")
+    }
+
+    /// Inserts a task with the user's next change number; `$1` user, `$2` created and updated,
+    /// `$3` completed at, `$4` the id (NULL: the next of the sequence), `$5`… the state.
+    private static let insertTask = """
+        WITH change AS (\(nextChange))
+        INSERT INTO tasks (id, user_id, created_at, updated_at, completed_at, change_seq, \(stateColumns))
+        SELECT coalesce($4::bigint, nextval('tasks_id_seq')), $1, $2::bigint, $2::bigint, $3::bigint, change.last_change,
+            \(stateValues(from: 5))
+        FROM change RETURNING \(columns)
+        """
+
+    private static func insertParameters(_ state: TaskState, userID: String, now: Int64, id: Int64?) -> [String?] {
+        [userID, String(now), state.completed ? String(now) : nil, id.map { String($0) }] + parameters(for: state)
+    }
+
+    public func create(userID: String, state: TaskState, now: Int64, idempotency: IdempotencyKey?) throws(StorageError) -> CreateOutcome {
+        guard let idempotency else {
+            let result = try run(userID, [Step(Self.insertTask, Self.insertParameters(state, userID: userID, now: now, id: nil))],
+                                 write: true)[0]
+            guard result.rowCount == 1 else { throw StorageError(.internal, "INSERT … RETURNING returned no row") }
+            return .created(StoredTask(TaskRow(result: result, row: 0)))
+        }
+        // Round trip 1: the key (if stored) and the new task's id; round trip 2: the task and
+        // the key with the body the client gets, committed together. A concurrent request with
+        // the same key waits on the key's unique index and then fails: 409.
+        let found = try run(userID, [
+            Step("SELECT fingerprint, task_id, body FROM idempotency_keys WHERE user_id = $1 AND key = $2", [userID, idempotency.key]),
+            Step("SELECT nextval('tasks_id_seq')"),
+        ], begin: "BEGIN")
+        if found[0].rowCount == 1 {
+            _ = try continueBlock([Step("ROLLBACK")], commit: false)
+            guard found[0].text(row: 0, column: 0) == idempotency.fingerprint else { return .keyReused }
+            return .replayed(taskID: found[0].int64(row: 0, column: 1), body: found[0].withUTF8(row: 0, column: 2) { Array($0) })
+        }
+        let id = found[1].int64(row: 0, column: 0)
+        // The row the insert will return, rendered now: the body stored with the key.
+        let expected = StoredTask(id: id, userID: userID, state: state, now: now)
+        let body = String(decoding: TaskJSON.encode(TaskRow(stored: expected)), as: UTF8.self)
+        let results: [PostgresResult]
+        do {
+            results = try continueBlock([
+                Step("DELETE FROM idempotency_keys WHERE user_id = $1 AND created_at < $2::bigint",
+                     [userID, String(now - IdempotencyKey.retentionMilliseconds)]),
+                Step(Self.insertTask, Self.insertParameters(state, userID: userID, now: now, id: id)),
+                Step("INSERT INTO idempotency_keys (user_id, key, fingerprint, task_id, body, created_at) "
+                     + "VALUES ($1, $2, $3, $4::bigint, $5, $6::bigint)",
+                     [userID, idempotency.key, idempotency.fingerprint, String(id), body, String(now)]),
+                Step("COMMIT"),
+            ], commit: true)
+        } catch {
+            if error.kind == .conflict { return .keyInUse }
+            throw error
+        }
+        guard results[1].rowCount == 1 else { throw StorageError(.internal, "INSERT … RETURNING returned no row") }
+        return .created(StoredTask(TaskRow(result: results[1], row: 0)))
+    }
+
+    /// Runs a read; if the connection is lost under it, once more on a new connection (a read
+    /// has no effect to repeat; the server may be back already).
+    private func read(_ userID: String, _ steps: [Step], begin: String? = nil) throws(StorageError) -> [PostgresResult] {
+        do {
+            return try run(userID, steps, begin: begin)
+        } catch {
+            guard error.kind == .unavailable, connection == nil, MonotonicClock.nanoseconds() >= retryAt else { throw error }
+            return try run(userID, steps, begin: begin)
+        }
     }
 
     public func find<Result>(userID: String, id: Int64, render: (TaskRow) -> Result) throws(StorageError) -> Result? {
-        let result = try run(userID, Self.findSQL, [String(id), userID], write: false)
+        let result = try read(userID, [Step(Self.findSQL, [String(id), userID])])[0]
         return result.rowCount == 1 ? render(TaskRow(result: result, row: 0)) : nil
     }
 
     public func list(userID: String, query: TaskListQuery, row: (TaskRow) -> Void) throws(StorageError) -> Int64 {
-        let result = try run(userID, Self.listSQL(query), [userID, String(query.limit), String(query.offset)], write: false)
+        let sql = Self.listSQL(query)
+        let result = try read(userID, [Step(sql.statement, [userID, String(query.limit), String(query.offset)] + sql.parameters)])[0]
         guard result.rowCount > 0 else { return 0 }
         for index in 0..<result.rowCount where !result.isNull(row: index, column: 0) {
             row(TaskRow(result: result, row: index))
         }
-        return result.int64(row: 0, column: 7)
+        return result.int64(row: 0, column: TaskRow.columnCount)
     }
 
-    public func replace<Result>(userID: String, id: Int64, draft: TaskDraft, now: Int64,
-                                render: (TaskRow) -> Result) throws(StorageError) -> Result? {
-        let result = try run(userID, """
-            UPDATE tasks SET title = $3, title_key = $4, description = $5, completed = coalesce($6::boolean, completed),
-                updated_at = greatest($7::bigint, updated_at + 1)
-            WHERE id = $1 AND user_id = $2 RETURNING \(Self.columns)
-            """, [String(id), userID, draft.title, SQLiteTaskStore.sortKey(draft.title), draft.description,
-                  draft.completed.map { String($0) }, String(now)], write: true)
-        return result.rowCount == 1 ? render(TaskRow(result: result, row: 0)) : nil
+    public func update(userID: String, id: Int64, update: TaskUpdate, now: Int64) throws(StorageError) -> UpdateOutcome {
+        let read = try run(userID, [Step(Self.findSQL + " FOR UPDATE", [String(id), userID])], begin: "BEGIN")[0]
+        guard read.rowCount == 1 else {
+            _ = try continueBlock([Step("ROLLBACK")], commit: false)
+            return .notFound
+        }
+        let current = StoredTask(TaskRow(result: read, row: 0))
+        let decision = update.decide(current: current, now: now)
+        guard case .write(let write) = decision else {
+            _ = try continueBlock([Step("ROLLBACK")], commit: false)
+            if case .unchanged = decision { return .unchanged(current) }
+            return .refused(decision)
+        }
+        var steps: [Step] = []
+        if let next = write.nextOccurrence {
+            steps.append(Step(Self.insertTask, Self.insertParameters(next, userID: userID, now: write.updatedAt, id: nil)))
+        }
+        steps.append(Step("""
+            WITH change AS (\(Self.nextChange))
+            UPDATE tasks SET (\(Self.stateColumns)) = (\(Self.stateValues(from: 6))),
+                updated_at = $3::bigint, completed_at = $4::bigint,
+                next_task_id = CASE WHEN $5::boolean THEN currval('tasks_id_seq') ELSE next_task_id END,
+                version = version + 1, change_seq = (SELECT last_change FROM change)
+            WHERE id = $2::bigint AND user_id = $1 RETURNING \(Self.columns)
+            """, [userID, String(id), String(write.updatedAt), write.completedAt.map { String($0) },
+                  String(write.nextOccurrence != nil)] + Self.parameters(for: write.state)))
+        steps.append(Step("COMMIT"))
+        let results = try continueBlock(steps, commit: true)
+        let updated = results[write.nextOccurrence == nil ? 0 : 1]
+        guard updated.rowCount == 1 else { throw StorageError(.internal, "UPDATE … RETURNING lost a locked row") }
+        return .updated(StoredTask(TaskRow(result: updated, row: 0)))
     }
 
-    public func setCompleted<Result>(userID: String, id: Int64, completed: Bool?, now: Int64,
-                                     render: (TaskRow) -> Result) throws(StorageError) -> Result? {
-        let result = try run(userID, """
-            UPDATE tasks SET completed = coalesce($3::boolean, NOT completed), updated_at = greatest($4::bigint, updated_at + 1)
-            WHERE id = $1 AND user_id = $2 RETURNING \(Self.columns)
-            """, [String(id), userID, completed.map { String($0) }, String(now)], write: true)
-        return result.rowCount == 1 ? render(TaskRow(result: result, row: 0)) : nil
+    public func delete(userID: String, id: Int64, deletion: TaskDeletion, now: Int64) throws(StorageError) -> DeleteOutcome {
+        // `$4`: the versions If-Match accepts (NULL: any). The statement's own snapshot still
+        // shows a row its CTE deleted, which tells 412 (there, not deleted) from 404.
+        let versions = deletion.acceptedVersions.map { "{" + $0.map(String.init).joined(separator: ",") + "}" }
+        let results = try run(userID, [
+            Step("""
+                WITH gone AS (
+                    DELETE FROM tasks WHERE id = $2::bigint AND user_id = $1 AND ($4::bigint[] IS NULL OR version = ANY ($4::bigint[]))
+                    RETURNING id
+                ), change AS (
+                    INSERT INTO task_sync (user_id, last_change) SELECT $1, 1 FROM gone
+                    ON CONFLICT (user_id) DO UPDATE SET last_change = task_sync.last_change + 1 RETURNING last_change
+                ), tombstone AS (
+                    INSERT INTO task_tombstones (user_id, change_seq, task_id, deleted_at)
+                    SELECT $1, change.last_change, $2::bigint, $3::bigint FROM change
+                )
+                SELECT (SELECT count(*) FROM gone), (SELECT count(*) FROM tasks WHERE id = $2::bigint AND user_id = $1)
+                """, [userID, String(id), String(now), versions]),
+            Step("""
+                WITH purged AS (DELETE FROM task_tombstones WHERE user_id = $1 AND deleted_at < $2::bigint RETURNING change_seq)
+                UPDATE task_sync SET purged_through = greatest(purged_through, (SELECT max(change_seq) FROM purged))
+                WHERE user_id = $1 AND EXISTS (SELECT 1 FROM purged)
+                """, [userID, String(now - SyncPage.tombstoneRetentionMilliseconds)]),
+        ], write: true)
+        if results[0].int64(row: 0, column: 0) == 1 { return .deleted }
+        return results[0].int64(row: 0, column: 1) == 1 ? .preconditionFailed : .notFound
     }
 
-    public func delete(userID: String, id: Int64) throws(StorageError) -> Bool {
-        let result = try run(userID, "DELETE FROM tasks WHERE id = $1 AND user_id = $2", [String(id), userID], write: true)
-        return result.affectedRows > 0
+    public func changes(userID: String, since: Int64?, limit: Int) throws(StorageError) -> SyncPage {
+        let results = try read(userID, [
+            Step("SELECT coalesce(max(last_change), 0), coalesce(max(purged_through), 0) FROM task_sync WHERE user_id = $1", [userID]),
+            Step("SELECT \(Self.columns), change_seq FROM tasks WHERE user_id = $1 AND change_seq > $2::bigint ORDER BY change_seq LIMIT $3::bigint",
+                 [userID, String(since ?? 0), String(limit)]),
+            Step("""
+                SELECT change_seq, task_id FROM task_tombstones WHERE user_id = $1 AND change_seq > $2::bigint AND $4::boolean
+                ORDER BY change_seq LIMIT $3::bigint
+                """, [userID, String(since ?? 0), String(limit), String(since != nil)]),
+            Step("COMMIT"),
+        ], begin: "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
+        let lastChange = results[0].int64(row: 0, column: 0)
+        let purgedThrough = results[0].int64(row: 0, column: 1)
+        if let since {
+            var refused = SyncPage()
+            if since > lastChange { refused.refusal = .unknown; return refused }
+            if since < purgedThrough { refused.refusal = .expired; return refused }
+        }
+        let tasks = results[1]
+        let changed = (0..<tasks.rowCount).map { row in
+            (change: tasks.int64(row: row, column: TaskRow.columnCount), task: StoredTask(TaskRow(result: tasks, row: row)))
+        }
+        let tombstones = results[2]
+        let deletions = (0..<tombstones.rowCount).map { row in
+            (change: tombstones.int64(row: row, column: 0), id: tombstones.int64(row: row, column: 1))
+        }
+        var page = SyncPage.merge(tasks: changed, deletions: deletions, limit: limit, since: since ?? 0)
+        if !page.hasMore { page.cursor = lastChange }
+        return page
     }
 
     /// Reads from the tasks table (no owner set, so no row is visible): the server answers, the
     /// schema is there and the role may read it.
     public func checkHealth() throws(StorageError) {
-        _ = try run("", "SELECT 1 FROM tasks LIMIT 1", [], write: false)
+        _ = try read("", [Step("SELECT 1 FROM tasks LIMIT 1")])
     }
 
     /// The statement `find` runs (`$1` id, `$2` user).
-    public static let findSQL = "SELECT \(columns) FROM tasks WHERE id = $1 AND user_id = $2"
+    public static let findSQL = "SELECT \(columns) FROM tasks WHERE id = $1::bigint AND user_id = $2"
 
-    /// The statement a list runs (`$1` user, `$2` limit, `$3` offset): the page and the count of
-    /// the user's matching tasks in one statement, so both come from one snapshot, in one round
-    /// trip. The count comes on every row (column 7); an empty page is one row of NULL tasks.
-    /// Built from enums only, never from input text.
-    public static func listSQL(_ query: TaskListQuery) -> String {
-        let filter: String
-        switch query.status {
-        case .all: filter = ""
-        case .pending: filter = " AND NOT completed"
-        case .completed: filter = " AND completed"
+    /// The statement a list runs (`$1` user, `$2` limit, `$3` offset, then the filter's
+    /// parameters): the page and the count of the user's matching tasks in one statement, so
+    /// both come from one snapshot, in one round trip. The count comes on every row (the column
+    /// after the task's); an empty page is one row of NULL tasks. Built from enums only.
+    public static func listSQL(_ query: TaskListQuery) -> (statement: String, parameters: [String?]) {
+        let placeholder = { (n: Int, value: TaskListSQL.Parameter) -> String in
+            if case .integer = value { return "$\(n)::bigint" }
+            return "$\(n)::text"
         }
-        let sortColumn: String
-        switch query.sort {
-        case .created: sortColumn = "created_at"
-        case .updated: sortColumn = "updated_at"
-        case .title: sortColumn = "title_key"
+        let contains = { (column: String, value: String) in "strpos(\(column), \(value)) > 0" }
+        let inner = TaskListSQL(query, firstParameter: 4, placeholder: placeholder, contains: contains)
+        let outer = TaskListSQL(query, firstParameter: 4, placeholder: placeholder, contains: contains, columnPrefix: "page.")
+        let parameters: [String?] = inner.parameters.map {
+            switch $0 {
+            case .text(let text): return text
+            case .integer(let number): return String(number)
+            }
         }
-        let direction = query.order == .asc ? "ASC" : "DESC"
-        return """
-            SELECT page.id, page.user_id, page.title, page.description, page.completed, page.created_at, page.updated_at, matching.total
-            FROM (SELECT count(*) AS total FROM tasks WHERE user_id = $1\(filter)) AS matching
+        let typed = inner.condition
+        let columns = TaskRow.columnList.split(separator: ",").map { "page." + $0.trimmingCharacters() }.joined(separator: ", ")
+        return ("""
+            SELECT \(columns), matching.total
+            FROM (SELECT count(*) AS total FROM tasks WHERE user_id = $1\(typed)) AS matching
             LEFT JOIN LATERAL (
-                SELECT \(columns), title_key FROM tasks WHERE user_id = $1\(filter)
-                ORDER BY \(sortColumn) \(direction), id \(direction) LIMIT $2 OFFSET $3
+                SELECT \(TaskRow.columnList), title_key FROM tasks WHERE user_id = $1\(typed)
+                ORDER BY \(inner.order) LIMIT $2::bigint OFFSET $3::bigint
             ) AS page ON true
-            ORDER BY page.\(sortColumn) \(direction), page.id \(direction)
-            """
+            ORDER BY \(outer.order)
+            """, parameters)
+    }
+}
+
+private extension Substring {
+    func trimmingCharacters() -> Substring {
+        var text = self
+        while text.first == " " { text.removeFirst() }
+        while text.last == " " { text.removeLast() }
+        return text
     }
 }
 

@@ -34,8 +34,11 @@ extension PostgresBackend {
         try migrate()
         let connection = try connect()
         return try Self.mapped { () throws(PostgresError) -> any TaskImporter in
-            // No writer may slip in between the emptiness check and the commit.
-            try connection.execute("BEGIN; LOCK TABLE tasks IN EXCLUSIVE MODE; SET LOCAL todo.export = 'on'")
+            // No writer may slip in between the emptiness check and the commit. The copy writes
+            // every user's rows: row-level security is lifted for this transaction only (the
+            // owner then bypasses it) and forced again before the commit.
+            try connection.execute("BEGIN; LOCK TABLE tasks, task_sync IN ACCESS EXCLUSIVE MODE; SET LOCAL todo.export = 'on'; "
+                + "ALTER TABLE tasks NO FORCE ROW LEVEL SECURITY; ALTER TABLE task_sync NO FORCE ROW LEVEL SECURITY")
             let existing = try connection.query("SELECT count(*) FROM tasks").int64(row: 0, column: 0)
             guard existing == 0 else {
                 try connection.execute("ROLLBACK")
@@ -62,17 +65,19 @@ final class PostgresTaskImporter: TaskImporter {
 
     func insert(_ tasks: [StoredTask]) throws(StorageError) {
         var steps: [PostgresConnection.Step] = []
-        steps.reserveCapacity(tasks.count * 2)
+        steps.reserveCapacity(tasks.count)
         for task in tasks {
-            let userID = String(decoding: task.userID, as: UTF8.self)
-            let title = String(decoding: task.title, as: UTF8.self)
-            steps.append(.init(PostgresSchema.setOwner, [userID]))
+            let state = task.state
             steps.append(.init("""
-                INSERT INTO tasks (id, user_id, title, title_key, description, completed, created_at, updated_at)
-                VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
-                """, [String(task.id), userID, title, SQLiteTaskStore.sortKey(title),
-                      task.description.map { String(decoding: $0, as: UTF8.self) }, String(task.completed),
-                      String(task.createdAt), String(task.updatedAt)]))
+                INSERT INTO tasks (id, user_id, created_at, updated_at, completed_at, next_task_id, version, change_seq,
+                    \(SQLiteTaskStore.stateColumns))
+                VALUES ($1::bigint, $2, $3::bigint, $4::bigint, $5::bigint, $6::bigint, $7::bigint, $1::bigint,
+                    $8, $9, $10, $11::boolean, $12::smallint, $13, $14, $15, $16::bigint, $17::smallint, $18::smallint)
+                """, [String(task.id), String(decoding: task.userID, as: UTF8.self), String(task.createdAt), String(task.updatedAt),
+                      task.completedAt.map { String($0) }, task.nextTaskID.map { String($0) }, String(task.version),
+                      state.title, state.titleKey, state.description, String(state.completed), String(state.priority.rawValue),
+                      state.tagsJSON, state.tagKeys, state.searchText, state.dueDate.map { String($0) },
+                      state.recurrence.map { String($0.frequency.rawValue) }, state.recurrence.map { String($0.interval) }]))
         }
         _ = try PostgresBackend.mapped { () throws(PostgresError) in try connection.pipeline(steps) }
         count += tasks.count
@@ -84,7 +89,14 @@ final class PostgresTaskImporter: TaskImporter {
                 SELECT CASE WHEN highest > 0 THEN setval('tasks_id_seq', highest, true) ELSE setval('tasks_id_seq', 1, false) END
                 FROM (SELECT greatest($1::bigint, coalesce(max(id), 0)) AS highest FROM tasks) AS issued
                 """, [String(highestIssuedID)])
-            try connection.execute("COMMIT")
+            // As for SQLite: change numbers are the ids, and cursors of the source answer 410.
+            try connection.execute("""
+                INSERT INTO task_sync (user_id, last_change, purged_through)
+                SELECT user_id, max(id) + 1, max(id) + 1 FROM tasks GROUP BY user_id;
+                ALTER TABLE tasks FORCE ROW LEVEL SECURITY;
+                ALTER TABLE task_sync FORCE ROW LEVEL SECURITY;
+                COMMIT
+                """)
         }
         finished = true
         return count

@@ -8,10 +8,12 @@ import Glibc
 
 /// What one grouped write produced.
 enum WriteOutcome: Sendable {
-    /// The row a create or update returned (nil: no such task of that user).
-    case task(StoredTask?)
-    /// Whether a delete found its row.
-    case deleted(Bool)
+    /// What a create did.
+    case create(CreateOutcome)
+    /// What an update did.
+    case update(UpdateOutcome)
+    /// What a delete did.
+    case delete(DeleteOutcome)
     /// A write with nothing to report (the health probe).
     case done
 }

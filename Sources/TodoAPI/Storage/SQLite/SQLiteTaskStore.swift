@@ -72,25 +72,94 @@ public final class SQLiteTaskStore: TaskStore {
         }
     }
 
-    /// Inserts a task for `userID` (both timestamps `now`) and renders the stored row with `render`.
-    public func create<Result>(userID: String, draft: TaskDraft, now: Int64,
-                               render: (TaskRow) -> Result) throws(StorageError) -> Result {
+    public func create(userID: String, state: TaskState, now: Int64, idempotency: IdempotencyKey?) throws(StorageError) -> CreateOutcome {
         let outcome = try write { connection throws(SQLiteError) in
-            let statement = try connection.cachedStatement("""
-                INSERT INTO tasks (user_id, title, title_key, description, completed, created_at, updated_at)
-                VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6) RETURNING \(Self.columns)
-                """)
-            defer { statement.reset() }
-            try statement.bind(userID, at: 1)
-            try statement.bind(draft.title, at: 2)
-            try statement.bind(Self.sortKey(draft.title), at: 3)
-            try statement.bind(draft.description, at: 4)
-            try statement.bind(draft.completed ?? false, at: 5)
-            try statement.bind(now, at: 6)
-            return .task(try Self.storedRow(statement))
+            if let idempotency {
+                let lookup = try connection.cachedStatement(
+                    "SELECT fingerprint, task_id, body FROM idempotency_keys WHERE user_id = ?1 AND key = ?2")
+                defer { lookup.reset() }
+                try lookup.bind(userID, at: 1)
+                try lookup.bind(idempotency.key, at: 2)
+                if try lookup.step() {
+                    guard lookup.string(at: 0) == idempotency.fingerprint else { return .create(.keyReused) }
+                    return .create(.replayed(taskID: lookup.int64(at: 1), body: lookup.withUTF8(at: 2) { Array($0) }))
+                }
+            }
+            let created = try Self.insert(state, userID: userID, now: now, on: connection)
+            if let idempotency {
+                let purge = try connection.cachedStatement("DELETE FROM idempotency_keys WHERE user_id = ?1 AND created_at < ?2")
+                defer { purge.reset() }
+                try purge.bind(userID, at: 1)
+                try purge.bind(now - IdempotencyKey.retentionMilliseconds, at: 2)
+                try purge.run()
+                let record = try connection.cachedStatement("""
+                    INSERT INTO idempotency_keys (user_id, key, fingerprint, task_id, body, created_at)
+                    VALUES (?1, ?2, ?3, ?4, ?5, ?6)
+                    """)
+                defer { record.reset() }
+                try record.bind(userID, at: 1)
+                try record.bind(idempotency.key, at: 2)
+                try record.bind(idempotency.fingerprint, at: 3)
+                try record.bind(created.id, at: 4)
+                try record.bind(String(decoding: TaskJSON.encode(TaskRow(stored: created)), as: UTF8.self), at: 5)
+                try record.bind(now, at: 6)
+                try record.run()
+            }
+            return .create(.created(created))
         }
-        guard case .task(let created?) = outcome else { throw StorageError(.internal, "INSERT … RETURNING returned no row") }
-        return render(TaskRow(stored: created))
+        guard case .create(let result) = outcome else { throw StorageError(.internal, "a create reported no outcome") }
+        return result
+    }
+
+    /// Inserts `state` as a new task of `userID` (created and updated at `now`), as a change.
+    static func insert(_ state: TaskState, userID: String, now: Int64, on connection: SQLiteConnection) throws(SQLiteError) -> StoredTask {
+        let change = try nextChange(userID: userID, on: connection)
+        let statement = try connection.cachedStatement("""
+            INSERT INTO tasks (user_id, created_at, updated_at, completed_at, change_seq, \(stateColumns))
+            VALUES (?1, ?2, ?2, ?3, ?4, \((5...15).map { "?\($0)" }.joined(separator: ", "))) RETURNING \(columns)
+            """)
+        defer { statement.reset() }
+        try statement.bind(userID, at: 1)
+        try statement.bind(now, at: 2)
+        try statement.bind(state.completed ? now : nil, at: 3)
+        try statement.bind(change, at: 4)
+        try bind(state, to: statement, from: 5)
+        guard let row = try storedRow(statement) else { throw SQLiteError(code: .error, message: "INSERT … RETURNING returned no row") }
+        return row
+    }
+
+    /// The columns a state writes, in `bind(_:to:from:)` order.
+    static let stateColumns = "title, title_key, description, completed, priority, tags, tag_keys, search_text, "
+        + "due_date, recurrence_frequency, recurrence_interval"
+
+    /// Binds the eleven `stateColumns` values of `state` from parameter `first` on.
+    static func bind(_ state: TaskState, to statement: SQLiteStatement, from first: Int32) throws(SQLiteError) {
+        try statement.bind(state.title, at: first)
+        try statement.bind(state.titleKey, at: first + 1)
+        try statement.bind(state.description, at: first + 2)
+        try statement.bind(state.completed, at: first + 3)
+        try statement.bind(state.priority.rawValue, at: first + 4)
+        try statement.bind(state.tagsJSON, at: first + 5)
+        try statement.bind(state.tagKeys, at: first + 6)
+        try statement.bind(state.searchText, at: first + 7)
+        try statement.bind(state.dueDate, at: first + 8)
+        try statement.bind(state.recurrence?.frequency.rawValue, at: first + 9)
+        try statement.bind(state.recurrence?.interval, at: first + 10)
+    }
+
+    /// The user's next change number: one past their last, in the write's own transaction
+    /// (SQLite has one writer at a time, so numbers follow commit order).
+    static func nextChange(userID: String, on connection: SQLiteConnection) throws(SQLiteError) -> Int64 {
+        let statement = try connection.cachedStatement("""
+            INSERT INTO task_sync (user_id, last_change) VALUES (?1, 1)
+            ON CONFLICT (user_id) DO UPDATE SET last_change = last_change + 1 RETURNING last_change
+            """)
+        defer { statement.reset() }
+        try statement.bind(userID, at: 1)
+        guard try statement.step() else { throw SQLiteError(code: .error, message: "the change counter returned no row") }
+        let change = statement.int64(at: 0)
+        while try statement.step() {}
+        return change
     }
 
     /// The task `id`, rendered with `render`, if `userID` owns it.
@@ -113,7 +182,7 @@ public final class SQLiteTaskStore: TaskStore {
     }
 
     private func listPage(userID: String, query: TaskListQuery, row: (TaskRow) -> Void) throws(SQLiteError) -> Int64 {
-        let sql = Self.listSQL(query)
+        let sql = (page: Self.listSQL(query).page, count: Self.listSQL(query).count, parameters: Self.listParameters(query))
         try transaction("BEGIN DEFERRED")
         do {
             let page = try connection.cachedStatement(sql.page)
@@ -121,6 +190,7 @@ public final class SQLiteTaskStore: TaskStore {
             try page.bind(userID, at: 1)
             try page.bind(Int64(query.limit), at: 2)
             try page.bind(query.offset, at: 3)
+            try Self.bind(sql.parameters, to: page, from: 4)
             let view = TaskRow(statement: page)
             var rows = 0
             while try page.step() {
@@ -133,6 +203,7 @@ public final class SQLiteTaskStore: TaskStore {
                 let count = try connection.cachedStatement(sql.count)
                 defer { count.reset() }
                 try count.bind(userID, at: 1)
+                try Self.bind(sql.parameters, to: count, from: 2)
                 total = try count.step() ? count.int64(at: 0) : 0
             }
             try transaction("COMMIT")
@@ -143,67 +214,166 @@ public final class SQLiteTaskStore: TaskStore {
         }
     }
 
-    /// Replaces title and description (and completion when given) and renders the result;
-    /// nil when `userID` has no such task.
-    public func replace<Result>(userID: String, id: Int64, draft: TaskDraft, now: Int64,
-                                render: (TaskRow) -> Result) throws(StorageError) -> Result? {
-        let outcome = try write { connection throws(SQLiteError) in
-            let statement = try connection.cachedStatement("""
-                UPDATE tasks SET title = ?3, title_key = ?4, description = ?5, completed = coalesce(?6, completed),
-                    updated_at = max(?7, updated_at + 1)
-                WHERE id = ?1 AND user_id = ?2 RETURNING \(Self.columns)
-                """)
-            defer { statement.reset() }
-            try statement.bind(id, at: 1)
-            try statement.bind(userID, at: 2)
-            try statement.bind(draft.title, at: 3)
-            try statement.bind(Self.sortKey(draft.title), at: 4)
-            try statement.bind(draft.description, at: 5)
-            if let completed = draft.completed { try statement.bind(completed, at: 6) } else { try statement.bindNull(at: 6) }
-            try statement.bind(now, at: 7)
-            return .task(try Self.storedRow(statement))
+    private static func bind(_ parameters: [TaskListSQL.Parameter], to statement: SQLiteStatement, from first: Int32) throws(SQLiteError) {
+        for (offset, parameter) in parameters.enumerated() {
+            switch parameter {
+            case .text(let text): try statement.bind(text, at: first + Int32(offset))
+            case .integer(let number): try statement.bind(number, at: first + Int32(offset))
+            }
         }
-        guard case .task(let replaced) = outcome else { return nil }
-        return replaced.map { render(TaskRow(stored: $0)) }
     }
 
-    /// Sets `completed`, or toggles it when `completed` is nil, and renders the result;
-    /// nil when `userID` has no such task.
-    public func setCompleted<Result>(userID: String, id: Int64, completed: Bool?, now: Int64,
-                                     render: (TaskRow) -> Result) throws(StorageError) -> Result? {
+    public func update(userID: String, id: Int64, update: TaskUpdate, now: Int64) throws(StorageError) -> UpdateOutcome {
         let outcome = try write { connection throws(SQLiteError) in
-            let statement = try connection.cachedStatement("""
-                UPDATE tasks SET completed = coalesce(?3, 1 - completed), updated_at = max(?4, updated_at + 1)
-                WHERE id = ?1 AND user_id = ?2 RETURNING \(Self.columns)
-                """)
-            defer { statement.reset() }
-            try statement.bind(id, at: 1)
-            try statement.bind(userID, at: 2)
-            if let completed { try statement.bind(completed, at: 3) } else { try statement.bindNull(at: 3) }
-            try statement.bind(now, at: 4)
-            return .task(try Self.storedRow(statement))
+            let find = try connection.cachedStatement(Self.findSQL)
+            defer { find.reset() }
+            try find.bind(id, at: 1)
+            try find.bind(userID, at: 2)
+            guard let current = try Self.storedRow(find) else { return .update(.notFound) }
+            let decision = update.decide(current: current, now: now)
+            switch decision {
+            case .unchanged:
+                return .update(.unchanged(current))
+            case .invalid, .preconditionFailed:
+                return .update(.refused(decision))
+            case .write(let write):
+                let next = try write.nextOccurrence.map { (state) throws(SQLiteError) in
+                    try Self.insert(state, userID: userID, now: write.updatedAt, on: connection)
+                }
+                let change = try Self.nextChange(userID: userID, on: connection)
+                let statement = try connection.cachedStatement("""
+                    UPDATE tasks SET (\(Self.stateColumns)) = (\((5...15).map { "?\($0)" }.joined(separator: ", "))),
+                        updated_at = ?3, completed_at = ?4, next_task_id = coalesce(?16, next_task_id),
+                        version = version + 1, change_seq = ?17
+                    WHERE id = ?1 AND user_id = ?2 RETURNING \(Self.columns)
+                    """)
+                defer { statement.reset() }
+                try statement.bind(id, at: 1)
+                try statement.bind(userID, at: 2)
+                try statement.bind(write.updatedAt, at: 3)
+                try statement.bind(write.completedAt, at: 4)
+                try Self.bind(write.state, to: statement, from: 5)
+                try statement.bind(next?.id, at: 16)
+                try statement.bind(change, at: 17)
+                guard let updated = try Self.storedRow(statement) else { return .update(.notFound) }
+                return .update(.updated(updated))
+            }
         }
-        guard case .task(let changed) = outcome else { return nil }
-        return changed.map { render(TaskRow(stored: $0)) }
+        guard case .update(let result) = outcome else { throw StorageError(.internal, "an update reported no outcome") }
+        return result
     }
 
-    /// Deletes the task; false when `userID` has no such task.
-    public func delete(userID: String, id: Int64) throws(StorageError) -> Bool {
+    public func delete(userID: String, id: Int64, deletion: TaskDeletion, now: Int64) throws(StorageError) -> DeleteOutcome {
         let outcome = try write { connection throws(SQLiteError) in
+            let version = try connection.cachedStatement("SELECT version FROM tasks WHERE id = ?1 AND user_id = ?2")
+            defer { version.reset() }
+            try version.bind(id, at: 1)
+            try version.bind(userID, at: 2)
+            guard try version.step() else { return .delete(.notFound) }
+            guard deletion.allows(version: version.int64(at: 0)) else { return .delete(.preconditionFailed) }
+            version.reset()
             let statement = try connection.cachedStatement("DELETE FROM tasks WHERE id = ?1 AND user_id = ?2")
             defer { statement.reset() }
             try statement.bind(id, at: 1)
             try statement.bind(userID, at: 2)
             try statement.run()
-            return .deleted(connection.changes > 0)
+            let change = try Self.nextChange(userID: userID, on: connection)
+            let tombstone = try connection.cachedStatement(
+                "INSERT INTO task_tombstones (user_id, change_seq, task_id, deleted_at) VALUES (?1, ?2, ?3, ?4)")
+            defer { tombstone.reset() }
+            try tombstone.bind(userID, at: 1)
+            try tombstone.bind(change, at: 2)
+            try tombstone.bind(id, at: 3)
+            try tombstone.bind(now, at: 4)
+            try tombstone.run()
+            try Self.purgeTombstones(userID: userID, before: now - SyncPage.tombstoneRetentionMilliseconds, on: connection)
+            return .delete(.deleted)
         }
-        guard case .deleted(let found) = outcome else { return false }
-        return found
+        guard case .delete(let result) = outcome else { throw StorageError(.internal, "a delete reported no outcome") }
+        return result
+    }
+
+    /// Drops the user's tombstones older than `cutoff`, remembering the newest change dropped:
+    /// a cursor before it can no longer be served (410).
+    private static func purgeTombstones(userID: String, before cutoff: Int64, on connection: SQLiteConnection) throws(SQLiteError) {
+        let newest = try connection.cachedStatement(
+            "SELECT max(change_seq) FROM task_tombstones WHERE user_id = ?1 AND deleted_at < ?2")
+        defer { newest.reset() }
+        try newest.bind(userID, at: 1)
+        try newest.bind(cutoff, at: 2)
+        guard try newest.step(), !newest.isNull(at: 0) else { return }
+        let through = newest.int64(at: 0)
+        newest.reset()
+        let purge = try connection.cachedStatement("DELETE FROM task_tombstones WHERE user_id = ?1 AND change_seq <= ?2")
+        defer { purge.reset() }
+        try purge.bind(userID, at: 1)
+        try purge.bind(through, at: 2)
+        try purge.run()
+        let mark = try connection.cachedStatement("UPDATE task_sync SET purged_through = max(purged_through, ?2) WHERE user_id = ?1")
+        defer { mark.reset() }
+        try mark.bind(userID, at: 1)
+        try mark.bind(through, at: 2)
+        try mark.run()
+    }
+
+    public func changes(userID: String, since: Int64?, limit: Int) throws(StorageError) -> SyncPage {
+        try ensureCurrentFile()
+        return try mapped { () throws(SQLiteError) -> SyncPage in
+            try transaction("BEGIN DEFERRED")
+            do throws(SQLiteError) {
+                let page = try changesPage(userID: userID, since: since, limit: limit)
+                try transaction("COMMIT")
+                return page
+            } catch {
+                try? transaction("ROLLBACK")
+                throw error
+            }
+        }
+    }
+
+    private func changesPage(userID: String, since: Int64?, limit: Int) throws(SQLiteError) -> SyncPage {
+        let state = try connection.cachedStatement("SELECT last_change, purged_through FROM task_sync WHERE user_id = ?1")
+        defer { state.reset() }
+        try state.bind(userID, at: 1)
+        let found = try state.step()
+        let lastChange = found ? state.int64(at: 0) : 0
+        let purgedThrough = found ? state.int64(at: 1) : 0
+        state.reset()
+        if let since {
+            var refused = SyncPage()
+            if since > lastChange { refused.refusal = .unknown; return refused }
+            if since < purgedThrough { refused.refusal = .expired; return refused }
+        }
+        let tasks = try connection.cachedStatement("""
+            SELECT \(Self.columns), change_seq FROM tasks WHERE user_id = ?1 AND change_seq > ?2 ORDER BY change_seq LIMIT ?3
+            """)
+        defer { tasks.reset() }
+        try tasks.bind(userID, at: 1)
+        try tasks.bind(since ?? 0, at: 2)
+        try tasks.bind(Int64(limit), at: 3)
+        var changedTasks: [(change: Int64, task: StoredTask)] = []
+        while try tasks.step() {
+            changedTasks.append((tasks.int64(at: TaskRow.columnCount), StoredTask(statement: tasks)))
+        }
+        var deletions: [(change: Int64, id: Int64)] = []
+        if let since {
+            let tombstones = try connection.cachedStatement("""
+                SELECT change_seq, task_id FROM task_tombstones WHERE user_id = ?1 AND change_seq > ?2 ORDER BY change_seq LIMIT ?3
+                """)
+            defer { tombstones.reset() }
+            try tombstones.bind(userID, at: 1)
+            try tombstones.bind(since, at: 2)
+            try tombstones.bind(Int64(limit), at: 3)
+            while try tombstones.step() { deletions.append((tombstones.int64(at: 0), tombstones.int64(at: 1))) }
+        }
+        var page = SyncPage.merge(tasks: changedTasks, deletions: deletions, limit: limit, since: since ?? 0)
+        if !page.hasMore { page.cursor = lastChange }
+        return page
     }
 
     /// Reads from the tasks table, so a missing, replaced, locked-out or corrupt database fails
-    /// here. After a write failed for want of space or permission, it also tries a small write
-    /// (rewriting the schema version), so health turns good again only once writes work; at
+    /// here. After a write failed for want of space or permission, it also tries a write about
+    /// the size of a task's, so health turns good again only once writes work; at
     /// most one such probe per second per process (`WriteHealth`), whatever the request rate.
     public func checkHealth() throws(StorageError) {
         try ensureCurrentFile()
@@ -219,34 +389,39 @@ public final class SQLiteTaskStore: TaskStore {
     private func probeWrite() throws(SQLiteError) {
         try health.probeIfDue { () throws(SQLiteError) in
             _ = try committed { connection throws(SQLiteError) in
-                try connection.execute("PRAGMA user_version = \(TaskDatabase.schemaVersion)")
+                // About the pages a task write dirties (the row, its indexes, the change counter),
+                // so "writes work" is said only when a real write would fit: 64 KiB written and
+                // freed again in one commit.
+                try connection.execute("""
+                    INSERT INTO health_probe (id, filler) VALUES (1, zeroblob(65536));
+                    DELETE FROM health_probe WHERE id = 1
+                    """)
                 return .done
             }
         }
     }
 
-    /// The statements a list runs for `query`: a page (`?1` user, `?2` limit, `?3` offset) and the
-    /// count of the user's matching tasks (`?1`). Built from enums only, never from input text;
-    /// public so `todo-bench plans` shows the query plans of exactly these statements.
+    /// The statements a list runs for `query`: a page (`?1` user, `?2` limit, `?3` offset, then
+    /// the filter's parameters) and the count of the user's matching tasks (`?1`, then the
+    /// filter's). Built from enums only, never from input text; public so `todo-bench plans`
+    /// shows the query plans of exactly these statements.
     public static func listSQL(_ query: TaskListQuery) -> (page: String, count: String) {
-        let filter: String
-        switch query.status {
-        case .all: filter = ""
-        case .pending: filter = " AND completed = 0"
-        case .completed: filter = " AND completed = 1"
-        }
-        let sortColumn: String
-        switch query.sort {
-        case .created: sortColumn = "created_at"
-        case .updated: sortColumn = "updated_at"
-        case .title: sortColumn = "title_key"
-        }
-        let direction = query.order == .asc ? "ASC" : "DESC"
-        return (page: """
-                    SELECT \(columns) FROM tasks WHERE user_id = ?1\(filter)
-                    ORDER BY \(sortColumn) \(direction), id \(direction) LIMIT ?2 OFFSET ?3
-                    """,
-                count: "SELECT count(*) FROM tasks WHERE user_id = ?1\(filter)")
+        let page = TaskListSQL(query, firstParameter: 4, placeholder: { number, _ in "?\(number)" }, contains: { "instr(\($0), \($1)) > 0" })
+        let count = TaskListSQL(query, firstParameter: 2, placeholder: { number, _ in "?\(number)" }, contains: { "instr(\($0), \($1)) > 0" })
+        return (page: "SELECT \(columns) FROM tasks WHERE user_id = ?1\(page.condition) ORDER BY \(page.order) LIMIT ?2 OFFSET ?3",
+                count: "SELECT count(*) FROM tasks WHERE user_id = ?1\(count.condition)")
+    }
+
+    /// Binds the filter parameters of `query` to a statement of `listSQL(query)` from a given
+    /// index (4 for the page, 2 for the count): for `todo-bench plans`.
+    public static func listParameterValues(_ query: TaskListQuery) -> (SQLiteStatement, Int32) throws(SQLiteError) -> Void {
+        let parameters = listParameters(query)
+        return { statement, first throws(SQLiteError) in try bind(parameters, to: statement, from: first) }
+    }
+
+    /// The parameters `listSQL(query)` binds after the fixed ones.
+    static func listParameters(_ query: TaskListQuery) -> [TaskListSQL.Parameter] {
+        TaskListSQL(query, firstParameter: 1, placeholder: { number, _ in "?\(number)" }, contains: { "instr(\($0), \($1)) > 0" }).parameters
     }
 
     /// The statement `find` runs (`?1` id, `?2` user).

@@ -63,20 +63,20 @@ final class SQLiteTaskImporter: TaskImporter {
     func insert(_ tasks: [StoredTask]) throws(StorageError) {
         do {
             let statement = try connection.cachedStatement("""
-                INSERT INTO tasks (id, user_id, title, title_key, description, completed, created_at, updated_at)
-                VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)
+                INSERT INTO tasks (id, user_id, created_at, updated_at, completed_at, next_task_id, version, change_seq,
+                    \(SQLiteTaskStore.stateColumns))
+                VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?1, \((8...18).map { "?\($0)" }.joined(separator: ", ")))
                 """)
             for task in tasks {
                 statement.reset()
-                let title = String(decoding: task.title, as: UTF8.self)
                 try statement.bind(task.id, at: 1)
                 try statement.bind(String(decoding: task.userID, as: UTF8.self), at: 2)
-                try statement.bind(title, at: 3)
-                try statement.bind(SQLiteTaskStore.sortKey(title), at: 4)
-                try statement.bind(task.description.map { String(decoding: $0, as: UTF8.self) }, at: 5)
-                try statement.bind(task.completed, at: 6)
-                try statement.bind(task.createdAt, at: 7)
-                try statement.bind(task.updatedAt, at: 8)
+                try statement.bind(task.createdAt, at: 3)
+                try statement.bind(task.updatedAt, at: 4)
+                try statement.bind(task.completedAt, at: 5)
+                try statement.bind(task.nextTaskID, at: 6)
+                try statement.bind(task.version, at: 7)
+                try SQLiteTaskStore.bind(task.state, to: statement, from: 8)
                 try statement.run()
                 count += 1
             }
@@ -93,6 +93,13 @@ final class SQLiteTaskImporter: TaskImporter {
             if connection.changes == 0, highestIssuedID > 0 {
                 try connection.execute("INSERT INTO sqlite_sequence (name, seq) VALUES ('tasks', \(highestIssuedID))")
             }
+            // Change numbers are the ids, and every user's counter starts past them with nothing
+            // before it kept: a sync cursor from the source database answers 410 here, so its
+            // client syncs from scratch instead of trusting numbers of another database.
+            try connection.execute("""
+                INSERT INTO task_sync (user_id, last_change, purged_through)
+                SELECT user_id, max(id) + 1, max(id) + 1 FROM tasks GROUP BY user_id
+                """)
             try connection.execute("COMMIT")
             finished = true
             return count

@@ -9,7 +9,7 @@ public enum TaskDatabase {
     /// `PRAGMA application_id`: marks the file as ours ("Todo"), so a foreign database is refused.
     public static let applicationID: Int64 = 0x546F_646F
     /// The schema version this build writes (`PRAGMA user_version`).
-    public static let schemaVersion: Int64 = 1
+    public static let schemaVersion: Int64 = 2
 
     /// How durable a commit is before it is acknowledged.
     public enum Synchronous: String, Sendable, CaseIterable {
@@ -86,6 +86,10 @@ public enum TaskDatabase {
             if version < 1 {
                 try connection.execute(schemaV1)
             }
+            if version < 2 {
+                try connection.execute(schemaV2)
+                try fillSearchText(connection)
+            }
             try connection.execute("PRAGMA user_version = \(schemaVersion)")
             try connection.execute("COMMIT")
         } catch {
@@ -107,6 +111,69 @@ public enum TaskDatabase {
         let tables = try connection.scalarInteger("SELECT count(*) FROM sqlite_schema") ?? 0
         guard id == 0, tables == 0 else {
             throw OpenError(description: "\(connection.filename ?? "the file") is not a todo-fcgi database (application_id \(id), \(tables) schema objects)")
+        }
+    }
+
+    /// Version 2 (task model v2): priority, tags, due date, recurrence, completion time, next
+    /// occurrence and version on each task; the per-user change counter, tombstones and
+    /// idempotency keys. Existing tasks get the defaults, version 1, `completed_at` =
+    /// `updated_at` when completed, and their id as their change number (ids only grow, so
+    /// each user's changes stay in order), with each user's counter at their highest.
+    private static let schemaV2 = """
+        ALTER TABLE tasks ADD COLUMN priority INTEGER NOT NULL DEFAULT 1 CHECK (priority IN (0, 1, 2));
+        ALTER TABLE tasks ADD COLUMN tags TEXT NOT NULL DEFAULT '[]';
+        ALTER TABLE tasks ADD COLUMN tag_keys TEXT NOT NULL DEFAULT '';
+        ALTER TABLE tasks ADD COLUMN search_text TEXT NOT NULL DEFAULT '';
+        ALTER TABLE tasks ADD COLUMN due_date INTEGER;
+        ALTER TABLE tasks ADD COLUMN recurrence_frequency INTEGER CHECK (recurrence_frequency BETWEEN 1 AND 4);
+        ALTER TABLE tasks ADD COLUMN recurrence_interval INTEGER CHECK (recurrence_interval BETWEEN 1 AND 365);
+        ALTER TABLE tasks ADD COLUMN completed_at INTEGER;
+        ALTER TABLE tasks ADD COLUMN next_task_id INTEGER;
+        ALTER TABLE tasks ADD COLUMN version INTEGER NOT NULL DEFAULT 1;
+        ALTER TABLE tasks ADD COLUMN change_seq INTEGER NOT NULL DEFAULT 0;
+        UPDATE tasks SET completed_at = updated_at WHERE completed = 1;
+        UPDATE tasks SET change_seq = id;
+        CREATE INDEX tasks_by_user_due ON tasks (user_id, due_date IS NULL, due_date);
+        CREATE INDEX tasks_by_user_due_desc ON tasks (user_id, due_date IS NOT NULL, due_date);
+        CREATE INDEX tasks_by_user_priority ON tasks (user_id, priority);
+        CREATE INDEX tasks_by_user_change ON tasks (user_id, change_seq);
+        CREATE TABLE task_sync (
+            user_id TEXT PRIMARY KEY,
+            last_change INTEGER NOT NULL,
+            purged_through INTEGER NOT NULL DEFAULT 0
+        ) STRICT, WITHOUT ROWID;
+        INSERT INTO task_sync (user_id, last_change) SELECT user_id, max(id) FROM tasks GROUP BY user_id;
+        CREATE TABLE task_tombstones (
+            user_id TEXT NOT NULL,
+            change_seq INTEGER NOT NULL,
+            task_id INTEGER NOT NULL,
+            deleted_at INTEGER NOT NULL,
+            PRIMARY KEY (user_id, change_seq)
+        ) STRICT, WITHOUT ROWID;
+        CREATE TABLE health_probe (id INTEGER PRIMARY KEY, filler BLOB) STRICT;
+        CREATE TABLE idempotency_keys (
+            user_id TEXT NOT NULL,
+            key TEXT NOT NULL,
+            fingerprint TEXT NOT NULL,
+            task_id INTEGER NOT NULL,
+            body TEXT NOT NULL,
+            created_at INTEGER NOT NULL,
+            PRIMARY KEY (user_id, key)
+        ) STRICT, WITHOUT ROWID;
+        """
+
+    /// `search_text` of the tasks a version-1 database already has, lower-cased by Swift as
+    /// every write does (SQLite's `lower()` knows only ASCII).
+    private static func fillSearchText(_ connection: SQLiteConnection) throws {
+        let rows = try connection.prepare("SELECT id, title, description FROM tasks")
+        let update = try connection.prepare("UPDATE tasks SET search_text = ?2 WHERE id = ?1")
+        while try rows.step() {
+            var state = TaskState(title: rows.string(at: 1) ?? "")
+            state.description = rows.string(at: 2)
+            update.reset()
+            try update.bind(rows.int64(at: 0), at: 1)
+            try update.bind(state.searchText, at: 2)
+            try update.run()
         }
     }
 

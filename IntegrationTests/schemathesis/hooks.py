@@ -1,0 +1,25 @@
+"""schemathesis hooks (SCHEMATHESIS_HOOKS=hooks, set by run.py).
+
+Every valid Idempotency-Key schemathesis generates for a create is made unique. Hypothesis
+reuses small values ("0", "A"), and a repeated key is, correctly, a replay of the first create:
+the same body and Location even if that task was deleted since (docs/API.md), which the
+stateful checks would read as "created resource not found". Replays, reuse with another body
+(422) and concurrent duplicates are tested in IntegrationTests/test_tasks_v2.py; invalid keys
+are left as generated, so negative testing still sends them.
+"""
+import re
+import uuid
+
+import schemathesis
+
+VALID_KEY = re.compile(r"^[!-~]{1,255}$")
+
+
+@schemathesis.hook("map_headers")
+def unique_idempotency_keys(context, headers):
+    operation = getattr(context, "operation", None)
+    if headers and operation is not None and operation.label == "POST /api/{user_id}/tasks":
+        key = headers.get("Idempotency-Key")
+        if isinstance(key, str) and VALID_KEY.match(key):
+            headers["Idempotency-Key"] = "st-" + uuid.uuid4().hex
+    return headers

@@ -1,0 +1,40 @@
+import ASCII
+
+/// The query of `GET /api/{user_id}/tasks/changes`: `since` (a cursor) and `limit`; other
+/// parameters are ignored, a known one empty or repeated is 400 `invalid_query`.
+struct SyncQuery {
+    /// The most entries (tasks and deletions together) of one answer, and the default.
+    static let maximumLimit = 1000
+
+    /// The cursor to resume after; nil for everything.
+    var since: String?
+    /// Entries per answer, 1...1000.
+    var limit = maximumLimit
+
+    init(rawQuery: [UInt8]) throws(APIError) {
+        var seen: Set<String> = []
+        for pair in rawQuery.split(separator: UInt8(ascii: "&")) {
+            let parts = pair.split(separator: UInt8(ascii: "="), maxSplits: 1, omittingEmptySubsequences: false)
+            guard let nameBytes = PercentDecoding.decode(parts[0], plusAsSpace: true) else {
+                throw APIError.invalidQuery("The query string has a malformed percent-escape.")
+            }
+            let name = String(decoding: nameBytes, as: UTF8.self)
+            guard name == "since" || name == "limit" else { continue }
+            guard let valueBytes = PercentDecoding.decode(parts.count > 1 ? parts[1] : [], plusAsSpace: true),
+                  parts.count == 2, !valueBytes.isEmpty else {
+                throw APIError.invalidQuery("Query parameter \"\(name)\" needs a value.")
+            }
+            guard seen.insert(name).inserted else {
+                throw APIError.invalidQuery("Query parameter \"\(name)\" is given more than once.")
+            }
+            if name == "since" {
+                since = String(decoding: valueBytes, as: UTF8.self)
+            } else {
+                guard let number = ASCIIDecimal.parse(valueBytes), number >= 1, number <= Int64(Self.maximumLimit) else {
+                    throw APIError.invalidQuery("limit must be an integer from 1 to \(Self.maximumLimit).")
+                }
+                limit = Int(number)
+            }
+        }
+    }
+}

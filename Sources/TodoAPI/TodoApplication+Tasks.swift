@@ -1,0 +1,141 @@
+import JSON
+
+/// The task routes: list, create, read, replace, merge, complete, delete and sync.
+extension TodoApplication {
+    func handleTasks(_ request: HTTPRequest, user: AuthenticatedUser, resource: Route.TaskResource) throws -> HTTPResponse {
+        let method = request.method
+        switch resource {
+        case .collection:
+            if method.isRead {
+                return try list(user: user, query: TaskListQuery(rawQuery: request.query))
+            }
+            let body = try requireBody(request)
+            let state = try TaskInput.create(from: body)
+            return try create(user: user, state: state, idempotency: IdempotencyKeyHeader.parse(request.idempotencyKey, body: body))
+        case .task(let rawID):
+            switch method {
+            case .put, .patch:
+                let changes = try TaskInput.changes(from: requireBody(request, mergePatch: method == .patch))
+                let id = try taskID(rawID)
+                return try update(user: user, id: id, TaskUpdate(method == .put ? .replace(changes) : .merge(changes), ifMatch: request.ifMatch))
+            case .delete:
+                let id = try taskID(rawID)
+                switch try store.delete(userID: user.id, id: id, deletion: TaskDeletion(ifMatch: request.ifMatch), now: now()) {
+                case .deleted: return HTTPResponse(status: 204)
+                case .notFound: throw APIError.taskNotFound
+                case .preconditionFailed: throw APIError.preconditionFailed
+                }
+            default:
+                let id = try taskID(rawID)
+                guard let (version, body) = try store.find(userID: user.id, id: id, render: { ($0.version, TaskJSON.encode($0)) }) else {
+                    throw APIError.taskNotFound
+                }
+                if let ifNoneMatch = request.ifNoneMatch, EntityTags.ifNoneMatch(ifNoneMatch, version: version) {
+                    return HTTPResponse(status: 304, headers: [("ETag", EntityTags.tag(version: version))], body: [])
+                }
+                return tagged(json(200, body), version: version)
+            }
+        case .completion(let rawID):
+            let body = try optionalBody(request)
+            let completed = try body.map { (bytes) throws(APIError) in try TaskInput.completion(from: bytes) }
+            let id = try taskID(rawID)
+            return try update(user: user, id: id, TaskUpdate(.complete(completed), ifMatch: request.ifMatch))
+        case .changes:
+            return try changes(user: user, query: request.query)
+        }
+    }
+
+    private func tagged(_ response: HTTPResponse, version: Int64) -> HTTPResponse {
+        var response = response
+        response.headers.append(("ETag", EntityTags.tag(version: version)))
+        return response
+    }
+
+    private func list(user: AuthenticatedUser, query: TaskListQuery) throws -> HTTPResponse {
+        var writer = JSONWriter(capacity: 256 + min(query.limit, 100) * 300)
+        writer.raw("[")
+        var first = true
+        let total = try store.list(userID: user.id, query: query) { row in
+            if !first { writer.raw(",") }
+            first = false
+            TaskJSON.write(row, to: &writer)
+        }
+        writer.raw("]")
+        return HTTPResponse(status: 200, headers: [("X-Total-Count", String(total))], body: writer.bytes)
+    }
+
+    private func create(user: AuthenticatedUser, state: TaskState, idempotency: IdempotencyKey?) throws -> HTTPResponse {
+        let location = { (id: Int64) in "/api/\(PercentDecoding.encodePathSegment(user.id.utf8))/tasks/\(id)" }
+        switch try store.create(userID: user.id, state: state, now: now(), idempotency: idempotency) {
+        case .created(let task):
+            return tagged(HTTPResponse(status: 201, headers: [("Location", location(task.id))], body: TaskJSON.encode(TaskRow(stored: task))),
+                          version: task.version)
+        case .replayed(let taskID, let body):
+            return HTTPResponse(status: 201, headers: [("Location", location(taskID)), ("ETag", EntityTags.tag(version: 1)),
+                                                       ("Idempotent-Replayed", "true")], body: body)
+        case .keyReused:
+            throw APIError(status: 422, code: "idempotency_key_reused",
+                           detail: "This Idempotency-Key was used with a different request body.")
+        case .keyInUse:
+            throw APIError(status: 409, code: "idempotency_key_in_use",
+                           detail: "A request with this Idempotency-Key is being processed; retry shortly.")
+        }
+    }
+
+    private func update(user: AuthenticatedUser, id: Int64, _ update: TaskUpdate) throws -> HTTPResponse {
+        switch try store.update(userID: user.id, id: id, update: update, now: now()) {
+        case .notFound:
+            throw APIError.taskNotFound
+        case .refused(.invalid(let error)):
+            throw error
+        case .refused:
+            throw APIError.preconditionFailed
+        case .unchanged(let task), .updated(let task):
+            return tagged(json(200, TaskJSON.encode(TaskRow(stored: task))), version: task.version)
+        }
+    }
+
+    /// `GET /api/{user_id}/tasks/changes?since=…&limit=…`.
+    private func changes(user: AuthenticatedUser, query: [UInt8]) throws -> HTTPResponse {
+        let parameters = try SyncQuery(rawQuery: query)
+        var since: Int64?
+        if let cursor = parameters.since {
+            guard let change = SyncCursor.decode(cursor, userID: user.id) else { throw APIError.invalidCursor }
+            since = change
+        }
+        let page = try store.changes(userID: user.id, since: since, limit: parameters.limit)
+        switch page.refusal {
+        case .unknown?: throw APIError.invalidCursor
+        case .expired?: throw APIError(status: 410, code: "cursor_expired",
+                                       detail: "This cursor is older than the deletions kept; sync again without since.")
+        case nil: break
+        }
+        var writer = JSONWriter(capacity: 256 + page.tasks.count * 300 + page.deleted.count * 12)
+        writer.raw("{\"tasks\":[")
+        for (index, task) in page.tasks.enumerated() {
+            if index > 0 { writer.raw(",") }
+            TaskJSON.write(TaskRow(stored: task), to: &writer)
+        }
+        writer.raw("],\"deleted\":[")
+        for (index, id) in page.deleted.enumerated() {
+            if index > 0 { writer.raw(",") }
+            writer.integer(id)
+        }
+        writer.raw("],\"cursor\":")
+        writer.string(SyncCursor.encode(change: page.cursor, userID: user.id))
+        writer.raw(",\"has_more\":")
+        writer.bool(page.hasMore)
+        writer.raw("}")
+        return json(200, writer.bytes)
+    }
+}
+
+extension APIError {
+    static let preconditionFailed = APIError(status: 412, code: "precondition_failed",
+                                             detail: "If-Match does not list the task's current ETag: it changed since it was read.")
+    static let invalidCursor = APIError(status: 400, code: "invalid_cursor",
+                                        detail: "since is not a cursor this service gave this user.")
+    static let unsupportedMergePatchMediaType = APIError(
+        status: 415, code: "unsupported_media_type",
+        detail: "The request body must be a JSON merge patch (Content-Type: application/merge-patch+json or application/json).")
+}
