@@ -1,3 +1,4 @@
+import Clocks
 import PostgreSQL
 
 /// `copy` for PostgreSQL: every user's tasks out through the export policy, and tasks in, each
@@ -89,10 +90,12 @@ final class PostgresTaskImporter: TaskImporter {
                 SELECT CASE WHEN highest > 0 THEN setval('tasks_id_seq', highest, true) ELSE setval('tasks_id_seq', 1, false) END
                 FROM (SELECT greatest($1::bigint, coalesce(max(id), 0)) AS highest FROM tasks) AS issued
                 """, [String(highestIssuedID)])
-            // As for SQLite: change numbers are the ids, and cursors of the source answer 410.
+            // As for SQLite: change numbers are the ids, counters start at the copy's time in
+            // milliseconds, and cursors of the source answer 410.
+            let start = WallClock.milliseconds()
             try connection.execute("""
                 INSERT INTO task_sync (user_id, last_change, purged_through)
-                SELECT user_id, max(id) + 1, max(id) + 1 FROM tasks GROUP BY user_id;
+                SELECT user_id, \(start), \(start) FROM tasks GROUP BY user_id;
                 ALTER TABLE tasks FORCE ROW LEVEL SECURITY;
                 ALTER TABLE task_sync FORCE ROW LEVEL SECURITY;
                 COMMIT

@@ -1,3 +1,4 @@
+import Clocks
 import SQLite
 
 /// `copy` for SQLite: reading every task out, and writing tasks into a new or empty file.
@@ -93,12 +94,14 @@ final class SQLiteTaskImporter: TaskImporter {
             if connection.changes == 0, highestIssuedID > 0 {
                 try connection.execute("INSERT INTO sqlite_sequence (name, seq) VALUES ('tasks', \(highestIssuedID))")
             }
-            // Change numbers are the ids, and every user's counter starts past them with nothing
-            // before it kept: a sync cursor from the source database answers 410 here, so its
-            // client syncs from scratch instead of trusting numbers of another database.
+            // Change numbers are the ids, and every user's counter starts at the copy's time in
+            // milliseconds, past any count of changes the source could have issued, with nothing
+            // before it kept: a sync cursor of the source answers 410 here, so its client syncs
+            // afresh instead of trusting numbers of another database.
+            let start = WallClock.milliseconds()
             try connection.execute("""
                 INSERT INTO task_sync (user_id, last_change, purged_through)
-                SELECT user_id, max(id) + 1, max(id) + 1 FROM tasks GROUP BY user_id
+                SELECT user_id, \(start), \(start) FROM tasks GROUP BY user_id
                 """)
             try connection.execute("COMMIT")
             finished = true
