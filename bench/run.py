@@ -68,9 +68,12 @@ class Bench:
             conf = re.sub(r"include .*todo-fcgi-api\.conf;", f"include {run_dir}/api.conf;", conf)
             conf = re.sub(r"keepalive \d+;", "", conf)
         if static_body is not None:
-            # The static reference: the same nginx, answering the body itself.
+            # The static reference: the same nginx, answering the body itself (from a file:
+            # a body this size is beyond what `return` takes in nginx's configuration).
+            with open(os.path.join(run_dir, "static.json"), "w") as f:
+                f.write(static_body)
             conf = re.sub(r"include .*todo-fcgi-api\.conf;",
-                          "location / { default_type application/json; return 200 '%s'; }" % static_body, conf)
+                          "location / { default_type application/json; root %s; try_files /static.json =404; }" % run_dir, conf)
         path = os.path.join(run_dir, "nginx.conf")
         with open(path, "w") as f:
             f.write(conf)

@@ -4,7 +4,10 @@ import SQLite
 /// A task row copied out of its statement, so it can travel from the thread that committed it
 /// (the leader of a group commit) to the thread that renders the response, be decided on by a
 /// write's rules, or go from one database to another (`copy`).
-public struct StoredTask: Sendable, Equatable {
+///
+/// A class of constants: one reference to copy, so `TaskRow`, an enum over a statement, a result
+/// and this, stays a small value that every column read copies cheaply.
+public final class StoredTask: Sendable, Equatable {
     /// The task id.
     public let id: Int64
     /// The owner's id, UTF-8.
@@ -33,6 +36,14 @@ public struct StoredTask: Sendable, Equatable {
     public let nextTaskID: Int64?
     /// The version (ETag).
     public let version: Int64
+
+    public static func == (lhs: StoredTask, rhs: StoredTask) -> Bool {
+        lhs.id == rhs.id && lhs.userID == rhs.userID && lhs.title == rhs.title && lhs.description == rhs.description
+            && lhs.completed == rhs.completed && lhs.createdAt == rhs.createdAt && lhs.updatedAt == rhs.updatedAt
+            && lhs.priority == rhs.priority && lhs.tagsJSON == rhs.tagsJSON && lhs.dueDate == rhs.dueDate
+            && lhs.recurrence == rhs.recurrence && lhs.completedAt == rhs.completedAt && lhs.nextTaskID == rhs.nextTaskID
+            && lhs.version == rhs.version
+    }
 
     /// A row of `row`'s values.
     init(_ row: TaskRow) {
@@ -71,7 +82,7 @@ public struct StoredTask: Sendable, Equatable {
     }
 
     /// The current row of `statement`, whose columns are `TaskRow.columnList`.
-    init(statement: SQLiteStatement) {
+    convenience init(statement: SQLiteStatement) {
         self.init(TaskRow(statement: statement))
     }
 

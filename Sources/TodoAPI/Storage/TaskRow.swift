@@ -47,17 +47,17 @@ public struct TaskRow {
     }
 
     /// Never reused, even after the task is deleted.
-    public var id: Int64 { int64(.id) ?? 0 }
+    public var id: Int64 { required(.id) }
     /// Whether the task is done.
-    public var completed: Bool { (int64(.completed) ?? 0) != 0 }
+    public var completed: Bool { required(.completed) != 0 }
     /// Creation time, milliseconds since the epoch.
-    public var createdAt: Int64 { int64(.createdAt) ?? 0 }
+    public var createdAt: Int64 { required(.createdAt) }
     /// Last change, milliseconds since the epoch; strictly increases with each change.
-    public var updatedAt: Int64 { int64(.updatedAt) ?? 0 }
+    public var updatedAt: Int64 { required(.updatedAt) }
     /// Whether the description is NULL.
     public var hasDescription: Bool { !isNull(.description) }
     /// The priority.
-    public var priority: TaskPriority { TaskPriority(rawValue: int64(.priority) ?? 1) ?? .default }
+    public var priority: TaskPriority { TaskPriority(rawValue: required(.priority)) ?? .default }
     /// The due date, milliseconds since the epoch, if any.
     public var dueDate: Int64? { int64(.dueDate) }
     /// The recurrence, if any.
@@ -70,7 +70,7 @@ public struct TaskRow {
     /// The occurrence created when this recurring task was completed.
     public var nextTaskID: Int64? { int64(.nextTaskID) }
     /// +1 on every write; the ETag.
-    public var version: Int64 { int64(.version) ?? 1 }
+    public var version: Int64 { required(.version) }
 
     /// Calls `body` with the owner's id as UTF-8.
     public func withUserID<R>(_ body: (UnsafeBufferPointer<UInt8>) -> R) -> R { withUTF8(.userID, body) }
@@ -95,6 +95,12 @@ public struct TaskRow {
             default: return false
             }
         }
+    }
+
+    /// The integer in a NOT NULL column: read without asking whether it is NULL.
+    private func required(_ column: Column) -> Int64 {
+        if case .sqlite(let statement) = source { return statement.int64(at: column.rawValue) }
+        return int64(column) ?? 0
     }
 
     /// The integer in `column`; nil when NULL.

@@ -25,8 +25,11 @@ enum TaskJSON {
         timestamp(row.createdAt, to: &writer)
         writer.raw(",\"updated_at\":")
         timestamp(row.updatedAt, to: &writer)
-        writer.raw(",\"priority\":")
-        writer.string(row.priority.name)
+        switch row.priority {
+        case .low: writer.raw(",\"priority\":\"low\"")
+        case .medium: writer.raw(",\"priority\":\"medium\"")
+        case .high: writer.raw(",\"priority\":\"high\"")
+        }
         // Stored as the JSON array this service wrote: copied as is.
         writer.raw(",\"tags\":")
         row.withTagsJSON { writer.raw(utf8: $0) }

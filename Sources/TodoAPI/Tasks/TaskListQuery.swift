@@ -50,6 +50,29 @@ public struct TaskListQuery: Sendable, Equatable {
     /// The default query.
     public init() {}
 
+    /// What decides a list's SQL text (not its values): queries of one shape share statements.
+    struct Shape: Hashable {
+        let status: Status
+        let sort: Sort
+        let order: Order
+        let priorities: UInt8
+        let hasDue: Bool?
+        let dueBefore: Bool
+        let dueAfter: Bool
+        let tags: Int
+        let terms: Int
+    }
+
+    /// This query's shape.
+    var shape: Shape {
+        Shape(status: status, sort: sort, order: order,
+              priorities: priorities.reduce(0) { $0 | (1 << UInt8($1.rawValue)) }, hasDue: hasDue,
+              dueBefore: dueBefore != nil, dueAfter: dueAfter != nil, tags: tags.count, terms: searchTerms.count)
+    }
+
+    /// Whether the list statement binds values beyond user, limit and offset.
+    var hasFilterParameters: Bool { dueBefore != nil || dueAfter != nil || !tags.isEmpty || !searchTerms.isEmpty }
+
     /// Parses `rawQuery` (still percent-encoded).
     public init(rawQuery: [UInt8]) throws(APIError) {
         guard !rawQuery.isEmpty else { return }

@@ -10,6 +10,7 @@ public final class SQLiteTaskStore: TaskStore {
     private let health: WriteHealth
     private let file: DatabaseFile?
     private let identity: DatabaseFile.Identity?
+    private var listStatementCache: [TaskListQuery.Shape: (page: SQLiteStatement, count: SQLiteStatement)] = [:]
 
     private static let columns = TaskRow.columnList
 
@@ -182,15 +183,17 @@ public final class SQLiteTaskStore: TaskStore {
     }
 
     private func listPage(userID: String, query: TaskListQuery, row: (TaskRow) -> Void) throws(SQLiteError) -> Int64 {
-        let sql = (page: Self.listSQL(query).page, count: Self.listSQL(query).count, parameters: Self.listParameters(query))
+        let statements = try listStatements(query)
+        let parameters = query.hasFilterParameters ? Self.listParameters(query) : []
         try transaction("BEGIN DEFERRED")
         do {
-            let page = try connection.cachedStatement(sql.page)
+            let page = statements.page
+            page.reset()
             defer { page.reset() }
             try page.bind(userID, at: 1)
             try page.bind(Int64(query.limit), at: 2)
             try page.bind(query.offset, at: 3)
-            try Self.bind(sql.parameters, to: page, from: 4)
+            try Self.bind(parameters, to: page, from: 4)
             let view = TaskRow(statement: page)
             var rows = 0
             while try page.step() {
@@ -200,10 +203,11 @@ public final class SQLiteTaskStore: TaskStore {
             // A partial, non-empty page already tells the total: no count query needed.
             var total = query.offset + Int64(rows)
             if rows == query.limit || (rows == 0 && query.offset > 0) {
-                let count = try connection.cachedStatement(sql.count)
+                let count = statements.count
+                count.reset()
                 defer { count.reset() }
                 try count.bind(userID, at: 1)
-                try Self.bind(sql.parameters, to: count, from: 2)
+                try Self.bind(parameters, to: count, from: 2)
                 total = try count.step() ? count.int64(at: 0) : 0
             }
             try transaction("COMMIT")
@@ -212,6 +216,17 @@ public final class SQLiteTaskStore: TaskStore {
             try? transaction("ROLLBACK")
             throw error
         }
+    }
+
+    /// The prepared page and count statements of a list of `query`'s shape: built and prepared
+    /// once per shape and connection, found again by a small key rather than by their text.
+    private func listStatements(_ query: TaskListQuery) throws(SQLiteError) -> (page: SQLiteStatement, count: SQLiteStatement) {
+        let shape = query.shape
+        if let cached = listStatementCache[shape] { return cached }
+        let sql = Self.listSQL(query)
+        let statements = (page: try connection.prepare(sql.page), count: try connection.prepare(sql.count))
+        listStatementCache[shape] = statements
+        return statements
     }
 
     private static func bind(_ parameters: [TaskListSQL.Parameter], to statement: SQLiteStatement, from first: Int32) throws(SQLiteError) {
