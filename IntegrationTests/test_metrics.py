@@ -3,7 +3,10 @@ exact increments after a known sequence of requests, totals over two worker proc
 user data in the output, and nothing for addresses outside the allow-list."""
 import http.client
 import json
+import os
 import re
+import signal
+import threading
 import time
 
 import pytest
@@ -43,17 +46,35 @@ def test_exact_increments_after_a_known_sequence(two_processes):
     _, before = scrape(stack)
     token = make_token(USER)
     ids = [stack.request("POST", f"/api/{USER}/tasks", token, {"title": f"t{i}"}).json["id"] for i in range(3)]
-    # Lists from more clients each round, until both processes have served some: each process
-    # counts in its own slots, and only their sum gives the exact figure below. (nginx reuses its
-    # kept upstream connections, so only connections beyond its idle pool reach a process anew.)
+    # Lists until both processes have served some: each process counts in its own slots, and only
+    # their sum gives the exact figure below. The processes share one listening socket and the
+    # kernel may hand every connection to the same one, so after a first round the process that
+    # served it is stopped (SIGSTOP) while more clients than nginx keeps idle connections for
+    # arrive: their new connections can only be accepted by the other; then it is resumed, and
+    # the requests that waited on its kept connections complete.
+    def served():
+        return set(re.findall(r"todo-fcgi\[(\d+)\] info: GET /api/\{user_id\}/tasks 200", stack.log()))
+
     lists = 0
-    for round in range(10):
+    for round in range(4):
         clients = 16 * (round + 1)
         statuses = []
-        run_in_threads(lambda _: statuses.extend(stack.request("GET", f"/api/{USER}/tasks", token).status for _ in range(5)), clients)
+        paused = [int(pid) for pid in served()] if round > 0 and len(served()) == 1 else []
+        for pid in paused:
+            os.kill(pid, signal.SIGSTOP)
+        try:
+            resume = threading.Timer(1.5, lambda: [os.kill(pid, signal.SIGCONT) for pid in paused])
+            resume.start()
+            run_in_threads(lambda _: statuses.extend(stack.request("GET", f"/api/{USER}/tasks", token).status
+                                                     for _ in range(5)), clients + 64 * bool(paused))
+            resume.join()
+        finally:
+            for pid in paused:
+                os.kill(pid, signal.SIGCONT)
+        clients += 64 * bool(paused)
         assert statuses == [200] * (clients * 5)
         lists += clients * 5
-        if len(set(re.findall(r"todo-fcgi\[(\d+)\] info: GET /api/\{user_id\}/tasks 200", stack.log()))) == 2:
+        if len(served()) == 2:
             break
     assert stack.request("GET", f"/api/{USER}/tasks/999999999", token).status == 404
     assert stack.request("GET", f"/api/{USER}/tasks").status == 401
