@@ -1,3 +1,4 @@
+import ASCII
 import Clocks
 import PostgreSQL
 
@@ -335,26 +336,16 @@ public final class PostgresTaskStore: TaskStore {
             case .integer(let number): return String(number)
             }
         }
-        let typed = inner.condition
-        let columns = TaskRow.columnList.split(separator: ",").map { "page." + $0.trimmingCharacters() }.joined(separator: ", ")
+        let columns = TaskRow.columnList.split(separator: ",").map { "page." + $0.trimmingASCIISpaces }.joined(separator: ", ")
         return ("""
             SELECT \(columns), matching.total
-            FROM (SELECT count(*) AS total FROM tasks WHERE user_id = $1\(typed)) AS matching
+            FROM (SELECT count(*) AS total FROM tasks WHERE user_id = $1\(inner.condition)) AS matching
             LEFT JOIN LATERAL (
-                SELECT \(TaskRow.columnList), title_key FROM tasks WHERE user_id = $1\(typed)
+                SELECT \(TaskRow.columnList), title_key FROM tasks WHERE user_id = $1\(inner.condition)
                 ORDER BY \(inner.order) LIMIT $2::bigint OFFSET $3::bigint
             ) AS page ON true
             ORDER BY \(outer.order)
             """, parameters)
-    }
-}
-
-private extension Substring {
-    func trimmingCharacters() -> Substring {
-        var text = self
-        while text.first == " " { text.removeFirst() }
-        while text.last == " " { text.removeLast() }
-        return text
     }
 }
 
