@@ -98,10 +98,11 @@ extension TodoApplication {
     /// `GET /api/{user_id}/tasks/changes?since=…&limit=…`.
     private func changes(user: AuthenticatedUser, query: [UInt8]) throws -> HTTPResponse {
         let parameters = try SyncQuery(rawQuery: query)
-        var since: Int64?
+        let cursors = try syncCursor()
+        var since: SyncPosition?
         if let cursor = parameters.since {
-            guard let change = SyncCursor.decode(cursor, userID: user.id) else { throw APIError.invalidCursor }
-            since = change
+            guard let position = cursors.decode(cursor, userID: user.id) else { throw APIError.invalidCursor }
+            since = position
         }
         let page = try store.changes(userID: user.id, since: since, limit: parameters.limit)
         switch page.refusal {
@@ -122,7 +123,7 @@ extension TodoApplication {
             writer.integer(id)
         }
         writer.raw("],\"cursor\":")
-        writer.string(SyncCursor.encode(change: page.cursor, userID: user.id))
+        writer.string(cursors.encode(page.cursor, userID: user.id))
         writer.raw(",\"has_more\":")
         writer.bool(page.hasMore)
         writer.raw("}")

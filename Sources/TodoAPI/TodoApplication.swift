@@ -13,6 +13,8 @@ public final class TodoApplication {
     let log: @Sendable (String) -> Void
     private let cors: CORSPolicy
     private let metrics: (@Sendable () -> (contentType: String, body: [UInt8]))?
+    /// Keyed with the database's cursor key on the first sync request (read once per thread).
+    private var cursors: SyncCursor?
 
     /// Creates the application over `store`; `nowMilliseconds` gives milliseconds since the epoch
     /// (task timestamps), `log` receives fault details, and `metrics` renders `/metrics` (without
@@ -27,6 +29,14 @@ public final class TodoApplication {
         self.now = nowMilliseconds
         self.metrics = metrics
         self.log = log
+    }
+
+    /// The sync cursor codec under the database's key, read from the store once.
+    func syncCursor() throws -> SyncCursor {
+        if let cursors { return cursors }
+        let fresh = try SyncCursor(key: try store.syncCursorKey())
+        cursors = fresh
+        return fresh
     }
 
     /// Answers one request. Never throws: every failure becomes a JSON error response.

@@ -1,5 +1,6 @@
 import Foundation
 import JSON
+import JWT
 import Testing
 @testable import TodoAPI
 
@@ -93,13 +94,83 @@ struct TaskModelV2Tests {
         #expect(EntityTags.strongVersions("nonsense") == [])
     }
 
-    @Test func cursorsBelongToTheirUser() throws {
-        let cursor = SyncCursor.encode(change: 42, userID: "alice")
-        #expect(SyncCursor.decode(cursor, userID: "alice") == 42)
-        #expect(SyncCursor.decode(cursor, userID: "bob") == nil)
-        #expect(SyncCursor.decode("", userID: "alice") == nil)
-        #expect(SyncCursor.decode(String(cursor.dropLast()), userID: "alice") == nil)
+    @Test func cursorsBelongToTheirUserAndKey() throws {
+        let key = [UInt8](repeating: 7, count: SyncCursor.keyByteCount)
+        let cursors = try SyncCursor(key: key)
+        let position = SyncPosition(change: 42, floor: 40)
+        let cursor = cursors.encode(position, userID: "alice")
+        #expect(cursors.decode(cursor, userID: "alice") == position)
+        #expect(cursors.decode(cursor, userID: "bob") == nil)
+        #expect(cursors.decode("", userID: "alice") == nil)
+        #expect(cursors.decode(String(cursor.dropLast()), userID: "alice") == nil)
+        #expect(cursors.decode(cursor + "A", userID: "alice") == nil)
         #expect(!cursor.contains("42"))  // opaque, not a readable number
+        // Another database's key (or none known to the forger) does not verify.
+        #expect(try SyncCursor(key: [UInt8](repeating: 8, count: SyncCursor.keyByteCount)).decode(cursor, userID: "alice") == nil)
+        // Every bit counts: a change of any byte (the numbers, the format, the MAC) is refused.
+        let bytes = try #require(Base64URL.decode(Array(cursor.utf8)))
+        for index in bytes.indices {
+            var forged = bytes
+            forged[index] ^= 0x01
+            #expect(cursors.decode(Base64URL.encode(forged), userID: "alice") == nil, "byte \(index) flipped")
+        }
+        // The previous format (change number and an unkeyed SHA-256 anyone can compute) is refused.
+        let unkeyed = "42." + SHA256.hexPrefix(of: Array("todo-fcgi sync cursor\u{0}alice\u{0}42".utf8), count: 16)
+        #expect(cursors.decode(Base64URL.encode(Array(unkeyed.utf8)), userID: "alice") == nil)
+        // A negative number under a valid MAC is never a position.
+        #expect(cursors.decode(cursors.encode(SyncPosition(change: -1, floor: 0), userID: "alice"), userID: "alice") == nil)
+    }
+
+    @Test func storedKeysAreHexOfTheirLength() {
+        #expect(SyncCursor.key(fromHex: String(repeating: "ab", count: 32)) == [UInt8](repeating: 0xAB, count: 32))
+        #expect(SyncCursor.key(fromHex: String(repeating: "ab", count: 31)) == nil)
+        #expect(SyncCursor.key(fromHex: String(repeating: "zz", count: 32)) == nil)
+        #expect(SyncCursor.key(fromHex: "") == nil)
+    }
+
+    @Test func aForgedCursorIs400ThroughTheApplication() throws {
+        let h = try Harness()
+        try h.create("alice", #"{"title":"a"}"#)
+        let unkeyed = "1." + SHA256.hexPrefix(of: Array("todo-fcgi sync cursor\u{0}alice\u{0}1".utf8), count: 16)
+        let forged = try h.send("GET", "/api/alice/tasks/changes?since=\(Base64URL.encode(Array(unkeyed.utf8)))", as: "alice")
+        #expect(forged.status == 400 && forged.isError("invalid_cursor"))
+        let other = try SyncCursor(key: [UInt8](repeating: 1, count: SyncCursor.keyByteCount))
+        let wrongKey = other.encode(SyncPosition(change: 1, floor: 1), userID: "alice")
+        #expect(try h.send("GET", "/api/alice/tasks/changes?since=\(wrongKey)", as: "alice").isError("invalid_cursor"))
+    }
+
+    @Test func anIdempotencyKeyPastItsLifetimeNoLongerReplays() throws {
+        let h = try Harness()
+        let first = try h.send("POST", "/api/alice/tasks", as: "alice", json: #"{"title":"a"}"#, idempotencyKey: "k1")
+        #expect(first.status == 201)
+        h.clock.advance(by: IdempotencyKey.retentionMilliseconds - 1)
+        let replay = try h.send("POST", "/api/alice/tasks", as: "alice", json: #"{"title":"a"}"#, idempotencyKey: "k1")
+        #expect(replay.status == 201 && replay.response.body == first.response.body)
+        h.clock.advance(by: 2)
+        // Expired: a new task, and then that one replays; another body is no longer refused.
+        let fresh = try h.send("POST", "/api/alice/tasks", as: "alice", json: #"{"title":"a"}"#, idempotencyKey: "k1")
+        #expect(fresh.status == 201 && fresh.object?["id"] != first.object?["id"])
+        let again = try h.send("POST", "/api/alice/tasks", as: "alice", json: #"{"title":"a"}"#, idempotencyKey: "k1")
+        #expect(again.response.body == fresh.response.body)
+        h.clock.advance(by: IdempotencyKey.retentionMilliseconds + 1)
+        #expect(try h.send("POST", "/api/alice/tasks", as: "alice", json: #"{"title":"b"}"#, idempotencyKey: "k1").status == 201)
+    }
+
+    @Test func expiredIdempotencyKeysArePurgedInBoundedBatches() throws {
+        let h = try Harness()
+        for index in 0..<250 {
+            #expect(try h.send("POST", "/api/alice/tasks", as: "alice", json: #"{"title":"a"}"#, idempotencyKey: "old-\(index)").status == 201)
+        }
+        h.clock.advance(by: IdempotencyKey.retentionMilliseconds + 1)
+        let count = { () throws -> Int64 in
+            let connection = try TaskDatabase.open(TaskDatabase.Options(path: h.path), migrate: false)
+            return try connection.scalarInteger("SELECT count(*) FROM idempotency_keys") ?? -1
+        }
+        #expect(try h.send("POST", "/api/alice/tasks", as: "alice", json: #"{"title":"n"}"#, idempotencyKey: "new-1").status == 201)
+        #expect(try count() == 250 - IdempotencyKey.purgeBatch + 1)
+        #expect(try h.send("POST", "/api/alice/tasks", as: "alice", json: #"{"title":"n"}"#, idempotencyKey: "new-2").status == 201)
+        #expect(try h.send("POST", "/api/alice/tasks", as: "alice", json: #"{"title":"n"}"#, idempotencyKey: "new-3").status == 201)
+        #expect(try count() == 3)
     }
 
     @Test func mergeThatChangesNothingIsUnchangedButIfMatchStillApplies() throws {
@@ -143,5 +214,33 @@ struct TaskModelV2Tests {
         // From scratch it works, and its cursor is good.
         let fresh = try #require(try h.send("GET", "/api/alice/tasks/changes", as: "alice").object?["cursor"]?.stringValue)
         #expect(try h.send("GET", "/api/alice/tasks/changes?since=\(fresh)", as: "alice").status == 200)
+    }
+
+    /// A first sync that pages through tasks older than the tombstones purged: every cursor it
+    /// is given works until the last page (before, the second page was 410 and the client
+    /// started over, for ever).
+    @Test func pagingPastPurgedTombstonesFinishes() throws {
+        let h = try Harness()
+        var ids: [Int64] = []
+        for index in 0..<7 { ids.append(try h.create("alice", #"{"title":"t\#(index)"}"#)) }
+        let doomed = try h.create("alice", #"{"title":"gone"}"#)
+        #expect(try h.send("DELETE", "/api/alice/tasks/\(doomed)", as: "alice").status == 204)
+        h.clock.advance(by: 31 * 86_400_000)
+        let late = try h.create("alice", #"{"title":"late"}"#)
+        #expect(try h.send("DELETE", "/api/alice/tasks/\(late)", as: "alice").status == 204)  // purges the first tombstone
+        var seen: [Int64] = []
+        var cursor: String?
+        for _ in 0..<10 {
+            let target = "/api/alice/tasks/changes?limit=2" + (cursor.map { "&since=\($0)" } ?? "")
+            let page = try h.send("GET", target, as: "alice")
+            try #require(page.status == 200, "\(page.text)")
+            let object = try #require(page.object)
+            guard case .array(let tasks)? = object["tasks"] else { Issue.record("no tasks"); break }
+            for task in tasks { if case .number(let id)? = task.objectValue?["id"] { seen.append(Int64(id)) } }
+            cursor = object["cursor"]?.stringValue
+            if object["has_more"] != .bool(true) { break }
+        }
+        #expect(seen == ids)
+        #expect(try h.send("GET", "/api/alice/tasks/changes?since=\(try #require(cursor))", as: "alice").status == 200)
     }
 }

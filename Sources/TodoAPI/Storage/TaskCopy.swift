@@ -6,9 +6,11 @@ public enum TaskCopy {
     public static func run(from source: any TaskBackend, to destination: any TaskBackend) throws(StorageError) -> (count: Int, highestID: Int64) {
         // Fail before creating anything when the source is missing, unreachable or not of this
         // build's schema (a store opens without creating or migrating).
-        try source.makeStore().checkHealth()
+        let sourceStore = try source.makeStore()
+        try sourceStore.checkHealth()
+        let cursorKey = try sourceStore.syncCursorKey()
         let importer = try destination.makeImporter()
         let highestID = try source.exportTasks(importer.insert)
-        return (try importer.finish(highestIssuedID: highestID), highestID)
+        return (try importer.finish(highestIssuedID: highestID, syncCursorKey: cursorKey), highestID)
     }
 }

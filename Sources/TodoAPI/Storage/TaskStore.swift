@@ -21,9 +21,11 @@ public protocol TaskStore: AnyObject {
     func update(userID: String, id: Int64, update: TaskUpdate, now: Int64) throws(StorageError) -> UpdateOutcome
     /// Deletes the task if `deletion` allows its version, leaving a tombstone for sync.
     func delete(userID: String, id: Int64, deletion: TaskDeletion, now: Int64) throws(StorageError) -> DeleteOutcome
-    /// The changes of `userID` after change number `since` (nil: every current task), oldest
+    /// The changes of `userID` after position `since` (nil: every current task), oldest
     /// first, at most `limit` entries (tasks and deletions together).
-    func changes(userID: String, since: Int64?, limit: Int) throws(StorageError) -> SyncPage
+    func changes(userID: String, since: SyncPosition?, limit: Int) throws(StorageError) -> SyncPage
+    /// The database's sync cursor key (`SyncCursor`), the same for every worker of the database.
+    func syncCursorKey() throws(StorageError) -> [UInt8]
     /// Throws when the database cannot serve reads, or (after a failed write) writes.
     func checkHealth() throws(StorageError)
 }
@@ -41,8 +43,11 @@ public struct IdempotencyKey: Sendable, Equatable {
         self.fingerprint = fingerprint
     }
 
-    /// How long a key is kept at least (24 h); keys are removed after twice that.
+    /// How long a key replays: 48 h from its create (the contract promises at least 24 h).
+    /// Older keys are never replayed nor refused, and are removed by later keyed creates.
     public static let retentionMilliseconds: Int64 = 48 * 3_600_000
+    /// Expired keys of the user a keyed create removes at most, besides its own key's.
+    public static let purgeBatch: Int64 = 100
 }
 
 /// What a create did.
@@ -79,14 +84,38 @@ public enum DeleteOutcome: Sendable, Equatable {
     case preconditionFailed
 }
 
+/// Where a sync client stands, as its cursor says.
+///
+/// `change` is the last change it was given: the next page starts after it. `floor` is the
+/// user's last change when the client's first sync began (carried through every page after):
+/// the client never held a task deleted at or before it, so it needs only the deletions after
+/// `max(change, floor)`. While the first sync pages through old tasks, `change` is far behind
+/// the tombstones already purged, but the floor is not: a cursor the server issued is refused
+/// as expired only when deletions made after it was issued have since been purged (30 days).
+public struct SyncPosition: Sendable, Equatable {
+    /// The last change given to the client.
+    public var change: Int64
+    /// Every deletion after this change is one the client may need.
+    public var floor: Int64
+
+    /// A position after `change`, needing deletions after `floor`.
+    public init(change: Int64, floor: Int64) {
+        self.change = change
+        self.floor = floor
+    }
+
+    /// The first deletion the client may need comes after this change.
+    public var needsDeletionsAfter: Int64 { max(change, floor) }
+}
+
 /// One page of changes for incremental sync.
 public struct SyncPage: Sendable {
     /// Tasks created or changed after the cursor, in their current state, oldest change first.
     public var tasks: [StoredTask] = []
     /// Ids deleted after the cursor.
     public var deleted: [Int64] = []
-    /// The change number to resume after.
-    public var cursor: Int64 = 0
+    /// The position to resume after.
+    public var cursor = SyncPosition(change: 0, floor: 0)
     /// Whether the page was full: calling again may find more.
     public var hasMore = false
     /// Why there is no page: the cursor is newer than any change of the user's (never issued),
@@ -107,12 +136,32 @@ public struct SyncPage: Sendable {
     /// How long tombstones are kept at least (30 days); a cursor older than that is expired.
     public static let tombstoneRetentionMilliseconds: Int64 = 30 * 86_400_000
 
+    /// Whether `since` can be served, given the user's last change and the newest change whose
+    /// tombstone was purged: nil when it can, else why not. Checked before reading the changes.
+    static func refusal(of since: SyncPosition, lastChange: Int64, purgedThrough: Int64) -> Refusal? {
+        if since.change > lastChange || since.floor > lastChange { return .unknown }
+        if since.needsDeletionsAfter < purgedThrough { return .expired }
+        return nil
+    }
+
+    /// The page after `since` (nil: the first sync, which lists no deletions): `tasks` and
+    /// `deletions` (each already ordered by change number, each at most `limit` long, read in
+    /// one snapshot with `lastChange`) merged into at most `limit` entries, oldest change first.
+    /// A first sync's floor is `lastChange`; later pages keep the floor they were given.
+    static func assemble(since: SyncPosition?, lastChange: Int64, tasks: [(change: Int64, task: StoredTask)],
+                         deletions: [(change: Int64, id: Int64)], limit: Int) -> SyncPage {
+        var page = merge(tasks: tasks, deletions: deletions, limit: limit, since: since?.change ?? 0)
+        page.cursor.floor = since?.floor ?? lastChange
+        if !page.hasMore { page.cursor.change = lastChange }
+        return page
+    }
+
     /// Merges `tasks` and `deletions` (each already ordered by change number) into one page of
-    /// at most `limit` entries, oldest change first.
-    static func merge(tasks: [(change: Int64, task: StoredTask)], deletions: [(change: Int64, id: Int64)],
-                      limit: Int, since: Int64) -> SyncPage {
+    /// at most `limit` entries, oldest change first; the cursor's change is the last one taken.
+    private static func merge(tasks: [(change: Int64, task: StoredTask)], deletions: [(change: Int64, id: Int64)],
+                              limit: Int, since: Int64) -> SyncPage {
         var page = SyncPage()
-        page.cursor = since
+        page.cursor.change = since
         var taskIndex = 0
         var deletionIndex = 0
         var taken = 0
@@ -121,11 +170,11 @@ public struct SyncPage: Sendable {
                 || (taskIndex < tasks.count && tasks[taskIndex].change < deletions[deletionIndex].change)
             if takeTask {
                 page.tasks.append(tasks[taskIndex].task)
-                page.cursor = tasks[taskIndex].change
+                page.cursor.change = tasks[taskIndex].change
                 taskIndex += 1
             } else {
                 page.deleted.append(deletions[deletionIndex].id)
-                page.cursor = deletions[deletionIndex].change
+                page.cursor.change = deletions[deletionIndex].change
                 deletionIndex += 1
             }
             taken += 1
@@ -169,7 +218,8 @@ public protocol TaskImporter: AnyObject {
     /// Inserts `tasks` with their ids, owners and timestamps unchanged.
     func insert(_ tasks: [StoredTask]) throws(StorageError)
     /// Commits the copy and leaves the id sequence past both `highestIssuedID` and every copied
-    /// id, so no id is ever issued twice; returns how many tasks were copied. Without it,
-    /// nothing is copied.
-    func finish(highestIssuedID: Int64) throws(StorageError) -> Int
+    /// id, so no id is ever issued twice, with the source's sync cursor key (so a source cursor
+    /// verifies here, and is then refused as expired rather than as forged); returns how many
+    /// tasks were copied. Without it, nothing is copied.
+    func finish(highestIssuedID: Int64, syncCursorKey: [UInt8]) throws(StorageError) -> Int
 }

@@ -1,27 +1,85 @@
 import ASCII
 import JWT
 
-/// The opaque `cursor` of `/tasks/changes`: the user's change number, bound to the user by a
-/// digest, so a cursor made up or taken from another user's answer is `invalid_cursor` rather
-/// than a position in someone else's numbering. It tells nothing about other users: the
-/// number counts this user's own changes.
-public enum SyncCursor {
-    /// The cursor of change `change` for `userID`.
-    public static func encode(change: Int64, userID: String) -> String {
-        let text = "\(change).\(check(change: change, userID: userID))"
-        return Base64URL.encode(Array(text.utf8))
+/// The opaque `cursor` of `/tasks/changes`: a `SyncPosition` bound to its user by an
+/// HMAC-SHA256 under the database's own cursor key (`todo_keys`, made once by `migrate`, shared
+/// by every worker of the database and carried along by `copy`). A cursor made up, edited, or
+/// taken from another user's answer fails the MAC: `invalid_cursor`, never a position in
+/// someone else's numbering. It tells nothing about other users: the numbers count this user's
+/// own changes.
+///
+/// Not Sendable: it keeps one thread's keyed MAC context.
+public final class SyncCursor {
+    private let mac: HMACSHA256
+
+    /// The length of a stored cursor key, in bytes.
+    public static let keyByteCount = 32
+    /// The cursor format this build writes: the first byte of every cursor.
+    static let formatVersion: UInt8 = 1
+    /// Bytes of the MAC kept in a cursor (128 bits).
+    static let macByteCount = 16
+    /// format, change, floor, MAC.
+    static let byteCount = 1 + 8 + 8 + macByteCount
+
+    /// A codec keyed with the database's cursor key.
+    public init(key: [UInt8]) throws(CryptoError) {
+        mac = try HMACSHA256(key: key)
     }
 
-    /// The change number of `cursor`, if it is one this service issued to `userID`.
-    public static func decode(_ cursor: String, userID: String) -> Int64? {
-        guard cursor.utf8.count <= 64, let bytes = Base64URL.decode(Array(cursor.utf8)) else { return nil }
-        let parts = bytes.split(separator: UInt8(ascii: "."), omittingEmptySubsequences: false)
-        guard parts.count == 2, let change = ASCIIDecimal.parse(parts[0]) else { return nil }
-        guard String(decoding: parts[1], as: UTF8.self) == check(change: change, userID: userID) else { return nil }
-        return change
+    /// A new random cursor key, in the hex form the databases store.
+    public static func newKey() throws(CryptoError) -> String {
+        ASCIIHex.encode(try SecureRandom.bytes(count: keyByteCount))
     }
 
-    private static func check(change: Int64, userID: String) -> String {
-        SHA256.hexPrefix(of: Array("todo-fcgi sync cursor\u{0}\(userID)\u{0}\(change)".utf8), count: 16)
+    /// The key bytes of a stored hex key, nil if it is not one.
+    public static func key(fromHex text: String) -> [UInt8]? {
+        let digits = Array(text.utf8)
+        guard digits.count == 2 * keyByteCount else { return nil }
+        var key: [UInt8] = []
+        key.reserveCapacity(keyByteCount)
+        for index in stride(from: 0, to: digits.count, by: 2) {
+            guard let high = ASCIIHex.value(of: digits[index]), let low = ASCIIHex.value(of: digits[index + 1]) else { return nil }
+            key.append(high << 4 | low)
+        }
+        return key
+    }
+
+    /// The cursor of `position` for `userID`.
+    public func encode(_ position: SyncPosition, userID: String) -> String {
+        var bytes: [UInt8] = [Self.formatVersion]
+        bytes.reserveCapacity(Self.byteCount)
+        Self.append(position.change, to: &bytes)
+        Self.append(position.floor, to: &bytes)
+        bytes += check(bytes, userID: userID)
+        return Base64URL.encode(bytes)
+    }
+
+    /// The position of `cursor`, if it is one issued to `userID` under this key.
+    public func decode(_ cursor: String, userID: String) -> SyncPosition? {
+        guard cursor.utf8.count <= 64, let bytes = Base64URL.decode(Array(cursor.utf8)),
+              bytes.count == Self.byteCount, bytes[0] == Self.formatVersion else { return nil }
+        let signed = Array(bytes[0..<(Self.byteCount - Self.macByteCount)])
+        guard ConstantTime.equal(Array(bytes[signed.count...]), check(signed, userID: userID)) else { return nil }
+        let position = SyncPosition(change: Self.integer(signed[1..<9]), floor: Self.integer(signed[9..<17]))
+        guard position.change >= 0, position.floor >= 0 else { return nil }
+        return position
+    }
+
+    /// The MAC of the user and the signed bytes: a NUL separates them (user ids hold none).
+    private func check(_ signed: [UInt8], userID: String) -> [UInt8] {
+        let message = Array("todo-fcgi sync cursor\u{0}\(userID)\u{0}".utf8) + signed
+        // The MAC context was keyed at init; only an allocation failure inside OpenSSL can fail
+        // here, and then no cursor verifies (an empty check never equals 16 bytes).
+        guard let code = try? mac.authenticationCode(for: message) else { return [] }
+        return Array(code[0..<Self.macByteCount])
+    }
+
+    private static func append(_ value: Int64, to bytes: inout [UInt8]) {
+        let bits = UInt64(bitPattern: value)
+        for shift in stride(from: 56, through: 0, by: -8) { bytes.append(UInt8(truncatingIfNeeded: bits >> UInt64(shift))) }
+    }
+
+    private static func integer(_ bytes: ArraySlice<UInt8>) -> Int64 {
+        Int64(bitPattern: bytes.reduce(UInt64(0)) { $0 << 8 | UInt64($1) })
     }
 }

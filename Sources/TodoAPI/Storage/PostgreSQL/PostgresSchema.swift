@@ -8,7 +8,7 @@ import PostgreSQL
 /// transaction only (`set_config(…, true)`), so it also holds behind PgBouncer in transaction mode.
 enum PostgresSchema {
     /// The schema version this build writes (the one row of `todo_schema`).
-    static let version: Int64 = 2
+    static let version: Int64 = 3
 
     /// Serializes `migrate` across hosts for the length of its transaction ("Todo" in ASCII).
     static let migrationLockKey: Int64 = 0x546F_646F
@@ -110,6 +110,19 @@ enum PostgresSchema {
         """
     }.joined() + "ALTER TABLE tasks FORCE ROW LEVEL SECURITY;"
 
+    /// Version 3: the database's own secrets (the sync cursor key, hex), made once here and
+    /// shared by every worker on every host; `copy` carries them to the destination. Not user
+    /// data, so not under row-level security: every worker reads the same row.
+    static let versionThree = """
+        CREATE TABLE todo_keys (
+            name text PRIMARY KEY,
+            value text NOT NULL
+        );
+        """
+
+    /// The `todo_keys` row of the sync cursor key.
+    static let syncCursorKeyName = "sync_cursor"
+
     /// Every table row-level security guards.
     static let guardedTables = ["tasks", "task_sync", "task_tombstones", "idempotency_keys"]
 
@@ -134,7 +147,7 @@ enum PostgresSchema {
     static func migrate(_ connection: PostgresConnection) throws(PostgresError) {
         try connection.execute("BEGIN")
         do throws(PostgresError) {
-            _ = try connection.query("SELECT pg_advisory_xact_lock($1)", [String(migrationLockKey)])
+            _ = try connection.query("SELECT pg_advisory_xact_lock($1::bigint)", [String(migrationLockKey)])
             let current = try installedVersion(connection)
             if current > version {
                 throw PostgresError(message: "the database schema version \(current) is newer than this build supports (\(version))")
@@ -148,6 +161,17 @@ enum PostgresSchema {
                 try fillSearchText(connection)
                 try connection.execute(versionTwoSecurity)
                 try connection.execute("UPDATE todo_schema SET version = 2")
+            }
+            if current < 3 {
+                try connection.execute(versionThree)
+                let key: String
+                do {
+                    key = try SyncCursor.newKey()
+                } catch {
+                    throw PostgresError(message: "no random bytes for the sync cursor key: \(error)")
+                }
+                _ = try connection.query("INSERT INTO todo_keys (name, value) VALUES ($1, $2)", [syncCursorKeyName, key])
+                try connection.execute("UPDATE todo_schema SET version = 3")
             }
             try connection.execute("COMMIT")
         } catch {

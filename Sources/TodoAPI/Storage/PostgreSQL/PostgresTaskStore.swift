@@ -21,6 +21,7 @@ public final class PostgresTaskStore: TaskStore {
     private var connection: PostgresConnection?
     private var retryAt: UInt64 = 0
     private var backoffNanoseconds: UInt64 = 0
+    private var cursorKey: [UInt8]?
 
     /// The first wait after a failed connection attempt, doubled each time up to `maximumBackoff`.
     static let minimumBackoff: UInt64 = 50_000_000
@@ -159,10 +160,16 @@ public final class PostgresTaskStore: TaskStore {
         // Round trip 1: the key (if stored) and the new task's id; round trip 2: the task and
         // the key with the body the client gets, committed together. A concurrent request with
         // the same key waits on the key's unique index and then fails: 409.
+        // A key past its lifetime is no longer a key: its record goes first, so it neither
+        // replays nor is refused, and the new record takes its place.
+        let expired = String(now - IdempotencyKey.retentionMilliseconds)
         let found = try run(userID, [
-            Step("SELECT fingerprint, task_id, body FROM idempotency_keys WHERE user_id = $1 AND key = $2", [userID, idempotency.key]),
+            Step("DELETE FROM idempotency_keys WHERE user_id = $1 AND key = $2 AND created_at < $3::bigint",
+                 [userID, idempotency.key, expired]),
+            Step("SELECT fingerprint, task_id, body FROM idempotency_keys WHERE user_id = $1 AND key = $2 AND created_at >= $3::bigint",
+                 [userID, idempotency.key, expired]),
             Step("SELECT nextval('tasks_id_seq')"),
-        ], begin: "BEGIN")
+        ], begin: "BEGIN").dropFirst().map { $0 }
         if found[0].rowCount == 1 {
             _ = try continueBlock([Step("ROLLBACK")], commit: false)
             guard found[0].text(row: 0, column: 0) == idempotency.fingerprint else { return .keyReused }
@@ -175,8 +182,11 @@ public final class PostgresTaskStore: TaskStore {
         let results: [PostgresResult]
         do {
             results = try continueBlock([
-                Step("DELETE FROM idempotency_keys WHERE user_id = $1 AND created_at < $2::bigint",
-                     [userID, String(now - IdempotencyKey.retentionMilliseconds)]),
+                // A bounded batch of the user's other expired keys.
+                Step("""
+                    DELETE FROM idempotency_keys WHERE user_id = $1 AND key IN (
+                        SELECT key FROM idempotency_keys WHERE user_id = $1 AND created_at < $2::bigint LIMIT $3::bigint)
+                    """, [userID, expired, String(IdempotencyKey.purgeBatch)]),
                 Step(Self.insertTask, Self.insertParameters(state, userID: userID, now: now, id: id)),
                 Step("INSERT INTO idempotency_keys (user_id, key, fingerprint, task_id, body, created_at) "
                      + "VALUES ($1, $2, $3, $4::bigint, $5, $6::bigint)",
@@ -278,23 +288,24 @@ public final class PostgresTaskStore: TaskStore {
         return results[0].int64(row: 0, column: 1) == 1 ? .preconditionFailed : .notFound
     }
 
-    public func changes(userID: String, since: Int64?, limit: Int) throws(StorageError) -> SyncPage {
+    public func changes(userID: String, since: SyncPosition?, limit: Int) throws(StorageError) -> SyncPage {
+        let after = String(since?.change ?? 0)
         let results = try read(userID, [
             Step("SELECT coalesce(max(last_change), 0), coalesce(max(purged_through), 0) FROM task_sync WHERE user_id = $1", [userID]),
             Step("SELECT \(Self.columns), change_seq FROM tasks WHERE user_id = $1 AND change_seq > $2::bigint ORDER BY change_seq LIMIT $3::bigint",
-                 [userID, String(since ?? 0), String(limit)]),
+                 [userID, after, String(limit)]),
             Step("""
                 SELECT change_seq, task_id FROM task_tombstones WHERE user_id = $1 AND change_seq > $2::bigint AND $4::boolean
                 ORDER BY change_seq LIMIT $3::bigint
-                """, [userID, String(since ?? 0), String(limit), String(since != nil)]),
+                """, [userID, after, String(limit), String(since != nil)]),
             Step("COMMIT"),
         ], begin: "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
         let lastChange = results[0].int64(row: 0, column: 0)
         let purgedThrough = results[0].int64(row: 0, column: 1)
-        if let since {
+        if let since, let refusal = SyncPage.refusal(of: since, lastChange: lastChange, purgedThrough: purgedThrough) {
             var refused = SyncPage()
-            if since > lastChange { refused.refusal = .unknown; return refused }
-            if since < purgedThrough { refused.refusal = .expired; return refused }
+            refused.refusal = refusal
+            return refused
         }
         let tasks = results[1]
         let changed = (0..<tasks.rowCount).map { row in
@@ -304,9 +315,17 @@ public final class PostgresTaskStore: TaskStore {
         let deletions = (0..<tombstones.rowCount).map { row in
             (change: tombstones.int64(row: row, column: 0), id: tombstones.int64(row: row, column: 1))
         }
-        var page = SyncPage.merge(tasks: changed, deletions: deletions, limit: limit, since: since ?? 0)
-        if !page.hasMore { page.cursor = lastChange }
-        return page
+        return SyncPage.assemble(since: since, lastChange: lastChange, tasks: changed, deletions: deletions, limit: limit)
+    }
+
+    public func syncCursorKey() throws(StorageError) -> [UInt8] {
+        if let cursorKey { return cursorKey }
+        let result = try read("", [Step("SELECT value FROM todo_keys WHERE name = $1", [PostgresSchema.syncCursorKeyName])])[0]
+        guard result.rowCount == 1, let stored = result.text(row: 0, column: 0), let key = SyncCursor.key(fromHex: stored) else {
+            throw StorageError(.internal, "the database has no valid sync cursor key (todo_keys): run `todo-fcgi migrate`")
+        }
+        cursorKey = key
+        return key
     }
 
     /// Reads from the tasks table (no owner set, so no row is visible): the server answers, the

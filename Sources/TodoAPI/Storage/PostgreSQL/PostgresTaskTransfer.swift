@@ -1,3 +1,4 @@
+import ASCII
 import Clocks
 import PostgreSQL
 
@@ -84,14 +85,17 @@ final class PostgresTaskImporter: TaskImporter {
         count += tasks.count
     }
 
-    func finish(highestIssuedID: Int64) throws(StorageError) -> Int {
+    func finish(highestIssuedID: Int64, syncCursorKey: [UInt8]) throws(StorageError) -> Int {
         try PostgresBackend.mapped { () throws(PostgresError) in
+            _ = try connection.query("""
+                INSERT INTO todo_keys (name, value) VALUES ($1, $2) ON CONFLICT (name) DO UPDATE SET value = excluded.value
+                """, [PostgresSchema.syncCursorKeyName, ASCIIHex.encode(syncCursorKey)])
             _ = try connection.query("""
                 SELECT CASE WHEN highest > 0 THEN setval('tasks_id_seq', highest, true) ELSE setval('tasks_id_seq', 1, false) END
                 FROM (SELECT greatest($1::bigint, coalesce(max(id), 0)) AS highest FROM tasks) AS issued
                 """, [String(highestIssuedID)])
             // As for SQLite: change numbers are the ids, counters start at the copy's time in
-            // milliseconds, and cursors of the source answer 410.
+            // milliseconds, the key comes along, and cursors of the source answer 410.
             let start = WallClock.milliseconds()
             try connection.execute("""
                 INSERT INTO task_sync (user_id, last_change, purged_through)

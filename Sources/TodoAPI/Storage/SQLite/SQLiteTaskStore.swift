@@ -10,6 +10,7 @@ public final class SQLiteTaskStore: TaskStore {
     private let health: WriteHealth
     private let file: DatabaseFile?
     private let identity: DatabaseFile.Identity?
+    private var cursorKey: [UInt8]?
     private var listStatementCache: [TaskListQuery.Shape: (page: SQLiteStatement, count: SQLiteStatement)] = [:]
 
     private static let columns = TaskRow.columnList
@@ -75,12 +76,15 @@ public final class SQLiteTaskStore: TaskStore {
 
     public func create(userID: String, state: TaskState, now: Int64, idempotency: IdempotencyKey?) throws(StorageError) -> CreateOutcome {
         let outcome = try write { connection throws(SQLiteError) in
+            let expired = now - IdempotencyKey.retentionMilliseconds
             if let idempotency {
+                // A key past its lifetime is no longer a key: it neither replays nor is refused.
                 let lookup = try connection.cachedStatement(
-                    "SELECT fingerprint, task_id, body FROM idempotency_keys WHERE user_id = ?1 AND key = ?2")
+                    "SELECT fingerprint, task_id, body FROM idempotency_keys WHERE user_id = ?1 AND key = ?2 AND created_at >= ?3")
                 defer { lookup.reset() }
                 try lookup.bind(userID, at: 1)
                 try lookup.bind(idempotency.key, at: 2)
+                try lookup.bind(expired, at: 3)
                 if try lookup.step() {
                     guard lookup.string(at: 0) == idempotency.fingerprint else { return .create(.keyReused) }
                     return .create(.replayed(taskID: lookup.int64(at: 1), body: lookup.withUTF8(at: 2) { Array($0) }))
@@ -88,10 +92,19 @@ public final class SQLiteTaskStore: TaskStore {
             }
             let created = try Self.insert(state, userID: userID, now: now, on: connection)
             if let idempotency {
-                let purge = try connection.cachedStatement("DELETE FROM idempotency_keys WHERE user_id = ?1 AND created_at < ?2")
+                // The same key's expired record, then a bounded batch of the user's other expired
+                // ones: a write never pays for more than `IdempotencyKey.purgeBatch` old keys.
+                let purge = try connection.cachedStatement("""
+                    DELETE FROM idempotency_keys WHERE user_id = ?1 AND key IN (
+                        SELECT key FROM idempotency_keys WHERE user_id = ?1 AND created_at < ?2 AND key = ?3
+                        UNION ALL
+                        SELECT key FROM (SELECT key FROM idempotency_keys WHERE user_id = ?1 AND created_at < ?2 LIMIT ?4))
+                    """)
                 defer { purge.reset() }
                 try purge.bind(userID, at: 1)
-                try purge.bind(now - IdempotencyKey.retentionMilliseconds, at: 2)
+                try purge.bind(expired, at: 2)
+                try purge.bind(idempotency.key, at: 3)
+                try purge.bind(IdempotencyKey.purgeBatch, at: 4)
                 try purge.run()
                 let record = try connection.cachedStatement("""
                     INSERT INTO idempotency_keys (user_id, key, fingerprint, task_id, body, created_at)
@@ -331,7 +344,7 @@ public final class SQLiteTaskStore: TaskStore {
         try mark.run()
     }
 
-    public func changes(userID: String, since: Int64?, limit: Int) throws(StorageError) -> SyncPage {
+    public func changes(userID: String, since: SyncPosition?, limit: Int) throws(StorageError) -> SyncPage {
         try ensureCurrentFile()
         return try mapped { () throws(SQLiteError) -> SyncPage in
             try transaction("BEGIN DEFERRED")
@@ -346,7 +359,7 @@ public final class SQLiteTaskStore: TaskStore {
         }
     }
 
-    private func changesPage(userID: String, since: Int64?, limit: Int) throws(SQLiteError) -> SyncPage {
+    private func changesPage(userID: String, since: SyncPosition?, limit: Int) throws(SQLiteError) -> SyncPage {
         let state = try connection.cachedStatement("SELECT last_change, purged_through FROM task_sync WHERE user_id = ?1")
         defer { state.reset() }
         try state.bind(userID, at: 1)
@@ -354,17 +367,17 @@ public final class SQLiteTaskStore: TaskStore {
         let lastChange = found ? state.int64(at: 0) : 0
         let purgedThrough = found ? state.int64(at: 1) : 0
         state.reset()
-        if let since {
+        if let since, let refusal = SyncPage.refusal(of: since, lastChange: lastChange, purgedThrough: purgedThrough) {
             var refused = SyncPage()
-            if since > lastChange { refused.refusal = .unknown; return refused }
-            if since < purgedThrough { refused.refusal = .expired; return refused }
+            refused.refusal = refusal
+            return refused
         }
         let tasks = try connection.cachedStatement("""
             SELECT \(Self.columns), change_seq FROM tasks WHERE user_id = ?1 AND change_seq > ?2 ORDER BY change_seq LIMIT ?3
             """)
         defer { tasks.reset() }
         try tasks.bind(userID, at: 1)
-        try tasks.bind(since ?? 0, at: 2)
+        try tasks.bind(since?.change ?? 0, at: 2)
         try tasks.bind(Int64(limit), at: 3)
         var changedTasks: [(change: Int64, task: StoredTask)] = []
         while try tasks.step() {
@@ -377,13 +390,27 @@ public final class SQLiteTaskStore: TaskStore {
                 """)
             defer { tombstones.reset() }
             try tombstones.bind(userID, at: 1)
-            try tombstones.bind(since, at: 2)
+            try tombstones.bind(since.change, at: 2)
             try tombstones.bind(Int64(limit), at: 3)
             while try tombstones.step() { deletions.append((tombstones.int64(at: 0), tombstones.int64(at: 1))) }
         }
-        var page = SyncPage.merge(tasks: changedTasks, deletions: deletions, limit: limit, since: since ?? 0)
-        if !page.hasMore { page.cursor = lastChange }
-        return page
+        return SyncPage.assemble(since: since, lastChange: lastChange, tasks: changedTasks, deletions: deletions, limit: limit)
+    }
+
+    public func syncCursorKey() throws(StorageError) -> [UInt8] {
+        if let cursorKey { return cursorKey }
+        try ensureCurrentFile()
+        let stored = try mapped { () throws(SQLiteError) -> String? in
+            let statement = try connection.cachedStatement("SELECT value FROM todo_keys WHERE name = ?1")
+            defer { statement.reset() }
+            try statement.bind(TaskDatabase.syncCursorKeyName, at: 1)
+            return try statement.step() ? statement.string(at: 0) : nil
+        }
+        guard let stored, let key = SyncCursor.key(fromHex: stored) else {
+            throw StorageError(.internal, "the database has no valid sync cursor key (todo_keys): run `todo-fcgi migrate`")
+        }
+        cursorKey = key
+        return key
     }
 
     /// Reads from the tasks table, so a missing, replaced, locked-out or corrupt database fails

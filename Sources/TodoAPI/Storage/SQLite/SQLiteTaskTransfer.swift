@@ -1,3 +1,4 @@
+import ASCII
 import Clocks
 import SQLite
 
@@ -86,8 +87,12 @@ final class SQLiteTaskImporter: TaskImporter {
         }
     }
 
-    func finish(highestIssuedID: Int64) throws(StorageError) -> Int {
+    func finish(highestIssuedID: Int64, syncCursorKey: [UInt8]) throws(StorageError) -> Int {
         do {
+            let key = try connection.cachedStatement("INSERT OR REPLACE INTO todo_keys (name, value) VALUES (?1, ?2)")
+            try key.bind(TaskDatabase.syncCursorKeyName, at: 1)
+            try key.bind(ASCIIHex.encode(syncCursorKey), at: 2)
+            try key.run()
             // AUTOINCREMENT keeps the highest id ever issued in sqlite_sequence; explicit ids
             // already raised it to the largest copied one.
             try connection.execute("UPDATE sqlite_sequence SET seq = max(seq, \(highestIssuedID)) WHERE name = 'tasks'")
@@ -96,8 +101,10 @@ final class SQLiteTaskImporter: TaskImporter {
             }
             // Change numbers are the ids, and every user's counter starts at the copy's time in
             // milliseconds, past any count of changes the source could have issued, with nothing
-            // before it kept: a sync cursor of the source answers 410 here, so its client syncs
-            // afresh instead of trusting numbers of another database.
+            // before it kept: a sync cursor of the source (its MAC verifies: the key came along)
+            // answers 410 here, so its client syncs afresh instead of trusting numbers of another
+            // database. A first sync on the copy pages through the old change numbers with a
+            // floor at the counter (`SyncPosition`), so its own cursors are never expired.
             let start = WallClock.milliseconds()
             try connection.execute("""
                 INSERT INTO task_sync (user_id, last_change, purged_through)

@@ -9,7 +9,7 @@ public enum TaskDatabase {
     /// `PRAGMA application_id`: marks the file as ours ("Todo"), so a foreign database is refused.
     public static let applicationID: Int64 = 0x546F_646F
     /// The schema version this build writes (`PRAGMA user_version`).
-    public static let schemaVersion: Int64 = 2
+    public static let schemaVersion: Int64 = 3
 
     /// How durable a commit is before it is acknowledged.
     public enum Synchronous: String, Sendable, CaseIterable {
@@ -90,6 +90,17 @@ public enum TaskDatabase {
                 try connection.execute(schemaV2)
                 try fillSearchText(connection)
             }
+            if version < 3 {
+                try connection.execute(schemaV3)
+                let key = try connection.prepare("INSERT INTO todo_keys (name, value) VALUES (?1, ?2)")
+                try key.bind(syncCursorKeyName, at: 1)
+                do {
+                    try key.bind(try SyncCursor.newKey(), at: 2)
+                } catch {
+                    throw SQLiteError(code: .error, message: "no random bytes for the sync cursor key: \(error)")
+                }
+                try key.run()
+            }
             try connection.execute("PRAGMA user_version = \(schemaVersion)")
             try connection.execute("COMMIT")
         } catch {
@@ -113,6 +124,18 @@ public enum TaskDatabase {
             throw OpenError(description: "\(connection.filename ?? "the file") is not a todo-fcgi database (application_id \(id), \(tables) schema objects)")
         }
     }
+
+    /// The `todo_keys` row of the sync cursor key.
+    static let syncCursorKeyName = "sync_cursor"
+
+    /// Version 3: the database's own secrets (the sync cursor key, hex), made once here and
+    /// shared by every worker of the file; `copy` carries them to the destination.
+    private static let schemaV3 = """
+        CREATE TABLE todo_keys (
+            name TEXT PRIMARY KEY,
+            value TEXT NOT NULL
+        ) STRICT, WITHOUT ROWID;
+        """
 
     /// Version 2 (task model v2): priority, tags, due date, recurrence, completion time, next
     /// occurrence and version on each task; the per-user change counter, tombstones and
