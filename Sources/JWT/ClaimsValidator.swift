@@ -25,6 +25,11 @@ struct ClaimsValidator {
         guard !subject.isEmpty else {
             throw JWTError(.invalidClaim, "token sub claim is empty")
         }
+        // The subject is the owner every query filters by: one no database stores whole (a
+        // C string or PostgreSQL text ends at U+0000) could name another user's rows.
+        guard !subject.utf8.contains(0) else {
+            throw JWTError(.invalidClaim, "token sub claim contains U+0000")
+        }
         if let issuer = configuration.issuer {
             guard case .string(let claimed)? = claims["iss"], claimed == issuer else {
                 throw JWTError(.issuerMismatch, "issuer mismatch")

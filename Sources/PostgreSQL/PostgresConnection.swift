@@ -106,13 +106,13 @@ public final class PostgresConnection {
 
     /// Runs one statement with text parameters (`$1`, `$2`, …) and returns its rows.
     public func query(_ sql: String, _ parameters: [String?] = []) throws(PostgresError) -> PostgresResult {
-        let result = withParameters(parameters) { count, values in
-            PQexecParams(handle, sql, count, nil, values, nil, nil, 0)
+        let result = withParameters(parameters) { parameters in
+            PQexecParams(handle, sql, parameters.count, parameters.types, parameters.values, parameters.lengths, parameters.formats, 0)
         }
         return try checked(result)
     }
 
-    /// One statement of a pipeline: its text and its text parameters.
+    /// One statement of a pipeline: its text and its parameters (each declared `text`).
     public struct Step {
         let sql: String
         let parameters: [String?]
@@ -141,7 +141,8 @@ public final class PostgresConnection {
             if name == nil {
                 naming += 1
                 let fresh = "todo_\(naming)"
-                guard PQsendPrepare(handle, fresh, step.sql, Int32(step.parameters.count), nil) == 1 else {
+                let types = [Oid](repeating: Self.textType, count: step.parameters.count)
+                guard PQsendPrepare(handle, fresh, step.sql, Int32(step.parameters.count), types) == 1 else {
                     failure = lastError()
                     break
                 }
@@ -149,8 +150,8 @@ public final class PostgresConnection {
                 sent.append(.prepare(step.sql, name: fresh))
                 name = fresh
             }
-            let accepted = withParameters(step.parameters) { count, values in
-                PQsendQueryPrepared(handle, name, count, values, nil, nil, 0)
+            let accepted = withParameters(step.parameters) { parameters in
+                PQsendQueryPrepared(handle, name, parameters.count, parameters.values, parameters.lengths, parameters.formats, 0)
             }
             guard accepted == 1 else {
                 failure = lastError()
@@ -251,11 +252,52 @@ public final class PostgresConnection {
         return text.isEmpty ? "unknown error" : text
     }
 
-    /// Calls `body` with `parameters` as C strings (NULL for nil) that live for the call.
-    private func withParameters<R>(_ parameters: [String?], _ body: (Int32, UnsafePointer<UnsafePointer<CChar>?>?) -> R) -> R {
-        let copies = parameters.map { $0.map { strdup($0) } ?? nil }
-        defer { copies.forEach { free($0) } }
+    /// The `text` type's OID: every parameter is declared `text` (a statement casts where it
+    /// needs another type, `$1::bigint`), so every parameter can be sent in binary format.
+    static let textType: Oid = 25
+
+    /// Parameters as libpq takes them, valid for one call.
+    struct Parameters {
+        let count: Int32
+        let types: UnsafePointer<Oid>?
+        let values: UnsafePointer<UnsafePointer<CChar>?>?
+        let lengths: UnsafePointer<Int32>?
+        let formats: UnsafePointer<Int32>?
+    }
+
+    /// Calls `body` with `parameters` as binary `text` values with their lengths (NULL for nil):
+    /// a value is sent whole, never cut at a NUL as a C string would be. The server checks the
+    /// bytes as UTF-8 text, so a value it cannot hold (U+0000) fails the statement with SQLSTATE
+    /// 22021 instead of being stored shortened.
+    private func withParameters<R>(_ parameters: [String?], _ body: (Parameters) -> R) -> R {
+        var lengths: [Int32] = []
+        lengths.reserveCapacity(parameters.count)
+        let copies: [UnsafeMutablePointer<CChar>?] = parameters.map { parameter in
+            guard var text = parameter else {
+                lengths.append(0)
+                return nil
+            }
+            return text.withUTF8 { utf8 in
+                lengths.append(Int32(utf8.count))
+                // One byte at least, so an empty string is a value, not NULL.
+                let copy = UnsafeMutablePointer<CChar>.allocate(capacity: max(utf8.count, 1))
+                if let base = utf8.baseAddress { UnsafeMutableRawPointer(copy).copyMemory(from: base, byteCount: utf8.count) }
+                return copy
+            }
+        }
+        defer { copies.forEach { $0?.deallocate() } }
+        let types = [Oid](repeating: Self.textType, count: parameters.count)
+        let formats = [Int32](repeating: 1, count: parameters.count)
         let pointers = copies.map { UnsafePointer($0) }
-        return pointers.withUnsafeBufferPointer { body(Int32(parameters.count), $0.baseAddress) }
+        return pointers.withUnsafeBufferPointer { values in
+            types.withUnsafeBufferPointer { types in
+                lengths.withUnsafeBufferPointer { lengths in
+                    formats.withUnsafeBufferPointer { formats in
+                        body(Parameters(count: Int32(parameters.count), types: types.baseAddress, values: values.baseAddress,
+                                        lengths: lengths.baseAddress, formats: formats.baseAddress))
+                    }
+                }
+            }
+        }
     }
 }

@@ -155,6 +155,16 @@ struct JWTVerifierTests {
         #expect(try rejection(expired) == JWTError(.expired, "token expired"))
     }
 
+    /// A subject with U+0000 could be stored shortened, as another user's id: refused.
+    @Test func refusesASubjectWithNUL() throws {
+        for sub in [#"alice\u0000"#, #"\u0000alice"#, #"al\u0000ice"#] {
+            let token = try makeToken(header: hs256, payload: validPayload(sub: sub), secret: secret)
+            #expect(try rejection(token) == JWTError(.invalidClaim, "token sub claim contains U+0000"), "sub \(sub)")
+        }
+        // Other escapes stay a subject like any other.
+        #expect(try rejection(try makeToken(header: hs256, payload: validPayload(sub: #"al\u0001ice"#), secret: secret)) == nil)
+    }
+
     @Test func requiresNumericExp() throws {
         let missing = try makeToken(header: hs256, payload: #"{"sub":"alice"}"#, secret: secret)
         #expect(try rejection(missing) == JWTError(.invalidClaim, "token has no exp claim"))

@@ -21,14 +21,14 @@ struct PostgresConnectionTests {
     @Test func aPipelineCommitsTogetherOrNotAtAll() throws {
         let connection = try connect()
         try connection.execute("CREATE TEMP TABLE items (n integer NOT NULL CHECK (n > 0))")
-        let results = try connection.pipeline([.init("INSERT INTO items VALUES ($1)", ["1"]), .init("INSERT INTO items VALUES ($1)", ["2"]),
+        let results = try connection.pipeline([.init("INSERT INTO items VALUES ($1::int)", ["1"]), .init("INSERT INTO items VALUES ($1::int)", ["2"]),
                                                .init("SELECT count(*) FROM items")])
         #expect(results.count == 3)
         #expect(results[2].int64(row: 0, column: 0) == 2)
         // The second statement fails: the first is rolled back with it, the third never runs.
         do {
-            _ = try connection.pipeline([.init("INSERT INTO items VALUES ($1)", ["3"]), .init("INSERT INTO items VALUES ($1)", ["-1"]),
-                                         .init("INSERT INTO items VALUES ($1)", ["4"])])
+            _ = try connection.pipeline([.init("INSERT INTO items VALUES ($1::int)", ["3"]), .init("INSERT INTO items VALUES ($1::int)", ["-1"]),
+                                         .init("INSERT INTO items VALUES ($1::int)", ["4"])])
             Issue.record("a CHECK violation was accepted")
         } catch {
             #expect(error.isConstraintViolation && error.sqlState == "23514")
@@ -76,6 +76,30 @@ struct PostgresConnectionTests {
         // A parameter is data, never SQL.
         let injected = try connection.query("SELECT $1::text", ["'); DROP TABLE pg_class; --"])
         #expect(injected.text(row: 0, column: 0) == "'); DROP TABLE pg_class; --")
+    }
+
+    /// Parameters go with their lengths: a value is never cut at a NUL (it was, as a C string:
+    /// "nul\0tail" was stored as "nul"); the server refuses what text cannot hold.
+    @Test func aValueWithANulIsRefusedNeverShortened() throws {
+        let connection = try connect()
+        for value in ["nul\u{0}tail", "\u{0}leading", "trailing\u{0}"] {
+            do {
+                let row = try connection.query("SELECT $1::text", [value])
+                Issue.record("stored \(String(reflecting: row.text(row: 0, column: 0))) for \(String(reflecting: value))")
+            } catch {
+                #expect(error.sqlState == "22021" && !error.connectionLost)
+            }
+            do {
+                _ = try connection.pipeline([.init("SELECT length($1)", [value])])
+                Issue.record("a pipeline took \(String(reflecting: value))")
+            } catch {
+                #expect(error.sqlState == "22021")
+            }
+        }
+        // Long values and every other control character arrive whole.
+        let long = String(repeating: "é\u{1}\u{7F}😀", count: 20_000)
+        #expect(try connection.query("SELECT $1::text", [long]).text(row: 0, column: 0) == long)
+        #expect(try connection.pipeline([.init("SELECT length($1)", [long])])[0].int64(row: 0, column: 0) == 80_000)
     }
 
     @Test func aServerThatGoesAwayIsALostConnection() throws {

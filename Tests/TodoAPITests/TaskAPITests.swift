@@ -162,10 +162,11 @@ struct TaskAPITests {
 
     @Test func storesInjectionAndUnicodeVerbatim() throws {
         let h = try Harness()
-        let title = #"'); DROP TABLE tasks; -- 😀 \" \u0000"#
+        // Every control character but U+0000 (contract §11) is text like any other.
+        let title = #"'); DROP TABLE tasks; -- 😀 \" \u0001\u001f"#
         let id = try h.create("alice", #"{"title":"\#(title)","description":"1' OR '1'='1"}"#)
         let reply = try h.send("GET", "/api/alice/tasks/\(id)", as: "alice")
-        #expect(reply.object?["title"] == .string("'); DROP TABLE tasks; -- 😀 \" \u{0}"))
+        #expect(reply.object?["title"] == .string("'); DROP TABLE tasks; -- 😀 \" \u{1}\u{1F}"))
         #expect(reply.object?["description"] == .string("1' OR '1'='1"))
         #expect(try h.send("GET", "/api/alice/tasks", as: "alice").array?.count == 1)
     }
@@ -262,7 +263,8 @@ struct TaskListTests {
 
     @Test func rejectsBadQueriesWith400() throws {
         let h = try Harness()
-        for query in ["limit=0", "limit=1001", "limit=x", "sort=bogus", "status=done", "offset=-1", "limit=5&limit=5"] {
+        for query in ["limit=0", "limit=1001", "limit=x", "sort=bogus", "status=done", "offset=-1", "limit=5&limit=5",
+                      "q=%00", "q=a%00b", "tag=%00", "tag=a%00", "priority=low%00"] {
             #expect(try h.send("GET", "/api/alice/tasks?\(query)", as: "alice").isError("invalid_query"), "\(query)")
         }
     }

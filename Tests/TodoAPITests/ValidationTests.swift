@@ -31,6 +31,8 @@ struct ValidationTests {
         (#"{"title":"x","due_date":"2026-12-24T18:00:00Z","recurrence":"daily"}"#, "validation_error"),
         (#"{"title":"x","version":0}"#, "validation_error"), (#"{"title":"x","next_task_id":"3"}"#, "validation_error"),
         (#"{"title":"x","completed_at":5}"#, "validation_error"),
+        (#"{"title":"\u0000leading"}"#, "validation_error"), (#"{"title":"nul\u0000tail"}"#, "validation_error"),
+        (#"{"title":"x","description":"\u0000"}"#, "validation_error"), (#"{"title":"x","tags":["a\u0000"]}"#, "validation_error"),
         (#"{"title":"x","id":"7"}"#, "validation_error"), (#"{"title":"x","id":0}"#, "validation_error"),
         (#"{"title":"x","id":1.5}"#, "validation_error"), (#"{"title":"x","user_id":5}"#, "validation_error"),
         (#"{"title":"x","created_at":null}"#, "validation_error"), (#"{"title":"x","updated_at":[]}"#, "validation_error"),
@@ -54,6 +56,18 @@ struct ValidationTests {
         #expect(!reply.text.contains("titel") && !reply.text.contains("every") && !reply.text.contains("bob"))
         #expect(reply.object?["recurrence"] == .object(["frequency": .string("monthly"), "interval": .number(1)]))
         #expect(reply.object?["user_id"] == .string("alice"))
+    }
+
+    /// Contract §11: U+0000 is refused by every write, and nothing changes.
+    @Test func nulIsRefusedByPutAndPatchToo() throws {
+        let h = try Harness()
+        let id = try h.create("alice", #"{"title":"kept","description":"d"}"#)
+        for (method, json) in [("PUT", #"{"title":"a\u0000"}"#), ("PUT", #"{"description":"\u0000"}"#),
+                               ("PATCH", #"{"title":"\u0000"}"#), ("PATCH", #"{"description":"x\u0000y"}"#)] {
+            #expect(try h.send(method, "/api/alice/tasks/\(id)", as: "alice", json: json).isError("validation_error"), "\(method) \(json)")
+        }
+        let task = try h.send("GET", "/api/alice/tasks/\(id)", as: "alice")
+        #expect(task.object?["title"] == .string("kept") && task.object?["description"] == .string("d") && task.object?["version"] == .number(1))
     }
 
     @Test func invalidUTF8Is400() throws {

@@ -9,6 +9,15 @@ public enum TaskCopy {
         let sourceStore = try source.makeStore()
         try sourceStore.checkHealth()
         let cursorKey = try sourceStore.syncCursorKey()
+        // Contract §11: never a value stored shortened. Checked before the destination exists.
+        if !destination.storesNUL {
+            let holding = try source.tasksHoldingNUL()
+            if !holding.isEmpty {
+                let named = holding.prefix(20).map(String.init).joined(separator: ", ") + (holding.count > 20 ? ", …" : "")
+                throw StorageError(.conflict, "\(holding.count) task(s) of \(source.displayName) hold U+0000 in their text, "
+                    + "which \(destination.displayName) cannot store: ids \(named); edit or delete them in the source, then copy again")
+            }
+        }
         let importer = try destination.makeImporter()
         let highestID = try source.exportTasks(importer.insert)
         return (try importer.finish(highestIssuedID: highestID, syncCursorKey: cursorKey), highestID)

@@ -208,6 +208,11 @@ public protocol TaskBackend: Sendable {
     /// Calls `batch` with every task of every user, in id order, all from one snapshot, and
     /// returns the highest id the database ever issued (deleted tasks included).
     func exportTasks(_ batch: ([StoredTask]) throws(StorageError) -> Void) throws(StorageError) -> Int64
+    /// Whether text with U+0000 can be stored (SQLite: yes, rows written before contract §11
+    /// may hold it; PostgreSQL's text: no).
+    var storesNUL: Bool { get }
+    /// The ids of the tasks whose title, description or tags hold U+0000, in id order.
+    func tasksHoldingNUL() throws(StorageError) -> [Int64]
     /// Starts copying tasks into this database, creating or migrating it first; refuses a
     /// database that already has tasks. Nothing is visible until `finish`.
     func makeImporter() throws(StorageError) -> any TaskImporter

@@ -43,12 +43,19 @@ public enum TaskInput {
         }
     }
 
+    /// Contract §11: no text field may hold U+0000, on any backend (PostgreSQL's text cannot).
+    /// Tags refuse it with every other control character.
+    static func refuseNUL(_ text: String, _ field: String) throws(APIError) {
+        guard !text.utf8.contains(0) else { throw APIError.validation("\(field) must not contain U+0000.") }
+    }
+
     private static func changes(in object: [String: JSONValue]) throws(APIError) -> TaskChanges {
         try checkReadOnlyFields(object)
         var changes = TaskChanges()
         switch object["title"] {
         case nil: break
         case .string(let raw)?:
+            try refuseNUL(raw, "title")
             let title = trimmingWhitespace(raw)
             let length = title.unicodeScalars.count
             guard length >= 1, length <= maximumTitleLength else {
@@ -62,6 +69,7 @@ public enum TaskInput {
         case nil: break
         case .null?: changes.description = .some(nil)
         case .string(let text)?:
+            try refuseNUL(text, "description")
             let length = text.unicodeScalars.count
             guard length <= maximumDescriptionLength else {
                 throw APIError.validation("description must be at most \(maximumDescriptionLength) characters (it is \(length)).")

@@ -97,6 +97,10 @@ public struct TaskListQuery: Sendable, Equatable {
             guard seen.insert(name).inserted || name == "tag" else {
                 throw APIError.invalidQuery("Query parameter \"\(name)\" is given more than once.")
             }
+            // Contract §11: no backend can search for U+0000 (PostgreSQL's text cannot hold it).
+            guard !value.utf8.contains(0) else {
+                throw APIError.invalidQuery("Query parameter \"\(name)\" must not contain U+0000.")
+            }
             try apply(name, value)
         }
     }

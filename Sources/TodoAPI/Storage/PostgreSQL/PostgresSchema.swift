@@ -133,7 +133,7 @@ enum PostgresSchema {
         for row in 0..<rows.rowCount {
             var state = TaskState(title: rows.text(row: row, column: 1) ?? "")
             state.description = rows.text(row: row, column: 2)
-            batch.append(.init("UPDATE tasks SET search_text = $2 WHERE id = $1", [rows.text(row: row, column: 0), state.searchText]))
+            batch.append(.init("UPDATE tasks SET search_text = $2 WHERE id = $1::bigint", [rows.text(row: row, column: 0), state.searchText]))
             if batch.count == 1000 {
                 _ = try connection.pipeline(batch)
                 batch.removeAll(keepingCapacity: true)

@@ -19,7 +19,7 @@ extension PostgresBackend {
         var after: Int64 = 0
         while true {
             let tasks = try Self.mapped { () throws(PostgresError) -> [StoredTask] in
-                let result = try connection.query("SELECT \(TaskRow.columnList) FROM tasks WHERE id > $1 ORDER BY id LIMIT $2",
+                let result = try connection.query("SELECT \(TaskRow.columnList) FROM tasks WHERE id > $1::bigint ORDER BY id LIMIT $2::bigint",
                                                   [String(after), String(Self.transferBatchSize)])
                 return (0..<result.rowCount).map { StoredTask(TaskRow(result: result, row: $0)) }
             }
@@ -31,6 +31,11 @@ extension PostgresBackend {
             try connection.query("SELECT CASE WHEN is_called THEN last_value ELSE 0 END FROM tasks_id_seq").int64(row: 0, column: 0)
         }
     }
+
+    public var storesNUL: Bool { false }
+
+    /// None: PostgreSQL's text cannot hold U+0000.
+    public func tasksHoldingNUL() throws(StorageError) -> [Int64] { [] }
 
     public func makeImporter() throws(StorageError) -> any TaskImporter {
         try migrate()

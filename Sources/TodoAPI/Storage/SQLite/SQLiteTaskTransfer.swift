@@ -34,6 +34,24 @@ extension SQLiteBackend {
         }
     }
 
+    public var storesNUL: Bool { true }
+
+    public func tasksHoldingNUL() throws(StorageError) -> [Int64] {
+        let connection = try Self.open(options, migrate: false)
+        return try Self.mapped { () throws(SQLiteError) -> [Int64] in
+            // As blobs: SQLite's text functions stop at a NUL. Tags are stored as JSON, where
+            // a NUL is the escape `\u0000`.
+            let statement = try connection.prepare("""
+                SELECT id FROM tasks WHERE instr(CAST(title AS BLOB), x'00') > 0
+                    OR instr(CAST(description AS BLOB), x'00') > 0 OR instr(tags, '\\u0000') > 0
+                ORDER BY id
+                """)
+            var ids: [Int64] = []
+            while try statement.step() { ids.append(statement.int64(at: 0)) }
+            return ids
+        }
+    }
+
     public func makeImporter() throws(StorageError) -> any TaskImporter {
         let connection = try Self.open(options, migrate: true)
         return try Self.mapped { () throws(SQLiteError) -> any TaskImporter in
