@@ -10,7 +10,7 @@ let package = Package(
     products: [
         .executable(name: "todo-fcgi", targets: ["todo-fcgi"]),
         // The application logic and its parsers, for FuzzTesting/ (a package of its own).
-        .library(name: "TodoAPI", targets: ["TodoAPI", "JWT", "JSON", "SQLite", "PostgreSQL"]),
+        .library(name: "TodoAPI", targets: ["TodoAPI", "APITables", "JWT", "JSON", "SQLite", "PostgreSQL"]),
     ],
     targets: [
         .systemLibrary(name: "CFastCGI", pkgConfig: "fcgi", providers: [.apt(["libfcgi-dev"])]),
@@ -25,31 +25,36 @@ let package = Package(
         .target(name: "ASCII"),
         .target(name: "Clocks"),
         .target(name: "Locks"),
+        // The route, status and error-code tables that the router, the errors, the metrics labels
+        // and nginx's allow map are all read from.
+        .target(name: "APITables"),
 
         .target(name: "FastCGI", dependencies: ["CFastCGI"]),
         .target(name: "Dispatcher", dependencies: ["CEventPoll", "Clocks"]),
         // Counters and gauges of every worker process in one shared file, for /metrics.
-        .target(name: "Metrics", dependencies: ["CAtomics"]),
+        // A SIGBUS guard for the shared metrics mapping: a signal handler, so in C.
+        .target(name: "CMappingGuard"),
+        .target(name: "Metrics", dependencies: ["CAtomics", "CMappingGuard", "APITables"]),
         .target(name: "SQLite", dependencies: ["CSQLite"]),
         .target(name: "PostgreSQL", dependencies: ["CPostgres", "ASCII"]),
         .target(name: "JSON", dependencies: ["ASCII"]),
         .target(name: "JWT", dependencies: ["CCrypto", "JSON", "ASCII", "Locks"]),
         .target(name: "HTTPFetch", dependencies: ["CCurl", "ASCII"]),
-        .target(name: "TodoAPI", dependencies: ["SQLite", "PostgreSQL", "JSON", "JWT", "ASCII", "Clocks", "Locks"]),
+        .target(name: "TodoAPI", dependencies: ["APITables", "SQLite", "PostgreSQL", "JSON", "JWT", "ASCII", "Clocks", "Locks"]),
         // Configuration, commands and the worker pool: a library, so they are unit-tested;
         // the executable is only its entry point.
-        .target(name: "TodoServer", dependencies: ["FastCGI", "Dispatcher", "TodoAPI", "JWT", "SQLite", "HTTPFetch", "JSON", "Clocks", "Metrics", "ASCII", "Locks"]),
+        .target(name: "TodoServer", dependencies: ["APITables", "FastCGI", "Dispatcher", "TodoAPI", "JWT", "SQLite", "HTTPFetch", "JSON", "Clocks", "Metrics", "ASCII", "Locks"]),
         .executableTarget(name: "todo-fcgi", dependencies: ["TodoServer"]),
         .executableTarget(name: "todo-bench", dependencies: ["TodoAPI", "JWT", "SQLite", "Clocks", "Metrics"]),
 
         .testTarget(name: "ASCIITests", dependencies: ["ASCII"]),
         .testTarget(name: "JSONTests", dependencies: ["JSON"]),
-        .testTarget(name: "MetricsTests", dependencies: ["Metrics"]),
+        .testTarget(name: "MetricsTests", dependencies: ["Metrics", "APITables"]),
         .testTarget(name: "SQLiteTests", dependencies: ["SQLite"]),
         .testTarget(name: "PostgreSQLTests", dependencies: ["PostgreSQL"]),
         .testTarget(name: "DispatcherTests", dependencies: ["Dispatcher", "Clocks"]),
         .testTarget(name: "JWTTests", dependencies: ["JWT", "JSON", "HTTPFetch"]),
-        .testTarget(name: "TodoAPITests", dependencies: ["TodoAPI", "JWT", "JSON", "SQLite", "Clocks", "Locks"]),
+        .testTarget(name: "TodoAPITests", dependencies: ["APITables", "Metrics", "TodoAPI", "JWT", "JSON", "SQLite", "Clocks", "Locks"]),
         .testTarget(name: "TodoServerTests", dependencies: ["TodoServer", "TodoAPI", "JWT", "Clocks"]),
     ],
     swiftLanguageModes: [.v6]

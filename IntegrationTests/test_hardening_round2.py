@@ -243,3 +243,53 @@ def test_copy_into_postgresql_refuses_a_source_with_nul_and_writes_nothing(tmp_p
         assert psql("SELECT to_regclass('tasks') IS NULL", uri=destination, user="postgres") == "t"
     finally:
         drop_postgres_database(destination)
+
+
+# --- 7. one route table: nginx's 405 and the metrics labels --------------------------------------
+
+@pytest.mark.single_backend
+def test_nginxs_own_405_lists_the_route_tables_methods(stack):
+    """Before: TRACE on a task said `GET, HEAD, PUT, DELETE` (no PATCH), and the same on the sync
+    route, whose methods are `GET, HEAD`."""
+    expected = {"/api/u/tasks": "GET, HEAD, POST", "/api/u/tasks/1": "GET, HEAD, PUT, PATCH, DELETE",
+                "/api/u/tasks/changes": "GET, HEAD", "/api/u/tasks/changes?since=x": "GET, HEAD",
+                "/api/u/tasks/1/complete": "PATCH", "/health": "GET, HEAD"}
+    for target, allow in expected.items():
+        response = stack.request("TRACE", target)
+        assert (response.status, response.header("Allow")) == (405, allow), target
+        assert response.is_error("method_not_allowed")
+        # The worker's own 405 for another method says the same.
+        worker = stack.request("PROPFIND", target, make_token("u"))
+        assert (worker.status, worker.header("Allow")) == (405, allow), target
+    # A path of no route is 404, from nginx as from the worker.
+    for target in ("/api", "/api/u/tasks/1/complete/x", "/nowhere"):
+        response = stack.request("TRACE", target)
+        assert response.status == 404 and response.is_error("route_not_found") and response.header("Allow") is None, target
+        assert stack.request("GET", target, make_token("u")).is_error("route_not_found")
+
+
+@pytest.mark.single_backend
+def test_metrics_label_the_sync_route_and_410(tmp_path):
+    """Before: /metrics counted `/tasks/changes` as route `(none)` and 410 as status `other`."""
+    from prometheus_client.parser import text_string_to_metric_families
+    stack = Stack(processes=1, threads=2).start()
+    try:
+        user = "metrics-sync"
+        token = make_token(user)
+        first = stack.request("POST", path(user), token, {"title": "a"}).json["id"]
+        old = stack.request("GET", path(user) + "/changes", token).json["cursor"]
+        assert stack.request("DELETE", path(user) + f"/{first}", token).status == 204
+        as_admin(stack, f"UPDATE task_tombstones SET deleted_at = deleted_at - {31 * DAY_MS}")
+        second = stack.request("POST", path(user), token, {"title": "b"}).json["id"]
+        assert stack.request("DELETE", path(user) + f"/{second}", token).status == 204
+        assert stack.request("GET", path(user) + f"/changes?since={old}", token).status == 410
+        samples = {}
+        for family in text_string_to_metric_families(stack.request("GET", "/metrics").body.decode()):
+            for sample in family.samples:
+                samples[(sample.name, tuple(sorted(sample.labels.items())))] = sample.value
+        route = "/api/{user_id}/tasks/changes"
+        assert samples[("todo_requests_total", (("method", "GET"), ("route", route), ("status", "200")))] == 1
+        assert samples[("todo_requests_total", (("method", "GET"), ("route", route), ("status", "410")))] == 1
+        assert samples.get(("todo_requests_total", (("method", "GET"), ("route", "(none)"), ("status", "other"))), 0) == 0
+    finally:
+        stack.stop()

@@ -56,6 +56,9 @@ fi
 "$root/usr/local/bin/todo-fcgi" nginx-cors-map --env-file "$root/etc/todo-fcgi/todo-fcgi.env" \
     > "$root/etc/nginx/snippets/todo-fcgi-cors.conf.new"
 mv "$root/etc/nginx/snippets/todo-fcgi-cors.conf.new" "$root/etc/nginx/snippets/todo-fcgi-cors.conf"
+# nginx's allow map from the installed binary's route table: one list of methods for both.
+"$root/usr/local/bin/todo-fcgi" nginx-route-map > "$root/etc/nginx/snippets/todo-fcgi-routes.conf.new"
+mv "$root/etc/nginx/snippets/todo-fcgi-routes.conf.new" "$root/etc/nginx/snippets/todo-fcgi-routes.conf"
 if [ ! -e "$root/etc/todo-fcgi/better-auth-secret" ]; then
     (umask 077; head -c 48 /dev/urandom | base64 | tr -d '\n=+/' > "$root/etc/todo-fcgi/better-auth-secret")
     echo "wrote a random secret to /etc/todo-fcgi/better-auth-secret:" \

@@ -1,14 +1,15 @@
+import APITables
+
 /// What every counter is indexed by, and where each lives in a slot of the metrics file. The
 /// label sets are closed, so a slot is a fixed array of counters: recording is an index and
 /// one relaxed atomic add, and nothing a client sends can grow the file or add a label value.
 public enum MetricsLayout {
-    /// Route templates, then "(none)" for paths that match no route.
-    public static let routes = ["/health", "/metrics", "/api/{user_id}/tasks", "/api/{user_id}/tasks/{id}",
-                                "/api/{user_id}/tasks/{id}/complete", "(none)"]
+    /// Route templates (the route table's), then "(none)" for paths that match no route.
+    public static let routes = RouteKind.allCases.map(\.template) + [RouteKind.noRouteLabel]
     /// Request methods, then "other".
     public static let methods = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "other"]
-    /// Response statuses the service produces, then 0 for any other.
-    public static let statuses = [200, 201, 204, 304, 400, 401, 403, 404, 405, 409, 412, 413, 415, 422, 429, 500, 503, 0]
+    /// Response statuses the service produces (the status table's), then 0 for any other.
+    public static let statuses = HTTPStatus.produced.map(\.status) + [0]
     /// Upper bounds of the request-duration histogram buckets, in seconds (then +Inf).
     public static let durationBuckets: [Double] = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10]
     /// Why a token was refused: RFC 6750's error descriptions as the API names them.
@@ -24,7 +25,8 @@ public enum MetricsLayout {
     }
 
     // Thread slot: counters one worker thread writes.
-    static let threadSlotWords = 1024
+    /// A thread slot: its counters, rounded up to whole cache-line multiples (64 words).
+    static var threadSlotWords: Int { (threadSlotUsedWords + 63) / 64 * 64 }
     static let claimWord = 0
     static let requestsOffset = 8
     static var requestsCount: Int { routes.count * methods.count * statuses.count }
@@ -48,7 +50,16 @@ public enum MetricsLayout {
 
     // The file: a header page, then the slots.
     static let magic: UInt64 = 0x746F_646F_6D65_7472  // "todometr"
-    static let version: UInt64 = 2
+    static let version: UInt64 = 3
+    /// Names the layout: every label and size above (FNV-1a), so a build with another route,
+    /// status or counter never maps a file of another layout.
+    static let fingerprint: UInt64 = {
+        var description = "\(routes)|\(methods)|\(statuses)|\(durationBuckets)|\(authFailureReasons)|\(storageErrorKinds)|"
+        description += "\(threadSlotWords)|\(processSlotWords)|\(ProcessWord.allCases.count)|\(headerWords)|\(threadSlots)|\(processSlots)"
+        var hash: UInt64 = 0xcbf2_9ce4_8422_2325
+        for byte in description.utf8 { hash = (hash ^ UInt64(byte)) &* 0x0000_0100_0000_01b3 }
+        return hash
+    }()
     static let headerWords = 512
     static let threadSlots = 256
     static let processSlots = 64

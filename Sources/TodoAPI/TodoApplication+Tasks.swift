@@ -74,11 +74,9 @@ extension TodoApplication {
             return HTTPResponse(status: 201, headers: [("Location", location(taskID)), ("ETag", EntityTags.tag(version: 1)),
                                                        ("Idempotent-Replayed", "true")], body: body)
         case .keyReused:
-            throw APIError(status: 422, code: "idempotency_key_reused",
-                           detail: "This Idempotency-Key was used with a different request body.")
+            throw APIError(.idempotencyKeyReused, detail: "This Idempotency-Key was used with a different request body.")
         case .keyInUse:
-            throw APIError(status: 409, code: "idempotency_key_in_use",
-                           detail: "A request with this Idempotency-Key is being processed; retry shortly.")
+            throw APIError(.idempotencyKeyInUse, detail: "A request with this Idempotency-Key is being processed; retry shortly.")
         }
     }
 
@@ -107,8 +105,7 @@ extension TodoApplication {
         let page = try store.changes(userID: user.id, since: since, limit: parameters.limit)
         switch page.refusal {
         case .unknown?: throw APIError.invalidCursor
-        case .expired?: throw APIError(status: 410, code: "cursor_expired",
-                                       detail: "This cursor is older than the deletions kept; sync again without since.")
+        case .expired?: throw APIError(.cursorExpired, detail: "This cursor is older than the deletions kept; sync again without since.")
         case nil: break
         }
         var writer = JSONWriter(capacity: 256 + page.tasks.count * 300 + page.deleted.count * 12)
@@ -132,11 +129,7 @@ extension TodoApplication {
 }
 
 extension APIError {
-    static let preconditionFailed = APIError(status: 412, code: "precondition_failed",
-                                             detail: "If-Match does not list the task's current ETag: it changed since it was read.")
-    static let invalidCursor = APIError(status: 400, code: "invalid_cursor",
-                                        detail: "since is not a cursor this service gave this user.")
-    static let unsupportedMergePatchMediaType = APIError(
-        status: 415, code: "unsupported_media_type",
-        detail: "The request body must be a JSON merge patch (Content-Type: application/merge-patch+json or application/json).")
+    static let preconditionFailed = APIError(.preconditionFailed, detail: "If-Match does not list the task's current ETag: it changed since it was read.")
+    static let invalidCursor = APIError(.invalidCursor, detail: "since is not a cursor this service gave this user.")
+    static let unsupportedMergePatchMediaType = APIError(.unsupportedMediaType, detail: "The request body must be a JSON merge patch (Content-Type: application/merge-patch+json or application/json).")
 }

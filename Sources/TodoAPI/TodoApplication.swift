@@ -111,7 +111,7 @@ public final class TodoApplication {
         } catch {
             reply.storageFailure = "\(error.kind)"
             log("health check failed: \(error)")
-            return APIError(status: 503, code: "database_unavailable", detail: "The database is not usable.",
+            return APIError(.databaseUnavailable, detail: "The database is not usable.",
                             headers: [.init(name: "Retry-After", value: "5")]).response
         }
         return json(200, Array(#"{"status":"ok"}"#.utf8))

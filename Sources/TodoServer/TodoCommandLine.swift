@@ -1,3 +1,4 @@
+import APITables
 import HTTPFetch
 import TodoAPI
 
@@ -39,11 +40,17 @@ public enum TodoCommandLine {
         Command(name: "nginx-cors-map", synopsis: "nginx-cors-map [--env-file FILE]",
                 help: "Print TODO_CORS_ORIGINS as the nginx maps that give nginx's own errors (413, 429, 502, ...) "
                     + "the worker's CORS headers.", run: KeyCommands.nginxCORSMap),
+        Command(name: "nginx-route-map", synopsis: "nginx-route-map",
+                help: "Print the route table as the nginx map that gives nginx's own 405 (e.g. TRACE) the worker's "
+                    + "Allow list, and no route its 404.", run: { _ in
+                        print(RouteKind.nginxAllowMap, terminator: "")
+                        return 0
+                    }),
     ]
 
     /// `--help`, generated from the command and option tables.
     static var usage: String {
-        var text = "Usage: todo-fcgi [\(commands.map(\.name).joined(separator: "|"))] [options]\n\nCommands:\n"
+        var text = "Usage: todo-fcgi [COMMAND] [options]\n\nCommands (serve when none is given):\n"
         for command in commands {
             text += entry(command.synopsis, command.help, column: 20)
         }

@@ -108,9 +108,15 @@ final class WorkerPool: Sendable {
     /// key; a cheap lock when nothing is due, the fetch bounded by its timeouts) and publishes
     /// this process's gauges to the metrics file.
     private func keepHouse() {
+        var metricsDetachedLogged = false
         while !stopping.load(ordering: .sequentiallyConsistent) {
             (jwt.withLock { $0.keys } as? JWKSKeyStore)?.refreshIfDue()
             publishProcessMetrics()
+            if let metricsFile, !metricsDetachedLogged, !metricsFile.checkIntact() {
+                metricsDetachedLogged = true
+                Log.error("the metrics file \(metricsFile.path) was shrunk under this process: it stopped recording into it "
+                    + "(/metrics shows only what it counts from now on); restart the service to make a new one")
+            }
             usleep(500_000)
         }
     }

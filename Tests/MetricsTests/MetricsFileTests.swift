@@ -91,6 +91,64 @@ struct MetricsFileTests {
         #expect(Int(status.st_size) == MetricsLayout.fileWords * 8)
     }
 
+    /// Before: `init` truncated and reallocated a file of another layout in place, under the
+    /// processes of the older build that had it mapped (SIGBUS for them). Now the new layout
+    /// is a new file renamed over the old one: an old mapping stays whole and untouched.
+    @Test func aFileOfAnotherLayoutIsReplacedNotRewrittenInPlace() throws {
+        let path = Self.path()
+        defer { unlink(path) }
+        let oldSize = 1 << 16
+        let descriptor = open(path, O_RDWR | O_CREAT, 0o600)
+        defer { close(descriptor) }
+        #expect(posix_fallocate(descriptor, 0, off_t(oldSize)) == 0)
+        let oldMapping = try #require(mmap(nil, oldSize, PROT_READ | PROT_WRITE, MAP_SHARED, descriptor, 0))
+        defer { munmap(oldMapping, oldSize) }
+        let oldWords = oldMapping.bindMemory(to: UInt64.self, capacity: oldSize / 8)
+        oldWords[0] = 0x1234
+        oldWords[oldSize / 8 - 1] = 42  // the old build's last page, still in use
+        let file = try MetricsFile(path: path)
+        try file.claimThreadSlot().recordCommittedWrite()
+        var old = stat()
+        var new = stat()
+        fstat(descriptor, &old)
+        stat(path, &new)
+        #expect(Int(old.st_size) == oldSize && old.st_ino != new.st_ino)
+        #expect(oldWords[0] == 0x1234 && oldWords[oldSize / 8 - 1] == 42)
+        #expect(try MetricsFile(path: path).snapshot().writesCommitted == 1)
+    }
+
+    /// Before: a file shrunk under a running worker killed it with SIGBUS on its next counter
+    /// update. Now the mapping is detached (anonymous memory) and the process goes on.
+    @Test func aFileShrunkUnderItsMappingStopsRecordingInsteadOfFaulting() throws {
+        let path = Self.path()
+        defer { unlink(path) }
+        let file = try MetricsFile(path: path)
+        let slot = try file.claimThreadSlot()
+        slot.recordCommittedWrite()
+        #expect(!file.isDetached && file.checkIntact())
+        #expect(truncate(path, 0) == 0)
+        // Every page is now past the end of the file: these accesses fault, and are retried.
+        slot.recordRequest(route: "/health", method: "GET", status: 200, seconds: 0.001)
+        slot.recordCommittedWrite()
+        _ = file.snapshot()
+        #expect(file.isDetached && !file.checkIntact())
+    }
+
+    @Test func aShrunkFileIsDetachedByTheCheckBeforeAnythingFaults() throws {
+        let path = Self.path()
+        defer { unlink(path) }
+        let file = try MetricsFile(path: path)
+        let slot = try file.claimThreadSlot()
+        #expect(truncate(path, 4096) == 0)
+        #expect(!file.checkIntact() && file.isDetached)
+        slot.recordCommittedWrite()
+        #expect(file.snapshot().writesCommitted == 0)  // the detached memory holds no claimed slot
+        // A new opener finds a file of the wrong size and makes a whole new one.
+        let fresh = try MetricsFile(path: path)
+        try fresh.claimThreadSlot().recordCommittedWrite()
+        #expect(fresh.snapshot().writesCommitted == 1 && fresh.checkIntact())
+    }
+
     @Test func aSlotKeepsItsMappingAlive() throws {
         let path = Self.path()
         defer { unlink(path) }

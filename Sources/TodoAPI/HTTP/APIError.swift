@@ -1,3 +1,4 @@
+import APITables
 import JSON
 
 /// An error that knows its HTTP status and renders itself as
@@ -22,10 +23,10 @@ public struct APIError: Error, Sendable, Equatable {
         public let value: String
     }
 
-    /// Creates an error with `status`, `code` and `detail`.
-    public init(status: Int, code: String, detail: String, headers: [Header] = []) {
-        self.status = status
-        self.code = code
+    /// Creates an error of `code` (its status from the code table) with `detail`.
+    public init(_ code: ErrorCode, detail: String, headers: [Header] = []) {
+        self.status = code.status
+        self.code = code.rawValue
         self.detail = detail
         self.headers = headers
     }
@@ -43,50 +44,45 @@ public struct APIError: Error, Sendable, Equatable {
 }
 
 extension APIError {
-    static let routeNotFound = APIError(status: 404, code: "route_not_found", detail: "No such route.")
-    static let taskNotFound = APIError(status: 404, code: "task_not_found", detail: "No such task.")
-    static let forbidden = APIError(status: 403, code: "forbidden",
-                                    detail: "The user id in the path does not match the authenticated user.")
-    static let payloadTooLarge = APIError(status: 413, code: "payload_too_large",
-                                          detail: "The request body is larger than \(HTTPRequest.maximumBodySize) bytes.")
-    static let unsupportedMediaType = APIError(status: 415, code: "unsupported_media_type",
-                                               detail: "The request body must be JSON (Content-Type: application/json).")
-    static let internalError = APIError(status: 500, code: "internal_error", detail: "An internal error occurred.")
-    static let overloaded = APIError(status: 503, code: "overloaded",
-                                     detail: "The service is overloaded: the request waited too long for a worker. Retry shortly.",
+    static let routeNotFound = APIError(.routeNotFound, detail: "No such route.")
+    static let taskNotFound = APIError(.taskNotFound, detail: "No such task.")
+    static let forbidden = APIError(.forbidden, detail: "The user id in the path does not match the authenticated user.")
+    static let payloadTooLarge = APIError(.payloadTooLarge, detail: "The request body is larger than \(HTTPRequest.maximumBodySize) bytes.")
+    static let unsupportedMediaType = APIError(.unsupportedMediaType, detail: "The request body must be JSON (Content-Type: application/json).")
+    static let internalError = APIError(.internalError, detail: "An internal error occurred.")
+    static let overloaded = APIError(.overloaded, detail: "The service is overloaded: the request waited too long for a worker. Retry shortly.",
                                      headers: [Header(name: "Retry-After", value: "1")])
 
     static func methodNotAllowed(_ allowed: [HTTPMethod]) -> APIError {
-        APIError(status: 405, code: "method_not_allowed", detail: "Method not allowed on this path.",
+        APIError(.methodNotAllowed, detail: "Method not allowed on this path.",
                  headers: [Header(name: "Allow", value: allowed.map(\.rawValue).joined(separator: ", "))])
     }
 
     static func invalidJSON(_ detail: String) -> APIError {
-        APIError(status: 400, code: "invalid_json", detail: detail)
+        APIError(.invalidJSON, detail: detail)
     }
 
     static func validation(_ detail: String) -> APIError {
-        APIError(status: 400, code: "validation_error", detail: detail)
+        APIError(.validationError, detail: detail)
     }
 
     static func unknownField(_ name: String) -> APIError {
-        APIError(status: 400, code: "unknown_field", detail: "Unknown field \"\(name.abbreviatedForMessage)\".")
+        APIError(.unknownField, detail: "Unknown field \"\(name.abbreviatedForMessage)\".")
     }
 
     static func invalidQuery(_ detail: String) -> APIError {
-        APIError(status: 400, code: "invalid_query", detail: detail)
+        APIError(.invalidQuery, detail: detail)
     }
 
     static let missingToken: APIError = {
-        var error = APIError(status: 401, code: "missing_token",
-                             detail: "A bearer token is required (Authorization: Bearer <JWT>).",
+        var error = APIError(.missingToken, detail: "A bearer token is required (Authorization: Bearer <JWT>).",
                              headers: [Header(name: "WWW-Authenticate", value: "Bearer")])
         error.authFailureReason = "missing_token"
         return error
     }()
 
     static func invalidToken(_ reason: String, label: String) -> APIError {
-        var error = APIError(status: 401, code: "invalid_token", detail: "Invalid token: \(reason).",
+        var error = APIError(.invalidToken, detail: "Invalid token: \(reason).",
                              headers: [Header(name: "WWW-Authenticate",
                                               value: "Bearer error=\"invalid_token\", error_description=\"\(headerSafe(reason))\"")])
         error.authFailureReason = label
@@ -94,7 +90,7 @@ extension APIError {
     }
 
     static func unavailable(_ detail: String) -> APIError {
-        APIError(status: 503, code: "service_unavailable", detail: detail,
+        APIError(.serviceUnavailable, detail: detail,
                  headers: [Header(name: "Retry-After", value: "1")])
     }
 

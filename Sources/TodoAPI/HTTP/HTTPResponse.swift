@@ -1,3 +1,4 @@
+import APITables
 import JSON
 
 /// A response ready to be written: status, headers and body.
@@ -50,32 +51,5 @@ public struct HTTPResponse: Sendable {
         }
         output.append(contentsOf: "\r\n".utf8)
         return output
-    }
-}
-
-/// Reason phrases for the status codes this service produces.
-public enum HTTPStatus {
-    /// The standard reason phrase for `status`.
-    public static func reasonPhrase(_ status: Int) -> String {
-        switch status {
-        case 200: return "OK"
-        case 201: return "Created"
-        case 204: return "No Content"
-        case 304: return "Not Modified"
-        case 400: return "Bad Request"
-        case 401: return "Unauthorized"
-        case 403: return "Forbidden"
-        case 404: return "Not Found"
-        case 405: return "Method Not Allowed"
-        case 413: return "Content Too Large"
-        case 409: return "Conflict"
-        case 410: return "Gone"
-        case 412: return "Precondition Failed"
-        case 415: return "Unsupported Media Type"
-        case 422: return "Unprocessable Content"
-        case 500: return "Internal Server Error"
-        case 503: return "Service Unavailable"
-        default: return "Unknown"
-        }
     }
 }

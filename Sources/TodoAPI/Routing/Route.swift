@@ -1,3 +1,5 @@
+import APITables
+
 /// The resources the API serves, as decoded from a request path.
 public enum Route: Equatable, Sendable {
     /// `/health`
@@ -13,16 +15,24 @@ public enum Route: Equatable, Sendable {
     /// `/api/{user_id}/tasks/changes`: incremental sync
     case changes(user: [UInt8])
 
-    /// The methods this resource answers, in `Allow` header order.
-    public var allowedMethods: [HTTPMethod] {
+    /// The route's row of the route table.
+    public var kind: RouteKind {
         switch self {
-        case .health, .metrics: return [.get, .head]
-        case .tasks: return [.get, .head, .post]
-        case .task: return [.get, .head, .put, .patch, .delete]
-        case .completion: return [.patch]
-        case .changes: return [.get, .head]
+        case .health: return .health
+        case .metrics: return .metrics
+        case .tasks: return .tasks
+        case .task: return .task
+        case .completion: return .completion
+        case .changes: return .changes
         }
     }
+
+    /// The methods this resource answers, in `Allow` header order (from the route table).
+    public var allowedMethods: [HTTPMethod] { Self.methods[kind] ?? [] }
+
+    private static let methods: [RouteKind: [HTTPMethod]] = Dictionary(uniqueKeysWithValues: RouteKind.allCases.map { kind in
+        (kind, kind.allowedMethods.map { HTTPMethod(rawValue: $0) })
+    })
 
     /// A user's tasks, or one of them: what every route but `/health` addresses.
     public enum TaskResource: Equatable, Sendable {
@@ -48,17 +58,8 @@ public enum Route: Equatable, Sendable {
         }
     }
 
-    /// A low-cardinality name for logs and metrics.
-    public var template: String {
-        switch self {
-        case .health: return "/health"
-        case .metrics: return "/metrics"
-        case .tasks: return "/api/{user_id}/tasks"
-        case .task: return "/api/{user_id}/tasks/{id}"
-        case .completion: return "/api/{user_id}/tasks/{id}/complete"
-        case .changes: return "/api/{user_id}/tasks/changes"
-        }
-    }
+    /// A low-cardinality name for logs and metrics (from the route table).
+    public var template: String { kind.template }
 }
 
 /// Maps raw request paths to routes.

@@ -11,8 +11,7 @@ enum IdempotencyKeyHeader {
     static func parse(_ header: String?, body: [UInt8]) throws(APIError) -> IdempotencyKey? {
         guard let header, !header.isEmpty else { return nil }
         guard header.utf8.count <= maximumLength, header.utf8.allSatisfy({ $0 >= 0x21 && $0 <= 0x7E }) else {
-            throw APIError(status: 400, code: "invalid_idempotency_key",
-                           detail: "Idempotency-Key must be 1 to \(maximumLength) visible ASCII characters.")
+            throw APIError(.invalidIdempotencyKey, detail: "Idempotency-Key must be 1 to \(maximumLength) visible ASCII characters.")
         }
         guard let digest = try? SHA256.hash(body) else { throw APIError.internalError }
         return IdempotencyKey(key: header, fingerprint: ASCIIHex.encode(digest))

@@ -1,0 +1,45 @@
+/// Every machine-readable error code of the API's JSON errors, with the status it is sent
+/// with. `APIError` takes its status from here; a test holds every status to `HTTPStatus`.
+public enum ErrorCode: String, CaseIterable, Sendable {
+    case invalidJSON = "invalid_json"
+    case validationError = "validation_error"
+    case unknownField = "unknown_field"
+    case invalidQuery = "invalid_query"
+    case invalidCursor = "invalid_cursor"
+    case invalidIdempotencyKey = "invalid_idempotency_key"
+    case missingToken = "missing_token"
+    case invalidToken = "invalid_token"
+    case forbidden
+    case routeNotFound = "route_not_found"
+    case taskNotFound = "task_not_found"
+    case methodNotAllowed = "method_not_allowed"
+    case idempotencyKeyInUse = "idempotency_key_in_use"
+    case cursorExpired = "cursor_expired"
+    case preconditionFailed = "precondition_failed"
+    case payloadTooLarge = "payload_too_large"
+    case unsupportedMediaType = "unsupported_media_type"
+    case idempotencyKeyReused = "idempotency_key_reused"
+    case internalError = "internal_error"
+    case serviceUnavailable = "service_unavailable"
+    case databaseUnavailable = "database_unavailable"
+    case overloaded
+
+    /// The HTTP status this error is sent with.
+    public var status: Int {
+        switch self {
+        case .invalidJSON, .validationError, .unknownField, .invalidQuery, .invalidCursor, .invalidIdempotencyKey: return 400
+        case .missingToken, .invalidToken: return 401
+        case .forbidden: return 403
+        case .routeNotFound, .taskNotFound: return 404
+        case .methodNotAllowed: return 405
+        case .idempotencyKeyInUse: return 409
+        case .cursorExpired: return 410
+        case .preconditionFailed: return 412
+        case .payloadTooLarge: return 413
+        case .unsupportedMediaType: return 415
+        case .idempotencyKeyReused: return 422
+        case .internalError: return 500
+        case .serviceUnavailable, .databaseUnavailable, .overloaded: return 503
+        }
+    }
+}
