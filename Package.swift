@@ -25,6 +25,8 @@ let package = Package(
         .target(name: "ASCII"),
         .target(name: "Clocks"),
         .target(name: "Locks"),
+        // A least-recently-used bound for per-connection prepared statements.
+        .target(name: "Caching"),
         // The route, status and error-code tables that the router, the errors, the metrics labels
         // and nginx's allow map are all read from.
         .target(name: "APITables"),
@@ -36,11 +38,11 @@ let package = Package(
         .target(name: "CMappingGuard"),
         .target(name: "Metrics", dependencies: ["CAtomics", "CMappingGuard", "APITables"]),
         .target(name: "SQLite", dependencies: ["CSQLite"]),
-        .target(name: "PostgreSQL", dependencies: ["CPostgres", "ASCII"]),
+        .target(name: "PostgreSQL", dependencies: ["CPostgres", "ASCII", "Caching"]),
         .target(name: "JSON", dependencies: ["ASCII"]),
         .target(name: "JWT", dependencies: ["CCrypto", "JSON", "ASCII", "Locks"]),
         .target(name: "HTTPFetch", dependencies: ["CCurl", "ASCII"]),
-        .target(name: "TodoAPI", dependencies: ["APITables", "SQLite", "PostgreSQL", "JSON", "JWT", "ASCII", "Clocks", "Locks"]),
+        .target(name: "TodoAPI", dependencies: ["APITables", "Caching", "SQLite", "PostgreSQL", "JSON", "JWT", "ASCII", "Clocks", "Locks"]),
         // Configuration, commands and the worker pool: a library, so they are unit-tested;
         // the executable is only its entry point.
         .target(name: "TodoServer", dependencies: ["APITables", "FastCGI", "Dispatcher", "TodoAPI", "JWT", "SQLite", "HTTPFetch", "JSON", "Clocks", "Metrics", "ASCII", "Locks"]),
@@ -48,6 +50,7 @@ let package = Package(
         .executableTarget(name: "todo-bench", dependencies: ["TodoAPI", "JWT", "SQLite", "Clocks", "Metrics"]),
 
         .testTarget(name: "ASCIITests", dependencies: ["ASCII"]),
+        .testTarget(name: "CachingTests", dependencies: ["Caching"]),
         .testTarget(name: "JSONTests", dependencies: ["JSON"]),
         .testTarget(name: "MetricsTests", dependencies: ["Metrics", "APITables"]),
         .testTarget(name: "SQLiteTests", dependencies: ["SQLite"]),

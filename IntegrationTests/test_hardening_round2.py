@@ -293,3 +293,87 @@ def test_metrics_label_the_sync_route_and_410(tmp_path):
         assert samples.get(("todo_requests_total", (("method", "GET"), ("route", "(none)"), ("status", "other"))), 0) == 0
     finally:
         stack.stop()
+
+
+# --- 3. statements cached per list shape, bounded ------------------------------------------------
+
+def resident_kib(pid):
+    with open(f"/proc/{pid}/status") as status:
+        for line in status:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+    return 0
+
+
+def list_shapes(count):
+    """`count` distinct list-query shapes (status, sort, order, priorities, tags, terms, due filters)."""
+    shapes = []
+    priorities = ["", "low", "medium", "high", "low,medium", "low,high", "medium,high", "low,medium,high"]
+    for terms in range(11):
+        for tags in range(11):
+            for priority in priorities:
+                for status in ("all", "pending", "completed"):
+                    for sort in ("created", "updated", "title", "due_date", "priority"):
+                        for order in ("asc", "desc"):
+                            query = f"status={status}&sort={sort}&order={order}"
+                            query += f"&priority={priority}" if priority else ""
+                            query += "".join(f"&tag=t{index}" for index in range(tags))
+                            query += ("&q=" + "+".join(f"w{index}" for index in range(terms))) if terms else ""
+                            shapes.append(query)
+                            if len(shapes) == count:
+                                return shapes
+    return shapes
+
+
+def test_memory_stays_bounded_after_6000_list_shapes():
+    """Before: each shape stayed prepared per thread connection for ever (12,000 shapes took one
+    worker from 27 to 263 MiB; 3,000 grew PostgreSQL's backends by 345 MiB)."""
+    stack = Stack(processes=1, threads=8, env={"TODO_STATEMENT_CACHE": os.environ.get("SHAPES_TEST_CACHE", "64")}).start()
+    try:
+        user = "shape-storm"
+        token = make_token(user)
+        for index in range(20):
+            assert stack.request("POST", path(user), token, {"title": f"t{index}", "tags": ["t1"]}).status == 201
+        common = [path(user), path(user) + "?status=pending", path(user) + "?sort=title"]
+        for _ in range(40):
+            for target in common:
+                assert stack.request("GET", target, token).status == 200
+        worker = stack.worker_pids[0]
+        before = resident_kib(worker)
+        backends = []
+        if stack.database.startswith("postgresql://"):
+            name = stack.database.split("/")[3].split("?")[0]
+            backends = [int(pid) for pid in psql(f"SELECT pid FROM pg_stat_activity WHERE datname = '{name}' "
+                                                 "AND application_name = 'todo-fcgi'").split()]
+        backends_before = sum(resident_kib(pid) for pid in backends)
+        shapes = list_shapes(6000)
+        assert len(set(shapes)) == 6000
+        from stack import run_in_threads
+        failures = []
+
+        def storm(batch):
+            def client(index):
+                for query in batch[index::8]:
+                    status = stack.request("GET", path(user) + "?" + query, token).status
+                    if status != 200:
+                        failures.append((query, status))
+            run_in_threads(client, 8)
+
+        storm(shapes[:3000])
+        backends_middle = sum(resident_kib(pid) for pid in backends)
+        storm(shapes[3000:])
+        assert failures == []
+        growth_mib = (resident_kib(worker) - before) / 1024
+        backends_end = sum(resident_kib(pid) for pid in backends)
+        print(f"RSS growth after 6,000 shapes: worker {growth_mib:.1f} MiB"
+              + (f"; {len(backends)} PostgreSQL backends {(backends_end - backends_before) / 1024:.1f} MiB, "
+                 f"{(backends_end - backends_middle) / 1024:.1f} MiB of it in the second 3,000" if backends else ""))
+        assert growth_mib <= 48, f"the worker grew by {growth_mib:.1f} MiB"
+        # PostgreSQL keeps at most the cache's statements per connection: its backends' memory
+        # levels off (it grew as much in the second 3,000 shapes as in the first before).
+        assert (backends_end - backends_middle) / 1024 <= 24
+        # The common shapes still answer.
+        for target in common:
+            assert stack.request("GET", target, token).status == 200
+    finally:
+        stack.stop()

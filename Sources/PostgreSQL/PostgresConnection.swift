@@ -1,5 +1,6 @@
 import ASCII
 import CPostgres
+import Caching
 
 #if canImport(Glibc)
 import Glibc
@@ -12,8 +13,14 @@ import Glibc
 /// request costs one network round trip. Not Sendable: libpq connections are not thread-safe.
 public final class PostgresConnection {
     private let handle: OpaquePointer
-    /// Statement text → the name it is prepared under on this connection.
-    private var prepared: [String: String] = [:]
+    /// Statement text → the name it is prepared under on this connection, for the statements
+    /// used most recently: bounded, since statement texts a client can vary (list shapes) would
+    /// otherwise each hold server memory for the connection's life.
+    private var prepared: BoundedCache<String, String>
+    /// Evicted statements not yet deallocated on the server (done before the next pipeline).
+    private var evicted: [String] = []
+    /// The number in the next statement's name (names are never reused on a connection).
+    private var statementNumber = 0
 
     /// Settings applied unless the connection string says otherwise: a bounded connect, and TCP
     /// keepalives plus a user timeout so a cut network fails a request in seconds rather than
@@ -28,8 +35,10 @@ public final class PostgresConnection {
     ]
 
     /// Connects with `connectionString` (a libpq URI or key=value string; libpq's `PG*`
-    /// variables and `~/.pgpass` fill in what it leaves out) over `defaultSettings`.
-    public init(connectionString: String) throws(PostgresError) {
+    /// variables and `~/.pgpass` fill in what it leaves out) over `defaultSettings`, keeping at
+    /// most `preparedStatementLimit` statements prepared (the least recently used go first).
+    public init(connectionString: String, preparedStatementLimit: Int = 256) throws(PostgresError) {
+        prepared = BoundedCache(capacity: preparedStatementLimit)
         // Later keywords win, so the caller's string (expanded in place of dbname) overrides the defaults.
         let settings = Self.defaultSettings + [("dbname", connectionString)]
         let keywords = settings.map { strdup($0.0) }
@@ -89,8 +98,7 @@ public final class PostgresConnection {
     public func rollbackIfNeeded() {
         guard isConnected, inTransaction else { return }
         if (try? execute("ROLLBACK")) == nil, isConnected {
-            PQreset(handle)
-            prepared = [:]
+            reset()
         }
     }
 
@@ -129,18 +137,18 @@ public final class PostgresConnection {
     /// prepared on this connection are prepared in the same round trip. Returns each step's result.
     public func pipeline(_ steps: [Step]) throws(PostgresError) -> [PostgresResult] {
         guard isConnected else { throw PostgresError(message: "the connection is closed", connectionLost: true) }
+        deallocateEvicted()
         guard PQenterPipelineMode(handle) == 1 else { throw lastError() }
         // What was sent, in order: a statement to prepare (its text), or a step to execute.
         enum Sent { case prepare(String, name: String), execute }
         var sent: [Sent] = []
         var failure: PostgresError?
-        var naming = prepared.count
         var preparing: [String: String] = [:]
         for step in steps where failure == nil {
-            var name = prepared[step.sql] ?? preparing[step.sql]
+            var name = prepared.value(for: step.sql) ?? preparing[step.sql]
             if name == nil {
-                naming += 1
-                let fresh = "todo_\(naming)"
+                statementNumber += 1
+                let fresh = "todo_\(statementNumber)"
                 let types = [Oid](repeating: Self.textType, count: step.parameters.count)
                 guard PQsendPrepare(handle, fresh, step.sql, Int32(step.parameters.count), types) == 1 else {
                     failure = lastError()
@@ -162,8 +170,7 @@ public final class PostgresConnection {
         if failure == nil, PQpipelineSync(handle) != 1 { failure = lastError() }
         if let failure {
             // Nothing can be read back reliably from a half-sent pipeline: start afresh.
-            PQreset(handle)
-            prepared = [:]
+            reset()
             throw PostgresError(sqlState: failure.sqlState, message: failure.message, connectionLost: true)
         }
 
@@ -172,7 +179,7 @@ public final class PostgresConnection {
             let outcome = try readOne()
             switch (item, outcome) {
             case (.prepare(let sql, let name), .ok):
-                prepared[sql] = name
+                if let old = prepared.insert(name, for: sql) { evicted.append(old.value) }
             case (.execute, .ok(let result?)):
                 results.append(result)
             case (_, .failed(let error)):
@@ -190,6 +197,26 @@ public final class PostgresConnection {
         if let failure { throw failure }
         return results
     }
+
+    /// Deallocates the statements evicted from the cache, in one round trip before the next
+    /// pipeline (evictions happen only when more statement texts are in use than the limit).
+    /// Inside a transaction block it waits for the block's end, so a failure cannot abort it.
+    private func deallocateEvicted() {
+        guard !evicted.isEmpty, !inTransaction else { return }
+        let sql = evicted.map { "DEALLOCATE \($0)" }.joined(separator: "; ")
+        evicted.removeAll()
+        if let result = PQexec(handle, sql) { PQclear(result) }
+    }
+
+    /// Reconnects (libpq's `PQreset`): the server forgets every prepared statement.
+    private func reset() {
+        PQreset(handle)
+        prepared.removeAll()
+        evicted.removeAll()
+    }
+
+    /// How many statements are prepared on this connection now (for tests and metrics).
+    public var preparedStatementCount: Int { prepared.count }
 
     /// What one pipelined command came back as.
     private enum Outcome {

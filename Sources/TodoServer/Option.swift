@@ -50,6 +50,10 @@ extension Option {
                                         help: "copy: the database to copy into (created or migrated; it must have no tasks).")
     static let synchronous = Option(flag: "--synchronous", variable: "TODO_SYNCHRONOUS", argument: "full|normal",
                                     defaultValue: "full", help: "Commit durability: full survives power loss, normal a process crash.")
+    static let statementCache = Option(flag: "--statement-cache", variable: "TODO_STATEMENT_CACHE", argument: "N",
+                                       defaultValue: "64", range: 1...100_000,
+                                       help: "List-query shapes whose statements each connection keeps prepared (least "
+                                           + "recently used dropped first).")
     static let metricsFile = Option(flag: "--metrics-file", variable: "TODO_METRICS_FILE", argument: "PATH|off",
                                     help: "The file the worker processes share their metrics in (default: the SQLite database "
                                         + "path with .metrics appended; with PostgreSQL, todo-fcgi.metrics in $STATE_DIRECTORY or "
@@ -94,7 +98,7 @@ extension Option {
 
     /// Every setting, in `--help` order.
     static let all: [Option] = [
-        listen, threads, backlog, maxConnections, queueTimeout, database, synchronous, metricsFile, logLevel,
+        listen, threads, backlog, maxConnections, queueTimeout, database, synchronous, statementCache, metricsFile, logLevel,
         copySource, copyDestination, subject, lifetime, signingKey, privateKeyFile, jwksFile, keyID, force, environmentFile,
         secret, secretFile, credentialsDirectory, corsOrigins, betterAuthURL, jwksURL, jwksPath,
         jwksMaximumAge, jwksRefreshInterval, issuer, audience, leeway, webServerAddresses,

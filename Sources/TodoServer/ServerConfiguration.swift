@@ -50,14 +50,16 @@ extension Settings {
 
     /// The database `name` names: a PostgreSQL URI or an SQLite path.
     func backend(named name: String) throws(ConfigurationError) -> any TaskBackend {
+        let cacheSize = try integer(.statementCache)
         if PostgresConnectionString.isPostgres(name) {
             do {
-                return try PostgresBackend(connectionString: name)
+                return try PostgresBackend(connectionString: name, listStatementCacheSize: cacheSize)
             } catch {
                 throw ConfigurationError("--database: \(error.message)")
             }
         }
         var options = TaskDatabase.Options(path: name)
+        options.listStatementCacheSize = cacheSize
         let mode = value(.synchronous) ?? "full"
         guard let synchronous = TaskDatabase.Synchronous(rawValue: mode.lowercased()) else {
             throw ConfigurationError("--synchronous must be full or normal, got \"\(mode)\"")

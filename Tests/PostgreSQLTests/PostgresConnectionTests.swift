@@ -57,6 +57,29 @@ struct PostgresConnectionTests {
         #expect(prepared.int64(row: 0, column: 0) == 1)
     }
 
+    /// Before: every statement text stayed prepared for the connection's life (3,000 list shapes
+    /// grew the server's backends by 345 MiB). Now the least recently used go past the limit.
+    @Test func preparedStatementsAreBoundedLeastRecentlyUsedFirst() throws {
+        let connection = try PostgresConnection(connectionString: try #require(testServerURI()), preparedStatementLimit: 4)
+        let hot = "SELECT $1::int + 0"
+        for number in 1...40 {
+            let results = try connection.pipeline([.init(hot, ["1"]), .init("SELECT $1::int + \(number)", ["1"])])
+            #expect(results[1].int64(row: 0, column: 0) == Int64(1 + number))
+            #expect(connection.preparedStatementCount <= 4)
+        }
+        let onServer = try connection.query("SELECT count(*), count(*) FILTER (WHERE statement = $1) FROM pg_prepared_statements", [hot])
+        #expect(onServer.int64(row: 0, column: 0) <= 5)  // the last eviction is deallocated before the next pipeline
+        #expect(onServer.int64(row: 0, column: 1) == 1)  // the statement used all along stayed prepared
+        // An evicted statement is prepared again when it comes back, under a new name.
+        #expect(try connection.pipeline([.init("SELECT $1::int + 1", ["1"])])[0].int64(row: 0, column: 0) == 2)
+        // Evictions inside a transaction block wait for its end (a failure cannot abort it).
+        try connection.execute("BEGIN")
+        for number in 41...50 { _ = try connection.pipeline([.init("SELECT $1::int + \(number)", ["1"])]) }
+        try connection.execute("COMMIT")
+        _ = try connection.pipeline([.init(hot, ["1"])])
+        #expect(try connection.query("SELECT count(*) FROM pg_prepared_statements").int64(row: 0, column: 0) <= 5)
+    }
+
     @Test func aFailedPrepareIsNotRememberedAsPrepared() throws {
         let connection = try connect()
         #expect(throws: PostgresError.self) { _ = try connection.pipeline([.init("SELECT nosuchcolumn FROM pg_class")]) }

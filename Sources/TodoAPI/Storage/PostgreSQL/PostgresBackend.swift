@@ -7,9 +7,13 @@ public struct PostgresBackend: TaskBackend {
     /// The libpq connection string (it may hold a password: never print it).
     let connectionString: String
     private let committed = CommitCounter()
+    /// The most list-query shapes whose statements a connection keeps prepared.
+    let listStatementCacheSize: Int
 
     /// The database `connectionString` names; throws when libpq cannot parse it.
-    public init(connectionString: String) throws(StorageError) {
+    public init(connectionString: String,
+                listStatementCacheSize: Int = TaskDatabase.Options.defaultListStatementCacheSize) throws(StorageError) {
+        self.listStatementCacheSize = listStatementCacheSize
         do {
             displayName = try PostgresConnectionString.redacted(connectionString)
         } catch {
@@ -42,7 +46,7 @@ public struct PostgresBackend: TaskBackend {
     }
 
     public func makeStore() throws(StorageError) -> any TaskStore {
-        PostgresTaskStore(connectionString: connectionString, commits: committed)
+        PostgresTaskStore(connectionString: connectionString, commits: committed, listStatementCacheSize: listStatementCacheSize)
     }
 
     /// Connectivity, the server, the schema version, the role (neither superuser nor

@@ -16,7 +16,9 @@ import PostgreSQL
 /// Not Sendable: it owns one thread's connection.
 public final class PostgresTaskStore: TaskStore {
     private let connectionString: String
-    private let connect: (String) throws(StorageError) -> PostgresConnection
+    /// How to connect (tests replace it); nil: `serving`.
+    private let connect: ((String) throws(StorageError) -> PostgresConnection)?
+    private let preparedStatementLimit: Int
     private let commits: CommitCounter
     private var connection: PostgresConnection?
     private var retryAt: UInt64 = 0
@@ -31,21 +33,28 @@ public final class PostgresTaskStore: TaskStore {
     private static let columns = TaskRow.columnList
     private typealias Step = PostgresConnection.Step
 
-    /// A store that connects with `connectionString` when first used.
+    /// Statements a connection keeps prepared besides the list shapes: every fixed statement
+    /// of this store (about 25) with room to spare.
+    static let fixedStatementAllowance = 64
+
+    /// A store that connects with `connectionString` when first used, keeping the statements of
+    /// at most `listStatementCacheSize` list shapes prepared (beside the fixed ones).
     init(connectionString: String, commits: CommitCounter,
-         connect: @escaping (String) throws(StorageError) -> PostgresConnection = PostgresTaskStore.serving) {
+         listStatementCacheSize: Int = TaskDatabase.Options.defaultListStatementCacheSize,
+         connect: ((String) throws(StorageError) -> PostgresConnection)? = nil) {
         self.connectionString = connectionString
         self.commits = commits
+        self.preparedStatementLimit = Self.fixedStatementAllowance + listStatementCacheSize
         self.connect = connect
     }
 
     /// Connects for serving: the schema must be this build's, exports stay off for the session,
     /// and a commit is acknowledged only once it is durable (`synchronous_commit` never `off`).
-    static func serving(_ connectionString: String) throws(StorageError) -> PostgresConnection {
+    static func serving(_ connectionString: String, preparedStatementLimit: Int) throws(StorageError) -> PostgresConnection {
         let connection: PostgresConnection
         let version: Int64
         do {
-            connection = try PostgresConnection(connectionString: connectionString)
+            connection = try PostgresConnection(connectionString: connectionString, preparedStatementLimit: preparedStatementLimit)
             version = try PostgresSchema.installedVersion(connection)
             try connection.execute("""
                 SELECT set_config('todo.export', 'off', false);
@@ -72,7 +81,12 @@ public final class PostgresTaskStore: TaskStore {
             throw StorageError(.unavailable, "PostgreSQL is unreachable; the next attempt is in \((retryAt - now) / 1_000_000) ms")
         }
         do {
-            let fresh = try connect(connectionString)
+            let fresh: PostgresConnection
+            if let connect {
+                fresh = try connect(connectionString)
+            } else {
+                fresh = try Self.serving(connectionString, preparedStatementLimit: preparedStatementLimit)
+            }
             connection = fresh
             backoffNanoseconds = 0
             return fresh

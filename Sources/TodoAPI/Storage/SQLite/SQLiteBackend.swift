@@ -41,7 +41,8 @@ public struct SQLiteBackend: TaskBackend {
             // any write is answered (WALFlusher): FULL's durability, without holding the lock for it.
             try Self.mapped { () throws(SQLiteError) in try connection.execute("PRAGMA synchronous = NORMAL") }
         }
-        return SQLiteTaskStore(connection: connection, committer: committer, health: health, file: file)
+        return SQLiteTaskStore(connection: connection, committer: committer, health: health, file: file,
+                               listStatementCacheSize: options.listStatementCacheSize)
     }
 
     public func check() throws(StorageError) -> String {

@@ -1,3 +1,4 @@
+import Caching
 import SQLite
 
 /// The SQLite `TaskStore`. Every statement is filtered by the owner, so a task id alone never
@@ -11,7 +12,9 @@ public final class SQLiteTaskStore: TaskStore {
     private let file: DatabaseFile?
     private let identity: DatabaseFile.Identity?
     private var cursorKey: [UInt8]?
-    private var listStatementCache: [TaskListQuery.Shape: (page: SQLiteStatement, count: SQLiteStatement)] = [:]
+    /// The list statements of the shapes used most recently: bounded, since a client can ask for
+    /// any of some 300,000 shapes, and each prepared pair holds memory for the connection's life.
+    private var listStatementCache: BoundedCache<TaskListQuery.Shape, (page: SQLiteStatement, count: SQLiteStatement)>
 
     private static let columns = TaskRow.columnList
 
@@ -19,8 +22,9 @@ public final class SQLiteTaskStore: TaskStore {
     /// `health`. With `file`, every operation first checks that the file at the path is still
     /// the one open.
     init(connection: SQLiteConnection, committer: GroupCommit = GroupCommit(), health: WriteHealth = WriteHealth(),
-         file: DatabaseFile? = nil) {
+         file: DatabaseFile? = nil, listStatementCacheSize: Int = TaskDatabase.Options.defaultListStatementCacheSize) {
         self.connection = connection
+        self.listStatementCache = BoundedCache(capacity: listStatementCacheSize)
         self.committer = committer
         self.health = health
         self.file = file
@@ -235,10 +239,10 @@ public final class SQLiteTaskStore: TaskStore {
     /// once per shape and connection, found again by a small key rather than by their text.
     private func listStatements(_ query: TaskListQuery) throws(SQLiteError) -> (page: SQLiteStatement, count: SQLiteStatement) {
         let shape = query.shape
-        if let cached = listStatementCache[shape] { return cached }
+        if let cached = listStatementCache.value(for: shape) { return cached }
         let sql = Self.listSQL(query)
         let statements = (page: try connection.prepare(sql.page), count: try connection.prepare(sql.count))
-        listStatementCache[shape] = statements
+        listStatementCache.insert(statements, for: shape)  // an evicted pair is finalized as it goes
         return statements
     }
 

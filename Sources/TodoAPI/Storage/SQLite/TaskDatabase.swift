@@ -27,6 +27,10 @@ public enum TaskDatabase {
         public var synchronous: Synchronous = .full
         /// How long a writer waits for another writer's lock.
         public var busyTimeoutMilliseconds: Int32 = 5000
+        /// The most list-query shapes whose statements a connection keeps prepared.
+        public var listStatementCacheSize = Self.defaultListStatementCacheSize
+        /// `--statement-cache`'s default.
+        public static let defaultListStatementCacheSize = 64
 
         /// Options for the database at `path`.
         public init(path: String) {
