@@ -6,13 +6,18 @@ import Glibc
 #endif
 
 /// Decouples connections from threads: one thread (running `run()`) owns the listening sockets
-/// and every idle connection in an epoll set; a connection whose next request has arrived joins a
-/// FIFO ready queue, and worker threads take them one at a time (`nextConnection()`), answer the
-/// request, and hand the connection back (`finished(keptDescriptor:)`).
+/// and every idle connection in an epoll set; a connection whose next request has arrived
+/// whole joins a FIFO ready queue, and worker threads take them one at a time
+/// (`nextConnection()`), answer the request, and hand the connection back
+/// (`finished(keptDescriptor:)`).
 ///
 /// An idle kept-alive connection from nginx therefore costs a descriptor and an epoll entry,
-/// never a thread, and no request waits behind idle connections. The dispatcher knows nothing
-/// of FastCGI: it watches sockets for bytes; the worker's libfcgi reads them.
+/// never a thread, and no request waits behind idle connections. "Arrived whole" is read from
+/// the FastCGI record headers in the socket's buffer (`FastCGIFraming`, with `MSG_PEEK`: the
+/// worker's libfcgi still reads every byte itself), so a peer that sends slowly or stops
+/// mid-request holds no thread either: it has `requestTimeoutNanoseconds` to finish, its
+/// parameters are capped, an idle connection is closed after `idleTimeoutNanoseconds`, and at
+/// the connection limit the longest-idle connection makes room for a new one.
 ///
 /// Shared by all threads of the process: every mutable field is guarded by `mutex`, the
 /// listening-state fields are touched only by the dispatcher thread, and the pthread objects
@@ -38,6 +43,14 @@ public final class ConnectionDispatcher: @unchecked Sendable {
         public var waitedNanoseconds: UInt64 = 0
         /// Requests taken from the ready queue.
         public var dequeued = 0
+        /// Connections whose request has begun to arrive but is not whole yet.
+        public var arriving = 0
+        /// Connections closed because their request was not FastCGI, or too large.
+        public var refusedRequests = 0
+        /// Connections closed because their request did not arrive whole in time.
+        public var timedOutRequests = 0
+        /// Idle connections closed after the idle timeout, or to make room at the limit.
+        public var closedIdle = 0
     }
 
     private let poll: EventPoll
@@ -49,7 +62,8 @@ public final class ConnectionDispatcher: @unchecked Sendable {
     private let mutex: UnsafeMutablePointer<pthread_mutex_t>
     private let workAvailable: UnsafeMutablePointer<pthread_cond_t>
     private var queue = ReadyQueue()
-    private var idle: Set<Int32> = []
+    /// Idle connections, and since when (the clock's nanoseconds) each has been idle.
+    private var idle: [Int32: UInt64] = [:]
     private var statistics = Statistics()
     private var waitingWorkers = 0
     private var stopping = false
@@ -61,6 +75,19 @@ public final class ConnectionDispatcher: @unchecked Sendable {
     private var listening = false
     /// After accept failed for want of descriptors or memory: when to try again.
     private var acceptPausedUntil: UInt64 = 0
+    /// Connections whose request is partly there, not watched until `retryAt`.
+    private var arriving: [Int32: Arrival] = [:]
+    /// Where a connection's pending bytes are peeked (`maximumRequestBytes` + 1).
+    private let peekBuffer: UnsafeMutableRawBufferPointer
+    /// When idle connections are next checked against the idle timeout.
+    private var nextIdleSweep: UInt64 = 0
+
+    /// A request partly received: since when, and when to look at the connection again.
+    private struct Arrival {
+        let since: UInt64
+        var retryAt: UInt64
+        var delay: UInt64
+    }
 
     /// A dispatcher for `listeningSockets` (they are made non-blocking; they stay open on stop,
     /// since under systemd or spawn-fcgi other processes may share them).
@@ -76,6 +103,7 @@ public final class ConnectionDispatcher: @unchecked Sendable {
             let flags = try systemCall("fcntl(F_GETFL)") { fcntl(socket, F_GETFL) }
             _ = try systemCall("fcntl(F_SETFL, O_NONBLOCK)") { fcntl(socket, F_SETFL, flags | O_NONBLOCK) }
         }
+        peekBuffer = .allocate(byteCount: settings.maximumRequestBytes + 1, alignment: 8)
         mutex = .allocate(capacity: 1)
         pthread_mutex_init(mutex, nil)
         workAvailable = .allocate(capacity: 1)
@@ -83,7 +111,9 @@ public final class ConnectionDispatcher: @unchecked Sendable {
     }
 
     deinit {
-        for fd in idle { close(fd) }
+        for fd in idle.keys { close(fd) }
+        for fd in arriving.keys { close(fd) }
+        peekBuffer.deallocate()
         while let connection = queue.removeFirst() { close(connection.descriptor) }
         pthread_cond_destroy(workAvailable)
         workAvailable.deallocate()
@@ -128,14 +158,15 @@ public final class ConnectionDispatcher: @unchecked Sendable {
         var wakeDispatcher = false
         pthread_mutex_lock(mutex)
         statistics.busy -= 1
-        if let fd = keptDescriptor, !(stopping && clock() >= graceDeadline) {
-            idle.insert(fd)
+        let now = clock()
+        if let fd = keptDescriptor, !(stopping && now >= graceDeadline) {
+            idle[fd] = now
             // Re-armed under the lock: the stop path closes idle connections under it too, so
             // no descriptor number is re-armed after it was closed (and perhaps reused).
             do {
                 try poll.rearm(fd)
             } catch {
-                idle.remove(fd)
+                idle.removeValue(forKey: fd)
                 closeNow = fd
                 log("keeping a connection failed, closing it: \(error)")
             }
@@ -145,6 +176,9 @@ public final class ConnectionDispatcher: @unchecked Sendable {
         if closeNow != nil || keptDescriptor == nil {
             statistics.open -= 1
             wakeDispatcher = stopping || statistics.open == settings.maximumConnections - 1
+        } else {
+            // At the limit, an idle connection is room a new one can take: listen again.
+            wakeDispatcher = statistics.open >= settings.maximumConnections
         }
         pthread_mutex_unlock(mutex)
         if let closeNow { close(closeNow) }
@@ -194,7 +228,7 @@ public final class ConnectionDispatcher: @unchecked Sendable {
                 } else if listeners.contains(fd) {
                     acceptConnections(on: fd)
                 } else {
-                    connectionBecameReadable(fd)
+                    connectionBecameReadable(fd, hungUp: event.events & (EPOLLRDHUP.rawValue | EPOLLHUP.rawValue) != 0)
                 }
             }
             guard let next = try afterEvents() else { return }
@@ -202,26 +236,88 @@ public final class ConnectionDispatcher: @unchecked Sendable {
         }
     }
 
-    private func connectionBecameReadable(_ fd: Int32) {
-        var byte: UInt8 = 0
-        let peeked = recv(fd, &byte, 1, Int32(MSG_PEEK | MSG_DONTWAIT))
+    /// Looks at what a watched connection has sent: a whole request is queued for a worker, a
+    /// partial one is looked at again shortly (until its deadline), anything else is closed.
+    private func connectionBecameReadable(_ fd: Int32, hungUp: Bool) {
+        let peeked = recv(fd, peekBuffer.baseAddress, peekBuffer.count, Int32(MSG_PEEK | MSG_DONTWAIT))
         let error = errno
         if peeked > 0 {
-            pthread_mutex_lock(mutex)
-            idle.remove(fd)
-            queue.append(ReadyConnection(descriptor: fd, readySince: clock()))
-            if waitingWorkers > 0 { pthread_cond_signal(workAvailable) }
-            pthread_mutex_unlock(mutex)
+            let now = clock()
+            let pending = UnsafeRawBufferPointer(rebasing: peekBuffer[0..<peeked])
+            switch FastCGIFraming.scan(pending, maximumParamsBytes: settings.maximumParamsBytes) {
+            case .complete(let byteCount):
+                arriving.removeValue(forKey: fd)
+                var ready = ReadyConnection(descriptor: fd, readySince: now)
+                ready.closeAfterResponse = peeked > byteCount
+                pthread_mutex_lock(mutex)
+                idle.removeValue(forKey: fd)
+                statistics.arriving = arriving.count
+                queue.append(ready)
+                if waitingWorkers > 0 { pthread_cond_signal(workAvailable) }
+                pthread_mutex_unlock(mutex)
+            case .incomplete where peeked > settings.maximumRequestBytes || hungUp:
+                refuse(fd)  // too large, or the rest can never come
+            case .incomplete:
+                // Watched again after a short, growing pause: a partial request keeps the
+                // descriptor readable, so re-arming it at once would spin.
+                var arrival = arriving[fd] ?? Arrival(since: now, retryAt: 0, delay: 0)
+                arrival.delay = min(max(arrival.delay * 2, 1_000_000), 64_000_000)
+                arrival.retryAt = now &+ arrival.delay
+                arriving[fd] = arrival
+                pthread_mutex_lock(mutex)
+                idle.removeValue(forKey: fd)
+                statistics.arriving = arriving.count
+                pthread_mutex_unlock(mutex)
+            case .malformed, .paramsTooLarge:
+                refuse(fd)
+            }
         } else if peeked < 0, error == EAGAIN || error == EINTR {
             try? poll.rearm(fd)  // a spurious wake-up: keep waiting
         } else {
-            // The peer closed (or the connection failed) between requests: nothing is lost.
+            // The peer closed (or the connection failed) between requests, or mid-request.
+            let wasArriving = arriving.removeValue(forKey: fd) != nil
             pthread_mutex_lock(mutex)
-            let wasIdle = idle.remove(fd) != nil
-            if wasIdle { statistics.open -= 1 }
+            let wasIdle = idle.removeValue(forKey: fd) != nil
+            if wasIdle || wasArriving { statistics.open -= 1 }
+            statistics.arriving = arriving.count
             pthread_mutex_unlock(mutex)
-            if wasIdle { close(fd) }
+            if wasIdle || wasArriving { close(fd) }
         }
+    }
+
+    /// Closes a connection whose request is not FastCGI or is over the limits: nothing of it
+    /// was read, and no thread ever saw it.
+    private func refuse(_ fd: Int32) {
+        arriving.removeValue(forKey: fd)
+        pthread_mutex_lock(mutex)
+        idle.removeValue(forKey: fd)
+        statistics.open -= 1
+        statistics.refusedRequests += 1
+        statistics.arriving = arriving.count
+        pthread_mutex_unlock(mutex)
+        close(fd)
+    }
+
+    /// Past the connection limit: closes the longest-idle connection (else the oldest partial
+    /// request) to make room for the one just accepted; false when every connection is at work.
+    private func makeRoom() -> Bool {
+        pthread_mutex_lock(mutex)
+        var victim = idle.min(by: { $0.value < $1.value })?.key
+        if let fd = victim {
+            idle.removeValue(forKey: fd)
+        } else if let oldest = arriving.min(by: { $0.value.since < $1.value.since })?.key {
+            arriving.removeValue(forKey: oldest)
+            statistics.arriving = arriving.count
+            victim = oldest
+        }
+        if victim != nil {
+            statistics.open -= 1
+            statistics.closedIdle += 1
+        }
+        pthread_mutex_unlock(mutex)
+        guard let victim else { return false }
+        close(victim)
+        return true
     }
 
     private func acceptConnections(on listener: Int32) {
@@ -229,8 +325,9 @@ public final class ConnectionDispatcher: @unchecked Sendable {
         for _ in 0..<64 {
             pthread_mutex_lock(mutex)
             let full = statistics.open >= settings.maximumConnections
+            let roomCanBeMade = !idle.isEmpty || !arriving.isEmpty
             pthread_mutex_unlock(mutex)
-            if full {
+            if full, !roomCanBeMade {
                 stopListening()
                 return
             }
@@ -259,6 +356,8 @@ public final class ConnectionDispatcher: @unchecked Sendable {
                     return
                 }
             }
+            // Over the limit by this one: the longest-idle connection makes room for it.
+            if full { _ = makeRoom() }
             let allowed = withUnsafePointer(to: &address) {
                 $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { settings.allowedPeers.allows($0) }
             }
@@ -273,11 +372,11 @@ public final class ConnectionDispatcher: @unchecked Sendable {
             pthread_mutex_lock(mutex)
             statistics.open += 1
             statistics.accepted += 1
-            idle.insert(fd)
+            idle[fd] = clock()
             do {
                 try poll.add(fd, .connection)
             } catch {
-                idle.remove(fd)
+                idle.removeValue(forKey: fd)
                 statistics.open -= 1
                 close(fd)
                 log("watching a new connection failed: \(error)")
@@ -311,21 +410,45 @@ public final class ConnectionDispatcher: @unchecked Sendable {
         listening = false
     }
 
-    /// Bookkeeping after each batch of events: resumes accepting below the limit, and while
-    /// stopping, closes idle connections past the grace deadline. Returns nil when the loop is
-    /// done, else how long the next wait may block: no limit normally, 50 ms while stopping or
-    /// while accepting is paused, so deadlines are checked even when no event comes.
+    /// Bookkeeping after each batch of events: partial requests are looked at again when due
+    /// and closed past their deadline, idle connections past the idle timeout; accepting
+    /// resumes below the limit, and while stopping, idle connections are closed past the grace
+    /// deadline. Returns nil when the loop is done, else how long the next wait may block: until
+    /// the next partial request is due, at most a second (the idle sweep), 50 ms while stopping
+    /// or while accepting is paused.
     private func afterEvents() throws(SystemCallError) -> Int32? {
         let now = clock()
         var toClose: [Int32] = []
+        var nextDue = now &+ 1_000_000_000
         pthread_mutex_lock(mutex)
         let isStopping = stopping
-        let belowLimit = statistics.open < settings.maximumConnections
-        if isStopping, now >= graceDeadline, !idle.isEmpty {
-            toClose = Array(idle)
-            idle.removeAll()
-            statistics.open -= toClose.count
+        let pastGrace = isStopping && now >= graceDeadline
+        for (fd, arrival) in arriving {
+            if pastGrace || now &- arrival.since > settings.requestTimeoutNanoseconds {
+                arriving.removeValue(forKey: fd)
+                toClose.append(fd)
+                if !pastGrace { statistics.timedOutRequests += 1 }
+            } else if arrival.retryAt <= now {
+                arriving[fd]?.retryAt = .max  // re-armed: its next event says what is there now
+                try? poll.rearm(fd)
+            } else {
+                nextDue = min(nextDue, arrival.retryAt)
+            }
         }
+        if pastGrace, !idle.isEmpty {
+            toClose += idle.keys
+            idle.removeAll()
+        } else if now >= nextIdleSweep {
+            nextIdleSweep = now &+ 1_000_000_000
+            for (fd, since) in idle where now &- since > settings.idleTimeoutNanoseconds {
+                idle.removeValue(forKey: fd)
+                toClose.append(fd)
+                statistics.closedIdle += 1
+            }
+        }
+        statistics.open -= toClose.count
+        statistics.arriving = arriving.count
+        let belowLimit = statistics.open < settings.maximumConnections || !idle.isEmpty || !arriving.isEmpty
         let done = isStopping && statistics.open == 0
         pthread_mutex_unlock(mutex)
         for fd in toClose { close(fd) }
@@ -336,7 +459,8 @@ public final class ConnectionDispatcher: @unchecked Sendable {
             try startListening()
         }
         if done { return nil }
-        return isStopping || acceptPausedUntil != 0 ? 50 : -1
+        if isStopping || acceptPausedUntil != 0 { return 50 }
+        return Int32(clamping: (nextDue &- now + 999_999) / 1_000_000)
     }
 
     private func markDrained() {

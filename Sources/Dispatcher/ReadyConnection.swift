@@ -8,6 +8,10 @@ public struct ReadyConnection: Sendable {
     public internal(set) var waitedNanoseconds: UInt64 = 0
     /// True when it waited longer than the queue timeout: answer 503 instead of working on it.
     public internal(set) var isOverdue = false
+    /// True when the peer sent bytes after this request before it was answered (pipelining,
+    /// which nginx never does): the connection is closed after the answer, so the bytes after
+    /// it are never silently dropped on a connection kept open.
+    public internal(set) var closeAfterResponse = false
 }
 
 /// A first-in, first-out queue of ready connections (a ring over an array: no per-item allocation).

@@ -105,12 +105,19 @@ public final class FastCGIRequest {
         guard written == bytes.count else { throw FastCGIError("FCGX_PutStr", code: written) }
     }
 
+    /// Whether libfcgi read bytes past this request's end (a request the peer pipelined after
+    /// it): call after the body was read to its end.
+    public var hasUnreadInput: Bool {
+        isActive && todo_fcgx_unread_input(request.pointee.in) > 0
+    }
+
     /// Completes the request: flushes the output and ends it for the web server. Returns the
-    /// connection when the web server asked to keep it open (the caller owns it from then on),
-    /// nil when libfcgi closed it.
-    public func finish() -> Int32? {
+    /// connection when the web server asked to keep it open and `keepConnection` allows it (the
+    /// caller owns it from then on), nil when libfcgi closed it.
+    public func finish(keepConnection: Bool = true) -> Int32? {
         guard isActive else { return nil }
         isActive = false
+        if !keepConnection { request.pointee.keepConnection = 0 }
         FCGX_Finish_r(request)
         let kept = request.pointee.ipcFd
         guard kept >= 0 else { return nil }

@@ -203,7 +203,10 @@ final class WorkerPool: Sendable {
                 }
             }
             serve(slot, application, connection: connection, metrics: metrics)
-            dispatcher.finished(keptDescriptor: slot.finish())
+            // A peer that sent a request after this one before its answer (never nginx) gets
+            // the connection closed: the bytes after this request are not silently dropped.
+            let keep = !connection.closeAfterResponse && !slot.hasUnreadInput
+            dispatcher.finished(keptDescriptor: slot.finish(keepConnection: keep))
         }
     }
 

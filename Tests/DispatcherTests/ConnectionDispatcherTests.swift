@@ -13,10 +13,10 @@ struct ConnectionDispatcherTests {
         defer { harness.stop(graceSeconds: 0) }
         let client = harness.connectClient()
         #expect(harness.eventually { $0.open == 1 && $0.idle == 1 && $0.queued == 0 })
-        send("hello", on: client)
+        sendRequest("hello", on: client)
         #expect(harness.eventually { $0.queued == 1 && $0.idle == 0 })
         let ready = try #require(harness.nextReady())
-        #expect(receive(from: ready.descriptor) == "hello")
+        #expect(receiveRequest(from: ready.descriptor) == "hello")
         #expect(harness.dispatcher.currentStatistics.busy == 1)
         send("reply", on: ready.descriptor)
         harness.dispatcher.finished(keptDescriptor: ready.descriptor)
@@ -24,11 +24,11 @@ struct ConnectionDispatcherTests {
         #expect(harness.eventually { $0.idle == 1 && $0.busy == 0 && $0.open == 1 })
 
         // The next request on the same kept connection is queued again, on the same descriptor.
-        send("again", on: client)
+        sendRequest("again", on: client)
         #expect(harness.eventually { $0.queued == 1 })
         let second = try #require(harness.nextReady())
         #expect(second.descriptor == ready.descriptor)
-        #expect(receive(from: second.descriptor) == "again")
+        #expect(receiveRequest(from: second.descriptor) == "again")
         harness.dispatcher.finished(keptDescriptor: nil)
         close(second.descriptor)
         #expect(harness.eventually { $0.open == 0 && $0.idle == 0 })
@@ -41,13 +41,13 @@ struct ConnectionDispatcherTests {
         let clients = (0..<3).map { _ in harness.connectClient() }
         #expect(harness.eventually { $0.idle == 3 })
         for (sent, index) in [2, 0, 1].enumerated() {
-            send("request \(index)", on: clients[index])
+            sendRequest("request \(index)", on: clients[index])
             #expect(harness.eventually { $0.queued == sent + 1 })
         }
         var order: [String] = []
         for _ in 0..<3 {
             let ready = try #require(harness.nextReady())
-            order.append(receive(from: ready.descriptor) ?? "?")
+            order.append(receiveRequest(from: ready.descriptor) ?? "?")
             harness.dispatcher.finished(keptDescriptor: ready.descriptor)
         }
         #expect(order == ["request 2", "request 0", "request 1"])
@@ -60,10 +60,10 @@ struct ConnectionDispatcherTests {
         for _ in 0..<300 { _ = harness.connectClient() }
         #expect(harness.eventually { $0.open == 300 && $0.idle == 300 })
         let active = harness.connectClient()
-        send("ping", on: active)
+        sendRequest("ping", on: active)
         #expect(harness.eventually { $0.queued == 1 })
         let ready = try #require(harness.nextReady())
-        #expect(receive(from: ready.descriptor) == "ping")
+        #expect(receiveRequest(from: ready.descriptor) == "ping")
         #expect(ready.waitedNanoseconds < 1_000_000_000)
         harness.dispatcher.finished(keptDescriptor: ready.descriptor)
         #expect(harness.dispatcher.currentStatistics.open == 301)
@@ -86,61 +86,189 @@ struct ConnectionDispatcherTests {
         harness.start()
         defer { harness.stop(graceSeconds: 0) }
         let late = harness.connectClient()
-        send("late", on: late)
+        sendRequest("late", on: late)
         #expect(harness.eventually { $0.queued == 1 })
         usleep(80_000)  // no worker came for 80 ms
         let overdue = try #require(harness.nextReady())
         #expect(overdue.isOverdue)
         #expect(overdue.waitedNanoseconds >= 30_000_000)
-        #expect(receive(from: overdue.descriptor) == "late")
+        #expect(receiveRequest(from: overdue.descriptor) == "late")
         harness.dispatcher.finished(keptDescriptor: overdue.descriptor)
 
         let prompt = harness.connectClient()
-        send("prompt", on: prompt)
+        sendRequest("prompt", on: prompt)
         #expect(harness.eventually { $0.queued == 1 })
         let onTime = try #require(harness.nextReady())
         #expect(!onTime.isOverdue)
-        #expect(receive(from: onTime.descriptor) == "prompt")
+        #expect(receiveRequest(from: onTime.descriptor) == "prompt")
         harness.dispatcher.finished(keptDescriptor: onTime.descriptor)
         let statistics = harness.dispatcher.currentStatistics
         #expect(statistics.shed == 1 && statistics.dequeued == 2)
     }
 
-    @Test func holdsNoMoreThanTheConnectionLimit() throws {
+    /// At the limit a new connection takes the place of the longest-idle one (before, 6,000 idle
+    /// connections held the 4,096 places and nginx's new connections waited in a full backlog).
+    @Test func aNewConnectionAtTheLimitReplacesTheLongestIdle() throws {
+        var settings = DispatcherSettings()
+        settings.maximumConnections = 2
+        let harness = try DispatcherHarness(settings: settings)
+        harness.start()
+        defer { harness.stop(graceSeconds: 0) }
+        let oldest = harness.connectClient()
+        #expect(harness.eventually { $0.open == 1 })
+        usleep(20_000)
+        let second = harness.connectClient()
+        #expect(harness.eventually { $0.open == 2 })
+        let third = harness.connectClient()
+        #expect(harness.eventually { $0.accepted == 3 && $0.open == 2 && $0.closedIdle == 1 })
+        #expect(receive(from: oldest) == "")
+        sendRequest("served", on: third)
+        let ready = try #require(harness.nextReady())
+        #expect(receiveRequest(from: ready.descriptor) == "served")
+        harness.dispatcher.finished(keptDescriptor: ready.descriptor)
+        _ = second
+    }
+
+    @Test func holdsNoMoreThanTheConnectionLimitWhenNoneIsIdle() throws {
         var settings = DispatcherSettings()
         settings.maximumConnections = 2
         let harness = try DispatcherHarness(settings: settings)
         harness.start()
         defer { harness.stop(graceSeconds: 0) }
         let first = harness.connectClient()
-        _ = harness.connectClient()
-        _ = harness.connectClient()  // waits in the listen backlog
-        #expect(harness.eventually { $0.open == 2 })
+        let second = harness.connectClient()
+        sendRequest("a", on: first)
+        sendRequest("b", on: second)
+        #expect(harness.eventually { $0.queued == 2 })
+        let busy = [try #require(harness.nextReady()), try #require(harness.nextReady())]
+        #expect(Set(busy.map { receiveRequest(from: $0.descriptor) }) == ["a", "b"])
+        _ = harness.connectClient()  // waits in the listen backlog: both are at work
         usleep(100_000)
         #expect(harness.dispatcher.currentStatistics.accepted == 2)
-        shutdown(first, Int32(SHUT_RDWR))
+        harness.dispatcher.finished(keptDescriptor: nil)
+        close(busy[0].descriptor)
         #expect(harness.eventually { $0.accepted == 3 && $0.open == 2 })
+        harness.dispatcher.finished(keptDescriptor: busy[1].descriptor)
+    }
+
+    /// Before: a connection was handed to a thread at its first byte, and libfcgi's reads
+    /// then waited on the peer (8 connections trickling a byte every 8 s held all 8 threads).
+    @Test func aRequestIsQueuedOnlyOnceItHasArrivedWhole() throws {
+        let harness = try DispatcherHarness()
+        harness.start()
+        defer { harness.stop(graceSeconds: 0) }
+        let client = harness.connectClient()
+        let request = fastCGIRequest("whole", body: Array(repeating: 7, count: 3000))
+        for index in 0..<(request.count - 1) where index % 700 == 0 {
+            send(bytes: Array(request[index..<min(index + 700, request.count - 1)]), on: client)
+            usleep(15_000)
+            #expect(harness.dispatcher.currentStatistics.queued == 0)
+        }
+        #expect(harness.eventually { $0.arriving == 1 && $0.idle == 0 })
+        send(bytes: [request.last!], on: client)
+        let ready = try #require(harness.nextReady())
+        #expect(receiveRequest(from: ready.descriptor) == "whole")
+        #expect(!ready.closeAfterResponse)
+        #expect(ready.waitedNanoseconds < 50_000_000)  // measured from the last byte, not the first
+        harness.dispatcher.finished(keptDescriptor: ready.descriptor)
+        #expect(harness.eventually { $0.arriving == 0 && $0.idle == 1 })
+    }
+
+    @Test func aRequestThatDoesNotArriveInTimeIsClosed() throws {
+        var settings = DispatcherSettings()
+        settings.requestTimeoutNanoseconds = 300_000_000
+        let harness = try DispatcherHarness(settings: settings)
+        harness.start()
+        defer { harness.stop(graceSeconds: 0) }
+        let trickler = harness.connectClient()
+        let request = fastCGIRequest("slow")
+        for byte in request.prefix(20) {
+            send(bytes: [byte], on: trickler)  // a byte every 25 ms: bytes keep coming, the request never ends
+            usleep(25_000)
+        }
+        #expect(harness.eventually { $0.timedOutRequests == 1 && $0.open == 0 && $0.arriving == 0 })
+        #expect(isClosed(trickler))
+        #expect(harness.dispatcher.currentStatistics.dequeued == 0)
+    }
+
+    @Test func aPeerThatHangsUpMidRequestIsClosedAtOnce() throws {
+        let harness = try DispatcherHarness()
+        harness.start()
+        defer { harness.stop(graceSeconds: 0) }
+        let client = harness.connectClient()
+        send(bytes: Array(fastCGIRequest("cut").prefix(30)), on: client)
+        #expect(harness.eventually { $0.arriving == 1 })
+        shutdown(client, Int32(SHUT_WR))
+        #expect(harness.eventually { $0.open == 0 && $0.arriving == 0 })
+    }
+
+    @Test func paramsOverTheCapAndBytesThatAreNotFastCGIAreRefusedUnread() throws {
+        var settings = DispatcherSettings()
+        settings.maximumParamsBytes = 1000
+        let harness = try DispatcherHarness(settings: settings)
+        harness.start()
+        defer { harness.stop(graceSeconds: 0) }
+        // A params record announcing 40,000 bytes: refused at its header, before its content.
+        let huge = harness.connectClient()
+        send(bytes: [1, 1, 0, 1, 0, 8, 0, 0, 0, 1, 1, 0, 0, 0, 0, 0] + [1, 4, 0, 1, 0x9C, 0x40, 0, 0], on: huge)
+        #expect(isClosed(huge))
+        let stranger = harness.connectClient()
+        send("GET / HTTP/1.1\r\n\r\n", on: stranger)
+        #expect(isClosed(stranger))
+        #expect(harness.eventually { $0.refusedRequests == 2 && $0.open == 0 })
+        #expect(harness.dispatcher.currentStatistics.dequeued == 0)
+    }
+
+    @Test func idleConnectionsAreClosedAfterTheIdleTimeout() throws {
+        var settings = DispatcherSettings()
+        settings.idleTimeoutNanoseconds = 200_000_000
+        let harness = try DispatcherHarness(settings: settings)
+        harness.start()
+        defer { harness.stop(graceSeconds: 0) }
+        let idle = harness.connectClient()
+        #expect(harness.eventually { $0.idle == 1 })
+        var closed = false
+        for _ in 0..<30 where !closed {  // the sweep runs every second
+            usleep(100_000)
+            closed = harness.dispatcher.currentStatistics.closedIdle == 1
+        }
+        #expect(closed && harness.dispatcher.currentStatistics.open == 0)
+        #expect(receive(from: idle) == "")
+    }
+
+    /// Before: libfcgi read a pipelined second request into its buffer and dropped it, and the
+    /// connection stayed open with the request never answered.
+    @Test func aPipelinedRequestMarksTheConnectionForClosing() throws {
+        let harness = try DispatcherHarness()
+        harness.start()
+        defer { harness.stop(graceSeconds: 0) }
+        let client = harness.connectClient()
+        send(bytes: fastCGIRequest("first") + fastCGIRequest("second", id: 2), on: client)
+        let ready = try #require(harness.nextReady())
+        #expect(ready.closeAfterResponse)
+        harness.dispatcher.finished(keptDescriptor: nil)
+        close(ready.descriptor)
     }
 
     @Test func servesRequestsAlreadySentAfterStopAndKeepsTheConnectionUntilTheGrace() throws {
         let harness = try DispatcherHarness()
         harness.start()
         let client = harness.connectClient()
-        send("in flight", on: client)
+        sendRequest("in flight", on: client)
         #expect(harness.eventually { $0.queued == 1 })
         let loop = harness.dispatcher
         let stopper = startThread { loop.stop(graceSeconds: 0.4) }
         pthread_join(stopper, nil)
         let ready = try #require(harness.nextReady())
-        #expect(receive(from: ready.descriptor) == "in flight")
+        #expect(receiveRequest(from: ready.descriptor) == "in flight")
         send("answer", on: ready.descriptor)
         harness.dispatcher.finished(keptDescriptor: ready.descriptor)
         #expect(receive(from: client) == "answer")
         // Kept for another request during the grace (closing it at once would race nginx)...
         #expect(harness.eventually { $0.idle == 1 })
-        send("another", on: client)
+        sendRequest("another", on: client)
         let again = try #require(harness.nextReady())
-        #expect(receive(from: again.descriptor) == "another")
+        #expect(receiveRequest(from: again.descriptor) == "another")
         harness.dispatcher.finished(keptDescriptor: again.descriptor)
         // ...and closed once the grace is over.
         #expect(receive(from: client) == "")

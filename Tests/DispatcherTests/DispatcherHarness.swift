@@ -17,6 +17,8 @@ final class DispatcherHarness: @unchecked Sendable {
     private var clients: [Int32] = []
 
     init(settings: DispatcherSettings = DispatcherSettings(), tcp: Bool = false) throws {
+        // A client writing to a connection the dispatcher closed gets EPIPE, not a fatal signal.
+        signal(SIGPIPE, SIG_IGN)
         let listener: Int32
         if tcp {
             listener = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
@@ -114,6 +116,51 @@ final class DispatcherHarness: @unchecked Sendable {
         }
         return address
     }
+}
+
+/// A whole FastCGI request as nginx frames it (begin, params, empty params, stdin, empty
+/// stdin), with `tag` as the value of its one parameter `T`.
+func fastCGIRequest(_ tag: String, id: UInt16 = 1, body: [UInt8] = []) -> [UInt8] {
+    func record(_ type: UInt8, _ content: [UInt8]) -> [UInt8] {
+        let padding = (8 - content.count % 8) % 8
+        return [1, type, UInt8(id >> 8), UInt8(id & 0xFF), UInt8(content.count >> 8), UInt8(content.count & 0xFF), UInt8(padding), 0]
+            + content + [UInt8](repeating: 0, count: padding)
+    }
+    let value = Array(tag.utf8)
+    precondition(value.count < 128)
+    let params: [UInt8] = [1, UInt8(value.count), UInt8(ascii: "T")] + value
+    return record(1, [0, 1, 1, 0, 0, 0, 0, 0]) + record(4, params) + record(4, []) + (body.isEmpty ? [] : record(5, body)) + record(5, [])
+}
+
+/// Sends a FastCGI request tagged `tag` on `fd`.
+func sendRequest(_ tag: String, on fd: Int32) {
+    var bytes = fastCGIRequest(tag)
+    _ = write(fd, &bytes, bytes.count)
+}
+
+/// Reads one FastCGI request of `fastCGIRequest` from `fd` and returns its tag; nil on timeout
+/// or error, "" at end of stream.
+func receiveRequest(from fd: Int32) -> String? {
+    var buffer = [UInt8](repeating: 0, count: 4096)
+    let count = read(fd, &buffer, buffer.count)
+    guard count >= 0 else { return nil }
+    guard count >= 27 else { return "" }
+    let length = Int(buffer[16 + 9])
+    return String(decoding: buffer[(16 + 11)..<(16 + 11 + length)], as: UTF8.self)
+}
+
+/// Whether the other end closed `fd`: end of stream, or a reset (a connection closed with bytes
+/// it never read is reset).
+func isClosed(_ fd: Int32) -> Bool {
+    var byte: UInt8 = 0
+    let count = read(fd, &byte, 1)
+    return count == 0 || (count < 0 && errno == ECONNRESET)
+}
+
+/// Sends `bytes` on `fd`.
+func send(bytes: [UInt8], on fd: Int32) {
+    var bytes = bytes
+    _ = write(fd, &bytes, bytes.count)
 }
 
 /// Sends `text` on `fd`.
