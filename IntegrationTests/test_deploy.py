@@ -106,8 +106,8 @@ def test_cors_preflight_allowed_and_denied(tls_stack):
                                          "Access-Control-Request-Headers": "authorization, content-type"})
     assert allowed.status == 204
     assert allowed.header("Access-Control-Allow-Origin") == "http://localhost:3000"
-    assert allowed.header("Access-Control-Allow-Methods") == "GET, HEAD, POST"
-    assert allowed.header("Access-Control-Allow-Headers") == "Authorization, Content-Type, If-Match, If-None-Match, Idempotency-Key"
+    assert allowed.header("Access-Control-Allow-Methods") == "GET, HEAD, POST, PUT, PATCH, DELETE"
+    assert allowed.header("Access-Control-Allow-Headers") == "Authorization, Content-Type, If-Match, If-None-Match, Idempotency-Key, X-Request-ID"
     denied = tls_stack.request("OPTIONS", "/api/alice/tasks", tls=True,
                                headers={"Origin": "https://evil.example", "Access-Control-Request-Method": "POST"})
     assert denied.status == 405 and denied.header("Access-Control-Allow-Origin") is None
@@ -116,7 +116,7 @@ def test_cors_preflight_allowed_and_denied(tls_stack):
                                headers={"Origin": "https://app.example.com"})
     assert actual.status == 200
     assert actual.header("Access-Control-Allow-Origin") == "https://app.example.com"
-    assert actual.header("Access-Control-Expose-Headers") == "Location, X-Total-Count, Retry-After, ETag, Idempotent-Replayed"
+    assert actual.header("Access-Control-Expose-Headers") == "Location, X-Total-Count, Retry-After, ETag, Idempotent-Replayed, X-Request-ID"
     assert "Origin" in actual.header("Vary")
 
 
@@ -191,8 +191,8 @@ def test_access_log_has_one_line_per_request_without_token(tmp_path):
         worker.wait(timeout=20)
         stack.stop()
     text = log.read_text()
-    assert re.search(r"info: POST /api/\{user_id\}/tasks 201 \d+us queued=\d+us user=[0-9a-f]{12}\n", text), text
-    assert re.search(r"info: GET /api/\{user_id\}/tasks/\{id\} 404 \d+us queued=\d+us user=[0-9a-f]{12}\n", text), text
+    assert re.search(r"info: POST /api/\{user_id\}/tasks 201 \d+us queued=\d+us user=[0-9a-f]{12} id=[0-9a-f]{32}\n", text), text
+    assert re.search(r"info: GET /api/\{user_id\}/tasks/\{id\} 404 \d+us queued=\d+us user=[0-9a-f]{12} id=[0-9a-f]{32}\n", text), text
     assert token not in text and "logged-user" not in text and SECRET not in text
     assert "secret from environment" in text
 

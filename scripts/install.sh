@@ -28,6 +28,7 @@ install -D -m 0644 "$repo/systemd/todo-fcgi.service" "$root/etc/systemd/system/t
 install -D -m 0644 "$repo/nginx/todo-fcgi-api.conf" "$root/etc/nginx/snippets/todo-fcgi-api.conf"
 install -D -m 0644 "$repo/nginx/todo-fcgi-tls.conf" "$root/etc/nginx/snippets/todo-fcgi-tls.conf"
 install -D -m 0644 "$repo/nginx/todo-fcgi-error-headers.conf" "$root/etc/nginx/snippets/todo-fcgi-error-headers.conf"
+install -D -m 0644 "$repo/nginx/todo-fcgi-preflight.conf" "$root/etc/nginx/snippets/todo-fcgi-preflight.conf"
 if [ ! -e "$root/etc/nginx/snippets/todo-fcgi-metrics-access.conf" ]; then  # the operator's allow-list
     install -D -m 0644 "$repo/nginx/todo-fcgi-metrics-access.conf" "$root/etc/nginx/snippets/todo-fcgi-metrics-access.conf"
 fi
@@ -56,9 +57,9 @@ fi
 "$root/usr/local/bin/todo-fcgi" nginx-cors-map --env-file "$root/etc/todo-fcgi/todo-fcgi.env" \
     > "$root/etc/nginx/snippets/todo-fcgi-cors.conf.new"
 mv "$root/etc/nginx/snippets/todo-fcgi-cors.conf.new" "$root/etc/nginx/snippets/todo-fcgi-cors.conf"
-# nginx's allow map from the installed binary's route table: one list of methods for both.
-"$root/usr/local/bin/todo-fcgi" nginx-route-map > "$root/etc/nginx/snippets/todo-fcgi-routes.conf.new"
-mv "$root/etc/nginx/snippets/todo-fcgi-routes.conf.new" "$root/etc/nginx/snippets/todo-fcgi-routes.conf"
+# nginx's maps from the installed binary's tables (the Allow list per route, the X-Request-ID rule).
+"$root/usr/local/bin/todo-fcgi" nginx-maps > "$root/etc/nginx/snippets/todo-fcgi-maps.conf.new"
+mv "$root/etc/nginx/snippets/todo-fcgi-maps.conf.new" "$root/etc/nginx/snippets/todo-fcgi-maps.conf"
 if [ ! -e "$root/etc/todo-fcgi/better-auth-secret" ]; then
     (umask 077; head -c 48 /dev/urandom | base64 | tr -d '\n=+/' > "$root/etc/todo-fcgi/better-auth-secret")
     echo "wrote a random secret to /etc/todo-fcgi/better-auth-secret:" \

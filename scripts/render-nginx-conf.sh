@@ -11,9 +11,10 @@ run_dir=$1 port=$2 socket=$3
 repo=$(cd "$(dirname "$0")/.." && pwd)
 mkdir -p "$run_dir/nginx-tmp" "$run_dir/snippets"
 # The API snippet includes snippets/… relative to the configuration's directory, as in /etc/nginx.
-cp "$repo/nginx/todo-fcgi-error-headers.conf" "$repo/nginx/todo-fcgi-metrics-access.conf" "$run_dir/snippets/"
+cp "$repo/nginx/todo-fcgi-error-headers.conf" "$repo/nginx/todo-fcgi-preflight.conf" "$repo/nginx/todo-fcgi-metrics-access.conf" \
+    "$run_dir/snippets/"
 "${TODO_FCGI_BIN:-$repo/.build/release/todo-fcgi}" nginx-cors-map > "$run_dir/snippets/todo-fcgi-cors.conf"
-"${TODO_FCGI_BIN:-$repo/.build/release/todo-fcgi}" nginx-route-map > "$run_dir/snippets/todo-fcgi-routes.conf"
+"${TODO_FCGI_BIN:-$repo/.build/release/todo-fcgi}" nginx-maps > "$run_dir/snippets/todo-fcgi-maps.conf"
 tls_filter='/^#TLS/d;s/^#PLAIN//'
 if [ -n "${TLS_PORT:-}" ]; then
     tls_filter='/^#PLAIN/d;s/^#TLS//'

@@ -76,15 +76,19 @@ public final class TodoApplication {
     /// Answers `request`, noting in `reply` the route and the user as soon as they are known
     /// (the access log wants them for failed requests too).
     private func handle(_ request: HTTPRequest, _ reply: inout Reply) throws -> HTTPResponse {
-        guard let route = Router.route(request.path), route != .metrics || metrics != nil else {
+        let found = Router.route(request.path)
+        let method = request.method
+        if method == .options, request.accessControlRequestMethod != nil, let origin = request.origin, cors.allows(origin),
+           found != .metrics, Self.answersPreflights(request.path) {
+            // A CORS preflight carries no credentials: it is answered before authentication,
+            // on every path of the API alike, routed or not (contract §12).
+            reply.routeTemplate = found?.template
+            return cors.preflight(origin: origin)
+        }
+        guard let route = found, route != .metrics || metrics != nil else {
             throw APIError.routeNotFound
         }
         reply.routeTemplate = route.template
-        let method = request.method
-        if method == .options, request.accessControlRequestMethod != nil, let origin = request.origin, cors.allows(origin) {
-            // A CORS preflight carries no credentials: it is answered before authentication.
-            return cors.preflight(for: route, origin: origin)
-        }
         guard route.allowedMethods.contains(method) else {
             throw APIError.methodNotAllowed(route.allowedMethods)
         }
@@ -103,6 +107,11 @@ public final class TodoApplication {
         guard owner.elementsEqual(user.id.utf8) else { throw APIError.forbidden }
 
         return try handleTasks(request, user: user, resource: resource)
+    }
+
+    /// `/health`, `/api` and every path under `/api/`: where a preflight is answered.
+    static func answersPreflights(_ path: [UInt8]) -> Bool {
+        path.elementsEqual("/health".utf8) || path.elementsEqual("/api".utf8) || path.starts(with: "/api/".utf8)
     }
 
     private func health(_ reply: inout Reply) -> HTTPResponse {

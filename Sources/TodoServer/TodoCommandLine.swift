@@ -40,10 +40,10 @@ public enum TodoCommandLine {
         Command(name: "nginx-cors-map", synopsis: "nginx-cors-map [--env-file FILE]",
                 help: "Print TODO_CORS_ORIGINS as the nginx maps that give nginx's own errors (413, 429, 502, ...) "
                     + "the worker's CORS headers.", run: KeyCommands.nginxCORSMap),
-        Command(name: "nginx-route-map", synopsis: "nginx-route-map",
-                help: "Print the route table as the nginx map that gives nginx's own 405 (e.g. TRACE) the worker's "
-                    + "Allow list, and no route its 404.", run: { _ in
-                        print(RouteKind.nginxAllowMap, terminator: "")
+        Command(name: "nginx-maps", synopsis: "nginx-maps",
+                help: "Print the nginx maps read from the binary's tables: the Allow list of nginx's own 405 (e.g. "
+                    + "TRACE) per route, and the X-Request-ID rule.", run: { _ in
+                        print(RouteKind.nginxAllowMap + "\n" + RequestID.nginxMap, terminator: "")
                         return 0
                     }),
     ]

@@ -242,7 +242,8 @@ final class WorkerPool: Sendable {
             let user = reply.authenticatedUser.map { SHA256.hexPrefix(of: $0.utf8) } ?? "-"
             let elapsed = elapsedNanoseconds / 1000
             let waited = connection.waitedNanoseconds / 1000
-            Log.info("\(request.method) \(reply.routeTemplate ?? "(no route)") \(response.status) \(elapsed)us queued=\(waited)us user=\(user)")
+            Log.info("\(request.method) \(reply.routeTemplate ?? "(no route)") \(response.status) \(elapsed)us queued=\(waited)us user=\(user) "
+                + "id=\(request.requestID ?? "-")")
         }
     }
 }

@@ -20,7 +20,12 @@ struct CORSAllowListTests {
     @Test func theNginxMapAllowsExactlyTheListedOrigins() throws {
         let map = try CORSPolicy(list: "https://b.example.com,http://localhost:3000").nginxMap
         #expect(map.contains("map $http_origin $todo_cors_allow_origin {\n    default \"\";\n    \"http://localhost:3000\" \"http://localhost:3000\";\n    \"https://b.example.com\" \"https://b.example.com\";\n}"))
-        #expect(map.contains("\"https://b.example.com\" \"Location, X-Total-Count, Retry-After, ETag, Idempotent-Replayed\";"))
+        #expect(map.contains("\"https://b.example.com\" \"\(CORSPolicy.exposedHeaders)\";"))
+        #expect(CORSPolicy.exposedHeaders.hasSuffix(", X-Request-ID"))
+        // nginx's own preflight answer (on /api) is the worker's, from the same constants.
+        #expect(map.contains("map \"$request_method|$http_access_control_request_method|$todo_cors_allow_origin\" $todo_cors_preflight {"))
+        #expect(map.contains("default \"GET, HEAD, POST, PUT, PATCH, DELETE\";"))
+        #expect(map.contains("default \"\(CORSPolicy.allowedHeaders)\";"))
         #expect(map.contains("map $http_origin $todo_cors_vary {\n    default \"Origin\";\n}"))
         let none = CORSPolicy().nginxMap
         #expect(none.contains("map $http_origin $todo_cors_vary {\n    default \"\";\n}"))

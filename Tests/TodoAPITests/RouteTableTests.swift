@@ -46,6 +46,23 @@ struct RouteTableTests {
         #expect(map.contains(#""GET, HEAD, PUT, PATCH, DELETE""#))
     }
 
+    /// nginx's map and the worker apply one X-Request-ID rule.
+    @Test func theRequestIDRuleIsTheSameForNginxAndTheWorker() throws {
+        let pattern = try NSRegularExpression(pattern: RequestID.nginxPattern)
+        for sample in ["a", "A.b_c-9", String(repeating: "x", count: 128), String(repeating: "x", count: 129), "", "has space",
+                       "semi;colon", "ünï", "tab\t", "a/b", "trailing\n"] {
+            let nginx = pattern.firstMatch(in: sample, range: NSRange(sample.startIndex..., in: sample)) != nil
+            #expect(nginx == RequestID.isValid(Array(sample.utf8)), "\(sample.debugDescription)")
+        }
+        #expect(RequestID.nginxMap.contains("default $request_id;"))
+        var builder = CGIRequestBuilder()
+        builder.add("HTTP_X_REQUEST_ID", "trace-1")
+        #expect(builder.build(body: [], bodyExceededLimit: false).requestID == "trace-1")
+        var other = CGIRequestBuilder()
+        other.add("HTTP_X_REQUEST_ID", "not ok")
+        #expect(other.build(body: [], bodyExceededLimit: false).requestID == nil)
+    }
+
     @Test func everyRouteAndStatusHasAMetricsLabel() {
         #expect(MetricsLayout.routes == RouteKind.allCases.map(\.template) + [RouteKind.noRouteLabel])
         for code in ErrorCode.allCases {

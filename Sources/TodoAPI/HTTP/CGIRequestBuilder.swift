@@ -1,3 +1,4 @@
+import APITables
 import ASCII
 
 /// Builds an `HTTPRequest` from CGI/1.1 meta-variables (RFC 3875), which is
@@ -13,6 +14,7 @@ public struct CGIRequestBuilder {
     private var ifMatch: String?
     private var ifNoneMatch: String?
     private var idempotencyKey: String?
+    private var requestID: String?
 
     /// Creates an empty builder.
     public init() {}
@@ -42,6 +44,9 @@ public struct CGIRequestBuilder {
             ifNoneMatch = value.isEmpty ? nil : String(decoding: value, as: UTF8.self)
         case 20 where name.elementsEqual("HTTP_IDEMPOTENCY_KEY".utf8):
             idempotencyKey = value.isEmpty ? nil : String(decoding: value, as: UTF8.self)
+        case 17 where name.elementsEqual("HTTP_X_REQUEST_ID".utf8):
+            // nginx passes only ids that keep the rule; anything else (another peer) is not logged.
+            requestID = RequestID.isValid(value) ? String(decoding: value, as: UTF8.self) : nil
         default:
             break
         }
@@ -71,6 +76,7 @@ public struct CGIRequestBuilder {
         request.ifMatch = ifMatch
         request.ifNoneMatch = ifNoneMatch
         request.idempotencyKey = idempotencyKey
+        request.requestID = requestID
         return request
     }
 

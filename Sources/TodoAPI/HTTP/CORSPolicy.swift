@@ -1,3 +1,4 @@
+import APITables
 import ASCII
 
 /// Which browser origins may call the API (CORS), and the headers that grant it.
@@ -12,7 +13,12 @@ public struct CORSPolicy: Sendable, Equatable {
     public let maxAgeSeconds = 600
 
     /// Response headers a browser script may read besides the CORS-safelisted ones.
-    public static let exposedHeaders = "Location, X-Total-Count, Retry-After, ETag, Idempotent-Replayed"
+    public static let exposedHeaders = "Location, X-Total-Count, Retry-After, ETag, Idempotent-Replayed, X-Request-ID"
+    /// Request headers a page may send (task model v2's, and its own request id).
+    public static let allowedHeaders = "Authorization, Content-Type, If-Match, If-None-Match, Idempotency-Key, X-Request-ID"
+    /// What a preflight allows, on every path alike (contract §12): every method of the route
+    /// table, so the page can read the 404 or 405 the request that follows gets.
+    public static let allowedMethods = RouteKind.allMethods.joined(separator: ", ")
 
     /// A policy allowing `allowedOrigins` (default none).
     public init(allowedOrigins: Set<String> = []) {
@@ -83,6 +89,23 @@ public struct CORSPolicy: Sendable, Equatable {
         text += "}\nmap $http_origin $todo_cors_expose_headers {\n    default \"\";\n"
         for origin in entries { text += "    \"\(origin)\" \"\(Self.exposedHeaders)\";\n" }
         text += "}\nmap $http_origin $todo_cors_vary {\n    default \"\(entries.isEmpty ? "" : "Origin")\";\n}\n"
+        // Where nginx answers a preflight itself (`/api`, `/api/`: snippets/todo-fcgi-preflight.conf).
+        text += """
+            map "$request_method|$http_access_control_request_method|$todo_cors_allow_origin" $todo_cors_preflight {
+                default "";
+                "~^OPTIONS\\|.+\\|.+$" "1";
+            }
+            map $http_origin $todo_cors_allow_methods {
+                default "\(Self.allowedMethods)";
+            }
+            map $http_origin $todo_cors_allow_headers {
+                default "\(Self.allowedHeaders)";
+            }
+            map $http_origin $todo_cors_max_age {
+                default "\(maxAgeSeconds)";
+            }
+
+            """
         return text
     }
 
@@ -101,12 +124,12 @@ public struct CORSPolicy: Sendable, Equatable {
         response.headers.append(("Access-Control-Expose-Headers", Self.exposedHeaders))
     }
 
-    /// The answer to a preflight for `route` from an allowed `origin`.
-    func preflight(for route: Route, origin: String) -> HTTPResponse {
+    /// The answer to a preflight from an allowed `origin`, the same on every path.
+    func preflight(origin: String) -> HTTPResponse {
         HTTPResponse(status: 204, headers: [
             ("Access-Control-Allow-Origin", origin),
-            ("Access-Control-Allow-Methods", route.allowedMethods.map(\.rawValue).joined(separator: ", ")),
-            ("Access-Control-Allow-Headers", "Authorization, Content-Type, If-Match, If-None-Match, Idempotency-Key"),
+            ("Access-Control-Allow-Methods", Self.allowedMethods),
+            ("Access-Control-Allow-Headers", Self.allowedHeaders),
             ("Access-Control-Max-Age", String(maxAgeSeconds)),
             ("Vary", "Origin"),
         ])

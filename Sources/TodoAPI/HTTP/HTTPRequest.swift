@@ -33,6 +33,8 @@ public struct HTTPRequest: Sendable {
     /// The `Idempotency-Key` header of a create (empty counts as absent: nginx passes an
     /// absent header as empty).
     public var idempotencyKey: String?
+    /// The request id nginx passes (`X-Request-ID`, contract §12), if it keeps the rule.
+    public var requestID: String?
 
     /// Creates a request from its parts; `target` may carry a `?query`.
     public init(method: HTTPMethod, target: String, authorization: String? = nil, contentType: String? = nil,
