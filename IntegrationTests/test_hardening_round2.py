@@ -110,8 +110,9 @@ def test_a_paged_first_sync_past_purged_tombstones_reaches_its_end(stack):
     assert set(statuses) == {200} and seen == ids
 
 
-def test_a_cursor_older_than_a_purged_deletion_is_still_410(stack):
-    user = "sync-expired"
+def expired_cursor(stack, user):
+    """A cursor of `user` from before a deletion that is then made 31 days old and purged (by
+    the next deletion): one the service must refuse as expired."""
     token = make_token(user)
     first = stack.request("POST", path(user), token, {"title": "a"}).json["id"]
     old = stack.request("GET", path(user) + "/changes", token).json["cursor"]
@@ -119,7 +120,13 @@ def test_a_cursor_older_than_a_purged_deletion_is_still_410(stack):
     as_admin(stack, f"UPDATE task_tombstones SET deleted_at = deleted_at - {31 * DAY_MS} WHERE user_id = '{user}'")
     second = stack.request("POST", path(user), token, {"title": "b"}).json["id"]
     assert stack.request("DELETE", path(user) + f"/{second}", token).status == 204
-    assert stack.request("GET", path(user) + f"/changes?since={old}", token).is_error("cursor_expired")
+    return old
+
+
+def test_a_cursor_older_than_a_purged_deletion_is_still_410(stack):
+    user = "sync-expired"
+    old = expired_cursor(stack, user)
+    assert stack.request("GET", path(user) + f"/changes?since={old}", make_token(user)).is_error("cursor_expired")
 
 
 # --- 5. cursors only the server can make -------------------------------------------------------
@@ -276,12 +283,7 @@ def test_metrics_label_the_sync_route_and_410(tmp_path):
     try:
         user = "metrics-sync"
         token = make_token(user)
-        first = stack.request("POST", path(user), token, {"title": "a"}).json["id"]
-        old = stack.request("GET", path(user) + "/changes", token).json["cursor"]
-        assert stack.request("DELETE", path(user) + f"/{first}", token).status == 204
-        as_admin(stack, f"UPDATE task_tombstones SET deleted_at = deleted_at - {31 * DAY_MS}")
-        second = stack.request("POST", path(user), token, {"title": "b"}).json["id"]
-        assert stack.request("DELETE", path(user) + f"/{second}", token).status == 204
+        old = expired_cursor(stack, user)
         assert stack.request("GET", path(user) + f"/changes?since={old}", token).status == 410
         samples = {}
         for family in text_string_to_metric_families(stack.request("GET", "/metrics").body.decode()):
