@@ -376,3 +376,20 @@ def test_s7_bad_cursors_and_other_users_cursors_are_400(stack, user, token):
     assert stack.request("POST", f"/api/{user}/tasks/changes", token, {}).status == 405
     # Another user's changes never appear.
     assert sync(stack, other, make_token(other))["tasks"] == []
+
+
+# --- Addendum v2.1 §10 (part): an empty date field ------------------------------------------------
+
+def test_s10_an_empty_due_date_from_a_form_is_no_date(stack, user, token):
+    """Before: `"due_date": ""` (an HTML form's empty date field) was 400, so such a front end
+    could create or edit no task at all."""
+    task = create(stack, user, token, {"title": "from a form", "description": "", "due_date": ""})
+    assert task["due_date"] is None
+    dated = patch(stack, user, token, task["id"], {"due_date": "2026-12-24T18:00:00Z"}).json
+    assert dated["due_date"] == "2026-12-24T18:00:00.000Z"
+    for method, content_type in (("PUT", "application/json"), ("PATCH", "application/merge-patch+json")):
+        cleared = stack.request(method, f"/api/{user}/tasks/{task['id']}", token, {"due_date": ""}, content_type=content_type)
+        assert cleared.status == 200 and cleared.json["due_date"] is None, method
+        assert patch(stack, user, token, task["id"], {"due_date": "2026-12-24T18:00:00Z"}).status == 200
+    refused = stack.request("POST", f"/api/{user}/tasks", token, {"title": "x", "due_date": "", "recurrence": {"frequency": "daily"}})
+    assert refused.status == 400 and refused.is_error("validation_error")

@@ -58,6 +58,25 @@ struct ValidationTests {
         #expect(reply.object?["user_id"] == .string("alice"))
     }
 
+    /// Contract §10: "" for due_date (an HTML form's empty date field) is null on POST, PUT and
+    /// PATCH. Before, v2 answered 400, and a front end sending it could create or edit nothing.
+    @Test func anEmptyDueDateIsNoDate() throws {
+        let h = try Harness()
+        let created = try post(h, #"{"title":"form","due_date":""}"#)
+        #expect(created.status == 201 && created.object?["due_date"] == .null)
+        guard case .number(let number)? = created.object?["id"] else { Issue.record("no id"); return }
+        let id = Int64(number)
+        #expect(try h.send("PATCH", "/api/alice/tasks/\(id)", as: "alice", json: #"{"due_date":"2026-12-24T18:00:00Z"}"#).status == 200)
+        let cleared = try h.send("PUT", "/api/alice/tasks/\(id)", as: "alice", json: #"{"due_date":""}"#)
+        #expect(cleared.status == 200 && cleared.object?["due_date"] == .null)
+        #expect(try h.send("PATCH", "/api/alice/tasks/\(id)", as: "alice", json: #"{"due_date":"2026-12-24T18:00:00Z"}"#).status == 200)
+        let patched = try h.send("PATCH", "/api/alice/tasks/\(id)", as: "alice", json: #"{"due_date":""}"#)
+        #expect(patched.status == 200 && patched.object?["due_date"] == .null)
+        // As null, it cannot carry a recurrence; whitespace is not empty.
+        #expect(try post(h, #"{"title":"x","due_date":"","recurrence":{"frequency":"daily"}}"#).isError("validation_error"))
+        #expect(try post(h, #"{"title":"x","due_date":" "}"#).isError("validation_error"))
+    }
+
     /// Contract §11: U+0000 is refused by every write, and nothing changes.
     @Test func nulIsRefusedByPutAndPatchToo() throws {
         let h = try Harness()

@@ -99,7 +99,8 @@ public enum TaskInput {
         }
         switch object["due_date"] {
         case nil: break
-        case .null?: changes.dueDate = .some(nil)
+        // Contract §10: "" is no date, as null (what an HTML form sends for an empty date field).
+        case .null?, .string("")?: changes.dueDate = .some(nil)
         case .string(let text)?:
             guard let milliseconds = Timestamp.parse(text.utf8) else {
                 throw APIError.validation("due_date must be an RFC 3339 date-time with seconds and an offset, "
