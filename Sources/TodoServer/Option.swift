@@ -1,3 +1,5 @@
+import TodoAPI
+
 /// One setting: its flag, its environment variable, its default and its help. The option
 /// table below is the one place each of these is written: parsing, range checks and `--help`
 /// all read it.
@@ -51,7 +53,7 @@ extension Option {
     static let synchronous = Option(flag: "--synchronous", variable: "TODO_SYNCHRONOUS", argument: "full|normal",
                                     defaultValue: "full", help: "Commit durability: full survives power loss, normal a process crash.")
     static let statementCache = Option(flag: "--statement-cache", variable: "TODO_STATEMENT_CACHE", argument: "N",
-                                       defaultValue: "64", range: 1...100_000,
+                                       defaultValue: String(TaskDatabase.Options.defaultListStatementCacheSize), range: 1...100_000,
                                        help: "List-query shapes whose statements each connection keeps prepared (least "
                                            + "recently used dropped first).")
     static let metricsFile = Option(flag: "--metrics-file", variable: "TODO_METRICS_FILE", argument: "PATH|off",
