@@ -82,7 +82,7 @@ def test_s1_new_fields_are_validated_and_returned(stack, user, token):
     assert task["recurrence"] == {"frequency": "monthly", "interval": 2}
     assert task["completed_at"] is None and task["next_task_id"] is None and task["version"] == 1
     for bad in ({"priority": "urgent"}, {"tags": ["a", "A"]}, {"tags": [str(i) for i in range(11)]}, {"tags": ["x" * 51]},
-                {"tags": ["bad\u0001"]}, {"due_date": "2026-03-01"}, {"due_date": "2026-03-01T10:30Z"},
+                {"tags": ["bad\u0001"]}, {"due_date": "2026-02-29"}, {"due_date": "2026-03-01T10:30Z"},
                 {"due_date": "2026-03-01T10:30:00"}, {"due_date": "10000-01-01T00:00:00Z"},
                 {"recurrence": {"frequency": "daily"}}, {"due_date": "2026-03-01T10:30:00Z", "recurrence": {"frequency": "hourly"}},
                 {"due_date": "2026-03-01T10:30:00Z", "recurrence": {"frequency": "daily", "interval": 366}}):
@@ -311,7 +311,7 @@ def test_s6_filters_search_and_sorts(stack, user, token):
     assert listed("sort=priority") == ([ids[1], ids[2], ids[0], ids[3]], 4)
     assert listed("sort=priority&order=desc") == ([ids[3], ids[0], ids[2], ids[1]], 4)
     assert listed("sort=priority&limit=1&offset=1") == ([ids[2]], 4)
-    for bad in ("q=", "q=%20", "priority=urgent", "tag=", "due_before=2026-01-01", "has_due=1", "sort=due",
+    for bad in ("q=", "q=%20", "priority=urgent", "tag=", "due_before=2026-01-32", "has_due=1", "sort=due",
                 "q=" + "+".join("t" * 11), "&".join(f"tag=t{i}" for i in range(11)), "q=a&q=b"):
         assert stack.request("GET", f"/api/{user}/tasks?{bad}", token).is_error("invalid_query"), bad
 
@@ -378,7 +378,7 @@ def test_s7_bad_cursors_and_other_users_cursors_are_400(stack, user, token):
     assert sync(stack, other, make_token(other))["tasks"] == []
 
 
-# --- Addendum v2.1 §10 (part): an empty date field ------------------------------------------------
+# --- Addendum v2.1 §10: due dates as front ends send them --------------------------------------------
 
 def test_s10_an_empty_due_date_from_a_form_is_no_date(stack, user, token):
     """Before: `"due_date": ""` (an HTML form's empty date field) was 400, so such a front end
@@ -393,3 +393,58 @@ def test_s10_an_empty_due_date_from_a_form_is_no_date(stack, user, token):
         assert patch(stack, user, token, task["id"], {"due_date": "2026-12-24T18:00:00Z"}).status == 200
     refused = stack.request("POST", f"/api/{user}/tasks", token, {"title": "x", "due_date": "", "recurrence": {"frequency": "daily"}})
     assert refused.status == 400 and refused.is_error("validation_error")
+
+
+def test_s10_an_all_day_date_is_stored_and_returned_as_a_date_everywhere(stack, user, token):
+    """Before: `"due_date": "2027-03-01"` (what `<input type="date">` gives) was 400."""
+    body = {"title": "party", "due_date": "2027-03-01"}
+    first = stack.request("POST", f"/api/{user}/tasks", token, body, headers={"Idempotency-Key": "all-day"})
+    assert first.status == 201 and first.json["due_date"] == "2027-03-01", first.body
+    replay = stack.request("POST", f"/api/{user}/tasks", token, body, headers={"Idempotency-Key": "all-day"})
+    assert replay.body == first.body
+    task_id = first.json["id"]
+    assert stack.request("GET", f"/api/{user}/tasks/{task_id}", token).json["due_date"] == "2027-03-01"
+    assert stack.request("GET", f"/api/{user}/tasks", token).json[0]["due_date"] == "2027-03-01"
+    assert sync(stack, user, token)["tasks"][0]["due_date"] == "2027-03-01"
+    # A date and the instant at its midnight are different due dates; a date to itself is no change.
+    timed = patch(stack, user, token, task_id, {"due_date": "2027-03-01T00:00:00Z"}).json
+    assert timed["due_date"] == "2027-03-01T00:00:00.000Z" and timed["version"] == 2
+    dated = stack.request("PUT", f"/api/{user}/tasks/{task_id}", token, {"due_date": "2027-03-02"}).json
+    assert dated["due_date"] == "2027-03-02" and dated["version"] == 3
+    assert patch(stack, user, token, task_id, {"due_date": "2027-03-02"}).json["version"] == 3
+    for bad in ("2027-02-29", "2027-3-1", "2027-03-01T00:00", "1969-12-31", "2027-03-01Z"):
+        refused = stack.request("POST", f"/api/{user}/tasks", token, {"title": "x", "due_date": bad})
+        assert refused.status == 400 and refused.is_error("validation_error"), bad
+
+
+def test_s10_all_day_tasks_sort_and_filter_at_their_days_midnight_and_first_at_a_tie(stack, user, token):
+    def new(due):
+        return create(stack, user, token, {"title": due or "none", "due_date": due})["id"]
+    timed = new("2027-03-01T00:00:00Z")
+    all_day = new("2027-03-01")
+    earlier = new("2027-02-28T23:59:59.999Z")
+    later = new("2027-03-01T01:00:00+01:00")  # the same instant as `timed`, written in another zone
+    all_day_too = new("2027-03-01")
+    none = new(None)
+
+    def ids(query):
+        response = stack.request("GET", f"/api/{user}/tasks?{query}", token)
+        assert response.status == 200, (query, response.body)
+        return [task["id"] for task in response.json]
+    assert ids("sort=due_date") == [earlier, all_day, all_day_too, timed, later, none]
+    assert ids("sort=due_date&order=desc") == [all_day_too, all_day, later, timed, earlier, none]
+    assert ids("sort=due_date&due_after=2027-03-01") == [all_day, all_day_too, timed, later]
+    assert ids("sort=due_date&due_before=2027-03-01") == [earlier]
+    assert ids("sort=due_date&due_before=2027-03-01T00:00:00.001Z&limit=2&offset=2") == [all_day_too, timed]
+    for bad in ("due_after=2027-02-30", "due_before=2027-3-1", "due_after="):
+        response = stack.request("GET", f"/api/{user}/tasks?{bad}", token)
+        assert response.status == 400 and response.is_error("invalid_query"), bad
+
+
+def test_s10_a_recurring_all_day_task_recurs_as_a_date(stack, user, token):
+    task = create(stack, user, token, {"title": "rent", "due_date": "2028-01-31", "recurrence": {"frequency": "monthly"}})
+    done = stack.request("PATCH", f"/api/{user}/tasks/{task['id']}/complete", token)
+    assert done.status == 200
+    following = stack.request("GET", f"/api/{user}/tasks/{done.json['next_task_id']}", token).json
+    assert following["due_date"] == "2028-02-29" and following["completed"] is False
+    assert following["recurrence"] == {"frequency": "monthly", "interval": 1}

@@ -27,7 +27,7 @@ public final class StoredTask: Sendable, Equatable {
     /// The tags as the JSON array text stored and returned.
     public let tagsJSON: [UInt8]
     /// The due date, if any.
-    public let dueDate: Int64?
+    public let dueDate: TaskDueDate?
     /// The recurrence, if any.
     public let recurrence: TaskRecurrence?
     /// When it last became completed, if completed.

@@ -53,12 +53,13 @@ struct TaskListSQL {
         case .title: order = "\(column("title_key")) \(direction), \(column("id")) \(direction)"
         case .priority: order = "\(column("priority")) \(direction), \(column("id")) \(direction)"
         case .dueDate:
-            // Tasks without a due date come last in both directions; each direction has an
-            // index in exactly this order (forwards and backwards), so no sort step is needed.
+            // Tasks without a due date come last in both directions, and at an equal instant
+            // all-day tasks come first (contract §10); each direction has an index in exactly
+            // this order (forwards and backwards), so no sort step is needed.
             if query.order == .asc {
-                order = "(\(column("due_date")) IS NULL) ASC, \(column("due_date")) ASC, \(column("id")) ASC"
+                order = "(\(column("due_date")) IS NULL) ASC, \(column("due_date")) ASC, \(column("due_all_day")) DESC, \(column("id")) ASC"
             } else {
-                order = "(\(column("due_date")) IS NOT NULL) DESC, \(column("due_date")) DESC, \(column("id")) DESC"
+                order = "(\(column("due_date")) IS NOT NULL) DESC, \(column("due_date")) DESC, \(column("due_all_day")) DESC, \(column("id")) DESC"
             }
         }
         self.condition = condition

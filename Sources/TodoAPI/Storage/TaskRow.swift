@@ -10,13 +10,13 @@ import SQLite
 public struct TaskRow {
     /// The column list every query selects, in the order the accessors read.
     public static let columnList = "id, user_id, title, description, completed, created_at, updated_at, "
-        + "priority, tags, due_date, recurrence_frequency, recurrence_interval, completed_at, next_task_id, version"
+        + "priority, tags, due_date, due_all_day, recurrence_frequency, recurrence_interval, completed_at, next_task_id, version"
     /// How many columns `columnList` has.
-    static let columnCount: Int32 = 15
+    static let columnCount: Int32 = 16
 
     enum Column: Int32 {
         case id = 0, userID, title, description, completed, createdAt, updatedAt
-        case priority, tags, dueDate, recurrenceFrequency, recurrenceInterval, completedAt, nextTaskID, version
+        case priority, tags, dueDate, dueAllDay, recurrenceFrequency, recurrenceInterval, completedAt, nextTaskID, version
     }
 
     /// Where the columns are.
@@ -58,8 +58,10 @@ public struct TaskRow {
     public var hasDescription: Bool { !isNull(.description) }
     /// The priority.
     public var priority: TaskPriority { TaskPriority(rawValue: required(.priority)) ?? .default }
-    /// The due date, milliseconds since the epoch, if any.
-    public var dueDate: Int64? { int64(.dueDate) }
+    /// The due date, if any.
+    public var dueDate: TaskDueDate? {
+        int64(.dueDate).map { TaskDueDate(milliseconds: $0, isAllDay: required(.dueAllDay) != 0) }
+    }
     /// The recurrence, if any.
     public var recurrence: TaskRecurrence? {
         guard let code = int64(.recurrenceFrequency), let frequency = TaskRecurrence.Frequency(rawValue: code) else { return nil }
@@ -111,7 +113,7 @@ public struct TaskRow {
         case .postgres(let result, let row):
             if result.isNull(row: row, column: column.rawValue) { return nil }
             // PostgreSQL's boolean arrives as `t` or `f`.
-            if column == .completed { return result.bool(row: row, column: column.rawValue) ? 1 : 0 }
+            if column == .completed || column == .dueAllDay { return result.bool(row: row, column: column.rawValue) ? 1 : 0 }
             return result.int64(row: row, column: column.rawValue)
         case .stored(let task):
             switch column {
@@ -120,7 +122,8 @@ public struct TaskRow {
             case .createdAt: return task.createdAt
             case .updatedAt: return task.updatedAt
             case .priority: return task.priority.rawValue
-            case .dueDate: return task.dueDate
+            case .dueDate: return task.dueDate?.milliseconds
+            case .dueAllDay: return task.dueDate?.isAllDay == true ? 1 : 0
             case .recurrenceFrequency: return task.recurrence?.frequency.rawValue
             case .recurrenceInterval: return task.recurrence?.interval
             case .completedAt: return task.completedAt

@@ -77,15 +77,7 @@ public enum Timestamp {
     public static func parse(_ text: some Collection<UInt8>) -> Int64? {
         let bytes = Array(text)
         guard bytes.count >= 20, bytes.count <= 35 else { return nil }
-        func number(_ start: Int, _ width: Int) -> Int? {
-            var value = 0
-            for index in start..<(start + width) {
-                let byte = bytes[index]
-                guard byte >= UInt8(ascii: "0"), byte <= UInt8(ascii: "9") else { return nil }
-                value = value * 10 + Int(byte - UInt8(ascii: "0"))
-            }
-            return value
-        }
+        func number(_ start: Int, _ width: Int) -> Int? { digits(bytes, start, width) }
         guard let year = number(0, 4), bytes[4] == UInt8(ascii: "-"), let month = number(5, 2), bytes[7] == UInt8(ascii: "-"),
               let day = number(8, 2), bytes[10] == UInt8(ascii: "T") || bytes[10] == UInt8(ascii: "t"),
               let hour = number(11, 2), bytes[13] == UInt8(ascii: ":"), let minute = number(14, 2),
@@ -121,6 +113,45 @@ public enum Timestamp {
         let utc = (local - Int64(offsetMinutes) * 60) * 1000 + Int64(milliseconds)
         guard utc >= earliest, utc <= latest else { return nil }
         return utc
+    }
+
+    /// Appends the calendar date (UTC) of `milliseconds` as the 10 bytes `YYYY-MM-DD`.
+    public static func appendDate(milliseconds: Int64, to output: inout [UInt8]) {
+        let days = Int((milliseconds - milliseconds.modulo(millisecondsPerDay)) / millisecondsPerDay)
+        let (year, month, day) = civilDate(daysSinceEpoch: days)
+        let start = output.count
+        output.append(contentsOf: "0000-00-00".utf8)
+        output.withUnsafeMutableBufferPointer { buffer in
+            let text = UnsafeMutableBufferPointer(rebasing: buffer[start...])
+            put(year, width: 4, at: 0, in: text)
+            put(month, width: 2, at: 5, in: text)
+            put(day, width: 2, at: 8, in: text)
+        }
+    }
+
+    /// Parses a calendar date `YYYY-MM-DD` exactly (years 1970...9999, a real date) as the
+    /// milliseconds of that day's `00:00:00Z`; nil for anything else.
+    public static func parseDate(_ text: some Collection<UInt8>) -> Int64? {
+        let bytes = Array(text)
+        guard bytes.count == 10, bytes[4] == UInt8(ascii: "-"), bytes[7] == UInt8(ascii: "-"),
+              let year = digits(bytes, 0, 4), let month = digits(bytes, 5, 2), let day = digits(bytes, 8, 2),
+              year >= 1970, year <= 9999, month >= 1, month <= 12, day >= 1, day <= daysInMonth(year: year, month: month)
+        else { return nil }
+        return Int64(daysSinceEpoch(year: year, month: month, day: day)) * millisecondsPerDay
+    }
+
+    /// Milliseconds in a (UTC, leap-second-free) day.
+    public static let millisecondsPerDay: Int64 = 86_400_000
+
+    /// The decimal number in `bytes[start..<start + width]`, all ASCII digits; nil otherwise.
+    private static func digits(_ bytes: [UInt8], _ start: Int, _ width: Int) -> Int? {
+        var value = 0
+        for index in start..<(start + width) {
+            let byte = bytes[index]
+            guard byte >= UInt8(ascii: "0"), byte <= UInt8(ascii: "9") else { return nil }
+            value = value * 10 + Int(byte - UInt8(ascii: "0"))
+        }
+        return value
     }
 
     /// Writes `value` as `width` decimal digits ending at `offset + width`.

@@ -13,7 +13,7 @@ public struct TaskChanges: Sendable, Equatable {
     /// The new tags (the whole list).
     public var tags: [String]?
     /// The new due date; `.some(nil)` clears it.
-    public var dueDate: Int64??
+    public var dueDate: TaskDueDate??
     /// The new recurrence (replaced whole); `.some(nil)` clears it.
     public var recurrence: TaskRecurrence??
 

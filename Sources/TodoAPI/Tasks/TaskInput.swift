@@ -102,13 +102,14 @@ public enum TaskInput {
         // Contract §10: "" is no date, as null (what an HTML form sends for an empty date field).
         case .null?, .string("")?: changes.dueDate = .some(nil)
         case .string(let text)?:
-            guard let milliseconds = Timestamp.parse(text.utf8) else {
-                throw APIError.validation("due_date must be an RFC 3339 date-time with seconds and an offset, "
-                    + "e.g. 2026-12-24T18:00:00Z or 2026-12-24T18:00:00+01:00, years 1970 to 9999.")
+            guard let due = TaskDueDate.parse(text.utf8) else {
+                throw APIError.validation("due_date must be a date YYYY-MM-DD (all day, e.g. 2026-12-24) or an RFC 3339 "
+                    + "date-time with seconds and an offset (e.g. 2026-12-24T18:00:00Z or 2026-12-24T18:00:00+01:00), "
+                    + "years 1970 to 9999.")
             }
-            changes.dueDate = .some(milliseconds)
+            changes.dueDate = .some(due)
         case let other?:
-            throw APIError.validation("due_date must be a date-time string or null, not \(other.typeName).")
+            throw APIError.validation("due_date must be a date or date-time string, or null, not \(other.typeName).")
         }
         switch object["recurrence"] {
         case nil: break

@@ -34,7 +34,7 @@ enum TaskJSON {
         writer.raw(",\"tags\":")
         row.withTagsJSON { writer.raw(utf8: $0) }
         writer.raw(",\"due_date\":")
-        optionalTimestamp(row.dueDate, to: &writer)
+        if let due = row.dueDate { writer.unescapedString { due.append(to: &$0) } } else { writer.null() }
         writer.raw(",\"recurrence\":")
         if let recurrence = row.recurrence {
             writer.raw("{\"frequency\":")

@@ -155,8 +155,10 @@ public struct TaskListQuery: Sendable, Equatable {
             }
             tags.append(TaskTags.key(tag))
         case "due_before", "due_after":
-            guard let instant = Timestamp.parse(value.utf8) else {
-                throw APIError.invalidQuery("\(name) must be an RFC 3339 date-time with seconds and an offset, e.g. 2026-12-24T00:00:00Z.")
+            // Contract §10: a date means that day's 00:00:00Z, the instant an all-day task sorts at.
+            guard let instant = TaskDueDate.parse(value.utf8)?.milliseconds else {
+                throw APIError.invalidQuery("\(name) must be a date YYYY-MM-DD (its 00:00:00Z) or an RFC 3339 date-time "
+                    + "with seconds and an offset, e.g. 2026-12-24 or 2026-12-24T00:00:00Z.")
             }
             if name == "due_before" { dueBefore = instant } else { dueAfter = instant }
         default: // "has_due"

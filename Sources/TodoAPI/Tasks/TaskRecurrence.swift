@@ -38,7 +38,13 @@ public struct TaskRecurrence: Sendable, Equatable {
         self.interval = interval
     }
 
-    private static let day: Int64 = 86_400_000
+    private static let day = Timestamp.millisecondsPerDay
+
+    /// `due` advanced once, of the same kind: an all-day date stays all-day (contract §10), on
+    /// the calendar exactly as an instant at that day's midnight (UTC) would.
+    public func advance(_ due: TaskDueDate) -> TaskDueDate {
+        TaskDueDate(milliseconds: advance(due.milliseconds), isAllDay: due.isAllDay)
+    }
 
     /// `dueDate` (milliseconds since the epoch, UTC) advanced once, time of day kept: days and
     /// weeks as multiples of 24 h, months and years on the calendar with the day clamped to

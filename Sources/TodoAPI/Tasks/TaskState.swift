@@ -12,8 +12,8 @@ public struct TaskState: Sendable, Equatable {
     public var priority: TaskPriority = .default
     /// Its tags, trimmed, in the order sent; unique ignoring case.
     public var tags: [String] = []
-    /// When it is due, milliseconds since the epoch; nil for no due date.
-    public var dueDate: Int64?
+    /// When it is due (an instant or an all-day date); nil for no due date.
+    public var dueDate: TaskDueDate?
     /// How it repeats; non-nil only with a due date.
     public var recurrence: TaskRecurrence?
 

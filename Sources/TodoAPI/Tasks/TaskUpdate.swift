@@ -53,7 +53,7 @@ public struct TaskUpdate: Sendable {
         if becameCompleted, current.nextTaskID == nil, let recurrence = after.recurrence, let dueDate = after.dueDate {
             let nextDue = recurrence.advance(dueDate)
             // Past year 9999 there is no due date to give it: the series ends there.
-            if nextDue <= Timestamp.latest {
+            if nextDue.milliseconds <= Timestamp.latest {
                 var next = after
                 next.completed = false
                 next.dueDate = nextDue

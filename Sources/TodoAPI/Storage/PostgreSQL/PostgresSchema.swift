@@ -8,7 +8,7 @@ import PostgreSQL
 /// transaction only (`set_config(…, true)`), so it also holds behind PgBouncer in transaction mode.
 enum PostgresSchema {
     /// The schema version this build writes (the one row of `todo_schema`).
-    static let version: Int64 = 3
+    static let version: Int64 = 4
 
     /// Serializes `migrate` across hosts for the length of its transaction ("Todo" in ASCII).
     static let migrationLockKey: Int64 = 0x546F_646F
@@ -120,6 +120,18 @@ enum PostgresSchema {
         );
         """
 
+    /// Version 4 (contract §10): all-day due dates, as in SQLite's version 4 — `due_date` the
+    /// instant a task sorts and filters at, `due_all_day` whether it is a calendar date, and
+    /// the due-date indexes carrying the flag (all-day first at an equal instant, both ways).
+    static let versionFour = """
+        ALTER TABLE tasks ADD COLUMN due_all_day boolean NOT NULL DEFAULT false
+            CHECK (NOT due_all_day OR due_date IS NOT NULL);
+        DROP INDEX tasks_by_user_due;
+        DROP INDEX tasks_by_user_due_desc;
+        CREATE INDEX tasks_by_user_due ON tasks (user_id, (due_date IS NULL), due_date, due_all_day DESC, id);
+        CREATE INDEX tasks_by_user_due_desc ON tasks (user_id, (due_date IS NOT NULL), due_date, due_all_day, id);
+        """
+
     /// The `todo_keys` row of the sync cursor key.
     static let syncCursorKeyName = "sync_cursor"
 
@@ -172,6 +184,10 @@ enum PostgresSchema {
                 }
                 _ = try connection.query("INSERT INTO todo_keys (name, value) VALUES ($1, $2)", [syncCursorKeyName, key])
                 try connection.execute("UPDATE todo_schema SET version = 3")
+            }
+            if current < 4 {
+                try connection.execute(versionFour)
+                try connection.execute("UPDATE todo_schema SET version = 4")
             }
             try connection.execute("COMMIT")
         } catch {

@@ -134,20 +134,15 @@ public final class PostgresTaskStore: TaskStore {
         ON CONFLICT (user_id) DO UPDATE SET last_change = task_sync.last_change + 1 RETURNING last_change
         """
 
-    /// The columns a state writes, in `parameters(for:)` order.
-    private static let stateColumns = SQLiteTaskStore.stateColumns
+    /// The columns a state writes, in `TaskState.postgresParameters` order.
+    private static let stateColumns = TaskStateColumn.names
 
-    /// The eleven `stateColumns` values of `state`, as text parameters.
-    private static func parameters(for state: TaskState) -> [String?] {
-        [state.title, state.titleKey, state.description, String(state.completed), String(state.priority.rawValue),
-         state.tagsJSON, state.tagKeys, state.searchText, state.dueDate.map { String($0) },
-         state.recurrence.map { String($0.frequency.rawValue) }, state.recurrence.map { String($0.interval) }]
-    }
+    /// The state's values, as text parameters in `stateColumns` order.
+    private static func parameters(for state: TaskState) -> [String?] { state.postgresParameters }
 
-    /// `$first` … `$(first+10)`, cast to the state columns' types.
-    private static func stateValues(from first: Int) -> String {
-        let types = ["text", "text", "text", "boolean", "smallint", "text", "text", "text", "bigint", "smallint", "smallint"]
-        return types.enumerated().map { "$\(first + $0.offset)::\($0.element)" }.joined(separator: ", ")
+    /// `$first`, … one per state column, each cast to its column's type.
+    static func stateValues(from first: Int) -> String {
+        TaskStateColumn.placeholders(from: first) { number, column in "$\(number)::\(column.postgresType)" }
     }
 
     /// Inserts a task with the user's next change number; `$1` user, `$2` created and updated,

@@ -77,14 +77,12 @@ final class PostgresTaskImporter: TaskImporter {
             let state = task.state
             steps.append(.init("""
                 INSERT INTO tasks (id, user_id, created_at, updated_at, completed_at, next_task_id, version, change_seq,
-                    \(SQLiteTaskStore.stateColumns))
+                    \(TaskStateColumn.names))
                 VALUES ($1::bigint, $2, $3::bigint, $4::bigint, $5::bigint, $6::bigint, $7::bigint, $1::bigint,
-                    $8, $9, $10, $11::boolean, $12::smallint, $13, $14, $15, $16::bigint, $17::smallint, $18::smallint)
+                    \(PostgresTaskStore.stateValues(from: 8)))
                 """, [String(task.id), String(decoding: task.userID, as: UTF8.self), String(task.createdAt), String(task.updatedAt),
-                      task.completedAt.map { String($0) }, task.nextTaskID.map { String($0) }, String(task.version),
-                      state.title, state.titleKey, state.description, String(state.completed), String(state.priority.rawValue),
-                      state.tagsJSON, state.tagKeys, state.searchText, state.dueDate.map { String($0) },
-                      state.recurrence.map { String($0.frequency.rawValue) }, state.recurrence.map { String($0.interval) }]))
+                      task.completedAt.map { String($0) }, task.nextTaskID.map { String($0) }, String(task.version)]
+                      + state.postgresParameters))
         }
         _ = try PostgresBackend.mapped { () throws(PostgresError) in try connection.pipeline(steps) }
         count += tasks.count

@@ -133,8 +133,8 @@ public final class SQLiteTaskStore: TaskStore {
     static func insert(_ state: TaskState, userID: String, now: Int64, on connection: SQLiteConnection) throws(SQLiteError) -> StoredTask {
         let change = try nextChange(userID: userID, on: connection)
         let statement = try connection.cachedStatement("""
-            INSERT INTO tasks (user_id, created_at, updated_at, completed_at, change_seq, \(stateColumns))
-            VALUES (?1, ?2, ?2, ?3, ?4, \((5...15).map { "?\($0)" }.joined(separator: ", "))) RETURNING \(columns)
+            INSERT INTO tasks (user_id, created_at, updated_at, completed_at, change_seq, \(TaskStateColumn.names))
+            VALUES (?1, ?2, ?2, ?3, ?4, \(statePlaceholders(from: 5))) RETURNING \(columns)
             """)
         defer { statement.reset() }
         try statement.bind(userID, at: 1)
@@ -146,23 +146,24 @@ public final class SQLiteTaskStore: TaskStore {
         return row
     }
 
-    /// The columns a state writes, in `bind(_:to:from:)` order.
-    static let stateColumns = "title, title_key, description, completed, priority, tags, tag_keys, search_text, "
-        + "due_date, recurrence_frequency, recurrence_interval"
+    /// `?first`, … one per `TaskStateColumn`, in table order.
+    static func statePlaceholders(from first: Int) -> String {
+        TaskStateColumn.placeholders(from: first) { number, _ in "?\(number)" }
+    }
 
-    /// Binds the eleven `stateColumns` values of `state` from parameter `first` on.
+    /// The parameter number right after the state's, when they start at `first`.
+    static func afterState(_ first: Int) -> Int { first + TaskStateColumn.allCases.count }
+
+    /// Binds every `TaskStateColumn` value of `state`, in table order, from parameter `first` on.
     static func bind(_ state: TaskState, to statement: SQLiteStatement, from first: Int32) throws(SQLiteError) {
-        try statement.bind(state.title, at: first)
-        try statement.bind(state.titleKey, at: first + 1)
-        try statement.bind(state.description, at: first + 2)
-        try statement.bind(state.completed, at: first + 3)
-        try statement.bind(state.priority.rawValue, at: first + 4)
-        try statement.bind(state.tagsJSON, at: first + 5)
-        try statement.bind(state.tagKeys, at: first + 6)
-        try statement.bind(state.searchText, at: first + 7)
-        try statement.bind(state.dueDate, at: first + 8)
-        try statement.bind(state.recurrence?.frequency.rawValue, at: first + 9)
-        try statement.bind(state.recurrence?.interval, at: first + 10)
+        for (offset, column) in TaskStateColumn.allCases.enumerated() {
+            let index = first + Int32(offset)
+            switch state.storedValue(column) {
+            case .text(let text): try statement.bind(text, at: index)
+            case .integer(let number): try statement.bind(number, at: index)
+            case .boolean(let flag): try statement.bind(flag, at: index)
+            }
+        }
     }
 
     /// The user's next change number: one past their last, in the write's own transaction
@@ -274,9 +275,9 @@ public final class SQLiteTaskStore: TaskStore {
                 }
                 let change = try Self.nextChange(userID: userID, on: connection)
                 let statement = try connection.cachedStatement("""
-                    UPDATE tasks SET (\(Self.stateColumns)) = (\((5...15).map { "?\($0)" }.joined(separator: ", "))),
-                        updated_at = ?3, completed_at = ?4, next_task_id = coalesce(?16, next_task_id),
-                        version = version + 1, change_seq = ?17
+                    UPDATE tasks SET (\(TaskStateColumn.names)) = (\(Self.statePlaceholders(from: 5))),
+                        updated_at = ?3, completed_at = ?4, next_task_id = coalesce(?\(Self.afterState(5)), next_task_id),
+                        version = version + 1, change_seq = ?\(Self.afterState(5) + 1)
                     WHERE id = ?1 AND user_id = ?2 RETURNING \(Self.columns)
                     """)
                 defer { statement.reset() }
@@ -285,8 +286,8 @@ public final class SQLiteTaskStore: TaskStore {
                 try statement.bind(write.updatedAt, at: 3)
                 try statement.bind(write.completedAt, at: 4)
                 try Self.bind(write.state, to: statement, from: 5)
-                try statement.bind(next?.id, at: 16)
-                try statement.bind(change, at: 17)
+                try statement.bind(next?.id, at: Int32(Self.afterState(5)))
+                try statement.bind(change, at: Int32(Self.afterState(5) + 1))
                 guard let updated = try Self.storedRow(statement) else { return .update(.notFound) }
                 return .update(.updated(updated))
             }

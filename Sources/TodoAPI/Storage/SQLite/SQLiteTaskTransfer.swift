@@ -84,8 +84,8 @@ final class SQLiteTaskImporter: TaskImporter {
         do {
             let statement = try connection.cachedStatement("""
                 INSERT INTO tasks (id, user_id, created_at, updated_at, completed_at, next_task_id, version, change_seq,
-                    \(SQLiteTaskStore.stateColumns))
-                VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?1, \((8...18).map { "?\($0)" }.joined(separator: ", ")))
+                    \(TaskStateColumn.names))
+                VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?1, \(SQLiteTaskStore.statePlaceholders(from: 8)))
                 """)
             for task in tasks {
                 statement.reset()

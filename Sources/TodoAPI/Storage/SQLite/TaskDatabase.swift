@@ -9,7 +9,7 @@ public enum TaskDatabase {
     /// `PRAGMA application_id`: marks the file as ours ("Todo"), so a foreign database is refused.
     public static let applicationID: Int64 = 0x546F_646F
     /// The schema version this build writes (`PRAGMA user_version`).
-    public static let schemaVersion: Int64 = 3
+    public static let schemaVersion: Int64 = 4
 
     /// How durable a commit is before it is acknowledged.
     public enum Synchronous: String, Sendable, CaseIterable {
@@ -105,6 +105,9 @@ public enum TaskDatabase {
                 }
                 try key.run()
             }
+            if version < 4 {
+                try connection.execute(schemaV4)
+            }
             try connection.execute("PRAGMA user_version = \(schemaVersion)")
             try connection.execute("COMMIT")
         } catch {
@@ -131,6 +134,20 @@ public enum TaskDatabase {
 
     /// The `todo_keys` row of the sync cursor key.
     static let syncCursorKeyName = "sync_cursor"
+
+    /// Version 4 (contract §10): all-day due dates. `due_date` keeps the instant the task sorts
+    /// and filters at (an all-day date's 00:00:00Z); `due_all_day` says it is a calendar date.
+    /// At an equal instant all-day tasks come first in both directions, so each due-date index
+    /// carries the flag in the order its direction reads it (the descending one is scanned
+    /// backwards).
+    private static let schemaV4 = """
+        ALTER TABLE tasks ADD COLUMN due_all_day INTEGER NOT NULL DEFAULT 0
+            CHECK (due_all_day IN (0, 1) AND (due_all_day = 0 OR due_date IS NOT NULL));
+        DROP INDEX tasks_by_user_due;
+        DROP INDEX tasks_by_user_due_desc;
+        CREATE INDEX tasks_by_user_due ON tasks (user_id, due_date IS NULL, due_date, due_all_day DESC);
+        CREATE INDEX tasks_by_user_due_desc ON tasks (user_id, due_date IS NOT NULL, due_date, due_all_day);
+        """
 
     /// Version 3: the database's own secrets (the sync cursor key, hex), made once here and
     /// shared by every worker of the file; `copy` carries them to the destination.
