@@ -5,7 +5,7 @@ import os
 import re
 import subprocess
 
-from stack import REPO
+from stack import BINARY, REPO
 import pytest
 
 pytestmark = pytest.mark.single_backend
@@ -66,3 +66,27 @@ def test_benchmarks_md_commands_use_options_that_exist():
     known = set(re.search(r"from: ([a-z, -]+?) \(default", " ".join(help_text.split())).group(1).split(", "))
     used = {s for line in commands for m in re.findall(r"--scenarios[ =]([a-z,-]+)", line) for s in m.split(",")}
     assert "list" in known and used - known == set()
+
+
+def test_openapi_declares_x_request_id_on_every_response_with_the_rule_nginx_applies():
+    """Contract §12: every answer carries X-Request-ID, so the spec says so on each response, with
+    the pattern of the one rule (`todo-fcgi nginx-maps` writes nginx's map from it)."""
+    import yaml
+    spec = yaml.safe_load(read("docs/openapi.yaml"))
+    shared = spec["components"]["responses"]
+    undeclared = []
+    for path, item in spec["paths"].items():
+        assert {"$ref": "#/components/parameters/RequestId"} in item.get("parameters", []), path
+        for method, operation in item.items():
+            if method == "parameters":
+                continue
+            for status, response in operation["responses"].items():
+                if "$ref" in response:
+                    response = shared[response["$ref"].rsplit("/", 1)[1]]
+                if "X-Request-ID" not in response.get("headers", {}):
+                    undeclared.append(f"{method.upper()} {path} {status}")
+    assert undeclared == []
+    header = spec["components"]["headers"]["X-Request-ID"]
+    maps = subprocess.run([BINARY, "nginx-maps"], capture_output=True, text=True, check=True).stdout
+    nginx_rule = re.search(r'"~(\^[^"]+)\\z" \$http_x_request_id;', maps).group(1)
+    assert header["required"] is True and header["schema"]["pattern"] == nginx_rule + "$"
