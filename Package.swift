@@ -45,7 +45,7 @@ let package = Package(
         .target(name: "TodoAPI", dependencies: ["APITables", "Caching", "SQLite", "PostgreSQL", "JSON", "JWT", "ASCII", "Clocks", "Locks"]),
         // Configuration, commands and the worker pool: a library, so they are unit-tested;
         // the executable is only its entry point.
-        .target(name: "TodoServer", dependencies: ["APITables", "FastCGI", "Dispatcher", "TodoAPI", "JWT", "SQLite", "HTTPFetch", "JSON", "Clocks", "Metrics", "ASCII", "Locks"]),
+        .target(name: "TodoServer", dependencies: ["APITables", "FastCGI", "Dispatcher", "TodoAPI", "JWT", "SQLite", "PostgreSQL", "HTTPFetch", "JSON", "Clocks", "Metrics", "ASCII", "Locks"]),
         .executableTarget(name: "todo-fcgi", dependencies: ["TodoServer"]),
         .executableTarget(name: "todo-bench", dependencies: ["TodoAPI", "JWT", "SQLite", "Clocks", "Metrics"]),
 

@@ -6,13 +6,34 @@ import Caching
 import Glibc
 #endif
 
+/// How a connection sends a pipeline's statements.
+public enum PostgresStatementMode: String, Sendable, CaseIterable {
+    /// Prepared once per connection under a name, then executed by name: the server parses and
+    /// plans each statement text once per connection.
+    case named
+    /// Sent whole with every execution as libpq's unnamed statement (parse, bind and execute
+    /// before the same Sync): what a transaction-mode pooler that does not track named
+    /// statements (PgBouncer before 1.21, or without `max_prepared_statements`; RDS Proxy,
+    /// Supavisor, Odyssey) can pass on, at the cost of a parse per execution.
+    case unnamed
+}
+
 /// One connection to PostgreSQL through libpq, owned by one thread.
 ///
 /// Statements are prepared once per connection, lazily, in the same round trip as their first
-/// use; `pipeline` sends a request's statements together and reads their results once, so a
-/// request costs one network round trip. Not Sendable: libpq connections are not thread-safe.
+/// use (or sent unnamed each time, see `PostgresStatementMode`); `pipeline` sends a request's
+/// statements together and reads their results once, so a request costs one network round
+/// trip. Not Sendable: libpq connections are not thread-safe.
 public final class PostgresConnection {
     private let handle: OpaquePointer
+    /// How statements are sent; `named` turns `unnamed` for good when the server answers that a
+    /// statement this connection prepared does not exist (a pooler moved it to another server
+    /// connection).
+    public private(set) var statementMode: PostgresStatementMode
+    /// What this connection's statement names start with: random, so a pooler that hands this
+    /// client another client's server connection can never run a statement of the same name that
+    /// means something else there — the name is unknown there, and the server says so.
+    private let statementPrefix = "todo_\(String(UInt64.random(in: 0...UInt64.max), radix: 36))_"
     /// Statement text → the name it is prepared under on this connection, for the statements
     /// used most recently: bounded, since statement texts a client can vary (list shapes) would
     /// otherwise each hold server memory for the connection's life.
@@ -37,8 +58,10 @@ public final class PostgresConnection {
     /// Connects with `connectionString` (a libpq URI or key=value string; libpq's `PG*`
     /// variables and `~/.pgpass` fill in what it leaves out) over `defaultSettings`, keeping at
     /// most `preparedStatementLimit` statements prepared (the least recently used go first).
-    public init(connectionString: String, preparedStatementLimit: Int = 256) throws(PostgresError) {
+    public init(connectionString: String, preparedStatementLimit: Int = 256,
+                statementMode: PostgresStatementMode = .named) throws(PostgresError) {
         prepared = BoundedCache(capacity: preparedStatementLimit)
+        self.statementMode = statementMode
         // Later keywords win, so the caller's string (expanded in place of dbname) overrides the defaults.
         let settings = Self.defaultSettings + [("dbname", connectionString)]
         let keywords = settings.map { strdup($0.0) }
@@ -135,7 +158,27 @@ public final class PostgresConnection {
     /// Runs `steps` as one implicit transaction in one round trip (libpq pipeline mode, one Sync):
     /// all commit together, or the first failure rolls all back and is thrown. Statements not yet
     /// prepared on this connection are prepared in the same round trip. Returns each step's result.
+    ///
+    /// When the server says a statement this connection prepared is not there (or a new name is
+    /// taken), a pooler is passing the connection's transactions to several server connections:
+    /// the connection turns to unnamed statements for good before throwing, so a caller may run
+    /// the whole failed transaction again (nothing of it was committed).
     public func pipeline(_ steps: [Step]) throws(PostgresError) -> [PostgresResult] {
+        do {
+            return try sendPipeline(steps)
+        } catch {
+            if statementMode == .named, error.isPreparedStatementMissing {
+                statementMode = .unnamed
+                prepared.removeAll()
+                // Statements prepared on server connections this one no longer reaches end with
+                // those connections (a pooler recycles them): nothing to deallocate from here.
+                evicted.removeAll()
+            }
+            throw error
+        }
+    }
+
+    private func sendPipeline(_ steps: [Step]) throws(PostgresError) -> [PostgresResult] {
         guard isConnected else { throw PostgresError(message: "the connection is closed", connectionLost: true) }
         deallocateEvicted()
         guard PQenterPipelineMode(handle) == 1 else { throw lastError() }
@@ -145,10 +188,22 @@ public final class PostgresConnection {
         var failure: PostgresError?
         var preparing: [String: String] = [:]
         for step in steps where failure == nil {
+            if statementMode == .unnamed {
+                let accepted = withParameters(step.parameters) { parameters in
+                    PQsendQueryParams(handle, step.sql, parameters.count, parameters.types, parameters.values, parameters.lengths,
+                                      parameters.formats, 0)
+                }
+                guard accepted == 1 else {
+                    failure = lastError()
+                    break
+                }
+                sent.append(.execute)
+                continue
+            }
             var name = prepared.value(for: step.sql) ?? preparing[step.sql]
             if name == nil {
                 statementNumber += 1
-                let fresh = "todo_\(statementNumber)"
+                let fresh = statementPrefix + String(statementNumber)
                 let types = [Oid](repeating: Self.textType, count: step.parameters.count)
                 guard PQsendPrepare(handle, fresh, step.sql, Int32(step.parameters.count), types) == 1 else {
                     failure = lastError()

@@ -31,6 +31,11 @@ public struct PostgresError: Error, Sendable, CustomStringConvertible {
         return sqlState == "40001" || sqlState == "40P01" || sqlState == "55P03" || sqlState == "57014"
     }
 
+    /// The server does not have a statement this connection prepared (26000), or already has one
+    /// under a new statement's name (42P05): a transaction-mode pooler that does not track named
+    /// statements is passing the connection's transactions to several server connections.
+    public var isPreparedStatementMissing: Bool { sqlState == "26000" || sqlState == "42P05" }
+
     /// An integrity constraint (unique, check, not null, foreign key) refused the write (class 23).
     public var isConstraintViolation: Bool { sqlState?.hasPrefix("23") ?? false }
 

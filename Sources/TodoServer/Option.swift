@@ -1,3 +1,4 @@
+import PostgreSQL
 import TodoAPI
 
 /// One setting: its flag, its environment variable, its default and its help. The option
@@ -56,6 +57,11 @@ extension Option {
                                        defaultValue: String(TaskDatabase.Options.defaultListStatementCacheSize), range: 1...100_000,
                                        help: "List-query shapes whose statements each connection keeps prepared (least "
                                            + "recently used dropped first).")
+    static let postgresStatements = Option(flag: "--postgres-statements", variable: "TODO_POSTGRES_STATEMENTS",
+                                           argument: "named|unnamed", defaultValue: PostgresStatementMode.named.rawValue,
+                                           help: "PostgreSQL: named statements (prepared once per connection) or unnamed ones "
+                                               + "(parsed on each use), for transaction-mode poolers that do not keep named "
+                                               + "statements, such as PgBouncer before 1.21.")
     static let metricsFile = Option(flag: "--metrics-file", variable: "TODO_METRICS_FILE", argument: "PATH|off",
                                     help: "The file the worker processes share their metrics in (default: the SQLite database "
                                         + "path with .metrics appended; with PostgreSQL, todo-fcgi.metrics in $STATE_DIRECTORY or "
@@ -100,7 +106,8 @@ extension Option {
 
     /// Every setting, in `--help` order.
     static let all: [Option] = [
-        listen, threads, backlog, maxConnections, queueTimeout, database, synchronous, statementCache, metricsFile, logLevel,
+        listen, threads, backlog, maxConnections, queueTimeout, database, synchronous, statementCache, postgresStatements,
+        metricsFile, logLevel,
         copySource, copyDestination, subject, lifetime, signingKey, privateKeyFile, jwksFile, keyID, force, environmentFile,
         secret, secretFile, credentialsDirectory, corsOrigins, betterAuthURL, jwksURL, jwksPath,
         jwksMaximumAge, jwksRefreshInterval, issuer, audience, leeway, webServerAddresses,

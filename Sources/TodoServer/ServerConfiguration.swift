@@ -52,8 +52,13 @@ extension Settings {
     func backend(named name: String) throws(ConfigurationError) -> any TaskBackend {
         let cacheSize = try integer(.statementCache)
         if PostgresConnectionString.isPostgres(name) {
+            let modeName = value(.postgresStatements) ?? PostgresStatementMode.named.rawValue
+            guard let mode = PostgresStatementMode(rawValue: modeName.lowercased()) else {
+                throw ConfigurationError("--postgres-statements must be named or unnamed, got \"\(modeName)\"")
+            }
             do {
-                return try PostgresBackend(connectionString: name, listStatementCacheSize: cacheSize)
+                return try PostgresBackend(connectionString: name, listStatementCacheSize: cacheSize, statementMode: mode,
+                                           warn: { Log.write(.warn, $0) })
             } catch {
                 throw ConfigurationError("--database: \(error.message)")
             }

@@ -80,6 +80,53 @@ struct PostgresConnectionTests {
         #expect(try connection.query("SELECT count(*) FROM pg_prepared_statements").int64(row: 0, column: 0) <= 5)
     }
 
+    @Test func unnamedStatementsPrepareNothingAndKeepEveryPipelineRule() throws {
+        let connection = try PostgresConnection(connectionString: try #require(testServerURI()), statementMode: .unnamed)
+        try connection.execute("CREATE TEMP TABLE items (n integer NOT NULL CHECK (n > 0))")
+        for value in ["1", "2"] {
+            let results = try connection.pipeline([.init("INSERT INTO items VALUES ($1::int)", [value]), .init("SELECT count(*) FROM items")])
+            #expect(results[1].int64(row: 0, column: 0) == Int64(value))
+        }
+        #expect(throws: PostgresError.self) {
+            _ = try connection.pipeline([.init("INSERT INTO items VALUES ($1::int)", ["3"]), .init("INSERT INTO items VALUES ($1::int)", ["-1"])])
+        }
+        #expect(try connection.query("SELECT count(*) FROM items").int64(row: 0, column: 0) == 2)
+        #expect(connection.preparedStatementCount == 0)
+        #expect(try connection.query("SELECT count(*) FROM pg_prepared_statements").int64(row: 0, column: 0) == 0)
+        // Text with a NUL is refused, not shortened, as with named statements.
+        do {
+            _ = try connection.pipeline([.init("SELECT $1::text", ["a\u{0}b"])])
+            Issue.record("a value with U+0000 was accepted")
+        } catch {
+            #expect(error.sqlState == "22021")
+        }
+    }
+
+    /// What a transaction-mode pooler does to named statements (the next transaction reaches a
+    /// server connection that never saw them), here by deallocating them: the pipeline fails
+    /// with nothing committed, the connection turns unnamed for good, and the same steps then work.
+    @Test func aMissingPreparedStatementTurnsTheConnectionUnnamed() throws {
+        let connection = try connect()
+        try connection.execute("CREATE TEMP TABLE items (n integer NOT NULL)")
+        let steps: [PostgresConnection.Step] = [.init("INSERT INTO items VALUES ($1::int)", ["1"]), .init("SELECT count(*) FROM items")]
+        #expect(try connection.pipeline(steps)[1].int64(row: 0, column: 0) == 1)
+        #expect(connection.statementMode == .named)
+        let names = try connection.query("SELECT string_agg(name, ',') FROM pg_prepared_statements").text(row: 0, column: 0) ?? ""
+        // Names are this connection's own (a random prefix), never another client's `todo_1`.
+        #expect(names.hasPrefix("todo_") && !names.split(separator: ",").contains { $0.split(separator: "_").count != 3 })
+        try connection.execute("DEALLOCATE ALL")
+        do {
+            _ = try connection.pipeline(steps)
+            Issue.record("a missing prepared statement was not noticed")
+        } catch {
+            #expect(error.isPreparedStatementMissing && !error.connectionLost)
+        }
+        #expect(connection.statementMode == .unnamed && !connection.inTransaction)
+        #expect(try connection.query("SELECT count(*) FROM items").int64(row: 0, column: 0) == 1)
+        #expect(try connection.pipeline(steps)[1].int64(row: 0, column: 0) == 2)
+        #expect(try connection.query("SELECT count(*) FROM pg_prepared_statements").int64(row: 0, column: 0) == 0)
+    }
+
     @Test func aFailedPrepareIsNotRememberedAsPrepared() throws {
         let connection = try connect()
         #expect(throws: PostgresError.self) { _ = try connection.pipeline([.init("SELECT nosuchcolumn FROM pg_class")]) }

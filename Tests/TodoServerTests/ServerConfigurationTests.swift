@@ -82,6 +82,10 @@ struct ServerConfigurationTests {
 
     @Test(arguments: [
         (["--synchronous", "off"], [:], "--synchronous must be full or normal, got \"off\""),
+        (["--database", "postgresql://todo@/tasks", "--postgres-statements", "prepared"], [:],
+         "--postgres-statements must be named or unnamed, got \"prepared\""),
+        (["--database", "postgresql://todo@/tasks"], ["TODO_POSTGRES_STATEMENTS": "none"],
+         "--postgres-statements must be named or unnamed, got \"none\""),
         (["--log-level", "loud"], [:], "--log-level must be error, warn, notice, info or debug, got \"loud\""),
         ([], ["TODO_CORS_ORIGINS": "*"], "TODO_CORS_ORIGINS: \"*\" is not an origin like https://app.example.com or http://localhost:3000"),
         ([], ["BETTER_AUTH_SECRET": "short"], "token settings: the secret must be at least 32 bytes long (it is 5)"),

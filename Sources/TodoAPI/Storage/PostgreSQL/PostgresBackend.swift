@@ -9,11 +9,19 @@ public struct PostgresBackend: TaskBackend {
     private let committed = CommitCounter()
     /// The most list-query shapes whose statements a connection keeps prepared.
     let listStatementCacheSize: Int
+    /// How connections send statements (`unnamed` for transaction-mode poolers).
+    let statementMode: PostgresStatementMode
+    private let poolerNotice: PoolerNotice
 
-    /// The database `connectionString` names; throws when libpq cannot parse it.
+    /// The database `connectionString` names; throws when libpq cannot parse it. `warn` gets
+    /// the one line a process writes when a pooler turns its connections to unnamed statements.
     public init(connectionString: String,
-                listStatementCacheSize: Int = TaskDatabase.Options.defaultListStatementCacheSize) throws(StorageError) {
+                listStatementCacheSize: Int = TaskDatabase.Options.defaultListStatementCacheSize,
+                statementMode: PostgresStatementMode = .named,
+                warn: @escaping @Sendable (String) -> Void = { _ in }) throws(StorageError) {
         self.listStatementCacheSize = listStatementCacheSize
+        self.statementMode = statementMode
+        poolerNotice = PoolerNotice(write: warn)
         do {
             displayName = try PostgresConnectionString.redacted(connectionString)
         } catch {
@@ -32,7 +40,7 @@ public struct PostgresBackend: TaskBackend {
     /// A connection for maintenance, every failure as a storage error.
     func connect() throws(StorageError) -> PostgresConnection {
         do {
-            return try PostgresConnection(connectionString: connectionString)
+            return try PostgresConnection(connectionString: connectionString, statementMode: statementMode)
         } catch {
             throw StorageError(error)
         }
@@ -46,7 +54,8 @@ public struct PostgresBackend: TaskBackend {
     }
 
     public func makeStore() throws(StorageError) -> any TaskStore {
-        PostgresTaskStore(connectionString: connectionString, commits: committed, listStatementCacheSize: listStatementCacheSize)
+        PostgresTaskStore(connectionString: connectionString, commits: committed, listStatementCacheSize: listStatementCacheSize,
+                          statementMode: statementMode, poolerNotice: poolerNotice)
     }
 
     /// Connectivity, the server, the schema version, the role (neither superuser nor
@@ -97,7 +106,8 @@ public struct PostgresBackend: TaskBackend {
     /// PostgreSQL is backed up with its own tools: this runs `pg_dump` (custom format, for
     /// `pg_restore`) when it is installed, and says so plainly when it is not.
     public func backup(to destination: String) throws(StorageError) -> String {
-        let tasks = try Self.mapped { () throws(PostgresError) -> Int64 in try Self.countAll(try PostgresConnection(connectionString: connectionString)) }
+        let connection = try connect()
+        let tasks = try Self.mapped { () throws(PostgresError) -> Int64 in try Self.countAll(connection) }
         try PgDump.run(connectionString: connectionString, destination: destination)
         return "backed up \(displayName) to \(destination) with pg_dump (custom format, restore with pg_restore): \(tasks) tasks"
     }
@@ -108,6 +118,28 @@ public struct PostgresBackend: TaskBackend {
         } catch {
             throw StorageError(error)
         }
+    }
+}
+
+/// Says once per process that a pooler turned connections to unnamed statements, and what to set.
+final class PoolerNotice: Sendable {
+    private let reported = Atomic<Bool>(false)
+    private let write: @Sendable (String) -> Void
+
+    /// A notice written with `write` (a warning line in the server's log).
+    init(write: @escaping @Sendable (String) -> Void = { _ in }) {
+        self.write = write
+    }
+
+    /// Reports `error` (the missing statement) the first time a connection of this process turns.
+    func report(_ error: PostgresError) {
+        guard !reported.exchange(true, ordering: .relaxed) else { return }
+        write("PostgreSQL: \(error.sqlState.map { "SQLSTATE \($0), " } ?? "")a statement this connection prepared is not on the "
+            + "server connection it reached: a transaction-mode pooler that does not keep named statements (PgBouncer before "
+            + "1.21 or without max_prepared_statements, RDS Proxy, Supavisor, Odyssey) is in front of the database. Connections "
+            + "now send unnamed statements as they meet it, and the failed requests were run again; set "
+            + "TODO_POSTGRES_STATEMENTS=unnamed (--postgres-statements unnamed) to start that way, or PgBouncer 1.21+ "
+            + "max_prepared_statements to keep named ones (docs/SCALING.md)")
     }
 }
 

@@ -13,13 +13,22 @@ import PostgreSQL
 /// "unavailable" (503); the next request reconnects, no sooner than an exponential backoff
 /// allows, so an outage is answered at once instead of by hanging threads.
 ///
+/// Behind a transaction-mode pooler that does not track named statements, the first request
+/// whose named statement is missing on the server connection it reached turns this store's
+/// connection to unnamed statements (`PostgresStatementMode`) and runs again; nothing of the
+/// failed attempt was committed. The process says once in its log what to set.
+///
 /// Not Sendable: it owns one thread's connection.
 public final class PostgresTaskStore: TaskStore {
     private let connectionString: String
     /// How to connect (tests replace it); nil: `serving`.
     private let connect: ((String) throws(StorageError) -> PostgresConnection)?
     private let preparedStatementLimit: Int
+    /// How a new connection sends statements.
+    private let statementMode: PostgresStatementMode
     private let commits: CommitCounter
+    /// Says, once per process, that a pooler turned connections to unnamed statements.
+    private let poolerNotice: PoolerNotice
     private var connection: PostgresConnection?
     private var retryAt: UInt64 = 0
     private var backoffNanoseconds: UInt64 = 0
@@ -41,20 +50,25 @@ public final class PostgresTaskStore: TaskStore {
     /// at most `listStatementCacheSize` list shapes prepared (beside the fixed ones).
     init(connectionString: String, commits: CommitCounter,
          listStatementCacheSize: Int = TaskDatabase.Options.defaultListStatementCacheSize,
+         statementMode: PostgresStatementMode = .named, poolerNotice: PoolerNotice = PoolerNotice(),
          connect: ((String) throws(StorageError) -> PostgresConnection)? = nil) {
         self.connectionString = connectionString
         self.commits = commits
+        self.statementMode = statementMode
+        self.poolerNotice = poolerNotice
         self.preparedStatementLimit = Self.fixedStatementAllowance + listStatementCacheSize
         self.connect = connect
     }
 
     /// Connects for serving: the schema must be this build's, exports stay off for the session,
     /// and a commit is acknowledged only once it is durable (`synchronous_commit` never `off`).
-    static func serving(_ connectionString: String, preparedStatementLimit: Int) throws(StorageError) -> PostgresConnection {
+    static func serving(_ connectionString: String, preparedStatementLimit: Int,
+                        statementMode: PostgresStatementMode = .named) throws(StorageError) -> PostgresConnection {
         let connection: PostgresConnection
         let version: Int64
         do {
-            connection = try PostgresConnection(connectionString: connectionString, preparedStatementLimit: preparedStatementLimit)
+            connection = try PostgresConnection(connectionString: connectionString, preparedStatementLimit: preparedStatementLimit,
+                                                statementMode: statementMode)
             version = try PostgresSchema.installedVersion(connection)
             try connection.execute("""
                 SELECT set_config('todo.export', 'off', false);
@@ -85,7 +99,7 @@ public final class PostgresTaskStore: TaskStore {
             if let connect {
                 fresh = try connect(connectionString)
             } else {
-                fresh = try Self.serving(connectionString, preparedStatementLimit: preparedStatementLimit)
+                fresh = try Self.serving(connectionString, preparedStatementLimit: preparedStatementLimit, statementMode: statementMode)
             }
             connection = fresh
             backoffNanoseconds = 0
@@ -100,30 +114,70 @@ public final class PostgresTaskStore: TaskStore {
     /// Runs `steps` for `userID` after setting the owner, in one round trip, as one implicit
     /// transaction, or opening a transaction block with `begin` (before the owner is set, so
     /// the setting lives as long as the block). Returns the steps' own results. On any failure
-    /// an open block is rolled back.
+    /// an open block is rolled back; a failure that turned the connection to unnamed statements
+    /// is run again at once that way (the round trip started the transaction: nothing is lost).
     private func run(_ userID: String, _ steps: [Step], begin: String? = nil, write: Bool = false) throws(StorageError) -> [PostgresResult] {
         let connection = try liveConnection()
+        let opening = begin.map { [Step($0)] } ?? []
+        let all = opening + [Step(PostgresSchema.setOwner, [userID])] + steps
+        var results: [PostgresResult]
         do {
-            let opening = begin.map { [Step($0)] } ?? []
-            let results = try connection.pipeline(opening + [Step(PostgresSchema.setOwner, [userID])] + steps)
-            if write, begin == nil { commits.add() }
-            return Array(results.dropFirst(opening.count + 1))
+            results = try pipeline(all, on: connection)
         } catch {
-            if error.connectionLost { self.connection = nil } else { connection.rollbackIfNeeded() }
-            throw StorageError(error)
+            guard error.turnedUnnamed else { throw error.storageError }
+            do {
+                results = try pipeline(all, on: connection)
+            } catch {
+                throw error.storageError
+            }
         }
+        if write, begin == nil { commits.add() }
+        return Array(results.dropFirst(opening.count + 1))
     }
 
     /// Runs `steps` in one round trip without setting the owner (inside a block that has it).
+    /// A failure that turned the connection to unnamed statements ends the block: the caller
+    /// starts its transaction again (`restartingOnTurnToUnnamed`).
     private func continueBlock(_ steps: [Step], commit: Bool) throws(StorageError) -> [PostgresResult] {
         let connection = try liveConnection()
         do {
-            let results = try connection.pipeline(steps)
+            let results = try pipeline(steps, on: connection)
             if commit { commits.add() }
             return results
         } catch {
+            throw error.storageError
+        }
+    }
+
+    /// A failed round trip: what to throw, and whether it turned the connection to unnamed statements.
+    private struct RoundTripFailure: Error {
+        let storageError: StorageError
+        let turnedUnnamed: Bool
+    }
+
+    /// `connection.pipeline(steps)`, with a failure's clean-up: a lost connection is dropped, an
+    /// open block rolled back, and the process told once if a pooler turned statements unnamed.
+    private func pipeline(_ steps: [Step], on connection: PostgresConnection) throws(RoundTripFailure) -> [PostgresResult] {
+        let modeBefore = connection.statementMode
+        do {
+            return try connection.pipeline(steps)
+        } catch {
             if error.connectionLost { self.connection = nil } else { connection.rollbackIfNeeded() }
-            throw StorageError(error)
+            let turned = modeBefore == .named && connection.statementMode == .unnamed && !error.connectionLost
+            if turned { poolerNotice.report(error) }
+            throw RoundTripFailure(storageError: StorageError(error), turnedUnnamed: turned)
+        }
+    }
+
+    /// Runs a transaction of several round trips, and once more from its start if one of its
+    /// later round trips turned the connection to unnamed statements (its block was rolled back).
+    private func restartingOnTurnToUnnamed<Result>(_ body: () throws(StorageError) -> Result) throws(StorageError) -> Result {
+        let modeBefore = connection?.statementMode ?? statementMode
+        do {
+            return try body()
+        } catch {
+            guard modeBefore == .named, connection?.statementMode == .unnamed else { throw error }
+            return try body()
         }
     }
 
@@ -166,6 +220,13 @@ public final class PostgresTaskStore: TaskStore {
             guard result.rowCount == 1 else { throw StorageError(.internal, "INSERT … RETURNING returned no row") }
             return .created(StoredTask(TaskRow(result: result, row: 0)))
         }
+        return try restartingOnTurnToUnnamed { () throws(StorageError) in
+            try create(userID: userID, state: state, now: now, key: idempotency)
+        }
+    }
+
+    /// A create with an `Idempotency-Key`: two round trips in one transaction block.
+    private func create(userID: String, state: TaskState, now: Int64, key idempotency: IdempotencyKey) throws(StorageError) -> CreateOutcome {
         // Round trip 1: the key (if stored) and the new task's id; round trip 2: the task and
         // the key with the body the client gets, committed together. A concurrent request with
         // the same key waits on the key's unique index and then fails: 409.
@@ -237,6 +298,11 @@ public final class PostgresTaskStore: TaskStore {
     }
 
     public func update(userID: String, id: Int64, update: TaskUpdate, now: Int64) throws(StorageError) -> UpdateOutcome {
+        try restartingOnTurnToUnnamed { () throws(StorageError) in try updateOnce(userID: userID, id: id, update: update, now: now) }
+    }
+
+    /// An update: the task read and locked in one round trip, written in a second.
+    private func updateOnce(userID: String, id: Int64, update: TaskUpdate, now: Int64) throws(StorageError) -> UpdateOutcome {
         let read = try run(userID, [Step(Self.findSQL + " FOR UPDATE", [String(id), userID])], begin: "BEGIN")[0]
         guard read.rowCount == 1 else {
             _ = try continueBlock([Step("ROLLBACK")], commit: false)
