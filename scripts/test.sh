@@ -6,8 +6,10 @@
 set -euo pipefail
 repo=$(cd "$(dirname "$0")/.." && pwd)
 cd "$repo"
-# gcc builds the slow-flush shim of the crash test; postgresql is the server of the PostgreSQL pass.
-scripts/install-deps.sh gcc postgresql
+# gcc builds the slow-flush shim of the crash test; postgresql is the server of the PostgreSQL
+# pass, pgbouncer the transaction-mode pooler in front of it there; prometheus gives promtool
+# and the server that scrapes the stack in test_prometheus.py.
+scripts/install-deps.sh gcc postgresql pgbouncer prometheus
 python3 -m pytest --version >/dev/null 2>&1 || python3 -m pip install --quiet pytest
 # The JWKS tests sign tokens with an implementation independent of the worker's.
 python3 -c "import cryptography" 2>/dev/null || python3 -m pip install --quiet cryptography
