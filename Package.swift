@@ -9,8 +9,8 @@ let package = Package(
     name: "todo-fcgi",
     products: [
         .executable(name: "todo-fcgi", targets: ["todo-fcgi"]),
-        // The application logic and its parsers, for FuzzTesting/ (a package of its own).
-        .library(name: "TodoAPI", targets: ["TodoAPI", "APITables", "JWT", "JSON", "SQLite", "PostgreSQL"]),
+        // The application logic and its parsers over SQLite, for FuzzTesting/ (a package of its own).
+        .library(name: "TodoAPI", targets: ["TodoAPI", "TaskModel", "SQLiteStorage", "SQLite", "APITables", "JWT", "JSON"]),
     ],
     targets: [
         .systemLibrary(name: "CFastCGI", pkgConfig: "fcgi", providers: [.apt(["libfcgi-dev"])]),
@@ -42,12 +42,25 @@ let package = Package(
         .target(name: "JSON", dependencies: ["ASCII"]),
         .target(name: "JWT", dependencies: ["CCrypto", "JSON", "ASCII", "Locks"]),
         .target(name: "HTTPFetch", dependencies: ["CCurl", "ASCII"]),
-        .target(name: "TodoAPI", dependencies: ["APITables", "Caching", "SQLite", "PostgreSQL", "JSON", "JWT", "ASCII", "Clocks", "Locks"]),
+        // The task model: tasks, their rules, the list query, sync pages, the column table and
+        // the store protocols every backend implements. No database driver, no HTTP.
+        .target(name: "TaskModel", dependencies: ["ASCII", "JSON", "JWT"]),
+        // One module per backend: the task model over its driver.
+        .target(name: "SQLiteStorage", dependencies: ["TaskModel", "SQLite", "ASCII", "Caching", "Clocks", "Locks"]),
+        .target(name: "PostgresStorage", dependencies: ["TaskModel", "PostgreSQL", "ASCII", "Clocks"]),
+        // The same rules in memory: the application's unit tests and the conformance suite's reference.
+        .target(name: "MemoryStorage", dependencies: ["TaskModel", "Clocks"]),
+        // The HTTP application: routes, authentication, validation, rendering. It sees the task
+        // model only, never a database driver.
+        .target(name: "TodoAPI", dependencies: ["APITables", "TaskModel", "JSON", "JWT", "ASCII", "Clocks"]),
         // Configuration, commands and the worker pool: a library, so they are unit-tested;
         // the executable is only its entry point.
-        .target(name: "TodoServer", dependencies: ["APITables", "FastCGI", "Dispatcher", "TodoAPI", "JWT", "SQLite", "PostgreSQL", "HTTPFetch", "JSON", "Clocks", "Metrics", "ASCII", "Locks"]),
+        // The one place that names both backends.
+        .target(name: "TodoServer", dependencies: ["APITables", "FastCGI", "Dispatcher", "TodoAPI", "TaskModel", "SQLiteStorage",
+                                                   "PostgresStorage", "PostgreSQL", "JWT", "HTTPFetch", "JSON", "Clocks", "Metrics",
+                                                   "ASCII", "Locks"]),
         .executableTarget(name: "todo-fcgi", dependencies: ["TodoServer"]),
-        .executableTarget(name: "todo-bench", dependencies: ["TodoAPI", "JWT", "SQLite", "Clocks", "Metrics"]),
+        .executableTarget(name: "todo-bench", dependencies: ["TodoAPI", "TaskModel", "SQLiteStorage", "JWT", "SQLite", "Clocks", "Metrics"]),
 
         .testTarget(name: "ASCIITests", dependencies: ["ASCII"]),
         .testTarget(name: "CachingTests", dependencies: ["Caching"]),
@@ -57,8 +70,12 @@ let package = Package(
         .testTarget(name: "PostgreSQLTests", dependencies: ["PostgreSQL"]),
         .testTarget(name: "DispatcherTests", dependencies: ["Dispatcher", "Clocks"]),
         .testTarget(name: "JWTTests", dependencies: ["JWT", "JSON", "HTTPFetch"]),
-        .testTarget(name: "TodoAPITests", dependencies: ["APITables", "Metrics", "TodoAPI", "JWT", "JSON", "SQLite", "Clocks", "Locks"]),
-        .testTarget(name: "TodoServerTests", dependencies: ["TodoServer", "TodoAPI", "JWT", "Clocks"]),
+        .testTarget(name: "TaskModelTests", dependencies: ["TaskModel", "JSON"]),
+        // One suite every TaskStore passes: memory, SQLite, and PostgreSQL when TODO_TEST_POSTGRES names a server.
+        .testTarget(name: "TaskStoreConformanceTests", dependencies: ["TaskModel", "MemoryStorage", "SQLiteStorage", "SQLite", "PostgresStorage", "PostgreSQL"]),
+        .testTarget(name: "SQLiteStorageTests", dependencies: ["SQLiteStorage", "TaskModel", "SQLite"]),
+        .testTarget(name: "TodoAPITests", dependencies: ["APITables", "Metrics", "TodoAPI", "TaskModel", "MemoryStorage", "JWT", "JSON", "Clocks", "Locks"]),
+        .testTarget(name: "TodoServerTests", dependencies: ["TodoServer", "TodoAPI", "TaskModel", "SQLiteStorage", "PostgresStorage", "JWT", "Clocks"]),
     ],
     swiftLanguageModes: [.v6]
 )

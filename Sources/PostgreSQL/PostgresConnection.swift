@@ -322,9 +322,12 @@ public final class PostgresConnection {
         PostgresError(message: Self.oneLine(PQerrorMessage(handle)), connectionLost: !isConnected)
     }
 
+    /// The server's SQLSTATE and primary message only: its DETAIL and HINT can quote row values
+    /// (`Key (title)=(…) already exists`), which must not reach logs.
     private static func error(from result: OpaquePointer, connectionLost: Bool) -> PostgresError {
         let sqlState = PQresultErrorField(result, Int32(UInt8(ascii: "C"))).map { String(cString: $0) }
-        return PostgresError(sqlState: sqlState, message: oneLine(PQresultErrorMessage(result)), connectionLost: connectionLost)
+        let primary = PQresultErrorField(result, Int32(UInt8(ascii: "M")))
+        return PostgresError(sqlState: sqlState, message: oneLine(primary ?? PQresultErrorMessage(result)), connectionLost: connectionLost)
     }
 
     /// libpq's messages end in newlines and may span lines; logs want one.

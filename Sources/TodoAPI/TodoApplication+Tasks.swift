@@ -1,4 +1,5 @@
 import JSON
+import TaskModel
 
 /// The task routes: list, create, read, replace, merge, complete, delete and sync.
 extension TodoApplication {
@@ -41,7 +42,7 @@ extension TodoApplication {
             let id = try taskID(rawID)
             return try update(user: user, id: id, TaskUpdate(.complete(completed), ifMatch: request.ifMatch))
         case .changes:
-            return try changes(user: user, query: request.query)
+            return try sync(user: user, query: request.query)
         }
     }
 
@@ -66,9 +67,9 @@ extension TodoApplication {
 
     private func create(user: AuthenticatedUser, state: TaskState, idempotency: IdempotencyKey?) throws -> HTTPResponse {
         let location = { (id: Int64) in "/api/\(PercentDecoding.encodePathSegment(user.id.utf8))/tasks/\(id)" }
-        switch try store.create(userID: user.id, state: state, now: now(), idempotency: idempotency) {
+        switch try store.create(userID: user.id, state: state, now: now(), idempotency: idempotency, render: TaskJSON.encode) {
         case .created(let task):
-            return tagged(HTTPResponse(status: 201, headers: [("Location", location(task.id))], body: TaskJSON.encode(TaskRow(stored: task))),
+            return tagged(HTTPResponse(status: 201, headers: [("Location", location(task.id))], body: TaskJSON.encode(task.row)),
                           version: task.version)
         case .replayed(let taskID, let body):
             return HTTPResponse(status: 201, headers: [("Location", location(taskID)), ("ETag", EntityTags.tag(version: 1)),
@@ -84,17 +85,17 @@ extension TodoApplication {
         switch try store.update(userID: user.id, id: id, update: update, now: now()) {
         case .notFound:
             throw APIError.taskNotFound
-        case .refused(.invalid(let error)):
-            throw error
+        case .refused(.invalid(let violation)):
+            throw APIError.validation(violation.message)
         case .refused:
             throw APIError.preconditionFailed
         case .unchanged(let task), .updated(let task):
-            return tagged(json(200, TaskJSON.encode(TaskRow(stored: task))), version: task.version)
+            return tagged(json(200, TaskJSON.encode(task.row)), version: task.version)
         }
     }
 
     /// `GET /api/{user_id}/tasks/changes?since=…&limit=…`.
-    private func changes(user: AuthenticatedUser, query: [UInt8]) throws -> HTTPResponse {
+    private func sync(user: AuthenticatedUser, query: [UInt8]) throws -> HTTPResponse {
         let parameters = try SyncQuery(rawQuery: query)
         let cursors = try syncCursor()
         var since: SyncPosition?
@@ -102,7 +103,7 @@ extension TodoApplication {
             guard let position = cursors.decode(cursor, userID: user.id) else { throw APIError.invalidCursor }
             since = position
         }
-        let page = try store.changes(userID: user.id, since: since, limit: parameters.limit)
+        let page = try store.syncPage(userID: user.id, since: since, limit: parameters.limit)
         switch page.refusal {
         case .unknown?: throw APIError.invalidCursor
         case .expired?: throw APIError(.cursorExpired, detail: "This cursor is older than the deletions kept; sync again without since.")
@@ -112,7 +113,7 @@ extension TodoApplication {
         writer.raw("{\"tasks\":[")
         for (index, task) in page.tasks.enumerated() {
             if index > 0 { writer.raw(",") }
-            TaskJSON.write(TaskRow(stored: task), to: &writer)
+            TaskJSON.write(task.row, to: &writer)
         }
         writer.raw("],\"deleted\":[")
         for (index, id) in page.deleted.enumerated() {

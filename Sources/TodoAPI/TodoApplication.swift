@@ -1,6 +1,7 @@
 import ASCII
 import Clocks
 import JSON
+import TaskModel
 
 /// The whole API for one worker thread: route, authenticate, validate, call the store, render.
 ///

@@ -1,4 +1,5 @@
 import JWT
+import TaskModel
 import TodoAPI
 
 /// `migrate`, `check`, `backup` and `copy`: what an operator runs against the database, through the

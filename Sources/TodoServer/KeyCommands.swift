@@ -51,23 +51,6 @@ enum KeyCommands {
         return 0
     }
 
-    /// `nginx-cors-map`: TODO_CORS_ORIGINS as the nginx maps that give nginx's own errors the worker's CORS headers.
-    /// With `--env-file`, the origins come from that systemd environment file (the service's own).
-    static func nginxCORSMap(_ settings: Settings) throws -> Int32 {
-        let policy: CORSPolicy
-        if let path = settings.value(.environmentFile) {
-            do {
-                policy = try CORSPolicy(list: try EnvironmentFile.read(path).values["TODO_CORS_ORIGINS"] ?? "")
-            } catch let error as CORSOriginError {
-                throw ConfigurationError("\(path): \(error.description)")
-            }
-        } else {
-            policy = try settings.corsPolicy()
-        }
-        print(policy.nginxMap, terminator: "")
-        return 0
-    }
-
     /// Writes a file that did not exist, created with its final mode (never wider for a moment)
     /// and never through a symbolic link. With `replacing`, an existing path is replaced
     /// atomically: the bytes go to a new file beside it, which is then renamed over the path

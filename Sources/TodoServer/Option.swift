@@ -1,4 +1,6 @@
+import Dispatcher
 import PostgreSQL
+import TaskModel
 import TodoAPI
 
 /// One setting: its flag, its environment variable, its default and its help. The option
@@ -40,10 +42,10 @@ extension Option {
     static let backlog = Option(flag: "--backlog", variable: "TODO_BACKLOG", argument: "N", defaultValue: "1024", range: 1...65_535,
                                 help: "Listen backlog for --listen.")
     static let maxConnections = Option(flag: "--max-connections", variable: "TODO_MAX_CONNECTIONS", argument: "N",
-                                       defaultValue: "4096", range: 1...1_000_000,
+                                       defaultValue: String(DispatcherSettings().maximumConnections), range: 1...1_000_000,
                                        help: "Connections held open at once, idle ones included; more wait in the backlog.")
     static let queueTimeout = Option(flag: "--queue-timeout", variable: "TODO_QUEUE_TIMEOUT", argument: "MS",
-                                     defaultValue: "5000", range: 1...25_000,
+                                     defaultValue: String(DispatcherSettings().queueTimeoutNanoseconds / 1_000_000), range: 1...25_000,
                                      help: "A request that waits longer for a free thread is answered 503 with Retry-After.")
     static let database = Option(flag: "--database", variable: "TODO_DATABASE", argument: "PATH|URI", defaultValue: "./todo.db",
                                  help: "The SQLite database file, or a postgresql:// URI (libpq syntax; PG* variables and "
@@ -54,7 +56,7 @@ extension Option {
     static let synchronous = Option(flag: "--synchronous", variable: "TODO_SYNCHRONOUS", argument: "full|normal",
                                     defaultValue: "full", help: "Commit durability: full survives power loss, normal a process crash.")
     static let statementCache = Option(flag: "--statement-cache", variable: "TODO_STATEMENT_CACHE", argument: "N",
-                                       defaultValue: String(TaskDatabase.Options.defaultListStatementCacheSize), range: 1...100_000,
+                                       defaultValue: String(ListStatementCache.defaultShapes), range: 1...100_000,
                                        help: "List-query shapes whose statements each connection keeps prepared (least "
                                            + "recently used dropped first).")
     static let postgresStatements = Option(flag: "--postgres-statements", variable: "TODO_POSTGRES_STATEMENTS",

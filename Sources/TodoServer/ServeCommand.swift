@@ -1,5 +1,7 @@
 import FastCGI
 import JWT
+import SQLiteStorage
+import TaskModel
 import TodoAPI
 
 #if canImport(Glibc)

@@ -1,6 +1,9 @@
 import Dispatcher
 import JWT
 import PostgreSQL
+import PostgresStorage
+import SQLiteStorage
+import TaskModel
 import TodoAPI
 
 /// Everything `serve` needs, from flags first and the environment second.
@@ -45,14 +48,14 @@ extension Settings {
     /// The database: `--database` / `TODO_DATABASE` (a `postgresql://` or `postgres://` URI
     /// selects PostgreSQL, anything else is an SQLite file) and `--synchronous` / `TODO_SYNCHRONOUS`.
     func backend() throws(ConfigurationError) -> any TaskBackend {
-        try backend(named: value(.database) ?? "./todo.db")
+        try backend(named: valueOrDefault(.database))
     }
 
     /// The database `name` names: a PostgreSQL URI or an SQLite path.
     func backend(named name: String) throws(ConfigurationError) -> any TaskBackend {
         let cacheSize = try integer(.statementCache)
         if PostgresConnectionString.isPostgres(name) {
-            let modeName = value(.postgresStatements) ?? PostgresStatementMode.named.rawValue
+            let modeName = valueOrDefault(.postgresStatements)
             guard let mode = PostgresStatementMode(rawValue: modeName.lowercased()) else {
                 throw ConfigurationError("--postgres-statements must be named or unnamed, got \"\(modeName)\"")
             }
@@ -65,7 +68,7 @@ extension Settings {
         }
         var options = TaskDatabase.Options(path: name)
         options.listStatementCacheSize = cacheSize
-        let mode = value(.synchronous) ?? "full"
+        let mode = valueOrDefault(.synchronous)
         guard let synchronous = TaskDatabase.Synchronous(rawValue: mode.lowercased()) else {
             throw ConfigurationError("--synchronous must be full or normal, got \"\(mode)\"")
         }
@@ -98,7 +101,7 @@ extension Settings {
 
     /// `--log-level` / `TODO_LOG_LEVEL`.
     func logLevel() throws(ConfigurationError) -> LogLevel {
-        let name = value(.logLevel) ?? "info"
+        let name = valueOrDefault(.logLevel)
         guard let level = LogLevel(name: name) else {
             throw ConfigurationError("--log-level must be error, warn, notice, info or debug, got \"\(name)\"")
         }

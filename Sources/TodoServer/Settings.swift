@@ -53,6 +53,12 @@ struct Settings {
         return option.defaultValue
     }
 
+    /// A setting the option table gives a default: its value, or that default.
+    func valueOrDefault(_ option: Option) -> String {
+        precondition(option.defaultValue != nil, "\(option.name) has no default in the option table")
+        return value(option) ?? option.defaultValue ?? ""
+    }
+
     /// Whether a switch was given.
     func isSet(_ option: Option) -> Bool {
         option.flag.map { switches.contains($0) } ?? false

@@ -39,13 +39,10 @@ public enum TodoCommandLine {
                     + "are refused unless --force replaces them.", run: KeyCommands.keygen),
         Command(name: "nginx-cors-map", synopsis: "nginx-cors-map [--env-file FILE]",
                 help: "Print TODO_CORS_ORIGINS as the nginx maps that give nginx's own errors (413, 429, 502, ...) "
-                    + "the worker's CORS headers.", run: KeyCommands.nginxCORSMap),
+                    + "the worker's CORS headers.", run: NginxCommands.nginxCORSMap),
         Command(name: "nginx-maps", synopsis: "nginx-maps",
                 help: "Print the nginx maps read from the binary's tables: the Allow list of nginx's own 405 (e.g. "
-                    + "TRACE) per route, and the X-Request-ID rule.", run: { _ in
-                        print(RouteKind.nginxAllowMap + "\n" + RequestID.nginxMap, terminator: "")
-                        return 0
-                    }),
+                    + "TRACE) per route, and the X-Request-ID rule.", run: NginxCommands.maps),
     ]
 
     /// `--help`, generated from the command and option tables.

@@ -6,6 +6,7 @@ import Locks
 import Metrics
 import SQLite
 import Synchronization
+import TaskModel
 import TodoAPI
 
 #if canImport(Glibc)
@@ -13,8 +14,9 @@ import Glibc
 #endif
 
 /// A dispatcher thread and N worker threads. The dispatcher holds the listening socket and every
-/// idle connection; each worker has its own FastCGI request slot, SQLite connection and
-/// application, and loops: take a connection with a request ready → answer → hand it back.
+/// idle connection; each worker has its own FastCGI request slot, task store (its own database
+/// connection, made by the backend) and application, and loops: take a connection with a
+/// request ready → answer → hand it back.
 final class WorkerPool: Sendable {
     /// How long shutdown leaves idle kept-alive connections to nginx before closing them itself.
     /// nginx closes idle ones on its own (`keepalive_timeout 4s` in our upstream blocks), and

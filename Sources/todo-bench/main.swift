@@ -6,6 +6,8 @@ import Clocks
 import JWT
 import Metrics
 import SQLite
+import SQLiteStorage
+import TaskModel
 import TodoAPI
 
 #if canImport(Glibc)

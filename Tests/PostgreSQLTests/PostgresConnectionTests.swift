@@ -127,6 +127,30 @@ struct PostgresConnectionTests {
         #expect(try connection.query("SELECT count(*) FROM pg_prepared_statements").int64(row: 0, column: 0) == 0)
     }
 
+    /// An error says what failed, never which values: DETAIL (`Key (v)=(…) already exists`) and
+    /// HINT can quote a row, so neither reaches the message that is logged.
+    @Test func anErrorCarriesItsSQLStateAndPrimaryMessageButNoRowValues() throws {
+        let connection = try connect()
+        try connection.execute("CREATE TEMP TABLE items (v text UNIQUE)")
+        _ = try connection.pipeline([.init("INSERT INTO items VALUES ($1)", ["private-row-value"])])
+        do {
+            _ = try connection.pipeline([.init("INSERT INTO items VALUES ($1)", ["private-row-value"])])
+            Issue.record("a duplicate was accepted")
+        } catch {
+            #expect(error.sqlState == "23505" && error.message.contains("duplicate key value violates unique constraint"))
+            #expect(!error.description.contains("private-row-value") && !error.description.contains("DETAIL"), "\(error)")
+        }
+        do {
+            _ = try connection.query("SELECT $1::int", ["not-a-number-secret"])
+            Issue.record("a bad integer was accepted")
+        } catch {
+            #expect(error.sqlState == "22P02")
+            // The primary message of 22P02 names the input itself: it is the client's own value,
+            // never a stored row's, and it is the one message PostgreSQL gives.
+            #expect(!error.description.contains("DETAIL"))
+        }
+    }
+
     @Test func aFailedPrepareIsNotRememberedAsPrepared() throws {
         let connection = try connect()
         #expect(throws: PostgresError.self) { _ = try connection.pipeline([.init("SELECT nosuchcolumn FROM pg_class")]) }

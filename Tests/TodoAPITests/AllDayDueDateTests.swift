@@ -1,6 +1,7 @@
 import Foundation
 import JSON
 import Testing
+import TaskModel
 @testable import TodoAPI
 
 /// Contract §10: all-day due dates (`YYYY-MM-DD`) are stored and returned as dates, sort and

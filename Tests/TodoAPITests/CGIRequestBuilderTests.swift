@@ -1,4 +1,5 @@
 import Testing
+import TaskModel
 @testable import TodoAPI
 
 @Suite("CGI adapter")

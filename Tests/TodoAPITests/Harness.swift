@@ -1,12 +1,10 @@
 import JSON
 import JWT
+import MemoryStorage
 import Synchronization
+import TaskModel
 import Testing
 @testable import TodoAPI
-
-#if canImport(Glibc)
-import Glibc
-#endif
 
 let testSecret = Array("integration-test-secret-0123456789abcdef".utf8)
 
@@ -17,29 +15,23 @@ final class TestClock: Sendable {
     func advance(by delta: Int64) { millis.withLock { $0 += delta } }
 }
 
-/// The application over a fresh SQLite file, driven in-process.
+/// The application over a fresh in-memory database, driven in-process. (Each backend's own
+/// behaviour is held to the same rules by the conformance suite, TaskStoreConformanceTests.)
 final class Harness {
     let clock = TestClock()
-    let path: String
     let application: TodoApplication
     /// The store under the application (for tests of the store itself).
-    let store: SQLiteTaskStore
+    let store: any TaskStore
     /// What the application said about the last request sent (route, user, metrics facts).
     var lastReply: Reply?
 
     init(cors: CORSPolicy = CORSPolicy(), metrics: (@Sendable () -> (contentType: String, body: [UInt8]))? = nil) throws {
-        path = "/tmp/todo-fcgi-test-\(UInt64.random(in: 0...UInt64.max)).db"
-        let connection = try TaskDatabase.open(TaskDatabase.Options(path: path))
         let clock = self.clock
         let authenticator = try Authenticator(configuration: JWTConfiguration(secret: testSecret),
                                               clock: { Double(clock.milliseconds) / 1000 })
-        store = SQLiteTaskStore(connection: connection)
+        store = try MemoryTaskBackend().makeStore()
         application = TodoApplication(authenticator: authenticator, store: store,
                                       cors: cors, nowMilliseconds: { clock.milliseconds }, metrics: metrics, log: { _ in })
-    }
-
-    deinit {
-        for suffix in ["", "-wal", "-shm"] { unlink(path + suffix) }
     }
 
     func token(_ subject: String, lifetime: Int64 = 600) throws -> String {

@@ -1,4 +1,5 @@
 import Testing
+import TaskModel
 @testable import TodoAPI
 
 /// `/metrics` and what each reply tells the metrics, in-process.

@@ -2,6 +2,7 @@ import APITables
 import Foundation
 import Metrics
 import Testing
+import TaskModel
 @testable import TodoAPI
 
 /// The route, status and error-code tables against everything that is read from them: the

@@ -1,5 +1,6 @@
 import JSON
 import Testing
+import TaskModel
 @testable import TodoAPI
 
 @Suite("Tasks API: success paths")

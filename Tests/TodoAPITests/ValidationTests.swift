@@ -1,5 +1,6 @@
 import JWT
 import Testing
+import TaskModel
 @testable import TodoAPI
 
 @Suite("Tasks API: input validation")

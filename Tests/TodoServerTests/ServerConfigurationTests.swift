@@ -1,3 +1,5 @@
+import PostgresStorage
+import SQLiteStorage
 import Testing
 import TodoAPI
 @testable import TodoServer

@@ -6,6 +6,7 @@ import CLibFuzzer
 import JSON
 import JWT
 import SQLite
+import SQLiteStorage
 import TodoAPI
 
 #if canImport(Glibc)

@@ -1,5 +1,6 @@
-import JWT
 import Clocks
+import JWT
+import TaskModel
 
 /// The identity a verified token grants: nothing else about the caller is trusted.
 public struct AuthenticatedUser: Sendable, Equatable {

@@ -1,4 +1,5 @@
 import JWT
+import TaskModel
 
 /// Tokens this thread has already verified, so a client sending the same token again
 /// costs one hash lookup instead of a MAC and two JSON parses (as PostgREST does).

@@ -1,5 +1,6 @@
 import APITables
 import JSON
+import TaskModel
 
 /// An error that knows its HTTP status and renders itself as
 /// `{"detail": "...", "code": "..."}`. Every client-visible failure is one of these.

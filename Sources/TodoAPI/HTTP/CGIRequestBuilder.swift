@@ -1,5 +1,6 @@
 import APITables
 import ASCII
+import TaskModel
 
 /// Builds an `HTTPRequest` from CGI/1.1 meta-variables (RFC 3875), which is
 /// what FastCGI parameters are. The gateway passes the variables one by one.

@@ -1,5 +1,6 @@
 import APITables
 import ASCII
+import TaskModel
 
 /// Which browser origins may call the API (CORS), and the headers that grant it.
 ///

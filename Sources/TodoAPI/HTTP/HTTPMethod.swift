@@ -1,3 +1,5 @@
+import TaskModel
+
 /// A request method: the ones the API routes are named, any other is carried as sent (and
 /// answered 405 with the route's `Allow`).
 public struct HTTPMethod: RawRepresentable, Hashable, Sendable, ExpressibleByStringLiteral, CustomStringConvertible {

@@ -1,3 +1,5 @@
+import TaskModel
+
 /// A request as the application sees it: already framed by the web server,
 /// with only the parts the API uses. It knows nothing of FastCGI.
 public struct HTTPRequest: Sendable {

@@ -1,5 +1,6 @@
 import APITables
 import JSON
+import TaskModel
 
 /// A response ready to be written: status, headers and body.
 public struct HTTPResponse: Sendable {

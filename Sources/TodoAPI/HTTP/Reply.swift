@@ -1,3 +1,5 @@
+import TaskModel
+
 /// What answering one request produced: the response to send, and what the access log (and
 /// metrics) say about it, which is never sent.
 public struct Reply: Sendable {

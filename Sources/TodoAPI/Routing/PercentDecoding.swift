@@ -1,4 +1,5 @@
 import ASCII
+import TaskModel
 
 /// Percent-decoding (RFC 3986 §2.1) that refuses malformed escapes instead of guessing.
 public enum PercentDecoding {

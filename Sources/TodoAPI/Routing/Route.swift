@@ -1,4 +1,5 @@
 import APITables
+import TaskModel
 
 /// The resources the API serves, as decoded from a request path.
 public enum Route: Equatable, Sendable {

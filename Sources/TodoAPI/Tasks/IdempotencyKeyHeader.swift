@@ -1,5 +1,6 @@
 import ASCII
 import JWT
+import TaskModel
 
 /// The `Idempotency-Key` header of a create.
 enum IdempotencyKeyHeader {

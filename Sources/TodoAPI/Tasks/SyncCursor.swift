@@ -1,5 +1,6 @@
 import ASCII
 import JWT
+import TaskModel
 
 /// The opaque `cursor` of `/tasks/changes`: a `SyncPosition` bound to its user by an
 /// HMAC-SHA256 under the database's own cursor key (`todo_keys`, made once by `migrate`, shared
@@ -12,8 +13,6 @@ import JWT
 public final class SyncCursor {
     private let mac: HMACSHA256
 
-    /// The length of a stored cursor key, in bytes.
-    public static let keyByteCount = 32
     /// The cursor format this build writes: the first byte of every cursor.
     static let formatVersion: UInt8 = 1
     /// Bytes of the MAC kept in a cursor (128 bits).
@@ -24,24 +23,6 @@ public final class SyncCursor {
     /// A codec keyed with the database's cursor key.
     public init(key: [UInt8]) throws(CryptoError) {
         mac = try HMACSHA256(key: key)
-    }
-
-    /// A new random cursor key, in the hex form the databases store.
-    public static func newKey() throws(CryptoError) -> String {
-        ASCIIHex.encode(try SecureRandom.bytes(count: keyByteCount))
-    }
-
-    /// The key bytes of a stored hex key, nil if it is not one.
-    public static func key(fromHex text: String) -> [UInt8]? {
-        let digits = Array(text.utf8)
-        guard digits.count == 2 * keyByteCount else { return nil }
-        var key: [UInt8] = []
-        key.reserveCapacity(keyByteCount)
-        for index in stride(from: 0, to: digits.count, by: 2) {
-            guard let high = ASCIIHex.value(of: digits[index]), let low = ASCIIHex.value(of: digits[index + 1]) else { return nil }
-            key.append(high << 4 | low)
-        }
-        return key
     }
 
     /// The cursor of `position` for `userID`.

@@ -1,4 +1,5 @@
 import ASCII
+import TaskModel
 
 /// The query of `GET /api/{user_id}/tasks/changes`: `since` (a cursor) and `limit`; other
 /// parameters are ignored, a known one empty or repeated is 400 `invalid_query`.

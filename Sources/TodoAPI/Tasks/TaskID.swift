@@ -1,4 +1,5 @@
 import ASCII
+import TaskModel
 
 
 /// Task ids in paths: canonical positive decimal up to 2^63 - 1.

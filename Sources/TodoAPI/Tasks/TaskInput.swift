@@ -1,4 +1,5 @@
 import JSON
+import TaskModel
 
 /// Validates request bodies into task states and changes. Every message names the field at
 /// fault. Unknown fields are ignored at any depth (contract v2 §0); known fields keep every
@@ -36,11 +37,9 @@ public enum TaskInput {
         return completed
     }
 
-    /// 400 when the task would have a recurrence but no due date.
+    /// 400 when the task would break a rule of the task model (a recurrence without a due date).
     static func requireDueDateForRecurrence(_ state: TaskState) throws(APIError) {
-        if state.recurrence != nil, state.dueDate == nil {
-            throw APIError.validation("recurrence needs a due_date: a recurring task repeats from its due date.")
-        }
+        if let violation = state.ruleViolation { throw APIError.validation(violation.message) }
     }
 
     /// Contract §11: no text field may hold U+0000, on any backend (PostgreSQL's text cannot).

@@ -1,4 +1,5 @@
 import JSON
+import TaskModel
 
 /// Renders tasks as the API's JSON, straight from database rows into response bytes.
 enum TaskJSON {

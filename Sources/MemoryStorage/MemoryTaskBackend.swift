@@ -1,0 +1,125 @@
+import Synchronization
+import TaskModel
+
+/// Tasks in memory, with the same rules as the databases: versions, idempotency keys, change
+/// numbers and tombstones for sync, recurrence spawn, the owner filter on everything. For the
+/// application's unit tests and the conformance suite's reference; gone when the process ends.
+public final class MemoryTaskBackend: TaskBackend {
+    let database: Mutex<MemoryDatabase>
+    private let committed = Atomic<Int>(0)
+
+    /// An empty database with a fresh sync cursor key.
+    public init() throws(StorageError) {
+        let hex: String
+        do {
+            hex = try SyncCursorKey.make()
+        } catch {
+            throw StorageError(.internal, "no random bytes for the sync cursor key: \(error)")
+        }
+        guard let key = SyncCursorKey.key(fromHex: hex) else { throw StorageError(.internal, "a new sync cursor key did not read back") }
+        database = Mutex(MemoryDatabase(cursorKey: key))
+    }
+
+    public var displayName: String { "memory" }
+    public var commits: Int { committed.load(ordering: .relaxed) }
+    public var databaseFile: String? { nil }
+    public var storesNUL: Bool { true }
+
+    /// Counts one committed transaction.
+    func countCommit() { committed.add(1, ordering: .relaxed) }
+
+    @discardableResult
+    public func migrate() throws(StorageError) -> Int64 { 1 }
+
+    public func makeStore() throws(StorageError) -> any TaskStore { MemoryTaskStore(backend: self) }
+
+    public func check() throws(StorageError) -> String {
+        "database ok: memory, \(database.withLock { $0.tasks.count }) tasks"
+    }
+
+    public func backup(to destination: String) throws(StorageError) -> String {
+        throw StorageError(.incompatible, "an in-memory database has nothing to back up")
+    }
+
+    public func exportTasks(_ batch: ([StoredTask]) throws(StorageError) -> Void) throws(StorageError) -> Int64 {
+        let (tasks, highest) = database.withLock { database in
+            (database.tasks.keys.sorted().compactMap { database.tasks[$0]?.task }, database.highestIssuedID)
+        }
+        var start = 0
+        while start < tasks.count {
+            try batch(Array(tasks[start..<min(start + 1000, tasks.count)]))
+            start += 1000
+        }
+        return highest
+    }
+
+    public func tasksHoldingNUL() throws(StorageError) -> [Int64] {
+        database.withLock { database in
+            database.tasks.values.filter { entry in
+                let task = entry.task
+                return task.title.contains(0) || (task.description?.contains(0) ?? false) || task.tagsJSON.contains(0)
+            }.map(\.task.id).sorted()
+        }
+    }
+
+    public func makeImporter() throws(StorageError) -> any TaskImporter {
+        let existing = database.withLock { $0.tasks.count }
+        guard existing == 0 else {
+            throw StorageError(.conflict, "memory already has \(existing) tasks: copy only into an empty database")
+        }
+        return MemoryTaskImporter(backend: self)
+    }
+}
+
+/// Everything a memory backend holds, behind its lock.
+struct MemoryDatabase {
+    /// Each task with the change number of its last write.
+    var tasks: [Int64: (task: StoredTask, change: Int64)] = [:]
+    /// The highest id ever issued (ids are never reused).
+    var highestIssuedID: Int64 = 0
+    /// Per user: the last change number, and the newest change whose tombstone was purged.
+    var sync: [String: (lastChange: Int64, purgedThrough: Int64)] = [:]
+    /// Deleted tasks: owner, change number, id, deletion time.
+    var tombstones: [(userID: String, change: Int64, taskID: Int64, deletedAt: Int64)] = []
+    /// Idempotency records by owner and key.
+    var keys: [KeyRecordID: KeyRecord] = [:]
+    /// The sync cursor key.
+    var cursorKey: [UInt8]
+
+    init(cursorKey: [UInt8]) {
+        self.cursorKey = cursorKey
+    }
+
+    struct KeyRecordID: Hashable {
+        let userID: String
+        let key: String
+    }
+
+    struct KeyRecord {
+        let fingerprint: String
+        let taskID: Int64
+        let body: [UInt8]
+        let createdAt: Int64
+    }
+
+    /// The user's next change number.
+    mutating func nextChange(_ userID: String) -> Int64 {
+        let next = (sync[userID]?.lastChange ?? 0) + 1
+        sync[userID, default: (0, 0)].lastChange = next
+        return next
+    }
+
+    /// Stores `state` as a new task of `userID` created at `now`.
+    mutating func insert(_ state: TaskState, userID: String, now: Int64) -> StoredTask {
+        highestIssuedID += 1
+        let task = StoredTask(id: highestIssuedID, userID: userID, state: state, now: now)
+        tasks[task.id] = (task, nextChange(userID))
+        return task
+    }
+
+    /// The task `id` if `userID` owns it.
+    func task(_ id: Int64, of userID: String) -> StoredTask? {
+        guard let entry = tasks[id], entry.task.userID.elementsEqual(userID.utf8) else { return nil }
+        return entry.task
+    }
+}

@@ -1,0 +1,156 @@
+import PostgreSQL
+import Synchronization
+import TaskModel
+
+/// Tasks in a PostgreSQL database: the server database, for workers on several hosts. Each
+/// thread's store has its own connection; nothing is shared but a commit counter.
+public struct PostgresBackend: TaskBackend {
+    /// The libpq connection string (it may hold a password: never print it).
+    let connectionString: String
+    private let committed = CommitCounter()
+    /// The most list-query shapes whose statements a connection keeps prepared.
+    let listStatementCacheSize: Int
+    /// How connections send statements (`unnamed` for transaction-mode poolers).
+    let statementMode: PostgresStatementMode
+    private let poolerNotice: PoolerNotice
+
+    /// The database `connectionString` names; throws when libpq cannot parse it. `warn` gets
+    /// the one line a process writes when a pooler turns its connections to unnamed statements.
+    public init(connectionString: String,
+                listStatementCacheSize: Int = ListStatementCache.defaultShapes,
+                statementMode: PostgresStatementMode = .named,
+                warn: @escaping @Sendable (String) -> Void = { _ in }) throws(StorageError) {
+        self.listStatementCacheSize = listStatementCacheSize
+        self.statementMode = statementMode
+        poolerNotice = PoolerNotice(write: warn)
+        do {
+            displayName = try PostgresConnectionString.redacted(connectionString)
+        } catch {
+            throw StorageError(.incompatible, error.message)
+        }
+        self.connectionString = connectionString
+    }
+
+    /// The connection string without its password.
+    public let displayName: String
+
+    public var commits: Int { committed.value }
+
+    public var databaseFile: String? { nil }
+
+    /// A connection for maintenance, every failure as a storage error.
+    func connect() throws(StorageError) -> PostgresConnection {
+        do {
+            return try PostgresConnection(connectionString: connectionString, statementMode: statementMode)
+        } catch {
+            throw StorageError(error)
+        }
+    }
+
+    @discardableResult
+    public func migrate() throws(StorageError) -> Int64 {
+        let connection = try connect()
+        try Self.mapped { () throws(PostgresError) in try PostgresSchema.migrate(connection) }
+        return PostgresSchema.version
+    }
+
+    public func makeStore() throws(StorageError) -> any TaskStore {
+        PostgresTaskStore(connectionString: connectionString, commits: committed, listStatementCacheSize: listStatementCacheSize,
+                          statementMode: statementMode, poolerNotice: poolerNotice)
+    }
+
+    /// Connectivity, the server, the schema version, the role (neither superuser nor
+    /// BYPASSRLS, which would void row-level security) and row-level security itself.
+    public func check() throws(StorageError) -> String {
+        let connection = try connect()
+        return try Self.mapped { () throws(PostgresError) -> String in
+            let role = try connection.query("SELECT current_user, rolsuper, rolbypassrls FROM pg_roles WHERE rolname = current_user")
+            let roleName = role.text(row: 0, column: 0) ?? "?"
+            guard !role.bool(row: 0, column: 1), !role.bool(row: 0, column: 2) else {
+                throw PostgresError(message: "role \(roleName) is a superuser or has BYPASSRLS: row-level security would not bind it; "
+                    + "serve with a role that has neither (docs/SCALING.md)")
+            }
+            let version = try PostgresSchema.installedVersion(connection)
+            guard version > 0 else {
+                return "database \(displayName) has no schema yet: `serve` or `migrate` will create it"
+            }
+            guard version == PostgresSchema.version else {
+                throw PostgresError(message: "the database schema version is \(version), expected \(PostgresSchema.version): run `todo-fcgi migrate`")
+            }
+            let tables = PostgresSchema.guardedTables.map { "'\($0)'" }.joined(separator: ", ")
+            let unguarded = try connection.query("""
+                SELECT coalesce(string_agg(c.relname, ', ' ORDER BY c.relname), '')
+                FROM unnest(ARRAY[\(tables)]) AS guarded(name) JOIN pg_class AS c ON c.oid = to_regclass(guarded.name)
+                WHERE NOT (c.relrowsecurity AND c.relforcerowsecurity)
+                """).text(row: 0, column: 0) ?? ""
+            guard unguarded.isEmpty else {
+                throw PostgresError(message: "row-level security is not enabled and forced on \(unguarded): run `todo-fcgi migrate`")
+            }
+            let tasks = try Self.countAll(connection)
+            let synchronous = try connection.query("SELECT current_setting('synchronous_commit')").text(row: 0, column: 0) ?? "?"
+            return "database ok: \(displayName), PostgreSQL \(connection.parameterStatus("server_version") ?? "?"), "
+                + "schema version \(version), \(tasks) tasks, role \(roleName) (not superuser, no BYPASSRLS), "
+                + "row-level security enabled and forced on every table, TimeZone \(connection.parameterStatus("TimeZone") ?? "?") "
+                + "(timestamps are stored as UTC milliseconds), synchronous_commit \(synchronous)"
+                + (synchronous == "off" ? " (the workers turn it on for their sessions)" : "")
+        }
+    }
+
+    /// Every user's tasks, counted in a read-only transaction that may see them all.
+    private static func countAll(_ connection: PostgresConnection) throws(PostgresError) -> Int64 {
+        let results = try connection.pipeline([
+            .init("SELECT set_config('todo.export', 'on', true)"), .init("SELECT count(*) FROM tasks"),
+        ])
+        return results[1].int64(row: 0, column: 0)
+    }
+
+    /// PostgreSQL is backed up with its own tools: this runs `pg_dump` (custom format, for
+    /// `pg_restore`) when it is installed, and says so plainly when it is not.
+    public func backup(to destination: String) throws(StorageError) -> String {
+        let connection = try connect()
+        let tasks = try Self.mapped { () throws(PostgresError) -> Int64 in try Self.countAll(connection) }
+        try PgDump.run(connectionString: connectionString, destination: destination)
+        return "backed up \(displayName) to \(destination) with pg_dump (custom format, restore with pg_restore): \(tasks) tasks"
+    }
+
+    static func mapped<Result>(_ body: () throws(PostgresError) -> Result) throws(StorageError) -> Result {
+        do {
+            return try body()
+        } catch {
+            throw StorageError(error)
+        }
+    }
+}
+
+/// Says once per process that a pooler turned connections to unnamed statements, and what to set.
+final class PoolerNotice: Sendable {
+    private let reported = Atomic<Bool>(false)
+    private let write: @Sendable (String) -> Void
+
+    /// A notice written with `write` (a warning line in the server's log).
+    init(write: @escaping @Sendable (String) -> Void = { _ in }) {
+        self.write = write
+    }
+
+    /// Reports `error` (the missing statement) the first time a connection of this process turns.
+    func report(_ error: PostgresError) {
+        guard !reported.exchange(true, ordering: .relaxed) else { return }
+        write("PostgreSQL: \(error.sqlState.map { "SQLSTATE \($0), " } ?? "")a statement this connection prepared is not on the "
+            + "server connection it reached: a transaction-mode pooler that does not keep named statements (PgBouncer before "
+            + "1.21 or without max_prepared_statements, RDS Proxy, Supavisor, Odyssey) is in front of the database. Connections "
+            + "now send unnamed statements as they meet it, and the failed requests were run again; set "
+            + "TODO_POSTGRES_STATEMENTS=unnamed (--postgres-statements unnamed) to start that way, or PgBouncer 1.21+ "
+            + "max_prepared_statements to keep named ones (docs/SCALING.md)")
+    }
+}
+
+/// Transactions committed by the threads of one process.
+final class CommitCounter: Sendable {
+    private let count = Atomic<Int>(0)
+
+    /// Counts one commit.
+    func add() { count.add(1, ordering: .relaxed) }
+
+    /// Commits so far.
+    var value: Int { count.load(ordering: .relaxed) }
+}

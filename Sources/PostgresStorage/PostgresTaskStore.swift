@@ -1,0 +1,479 @@
+import ASCII
+import Clocks
+import PostgreSQL
+import TaskModel
+
+/// The PostgreSQL `TaskStore`. A request is a libpq pipeline — the owner set for the
+/// transaction, then statements that are filtered by the owner too — so reads, creates and
+/// deletes cost one round trip and run as one transaction. An update reads the task (locked)
+/// in one round trip and writes in a second, because its rules (`TaskUpdate.decide`) need the
+/// stored task; so does a create with an `Idempotency-Key`. PostgreSQL's errors become
+/// `StorageError`s here.
+///
+/// A lost connection (server restarted, network cut) fails the request in progress as
+/// "unavailable" (503); the next request reconnects, no sooner than an exponential backoff
+/// allows, so an outage is answered at once instead of by hanging threads.
+///
+/// Behind a transaction-mode pooler that does not track named statements, the first request
+/// whose named statement is missing on the server connection it reached turns this store's
+/// connection to unnamed statements (`PostgresStatementMode`) and runs again; nothing of the
+/// failed attempt was committed. The process says once in its log what to set.
+///
+/// Not Sendable: it owns one thread's connection.
+public final class PostgresTaskStore: TaskStore {
+    private let connectionString: String
+    /// How to connect (tests replace it); nil: `serving`.
+    private let connect: ((String) throws(StorageError) -> PostgresConnection)?
+    private let preparedStatementLimit: Int
+    /// How a new connection sends statements.
+    private let statementMode: PostgresStatementMode
+    private let commits: CommitCounter
+    /// Says, once per process, that a pooler turned connections to unnamed statements.
+    private let poolerNotice: PoolerNotice
+    private var connection: PostgresConnection?
+    private var retryAt: UInt64 = 0
+    private var backoffNanoseconds: UInt64 = 0
+    private var cursorKey: [UInt8]?
+
+    /// The first wait after a failed connection attempt, doubled each time up to `maximumBackoff`.
+    static let minimumBackoff: UInt64 = 50_000_000
+    /// The longest wait between connection attempts.
+    static let maximumBackoff: UInt64 = 2_000_000_000
+
+    private static let columns = TaskColumn.selectList
+    private typealias Step = PostgresConnection.Step
+
+    /// Statements a connection keeps prepared besides the list shapes: every fixed statement
+    /// of this store (about 25) with room to spare.
+    static let fixedStatementAllowance = 64
+
+    /// A store that connects with `connectionString` when first used, keeping the statements of
+    /// at most `listStatementCacheSize` list shapes prepared (beside the fixed ones).
+    init(connectionString: String, commits: CommitCounter,
+         listStatementCacheSize: Int = ListStatementCache.defaultShapes,
+         statementMode: PostgresStatementMode = .named, poolerNotice: PoolerNotice = PoolerNotice(),
+         connect: ((String) throws(StorageError) -> PostgresConnection)? = nil) {
+        self.connectionString = connectionString
+        self.commits = commits
+        self.statementMode = statementMode
+        self.poolerNotice = poolerNotice
+        self.preparedStatementLimit = Self.fixedStatementAllowance + listStatementCacheSize
+        self.connect = connect
+    }
+
+    /// Connects for serving: the schema must be this build's, exports stay off for the session,
+    /// and a commit is acknowledged only once it is durable (`synchronous_commit` never `off`).
+    static func serving(_ connectionString: String, preparedStatementLimit: Int,
+                        statementMode: PostgresStatementMode = .named) throws(StorageError) -> PostgresConnection {
+        let connection: PostgresConnection
+        let version: Int64
+        do {
+            connection = try PostgresConnection(connectionString: connectionString, preparedStatementLimit: preparedStatementLimit,
+                                                statementMode: statementMode)
+            version = try PostgresSchema.installedVersion(connection)
+            try connection.execute("""
+                SELECT set_config('todo.export', 'off', false);
+                SELECT CASE WHEN current_setting('synchronous_commit') = 'off' THEN set_config('synchronous_commit', 'on', false) END
+                """)
+        } catch {
+            throw StorageError(error)
+        }
+        guard version == PostgresSchema.version else {
+            throw StorageError(.incompatible, "the database schema version is \(version), expected "
+                + "\(PostgresSchema.version): run `todo-fcgi migrate`")
+        }
+        return connection
+    }
+
+    /// The connection, made now if there is none and the backoff allows.
+    private func liveConnection() throws(StorageError) -> PostgresConnection {
+        // A connection the server dropped while it sat idle (a restart, an idle timeout) is
+        // replaced here, before a request is sent on it and fails.
+        if let connection, connection.inTransaction || connection.isAliveAfterIdle() { return connection }
+        connection = nil
+        let now = MonotonicClock.nanoseconds()
+        guard now >= retryAt else {
+            throw StorageError(.unavailable, "PostgreSQL is unreachable; the next attempt is in \((retryAt - now) / 1_000_000) ms")
+        }
+        do {
+            let fresh: PostgresConnection
+            if let connect {
+                fresh = try connect(connectionString)
+            } else {
+                fresh = try Self.serving(connectionString, preparedStatementLimit: preparedStatementLimit, statementMode: statementMode)
+            }
+            connection = fresh
+            backoffNanoseconds = 0
+            return fresh
+        } catch {
+            backoffNanoseconds = min(max(backoffNanoseconds * 2, Self.minimumBackoff), Self.maximumBackoff)
+            retryAt = MonotonicClock.nanoseconds() + backoffNanoseconds
+            throw error
+        }
+    }
+
+    /// Runs `steps` for `userID` after setting the owner, in one round trip, as one implicit
+    /// transaction, or opening a transaction block with `begin` (before the owner is set, so
+    /// the setting lives as long as the block). Returns the steps' own results. On any failure
+    /// an open block is rolled back; a failure that turned the connection to unnamed statements
+    /// is run again at once that way (the round trip started the transaction: nothing is lost).
+    private func run(_ userID: String, _ steps: [Step], begin: String? = nil, write: Bool = false) throws(StorageError) -> [PostgresResult] {
+        let connection = try liveConnection()
+        let opening = begin.map { [Step($0)] } ?? []
+        let all = opening + [Step(PostgresSchema.setOwner, [userID])] + steps
+        var results: [PostgresResult]
+        do {
+            results = try pipeline(all, on: connection)
+        } catch {
+            guard error.turnedUnnamed else { throw error.storageError }
+            do {
+                results = try pipeline(all, on: connection)
+            } catch {
+                throw error.storageError
+            }
+        }
+        if write, begin == nil { commits.add() }
+        return Array(results.dropFirst(opening.count + 1))
+    }
+
+    /// Runs `steps` in one round trip without setting the owner (inside a block that has it).
+    /// A failure that turned the connection to unnamed statements ends the block: the caller
+    /// starts its transaction again (`restartingOnTurnToUnnamed`).
+    private func continueBlock(_ steps: [Step], commit: Bool) throws(StorageError) -> [PostgresResult] {
+        let connection = try liveConnection()
+        do {
+            let results = try pipeline(steps, on: connection)
+            if commit { commits.add() }
+            return results
+        } catch {
+            throw error.storageError
+        }
+    }
+
+    /// A failed round trip: what to throw, and whether it turned the connection to unnamed statements.
+    private struct RoundTripFailure: Error {
+        let storageError: StorageError
+        let turnedUnnamed: Bool
+    }
+
+    /// `connection.pipeline(steps)`, with a failure's clean-up: a lost connection is dropped, an
+    /// open block rolled back, and the process told once if a pooler turned statements unnamed.
+    private func pipeline(_ steps: [Step], on connection: PostgresConnection) throws(RoundTripFailure) -> [PostgresResult] {
+        let modeBefore = connection.statementMode
+        do {
+            return try connection.pipeline(steps)
+        } catch {
+            if error.connectionLost { self.connection = nil } else { connection.rollbackIfNeeded() }
+            let turned = modeBefore == .named && connection.statementMode == .unnamed && !error.connectionLost
+            if turned { poolerNotice.report(error) }
+            throw RoundTripFailure(storageError: StorageError(error), turnedUnnamed: turned)
+        }
+    }
+
+    /// Runs a transaction of several round trips, and once more from its start if one of its
+    /// later round trips turned the connection to unnamed statements (its block was rolled back).
+    private func restartingOnTurnToUnnamed<Result>(_ body: () throws(StorageError) -> Result) throws(StorageError) -> Result {
+        let modeBefore = connection?.statementMode ?? statementMode
+        do {
+            return try body()
+        } catch {
+            guard modeBefore == .named, connection?.statementMode == .unnamed else { throw error }
+            return try body()
+        }
+    }
+
+    /// Takes the user's next change number (one past their last): the row lock it takes orders
+    /// the user's writes, so their numbers follow commit order. `$1` is the user.
+    private static let nextChange = """
+        INSERT INTO task_sync (user_id, last_change) VALUES ($1, 1)
+        ON CONFLICT (user_id) DO UPDATE SET last_change = task_sync.last_change + 1 RETURNING last_change
+        """
+
+    /// The columns a state writes, in `TaskState.postgresParameters` order.
+    private static let stateColumns = TaskColumn.stateList
+
+    /// The state's values, as text parameters in `stateColumns` order.
+    private static func parameters(for state: TaskState) -> [String?] { state.postgresParameters }
+
+    /// `$first`, … one per state column, each cast to its column's type.
+    static func stateValues(from first: Int) -> String {
+        TaskColumn.placeholders(TaskColumn.state, from: first) { number, column in "$\(number)::\(column.postgresType)" }
+    }
+
+    /// The parameter number right after the state's, when they start at `first`.
+    private static func afterState(_ first: Int) -> Int { first + TaskColumn.state.count }
+
+    /// Inserts a task with the user's next change number; `$1` user, `$2` created and updated,
+    /// `$3` completed at, `$4` the id (NULL: the next of the sequence), `$5`… the state.
+    /// `unlessKeyed`: only if the user has no live record of the key after the state
+    /// (`$n` the key, `$n+1` the oldest live record's time), else nothing.
+    private static func insertTaskSQL(unlessKeyed: Bool) -> String {
+        let key = afterState(5)
+        let guardClause = unlessKeyed ? """
+
+            WHERE NOT EXISTS (SELECT 1 FROM idempotency_keys WHERE user_id = $1 AND key = $\(key) AND created_at >= $\(key + 1)::bigint)
+            """ : ""
+        return """
+            WITH change AS (\(nextChange))
+            INSERT INTO tasks (id, user_id, created_at, updated_at, completed_at, change_seq, \(stateColumns))
+            SELECT coalesce($4::bigint, nextval('tasks_id_seq')), $1, $2::bigint, $2::bigint, $3::bigint, change.last_change,
+                \(stateValues(from: 5))
+            FROM change\(guardClause) RETURNING \(columns)
+            """
+    }
+
+    private static let insertTask = insertTaskSQL(unlessKeyed: false)
+    private static let insertTaskUnlessKeyed = insertTaskSQL(unlessKeyed: true)
+
+    private static func insertParameters(_ state: TaskState, userID: String, now: Int64, id: Int64?) -> [String?] {
+        [userID, String(now), state.completed ? String(now) : nil, id.map { String($0) }] + parameters(for: state)
+    }
+
+    public func create(userID: String, state: TaskState, now: Int64, idempotency: IdempotencyKey?,
+                       render: @escaping TaskRenderer) throws(StorageError) -> CreateOutcome {
+        guard let idempotency else {
+            let result = try run(userID, [Step(Self.insertTask, Self.insertParameters(state, userID: userID, now: now, id: nil))],
+                                 write: true)[0]
+            guard result.rowCount == 1 else { throw StorageError(.internal, "INSERT … RETURNING returned no row") }
+            return .created(StoredTask(result: result, row: 0))
+        }
+        return try restartingOnTurnToUnnamed { () throws(StorageError) in
+            try create(userID: userID, state: state, now: now, key: idempotency, render: render)
+        }
+    }
+
+    /// A create with an `Idempotency-Key`: two round trips in one transaction block. Round trip
+    /// 1: the key's record, if live, and the task inserted unless it is; round trip 2: the key
+    /// stored with the body `render` makes of the inserted row, and the commit. A concurrent
+    /// request with the same key waits on the key's unique index and then fails: 409.
+    private func create(userID: String, state: TaskState, now: Int64, key idempotency: IdempotencyKey,
+                        render: TaskRenderer) throws(StorageError) -> CreateOutcome {
+        // A key past its lifetime is no longer a key: its record goes first, so it neither
+        // replays nor is refused, and the new record takes its place.
+        let expired = String(now - IdempotencyKey.retentionMilliseconds)
+        let found = try run(userID, [
+            Step("DELETE FROM idempotency_keys WHERE user_id = $1 AND key = $2 AND created_at < $3::bigint",
+                 [userID, idempotency.key, expired]),
+            Step("SELECT fingerprint, task_id, body FROM idempotency_keys WHERE user_id = $1 AND key = $2 AND created_at >= $3::bigint",
+                 [userID, idempotency.key, expired]),
+            Step(Self.insertTaskUnlessKeyed,
+                 Self.insertParameters(state, userID: userID, now: now, id: nil) + [idempotency.key, expired]),
+        ], begin: "BEGIN").dropFirst().map { $0 }
+        if found[0].rowCount == 1 {
+            _ = try continueBlock([Step("ROLLBACK")], commit: false)
+            guard found[0].text(row: 0, column: 0) == idempotency.fingerprint else { return .keyReused }
+            return .replayed(taskID: found[0].int64(row: 0, column: 1), body: found[0].withUTF8(row: 0, column: 2) { Array($0) })
+        }
+        guard found[1].rowCount == 1 else {
+            _ = try continueBlock([Step("ROLLBACK")], commit: false)
+            throw StorageError(.internal, "INSERT … RETURNING returned no row")
+        }
+        let created = StoredTask(result: found[1], row: 0)
+        do {
+            _ = try continueBlock([
+                // A bounded batch of the user's other expired keys.
+                Step("""
+                    DELETE FROM idempotency_keys WHERE user_id = $1 AND key IN (
+                        SELECT key FROM idempotency_keys WHERE user_id = $1 AND created_at < $2::bigint LIMIT $3::bigint)
+                    """, [userID, expired, String(IdempotencyKey.purgeBatch)]),
+                Step("INSERT INTO idempotency_keys (user_id, key, fingerprint, task_id, body, created_at) "
+                     + "VALUES ($1, $2, $3, $4::bigint, $5, $6::bigint)",
+                     [userID, idempotency.key, idempotency.fingerprint, String(created.id),
+                      String(decoding: render(created.row), as: UTF8.self), String(now)]),
+                Step("COMMIT"),
+            ], commit: true)
+        } catch {
+            if error.kind == .conflict { return .keyInUse }
+            throw error
+        }
+        return .created(created)
+    }
+
+    /// Runs a read; if the connection is lost under it, once more on a new connection (a read
+    /// has no effect to repeat; the server may be back already).
+    private func read(_ userID: String, _ steps: [Step], begin: String? = nil) throws(StorageError) -> [PostgresResult] {
+        do {
+            return try run(userID, steps, begin: begin)
+        } catch {
+            guard error.kind == .unavailable, connection == nil, MonotonicClock.nanoseconds() >= retryAt else { throw error }
+            return try run(userID, steps, begin: begin)
+        }
+    }
+
+    public func find<Result>(userID: String, id: Int64, render: (TaskRow) -> Result) throws(StorageError) -> Result? {
+        let result = try read(userID, [Step(Self.findSQL, [String(id), userID])])[0]
+        return result.rowCount == 1 ? render(TaskRow(result: result, row: 0)) : nil
+    }
+
+    public func list(userID: String, query: TaskListQuery, row: (TaskRow) -> Void) throws(StorageError) -> Int64 {
+        let sql = Self.listSQL(query)
+        let result = try read(userID, [Step(sql.statement, [userID, String(query.limit), String(query.offset)] + sql.parameters)])[0]
+        guard result.rowCount > 0 else { return 0 }
+        for index in 0..<result.rowCount where !result.isNull(row: index, column: 0) {
+            row(TaskRow(result: result, row: index))
+        }
+        return result.int64(row: 0, column: Int32(TaskColumn.selected.count))
+    }
+
+    public func update(userID: String, id: Int64, update: TaskUpdate, now: Int64) throws(StorageError) -> UpdateOutcome {
+        try restartingOnTurnToUnnamed { () throws(StorageError) in try updateOnce(userID: userID, id: id, update: update, now: now) }
+    }
+
+    /// An update: the task read and locked in one round trip, written in a second.
+    private func updateOnce(userID: String, id: Int64, update: TaskUpdate, now: Int64) throws(StorageError) -> UpdateOutcome {
+        let read = try run(userID, [Step(Self.findSQL + " FOR UPDATE", [String(id), userID])], begin: "BEGIN")[0]
+        guard read.rowCount == 1 else {
+            _ = try continueBlock([Step("ROLLBACK")], commit: false)
+            return .notFound
+        }
+        let current = StoredTask(result: read, row: 0)
+        let decision = update.decide(current: current, now: now)
+        guard case .write(let write) = decision else {
+            _ = try continueBlock([Step("ROLLBACK")], commit: false)
+            if case .unchanged = decision { return .unchanged(current) }
+            return .refused(decision)
+        }
+        var steps: [Step] = []
+        if let next = write.nextOccurrence {
+            steps.append(Step(Self.insertTask, Self.insertParameters(next, userID: userID, now: write.updatedAt, id: nil)))
+        }
+        steps.append(Step("""
+            WITH change AS (\(Self.nextChange))
+            UPDATE tasks SET (\(Self.stateColumns)) = (\(Self.stateValues(from: 6))),
+                updated_at = $3::bigint, completed_at = $4::bigint,
+                next_task_id = CASE WHEN $5::boolean THEN currval('tasks_id_seq') ELSE next_task_id END,
+                version = version + 1, change_seq = (SELECT last_change FROM change)
+            WHERE id = $2::bigint AND user_id = $1 RETURNING \(Self.columns)
+            """, [userID, String(id), String(write.updatedAt), write.completedAt.map { String($0) },
+                  String(write.nextOccurrence != nil)] + Self.parameters(for: write.state)))
+        steps.append(Step("COMMIT"))
+        let results = try continueBlock(steps, commit: true)
+        let updated = results[write.nextOccurrence == nil ? 0 : 1]
+        guard updated.rowCount == 1 else { throw StorageError(.internal, "UPDATE … RETURNING lost a locked row") }
+        return .updated(StoredTask(result: updated, row: 0))
+    }
+
+    public func delete(userID: String, id: Int64, deletion: TaskDeletion, now: Int64) throws(StorageError) -> DeleteOutcome {
+        // `$4`: the versions If-Match accepts (NULL: any). The statement's own snapshot still
+        // shows a row its CTE deleted, which tells 412 (there, not deleted) from 404.
+        let versions = deletion.acceptedVersions.map { "{" + $0.map(String.init).joined(separator: ",") + "}" }
+        let results = try run(userID, [
+            Step("""
+                WITH gone AS (
+                    DELETE FROM tasks WHERE id = $2::bigint AND user_id = $1 AND ($4::bigint[] IS NULL OR version = ANY ($4::bigint[]))
+                    RETURNING id
+                ), change AS (
+                    INSERT INTO task_sync (user_id, last_change) SELECT $1, 1 FROM gone
+                    ON CONFLICT (user_id) DO UPDATE SET last_change = task_sync.last_change + 1 RETURNING last_change
+                ), tombstone AS (
+                    INSERT INTO task_tombstones (user_id, change_seq, task_id, deleted_at)
+                    SELECT $1, change.last_change, $2::bigint, $3::bigint FROM change
+                )
+                SELECT (SELECT count(*) FROM gone), (SELECT count(*) FROM tasks WHERE id = $2::bigint AND user_id = $1)
+                """, [userID, String(id), String(now), versions]),
+            Step("""
+                WITH purged AS (DELETE FROM task_tombstones WHERE user_id = $1 AND deleted_at < $2::bigint RETURNING change_seq)
+                UPDATE task_sync SET purged_through = greatest(purged_through, (SELECT max(change_seq) FROM purged))
+                WHERE user_id = $1 AND EXISTS (SELECT 1 FROM purged)
+                """, [userID, String(now - SyncPage.tombstoneRetentionMilliseconds)]),
+        ], write: true)
+        if results[0].int64(row: 0, column: 0) == 1 { return .deleted }
+        return results[0].int64(row: 0, column: 1) == 1 ? .preconditionFailed : .notFound
+    }
+
+    public func syncPage(userID: String, since: SyncPosition?, limit: Int) throws(StorageError) -> SyncPage {
+        let after = String(since?.change ?? 0)
+        let results = try read(userID, [
+            Step("SELECT coalesce(max(last_change), 0), coalesce(max(purged_through), 0) FROM task_sync WHERE user_id = $1", [userID]),
+            Step("SELECT \(Self.columns), change_seq FROM tasks WHERE user_id = $1 AND change_seq > $2::bigint ORDER BY change_seq LIMIT $3::bigint",
+                 [userID, after, String(limit)]),
+            Step("""
+                SELECT change_seq, task_id FROM task_tombstones WHERE user_id = $1 AND change_seq > $2::bigint AND $4::boolean
+                ORDER BY change_seq LIMIT $3::bigint
+                """, [userID, after, String(limit), String(since != nil)]),
+            Step("COMMIT"),
+        ], begin: "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
+        let lastChange = results[0].int64(row: 0, column: 0)
+        let purgedThrough = results[0].int64(row: 0, column: 1)
+        if let since, let refusal = SyncPage.refusal(of: since, lastChange: lastChange, purgedThrough: purgedThrough) {
+            var refused = SyncPage()
+            refused.refusal = refusal
+            return refused
+        }
+        let tasks = results[1]
+        let changed = (0..<tasks.rowCount).map { row in
+            (change: tasks.int64(row: row, column: Int32(TaskColumn.selected.count)), task: StoredTask(result: tasks, row: row))
+        }
+        let tombstones = results[2]
+        let deletions = (0..<tombstones.rowCount).map { row in
+            (change: tombstones.int64(row: row, column: 0), id: tombstones.int64(row: row, column: 1))
+        }
+        return SyncPage.assemble(since: since, lastChange: lastChange, tasks: changed, deletions: deletions, limit: limit)
+    }
+
+    public func syncCursorKey() throws(StorageError) -> [UInt8] {
+        if let cursorKey { return cursorKey }
+        let result = try read("", [Step("SELECT value FROM todo_keys WHERE name = $1", [PostgresSchema.syncCursorKeyName])])[0]
+        guard result.rowCount == 1, let stored = result.text(row: 0, column: 0), let key = SyncCursorKey.key(fromHex: stored) else {
+            throw StorageError(.internal, "the database has no valid sync cursor key (todo_keys): run `todo-fcgi migrate`")
+        }
+        cursorKey = key
+        return key
+    }
+
+    /// Reads from the tasks table (no owner set, so no row is visible): the server answers, the
+    /// schema is there and the role may read it.
+    public func checkHealth() throws(StorageError) {
+        _ = try read("", [Step("SELECT 1 FROM tasks LIMIT 1")])
+    }
+
+    /// The statement `find` runs (`$1` id, `$2` user).
+    public static let findSQL = "SELECT \(columns) FROM tasks WHERE id = $1::bigint AND user_id = $2"
+
+    /// The statement a list runs (`$1` user, `$2` limit, `$3` offset, then the filter's
+    /// parameters): the page and the count of the user's matching tasks in one statement, so
+    /// both come from one snapshot, in one round trip. The count comes on every row (the column
+    /// after the task's); an empty page is one row of NULL tasks. Built from enums only.
+    public static func listSQL(_ query: TaskListQuery) -> (statement: String, parameters: [String?]) {
+        let placeholder = { (n: Int, value: TaskListSQL.Parameter) -> String in
+            if case .integer = value { return "$\(n)::bigint" }
+            return "$\(n)::text"
+        }
+        let contains = { (column: String, value: String) in "strpos(\(column), \(value)) > 0" }
+        let inner = TaskListSQL(query, firstParameter: 4, placeholder: placeholder, contains: contains)
+        let outer = TaskListSQL(query, firstParameter: 4, placeholder: placeholder, contains: contains, columnPrefix: "page.")
+        let parameters: [String?] = inner.parameters.map {
+            switch $0 {
+            case .text(let text): return text
+            case .integer(let number): return String(number)
+            }
+        }
+        let columns = TaskColumn.selectList.split(separator: ",").map { "page." + $0.trimmingASCIISpaces }.joined(separator: ", ")
+        return ("""
+            SELECT \(columns), matching.total
+            FROM (SELECT count(*) AS total FROM tasks WHERE user_id = $1\(inner.condition)) AS matching
+            LEFT JOIN LATERAL (
+                SELECT \(TaskColumn.selectList), title_key FROM tasks WHERE user_id = $1\(inner.condition)
+                ORDER BY \(inner.order) LIMIT $2::bigint OFFSET $3::bigint
+            ) AS page ON true
+            ORDER BY \(outer.order)
+            """, parameters)
+    }
+}
+
+extension StorageError {
+    /// The storage error a PostgreSQL failure means.
+    init(_ error: PostgresError) {
+        let kind: Kind
+        if error.isUnavailable {
+            kind = .unavailable
+        } else if error.isBusy {
+            kind = .busy
+        } else if error.isConstraintViolation {
+            kind = .conflict
+        } else {
+            kind = .internal
+        }
+        self.init(kind, error.description)
+    }
+}

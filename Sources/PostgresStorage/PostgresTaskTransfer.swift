@@ -1,0 +1,113 @@
+import ASCII
+import Clocks
+import PostgreSQL
+import TaskModel
+
+/// `copy` for PostgreSQL: every user's tasks out through the export policy, and tasks in within
+/// one transaction that holds the tables locked and lifts row-level security for itself only
+/// (forced again before its commit).
+extension PostgresBackend {
+    /// Tasks per batch, and per round trip on the way in.
+    static let transferBatchSize = 1000
+
+    public func exportTasks(_ batch: ([StoredTask]) throws(StorageError) -> Void) throws(StorageError) -> Int64 {
+        let connection = try connect()
+        // One snapshot for every batch and the sequence; the export policy opens for this
+        // transaction only.
+        try Self.mapped { () throws(PostgresError) in
+            try connection.execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY; SET LOCAL todo.export = 'on'")
+        }
+        defer { try? connection.execute("COMMIT") }
+        var after: Int64 = 0
+        while true {
+            let tasks = try Self.mapped { () throws(PostgresError) -> [StoredTask] in
+                let result = try connection.query("SELECT \(TaskColumn.selectList) FROM tasks WHERE id > $1::bigint ORDER BY id LIMIT $2::bigint",
+                                                  [String(after), String(Self.transferBatchSize)])
+                return (0..<result.rowCount).map { StoredTask(result: result, row: $0) }
+            }
+            guard let last = tasks.last else { break }
+            after = last.id
+            try batch(tasks)
+        }
+        return try Self.mapped { () throws(PostgresError) -> Int64 in
+            try connection.query("SELECT CASE WHEN is_called THEN last_value ELSE 0 END FROM tasks_id_seq").int64(row: 0, column: 0)
+        }
+    }
+
+    public var storesNUL: Bool { false }
+
+    /// None: PostgreSQL's text cannot hold U+0000.
+    public func tasksHoldingNUL() throws(StorageError) -> [Int64] { [] }
+
+    public func makeImporter() throws(StorageError) -> any TaskImporter {
+        try migrate()
+        let connection = try connect()
+        return try Self.mapped { () throws(PostgresError) -> any TaskImporter in
+            // No writer may slip in between the emptiness check and the commit. The copy writes
+            // every user's rows: row-level security is lifted for this transaction only (the
+            // owner then bypasses it) and forced again before the commit.
+            try connection.execute("BEGIN; LOCK TABLE tasks, task_sync IN ACCESS EXCLUSIVE MODE; SET LOCAL todo.export = 'on'; "
+                + "ALTER TABLE tasks NO FORCE ROW LEVEL SECURITY; ALTER TABLE task_sync NO FORCE ROW LEVEL SECURITY")
+            let existing = try connection.query("SELECT count(*) FROM tasks").int64(row: 0, column: 0)
+            guard existing == 0 else {
+                try connection.execute("ROLLBACK")
+                throw PostgresError(sqlState: "23000", message: "\(displayName) already has \(existing) tasks: copy only into an empty database")
+            }
+            return PostgresTaskImporter(connection: connection)
+        }
+    }
+}
+
+/// Inserts copied tasks into PostgreSQL inside one transaction, a batch per round trip.
+final class PostgresTaskImporter: TaskImporter {
+    private let connection: PostgresConnection
+    private var count = 0
+    private var finished = false
+
+    init(connection: PostgresConnection) {
+        self.connection = connection
+    }
+
+    deinit {
+        if !finished { try? connection.execute("ROLLBACK") }
+    }
+
+    func insert(_ tasks: [StoredTask]) throws(StorageError) {
+        var steps: [PostgresConnection.Step] = []
+        steps.reserveCapacity(tasks.count)
+        // Change numbers are the ids (`$1`): see `finish`.
+        let insert = """
+            INSERT INTO tasks (\(TaskColumn.copiedList), change_seq)
+            VALUES (\(TaskColumn.placeholders(TaskColumn.copied, from: 1) { number, column in "$\(number)::\(column.postgresType)" }), $1::bigint)
+            """
+        for task in tasks {
+            steps.append(.init(insert, TaskColumn.copied.map { task.storedValue($0).postgresText }))
+        }
+        _ = try PostgresBackend.mapped { () throws(PostgresError) in try connection.pipeline(steps) }
+        count += tasks.count
+    }
+
+    func finish(highestIssuedID: Int64, syncCursorKey: [UInt8]) throws(StorageError) -> Int {
+        try PostgresBackend.mapped { () throws(PostgresError) in
+            _ = try connection.query("""
+                INSERT INTO todo_keys (name, value) VALUES ($1, $2) ON CONFLICT (name) DO UPDATE SET value = excluded.value
+                """, [PostgresSchema.syncCursorKeyName, ASCIIHex.encode(syncCursorKey)])
+            _ = try connection.query("""
+                SELECT CASE WHEN highest > 0 THEN setval('tasks_id_seq', highest, true) ELSE setval('tasks_id_seq', 1, false) END
+                FROM (SELECT greatest($1::bigint, coalesce(max(id), 0)) AS highest FROM tasks) AS issued
+                """, [String(highestIssuedID)])
+            // As for SQLite: change numbers are the ids, counters start at the copy's time in
+            // milliseconds, the key comes along, and cursors of the source answer 410.
+            let start = WallClock.milliseconds()
+            try connection.execute("""
+                INSERT INTO task_sync (user_id, last_change, purged_through)
+                SELECT user_id, \(start), \(start) FROM tasks GROUP BY user_id;
+                ALTER TABLE tasks FORCE ROW LEVEL SECURITY;
+                ALTER TABLE task_sync FORCE ROW LEVEL SECURITY;
+                COMMIT
+                """)
+        }
+        finished = true
+        return count
+    }
+}

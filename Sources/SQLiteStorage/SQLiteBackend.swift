@@ -1,0 +1,106 @@
+import SQLite
+import TaskModel
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Tasks in one SQLite file: the embedded default. Shared by the threads of a process, whose
+/// writes share transactions through one `GroupCommit` and report failures to one `WriteHealth`.
+public struct SQLiteBackend: TaskBackend {
+    /// How every connection is opened.
+    public let options: TaskDatabase.Options
+    private let committer: GroupCommit
+    private let health: WriteHealth
+
+    /// The database at `options.path`.
+    public init(options: TaskDatabase.Options, health: WriteHealth = WriteHealth()) {
+        self.options = options
+        self.health = health
+        // synchronous=FULL: the group commit flushes the WAL itself, outside SQLite's write lock.
+        committer = GroupCommit(flusher: options.synchronous == .full ? WALFlusher(databasePath: options.path) : nil)
+    }
+
+    /// Transactions committed by this process (each holds one or more writes).
+    public var commits: Int { committer.commits }
+
+    public var displayName: String { options.path }
+
+    public var databaseFile: String? { options.path }
+
+    @discardableResult
+    public func migrate() throws(StorageError) -> Int64 {
+        _ = try Self.open(options, migrate: true)
+        return TaskDatabase.schemaVersion
+    }
+
+    public func makeStore() throws(StorageError) -> any TaskStore {
+        let file = DatabaseFile(options: options)
+        let connection = try Self.open(options, migrate: false)
+        if options.synchronous == .full {
+            // Commits write their frames and release the lock; the committer flushes them before
+            // any write is answered (WALFlusher): FULL's durability, without holding the lock for it.
+            try Self.mapped { () throws(SQLiteError) in try connection.execute("PRAGMA synchronous = NORMAL") }
+        }
+        return SQLiteTaskStore(connection: connection, committer: committer, health: health, file: file,
+                               listStatementCacheSize: options.listStatementCacheSize)
+    }
+
+    public func check() throws(StorageError) -> String {
+        guard access(options.path, F_OK) == 0 else {
+            return "database \(options.path) does not exist yet: `serve` or `migrate` will create it"
+        }
+        let connection = try Self.open(options, migrate: false)
+        return try Self.mapped { () throws(SQLiteError) -> String in
+            let integrity = try connection.scalarText("PRAGMA quick_check") ?? "no answer"
+            guard integrity == "ok" else {
+                throw SQLiteError(code: .corrupt, message: "database \(options.path) failed its integrity check: \(integrity)")
+            }
+            let tasks = try connection.scalarInteger("SELECT count(*) FROM tasks") ?? 0
+            return "database ok: \(options.path), schema version \(TaskDatabase.schemaVersion), \(tasks) tasks, SQLite \(SQLiteConnection.libraryVersion)"
+        }
+    }
+
+    /// `VACUUM INTO` reads one snapshot (WAL lets writers go on meanwhile) and writes a compact,
+    /// self-contained file, which is then put in WAL mode and integrity-checked.
+    public func backup(to destination: String) throws(StorageError) -> String {
+        guard access(destination, F_OK) != 0 else { throw StorageError(.conflict, "\(destination) already exists") }
+        let source = try Self.open(options, migrate: false)
+        return try Self.mapped { () throws(SQLiteError) -> String in
+            let statement = try source.prepare("VACUUM INTO ?1")
+            try statement.bind(destination, at: 1)
+            try statement.run()
+            // VACUUM INTO writes a rollback-journal file: make the copy WAL, so a restored backup
+            // serves like the original (readers never block the writer).
+            let copy = try SQLiteConnection(path: destination, create: false)
+            _ = try copy.scalarText("PRAGMA journal_mode = WAL")
+            let integrity = try copy.scalarText("PRAGMA integrity_check") ?? "no answer"
+            guard integrity == "ok" else {
+                throw SQLiteError(code: .corrupt, message: "the backup \(destination) failed its integrity check: \(integrity)")
+            }
+            let tasks = try copy.scalarInteger("SELECT count(*) FROM tasks") ?? 0
+            return "backed up \(options.path) to \(destination): \(tasks) tasks, integrity ok"
+        }
+    }
+
+    /// Opens a connection, with every failure as a storage error.
+    static func open(_ options: TaskDatabase.Options, migrate: Bool) throws(StorageError) -> SQLiteConnection {
+        do {
+            return try TaskDatabase.open(options, migrate: migrate)
+        } catch let error as SQLiteError {
+            throw StorageError(error)
+        } catch let error as TaskDatabase.OpenError {
+            throw StorageError(error.isMissing ? .unavailable : .incompatible, error.description)
+        } catch {
+            throw StorageError(.internal, "\(error)")
+        }
+    }
+
+    static func mapped<Result>(_ body: () throws(SQLiteError) -> Result) throws(StorageError) -> Result {
+        do {
+            return try body()
+        } catch {
+            throw StorageError(error)
+        }
+    }
+}

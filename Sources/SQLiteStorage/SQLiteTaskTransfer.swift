@@ -1,0 +1,134 @@
+import ASCII
+import Clocks
+import SQLite
+import TaskModel
+
+/// `copy` for SQLite: reading every task out, and writing tasks into a new or empty file.
+extension SQLiteBackend {
+    /// Tasks per batch handed to the destination.
+    static let exportBatchSize = 1000
+
+    public func exportTasks(_ batch: ([StoredTask]) throws(StorageError) -> Void) throws(StorageError) -> Int64 {
+        let connection = try Self.open(options, migrate: false)
+        // One read transaction: every batch and the sequence come from one snapshot.
+        try Self.mapped { () throws(SQLiteError) in try connection.execute("BEGIN DEFERRED") }
+        defer { try? connection.execute("COMMIT") }
+        let statement = try Self.mapped { () throws(SQLiteError) in
+            try connection.prepare("SELECT \(TaskColumn.selectList) FROM tasks WHERE id > ?1 ORDER BY id LIMIT ?2")
+        }
+        var after: Int64 = 0
+        while true {
+            let tasks = try Self.mapped { () throws(SQLiteError) -> [StoredTask] in
+                statement.reset()
+                try statement.bind(after, at: 1)
+                try statement.bind(Int64(Self.exportBatchSize), at: 2)
+                var tasks: [StoredTask] = []
+                while try statement.step() { tasks.append(StoredTask(statement: statement)) }
+                return tasks
+            }
+            guard let last = tasks.last else { break }
+            after = last.id
+            try batch(tasks)
+        }
+        return try Self.mapped { () throws(SQLiteError) -> Int64 in
+            try connection.scalarInteger("SELECT coalesce((SELECT seq FROM sqlite_sequence WHERE name = 'tasks'), 0)") ?? 0
+        }
+    }
+
+    public var storesNUL: Bool { true }
+
+    public func tasksHoldingNUL() throws(StorageError) -> [Int64] {
+        let connection = try Self.open(options, migrate: false)
+        return try Self.mapped { () throws(SQLiteError) -> [Int64] in
+            // As blobs: SQLite's text functions stop at a NUL. Tags are stored as JSON, where
+            // a NUL is the escape `\u0000`.
+            let statement = try connection.prepare("""
+                SELECT id FROM tasks WHERE instr(CAST(title AS BLOB), x'00') > 0
+                    OR instr(CAST(description AS BLOB), x'00') > 0 OR instr(tags, '\\u0000') > 0
+                ORDER BY id
+                """)
+            var ids: [Int64] = []
+            while try statement.step() { ids.append(statement.int64(at: 0)) }
+            return ids
+        }
+    }
+
+    public func makeImporter() throws(StorageError) -> any TaskImporter {
+        let connection = try Self.open(options, migrate: true)
+        return try Self.mapped { () throws(SQLiteError) -> any TaskImporter in
+            try connection.execute("BEGIN IMMEDIATE")
+            let existing = try connection.scalarInteger("SELECT count(*) FROM tasks") ?? 0
+            guard existing == 0 else {
+                try connection.execute("ROLLBACK")
+                throw SQLiteError(code: .constraint, message: "\(options.path) already has \(existing) tasks: copy only into an empty database")
+            }
+            return SQLiteTaskImporter(connection: connection)
+        }
+    }
+}
+
+/// Inserts copied tasks into an SQLite file inside one write transaction.
+final class SQLiteTaskImporter: TaskImporter {
+    private let connection: SQLiteConnection
+    private var count = 0
+    private var finished = false
+
+    init(connection: SQLiteConnection) {
+        self.connection = connection
+    }
+
+    deinit {
+        if !finished { try? connection.execute("ROLLBACK") }
+    }
+
+    func insert(_ tasks: [StoredTask]) throws(StorageError) {
+        do {
+            // Change numbers are the ids (`?1`): see `finish`.
+            let statement = try connection.cachedStatement("""
+                INSERT INTO tasks (\(TaskColumn.copiedList), change_seq)
+                VALUES (\(TaskColumn.placeholders(TaskColumn.copied, from: 1) { number, _ in "?\(number)" }), ?1)
+                """)
+            for task in tasks {
+                statement.reset()
+                for (offset, column) in TaskColumn.copied.enumerated() {
+                    try statement.bind(task.storedValue(column), at: Int32(offset + 1))
+                }
+                try statement.run()
+                count += 1
+            }
+        } catch {
+            throw StorageError(error)
+        }
+    }
+
+    func finish(highestIssuedID: Int64, syncCursorKey: [UInt8]) throws(StorageError) -> Int {
+        do {
+            let key = try connection.cachedStatement("INSERT OR REPLACE INTO todo_keys (name, value) VALUES (?1, ?2)")
+            try key.bind(TaskDatabase.syncCursorKeyName, at: 1)
+            try key.bind(ASCIIHex.encode(syncCursorKey), at: 2)
+            try key.run()
+            // AUTOINCREMENT keeps the highest id ever issued in sqlite_sequence; explicit ids
+            // already raised it to the largest copied one.
+            try connection.execute("UPDATE sqlite_sequence SET seq = max(seq, \(highestIssuedID)) WHERE name = 'tasks'")
+            if connection.changes == 0, highestIssuedID > 0 {
+                try connection.execute("INSERT INTO sqlite_sequence (name, seq) VALUES ('tasks', \(highestIssuedID))")
+            }
+            // Change numbers are the ids, and every user's counter starts at the copy's time in
+            // milliseconds, past any count of changes the source could have issued, with nothing
+            // before it kept: a sync cursor of the source (its MAC verifies: the key came along)
+            // answers 410 here, so its client syncs afresh instead of trusting numbers of another
+            // database. A first sync on the copy pages through the old change numbers with a
+            // floor at the counter (`SyncPosition`), so its own cursors are never expired.
+            let start = WallClock.milliseconds()
+            try connection.execute("""
+                INSERT INTO task_sync (user_id, last_change, purged_through)
+                SELECT user_id, \(start), \(start) FROM tasks GROUP BY user_id
+                """)
+            try connection.execute("COMMIT")
+            finished = true
+            return count
+        } catch {
+            throw StorageError(error)
+        }
+    }
+}

@@ -1,0 +1,183 @@
+import JSON
+
+/// A task row copied out of the database, so it can travel from the thread that committed it
+/// (the leader of a group commit) to the thread that renders the response, be decided on by a
+/// write's rules, or go from one database to another (`copy`).
+///
+/// A class of constants: one reference to copy, so a `TaskRow` over it stays cheap.
+public final class StoredTask: Sendable, Equatable {
+    /// The task id.
+    public let id: Int64
+    /// The owner's id, UTF-8.
+    public let userID: [UInt8]
+    /// The title, UTF-8.
+    public let title: [UInt8]
+    /// The description, UTF-8; nil when NULL.
+    public let description: [UInt8]?
+    /// Whether the task is done.
+    public let completed: Bool
+    /// Creation time, milliseconds since the epoch.
+    public let createdAt: Int64
+    /// Last change, milliseconds since the epoch.
+    public let updatedAt: Int64
+    /// The priority.
+    public let priority: TaskPriority
+    /// The tags as the JSON array text stored and returned.
+    public let tagsJSON: [UInt8]
+    /// The due date, if any.
+    public let dueDate: TaskDueDate?
+    /// The recurrence, if any.
+    public let recurrence: TaskRecurrence?
+    /// When it last became completed, if completed.
+    public let completedAt: Int64?
+    /// The occurrence created when it was completed, if any.
+    public let nextTaskID: Int64?
+    /// The version (ETag).
+    public let version: Int64
+
+    public static func == (lhs: StoredTask, rhs: StoredTask) -> Bool {
+        TaskColumn.selected.allSatisfy { lhs.storedValue($0) == rhs.storedValue($0) }
+    }
+
+    /// A copy of `row`.
+    public init(_ row: TaskRow) {
+        id = row.id
+        userID = row.withUserID { Array($0) }
+        title = row.withTitle { Array($0) }
+        description = row.hasDescription ? row.withDescription { Array($0) } : nil
+        completed = row.completed
+        createdAt = row.createdAt
+        updatedAt = row.updatedAt
+        priority = row.priority
+        tagsJSON = row.withTagsJSON { Array($0) }
+        dueDate = row.dueDate
+        recurrence = row.recurrence
+        completedAt = row.completedAt
+        nextTaskID = row.nextTaskID
+        version = row.version
+    }
+
+    /// A copy of the row `source` holds.
+    public convenience init(_ source: any TaskRowSource) {
+        self.init(TaskRow(source))
+    }
+
+    /// The row a create of `state` as task `id` of `userID` at `now` stores.
+    public init(id: Int64, userID: String, state: TaskState, now: Int64) {
+        self.id = id
+        self.userID = Array(userID.utf8)
+        title = Array(state.title.utf8)
+        description = state.description.map { Array($0.utf8) }
+        completed = state.completed
+        createdAt = now
+        updatedAt = now
+        priority = state.priority
+        tagsJSON = Array(state.tagsJSON.utf8)
+        dueDate = state.dueDate
+        recurrence = state.recurrence
+        completedAt = state.completed ? now : nil
+        nextTaskID = nil
+        version = 1
+    }
+
+    /// The row of task `id` of `userID` holding `state`, with the rest as given (a write's result).
+    public init(id: Int64, userID: String, state: TaskState, createdAt: Int64, updatedAt: Int64, completedAt: Int64?,
+                nextTaskID: Int64?, version: Int64) {
+        self.id = id
+        self.userID = Array(userID.utf8)
+        title = Array(state.title.utf8)
+        description = state.description.map { Array($0.utf8) }
+        completed = state.completed
+        self.createdAt = createdAt
+        self.updatedAt = updatedAt
+        priority = state.priority
+        tagsJSON = Array(state.tagsJSON.utf8)
+        dueDate = state.dueDate
+        recurrence = state.recurrence
+        self.completedAt = completedAt
+        self.nextTaskID = nextTaskID
+        self.version = version
+    }
+
+    /// A view of this row for rendering.
+    public var row: TaskRow { TaskRow(self) }
+
+    /// The writable fields as they are stored.
+    public var state: TaskState {
+        var state = TaskState(title: String(decoding: title, as: UTF8.self))
+        state.description = description.map { String(decoding: $0, as: UTF8.self) }
+        state.completed = completed
+        state.priority = priority
+        state.tags = Self.tags(fromJSON: tagsJSON)
+        state.dueDate = dueDate
+        state.recurrence = recurrence
+        return state
+    }
+
+    /// What `column` stores for this task (every column but `changeSeq`, which the database
+    /// numbers): what `copy` writes into the destination.
+    public func storedValue(_ column: TaskColumn) -> StoredValue {
+        switch column {
+        case .id: return .integer(id)
+        case .userID: return .text(String(decoding: userID, as: UTF8.self))
+        case .createdAt: return .integer(createdAt)
+        case .updatedAt: return .integer(updatedAt)
+        case .completedAt: return .integer(completedAt)
+        case .nextTaskID: return .integer(nextTaskID)
+        case .version: return .integer(version)
+        case .changeSeq: preconditionFailure("change_seq is numbered by the database")
+        // The stored bytes themselves, not a re-encoding (a row may predate today's rules).
+        case .title: return .text(String(decoding: title, as: UTF8.self))
+        case .description: return .text(description.map { String(decoding: $0, as: UTF8.self) })
+        case .tags: return .text(String(decoding: tagsJSON, as: UTF8.self))
+        default: return state.storedValue(column)
+        }
+    }
+
+    /// The strings of a stored JSON array (written by `TaskState.tagsJSON`).
+    static func tags(fromJSON bytes: [UInt8]) -> [String] {
+        guard case .array(let values)? = try? JSONParser(maximumDepth: 2).parse(bytes) else { return [] }
+        return values.compactMap(\.stringValue)
+    }
+}
+
+extension StoredTask: TaskRowSource {
+    public func isNull(_ column: TaskColumn) -> Bool {
+        switch column {
+        case .description: return description == nil
+        case .dueDate: return dueDate == nil
+        case .recurrenceFrequency, .recurrenceInterval: return recurrence == nil
+        case .completedAt: return completedAt == nil
+        case .nextTaskID: return nextTaskID == nil
+        default: return false
+        }
+    }
+
+    public func integer(_ column: TaskColumn) -> Int64 {
+        switch column {
+        case .id: return id
+        case .completed: return completed ? 1 : 0
+        case .createdAt: return createdAt
+        case .updatedAt: return updatedAt
+        case .priority: return priority.rawValue
+        case .dueDate: return dueDate?.milliseconds ?? 0
+        case .dueAllDay: return dueDate?.isAllDay == true ? 1 : 0
+        case .recurrenceFrequency: return recurrence?.frequency.rawValue ?? 0
+        case .recurrenceInterval: return recurrence?.interval ?? 0
+        case .completedAt: return completedAt ?? 0
+        case .nextTaskID: return nextTaskID ?? 0
+        case .version: return version
+        default: return 0
+        }
+    }
+
+    public func withUTF8<Result>(_ column: TaskColumn, _ body: (UnsafeBufferPointer<UInt8>) -> Result) -> Result {
+        switch column {
+        case .userID: return userID.withUnsafeBufferPointer(body)
+        case .title: return title.withUnsafeBufferPointer(body)
+        case .tags: return tagsJSON.withUnsafeBufferPointer(body)
+        case .description: return (description ?? []).withUnsafeBufferPointer(body)
+        default: return [UInt8]().withUnsafeBufferPointer(body)
+        }
+    }
+}

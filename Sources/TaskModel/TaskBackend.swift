@@ -1,0 +1,44 @@
+/// A database of tasks as a whole: what `serve` and the maintenance commands need, whatever
+/// the backend. Shared by the threads of a process; each thread gets its own `TaskStore`.
+public protocol TaskBackend: Sendable {
+    /// Where the tasks are, for logs and messages; never contains a password.
+    var displayName: String { get }
+    /// Creates the database or upgrades its schema; safe when several processes run it at once.
+    /// Returns the schema version.
+    @discardableResult
+    func migrate() throws(StorageError) -> Int64
+    /// A store for the calling thread, over its own connection.
+    func makeStore() throws(StorageError) -> any TaskStore
+    /// Verifies the database (reachable, this build's schema, integrity) and describes it in
+    /// one line; a database that does not exist yet is reported, not an error.
+    func check() throws(StorageError) -> String
+    /// Copies the live database, consistently, to `destination` (which must not exist) and
+    /// describes the copy in one line.
+    func backup(to destination: String) throws(StorageError) -> String
+    /// Transactions this process committed (for metrics).
+    var commits: Int { get }
+    /// The database file, whose size the metrics report; nil for a server database.
+    var databaseFile: String? { get }
+    /// Calls `batch` with every task of every user, in id order, all from one snapshot, and
+    /// returns the highest id the database ever issued (deleted tasks included).
+    func exportTasks(_ batch: ([StoredTask]) throws(StorageError) -> Void) throws(StorageError) -> Int64
+    /// Whether text with U+0000 can be stored (SQLite: yes, rows written before contract §11
+    /// may hold it; PostgreSQL's text: no).
+    var storesNUL: Bool { get }
+    /// The ids of the tasks whose title, description or tags hold U+0000, in id order.
+    func tasksHoldingNUL() throws(StorageError) -> [Int64]
+    /// Starts copying tasks into this database, creating or migrating it first; refuses a
+    /// database that already has tasks. Nothing is visible until `finish`.
+    func makeImporter() throws(StorageError) -> any TaskImporter
+}
+
+/// Tasks being copied into a database, in one transaction (`todo-fcgi copy`).
+public protocol TaskImporter: AnyObject {
+    /// Inserts `tasks` with their ids, owners and timestamps unchanged.
+    func insert(_ tasks: [StoredTask]) throws(StorageError)
+    /// Commits the copy and leaves the id sequence past both `highestIssuedID` and every copied
+    /// id, so no id is ever issued twice, with the source's sync cursor key (so a source cursor
+    /// verifies here, and is then refused as expired rather than as forged); returns how many
+    /// tasks were copied. Without it, nothing is copied.
+    func finish(highestIssuedID: Int64, syncCursorKey: [UInt8]) throws(StorageError) -> Int
+}

@@ -1,0 +1,175 @@
+/// RFC 3339 UTC timestamps with milliseconds, e.g. `2026-11-22T10:00:00.123Z`.
+public enum Timestamp {
+    /// Formats milliseconds since the Unix epoch.
+    public static func format(milliseconds: Int64) -> String {
+        var bytes: [UInt8] = []
+        append(milliseconds: milliseconds, to: &bytes)
+        return String(decoding: bytes, as: UTF8.self)
+    }
+
+    /// Appends the 24-byte timestamp to `output` in one fixed-width write.
+    public static func append(milliseconds: Int64, to output: inout [UInt8]) {
+        let millis = Int(milliseconds.modulo(1000))
+        let totalSeconds = (milliseconds - Int64(millis)) / 1000
+        let days = Int((totalSeconds - totalSeconds.modulo(86_400)) / 86_400)
+        let secondsOfDay = Int(totalSeconds.modulo(86_400))
+        let (year, month, day) = civilDate(daysSinceEpoch: days)
+        let start = output.count
+        output.append(contentsOf: "0000-00-00T00:00:00.000Z".utf8)
+        output.withUnsafeMutableBufferPointer { buffer in
+            let text = UnsafeMutableBufferPointer(rebasing: buffer[start...])
+            put(year, width: 4, at: 0, in: text)
+            put(month, width: 2, at: 5, in: text)
+            put(day, width: 2, at: 8, in: text)
+            put(secondsOfDay / 3600, width: 2, at: 11, in: text)
+            put(secondsOfDay / 60 % 60, width: 2, at: 14, in: text)
+            put(secondsOfDay % 60, width: 2, at: 17, in: text)
+            put(millis, width: 3, at: 20, in: text)
+        }
+    }
+
+    /// Howard Hinnant's `civil_from_days`: proleptic Gregorian date of a day count.
+    package static func civilDate(daysSinceEpoch: Int) -> (year: Int, month: Int, day: Int) {
+        let z = daysSinceEpoch + 719_468
+        let era = (z >= 0 ? z : z - 146_096) / 146_097
+        let dayOfEra = z - era * 146_097
+        let yearOfEra = (dayOfEra - dayOfEra / 1460 + dayOfEra / 36524 - dayOfEra / 146_096) / 365
+        let dayOfYear = dayOfEra - (365 * yearOfEra + yearOfEra / 4 - yearOfEra / 100)
+        let monthIndex = (5 * dayOfYear + 2) / 153
+        let day = dayOfYear - (153 * monthIndex + 2) / 5 + 1
+        let month = monthIndex < 10 ? monthIndex + 3 : monthIndex - 9
+        return (yearOfEra + era * 400 + (month <= 2 ? 1 : 0), month, day)
+    }
+
+    /// Howard Hinnant's `days_from_civil`: the day count of a proleptic Gregorian date.
+    package static func daysSinceEpoch(year: Int, month: Int, day: Int) -> Int {
+        let shiftedYear = month <= 2 ? year - 1 : year
+        let era = (shiftedYear >= 0 ? shiftedYear : shiftedYear - 399) / 400
+        let yearOfEra = shiftedYear - era * 400
+        let dayOfYear = (153 * (month > 2 ? month - 3 : month + 9) + 2) / 5 + day - 1
+        let dayOfEra = yearOfEra * 365 + yearOfEra / 4 - yearOfEra / 100 + dayOfYear
+        return era * 146_097 + dayOfEra - 719_468
+    }
+
+    /// Whether `year` has a February 29.
+    package static func isLeapYear(_ year: Int) -> Bool {
+        year % 4 == 0 && (year % 100 != 0 || year % 400 == 0)
+    }
+
+    /// The number of days of `month` (1...12) in `year`.
+    package static func daysInMonth(year: Int, month: Int) -> Int {
+        switch month {
+        case 2: return isLeapYear(year) ? 29 : 28
+        case 4, 6, 9, 11: return 30
+        default: return 31
+        }
+    }
+
+    /// The first instant the API accepts for a due date: 1970-01-01T00:00:00.000Z.
+    public static let earliest: Int64 = 0
+    /// The last instant the API accepts for a due date: 9999-12-31T23:59:59.999Z.
+    public static let latest: Int64 = 253_402_300_799_999
+
+    /// Parses an RFC 3339 date-time with seconds, an optional fraction (1–9 digits, truncated to
+    /// the millisecond) and `Z` or `±hh:mm`, years 1970...9999, as milliseconds since the epoch
+    /// (UTC). Nil for anything else: a date alone, no seconds, no offset, a leap second, an
+    /// impossible date, or an instant outside 1970...9999 once in UTC.
+    public static func parse(_ text: some Collection<UInt8>) -> Int64? {
+        let bytes = Array(text)
+        guard bytes.count >= 20, bytes.count <= 35 else { return nil }
+        func number(_ start: Int, _ width: Int) -> Int? { digits(bytes, start, width) }
+        guard let year = number(0, 4), bytes[4] == UInt8(ascii: "-"), let month = number(5, 2), bytes[7] == UInt8(ascii: "-"),
+              let day = number(8, 2), bytes[10] == UInt8(ascii: "T") || bytes[10] == UInt8(ascii: "t"),
+              let hour = number(11, 2), bytes[13] == UInt8(ascii: ":"), let minute = number(14, 2),
+              bytes[16] == UInt8(ascii: ":"), let second = number(17, 2) else { return nil }
+        guard year >= 1970, year <= 9999, month >= 1, month <= 12, day >= 1, day <= daysInMonth(year: year, month: month),
+              hour <= 23, minute <= 59, second <= 59 else { return nil }
+        var index = 19
+        var milliseconds = 0
+        if bytes[index] == UInt8(ascii: ".") {
+            index += 1
+            let start = index
+            while index < bytes.count, bytes[index] >= UInt8(ascii: "0"), bytes[index] <= UInt8(ascii: "9") { index += 1 }
+            let digits = index - start
+            guard digits >= 1, digits <= 9 else { return nil }
+            for position in 0..<3 {
+                milliseconds = milliseconds * 10 + (position < digits ? Int(bytes[start + position] - UInt8(ascii: "0")) : 0)
+            }
+        }
+        guard index < bytes.count else { return nil }
+        var offsetMinutes = 0
+        switch bytes[index] {
+        case UInt8(ascii: "Z"), UInt8(ascii: "z"):
+            guard index + 1 == bytes.count else { return nil }
+        case UInt8(ascii: "+"), UInt8(ascii: "-"):
+            guard index + 6 == bytes.count, let offsetHour = number(index + 1, 2), bytes[index + 3] == UInt8(ascii: ":"),
+                  let offsetMinute = number(index + 4, 2), offsetHour <= 23, offsetMinute <= 59 else { return nil }
+            offsetMinutes = (offsetHour * 60 + offsetMinute) * (bytes[index] == UInt8(ascii: "-") ? -1 : 1)
+        default:
+            return nil
+        }
+        let days = Int64(daysSinceEpoch(year: year, month: month, day: day))
+        let local = ((days * 24 + Int64(hour)) * 60 + Int64(minute)) * 60 + Int64(second)
+        let utc = (local - Int64(offsetMinutes) * 60) * 1000 + Int64(milliseconds)
+        guard utc >= earliest, utc <= latest else { return nil }
+        return utc
+    }
+
+    /// Appends the calendar date (UTC) of `milliseconds` as the 10 bytes `YYYY-MM-DD`.
+    public static func appendDate(milliseconds: Int64, to output: inout [UInt8]) {
+        let days = Int((milliseconds - milliseconds.modulo(millisecondsPerDay)) / millisecondsPerDay)
+        let (year, month, day) = civilDate(daysSinceEpoch: days)
+        let start = output.count
+        output.append(contentsOf: "0000-00-00".utf8)
+        output.withUnsafeMutableBufferPointer { buffer in
+            let text = UnsafeMutableBufferPointer(rebasing: buffer[start...])
+            put(year, width: 4, at: 0, in: text)
+            put(month, width: 2, at: 5, in: text)
+            put(day, width: 2, at: 8, in: text)
+        }
+    }
+
+    /// Parses a calendar date `YYYY-MM-DD` exactly (years 1970...9999, a real date) as the
+    /// milliseconds of that day's `00:00:00Z`; nil for anything else.
+    public static func parseDate(_ text: some Collection<UInt8>) -> Int64? {
+        let bytes = Array(text)
+        guard bytes.count == 10, bytes[4] == UInt8(ascii: "-"), bytes[7] == UInt8(ascii: "-"),
+              let year = digits(bytes, 0, 4), let month = digits(bytes, 5, 2), let day = digits(bytes, 8, 2),
+              year >= 1970, year <= 9999, month >= 1, month <= 12, day >= 1, day <= daysInMonth(year: year, month: month)
+        else { return nil }
+        return Int64(daysSinceEpoch(year: year, month: month, day: day)) * millisecondsPerDay
+    }
+
+    /// Milliseconds in a (UTC, leap-second-free) day.
+    public static let millisecondsPerDay: Int64 = 86_400_000
+
+    /// The decimal number in `bytes[start..<start + width]`, all ASCII digits; nil otherwise.
+    private static func digits(_ bytes: [UInt8], _ start: Int, _ width: Int) -> Int? {
+        var value = 0
+        for index in start..<(start + width) {
+            let byte = bytes[index]
+            guard byte >= UInt8(ascii: "0"), byte <= UInt8(ascii: "9") else { return nil }
+            value = value * 10 + Int(byte - UInt8(ascii: "0"))
+        }
+        return value
+    }
+
+    /// Writes `value` as `width` decimal digits ending at `offset + width`.
+    private static func put(_ value: Int, width: Int, at offset: Int, in text: UnsafeMutableBufferPointer<UInt8>) {
+        var remaining = value
+        var index = offset + width - 1
+        while index >= offset {
+            text[index] = UInt8(truncatingIfNeeded: remaining % 10) &+ UInt8(ascii: "0")
+            remaining /= 10
+            index -= 1
+        }
+    }
+}
+
+extension Int64 {
+    /// The mathematical (never negative) remainder.
+    package func modulo(_ divisor: Int64) -> Int64 {
+        let remainder = self % divisor
+        return remainder < 0 ? remainder + divisor : remainder
+    }
+}

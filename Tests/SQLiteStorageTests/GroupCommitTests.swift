@@ -1,0 +1,165 @@
+import Locks
+import SQLite
+import Synchronization
+import Testing
+@testable import SQLiteStorage
+import TaskModel
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// A value the writer threads of a test update under a lock the thread sanitizer understands.
+final class Shared<Value: Sendable>: Sendable {
+    private let lock: Locked<Value>
+    init(_ value: Value) { lock = Locked(value) }
+    func update(_ body: (inout Value) -> Void) { lock.withLock { body(&$0) } }
+    var value: Value { lock.withLock { $0 } }
+}
+
+@Suite("Group commit")
+struct GroupCommitTests {
+    /// A database file and one connection per writer thread, as the worker pool has.
+    final class Subject: @unchecked Sendable {
+        let path = "/tmp/todo-fcgi-group-\(UInt64.random(in: 0...UInt64.max)).db"
+        let committer: GroupCommit
+        var connections: [SQLiteConnection] = []
+
+        /// `flushing`: as the server runs with synchronous=full (NORMAL under SQLite, the WAL
+        /// flushed by the committer); `flushPath` lets a test point the flusher elsewhere.
+        init(writers: Int, flushing: Bool = false, flushPath: String? = nil) throws {
+            committer = GroupCommit(flusher: flushing ? WALFlusher(databasePath: flushPath ?? path) : nil)
+            for _ in 0..<writers {
+                let connection = try TaskDatabase.open(TaskDatabase.Options(path: path))
+                if flushing { try connection.execute("PRAGMA synchronous = NORMAL") }
+                connections.append(connection)
+            }
+        }
+
+        deinit { for suffix in ["", "-wal", "-shm"] { unlink(path + suffix) } }
+
+        func insert(_ title: String, on writer: Int, pause: useconds_t = 0) throws(SQLiteError) -> Int64 {
+            try committer.perform(on: connections[writer]) { connection throws(SQLiteError) -> Int64 in
+                if pause > 0 { usleep(pause) }
+                let statement = try connection.cachedStatement("""
+                    INSERT INTO tasks (user_id, title, title_key, description, completed, created_at, updated_at)
+                    VALUES ('u', ?1, ?1, NULL, 0, 1, 1) RETURNING \(TaskColumn.selectList)
+                    """)
+                defer { statement.reset() }
+                try statement.bind(title, at: 1)
+                guard try statement.step() else { return -1 }
+                let row = StoredTask(statement: statement)
+                while try statement.step() {}
+                return row.id
+            }
+        }
+
+        func failing(on writer: Int) throws(SQLiteError) {
+            _ = try committer.perform(on: connections[writer]) { connection throws(SQLiteError) in
+                // NOT NULL on title: the statement fails, inside the group's transaction.
+                try connection.execute("INSERT INTO tasks (user_id, title, title_key, completed, created_at, updated_at) VALUES ('u', NULL, 'x', 0, 1, 1)")
+            }
+        }
+
+        func titles() throws -> [String] {
+            let statement = try connections[0].prepare("SELECT title FROM tasks ORDER BY id")
+            var titles: [String] = []
+            while try statement.step() { titles.append(statement.string(at: 0) ?? "") }
+            return titles
+        }
+    }
+
+    /// Starts `body(i)` on `count` threads, the first one alone first, so that the others queue
+    /// while it holds the lead.
+    static func concurrently(_ count: Int, firstHoldsTheLead: Bool = true, _ body: @escaping @Sendable (Int) -> Void) {
+        var threads: [pthread_t] = []
+        final class Box: @unchecked Sendable { let run: () -> Void; init(_ run: @escaping () -> Void) { self.run = run } }
+        for index in 0..<count {
+            let box = Unmanaged.passRetained(Box { body(index) }).toOpaque()
+            var thread = pthread_t()
+            pthread_create(&thread, nil, { argument in
+                Unmanaged<Box>.fromOpaque(argument!).takeRetainedValue().run()
+                return nil
+            }, box)
+            threads.append(thread)
+            if index == 0, firstHoldsTheLead { usleep(20_000) }
+        }
+        for thread in threads { pthread_join(thread, nil) }
+    }
+
+    @Test func writesQueuedDuringAGroupShareTheNextTransaction() throws {
+        let subject = try Subject(writers: 8)
+        let ids = Shared<[Int: Int64]>([:])
+        Self.concurrently(8) { index in
+            let id = (try? subject.insert("w\(index)", on: index, pause: index == 0 ? 200_000 : 0)) ?? -1
+            ids.update { $0[index] = id }
+        }
+        // The first writer's group held the lead for 200 ms: the seven others formed one group.
+        #expect(subject.committer.commits == 2)
+        let answered = ids.value
+        #expect(Set(answered.values).count == 8 && !answered.values.contains(-1))
+        // Each writer got its own row back.
+        let titles = try subject.titles()
+        #expect(titles.count == 8)
+        for (index, id) in answered {
+            let statement = try subject.connections[0].prepare("SELECT title FROM tasks WHERE id = ?1")
+            try statement.bind(id, at: 1)
+            #expect(try statement.step() && statement.string(at: 0) == "w\(index)")
+        }
+    }
+
+    @Test func aWriteThatFailsFailsAloneAndTheRestOfItsGroupCommits() throws {
+        let subject = try Subject(writers: 4)
+        let outcomes = Shared<[Int: String]>([:])
+        Self.concurrently(4) { index in
+            let outcome: String
+            do {
+                if index == 2 {
+                    try subject.failing(on: index)
+                    outcome = "committed"
+                } else {
+                    _ = try subject.insert("w\(index)", on: index, pause: index == 0 ? 200_000 : 0)
+                    outcome = "committed"
+                }
+            } catch {
+                outcome = (error as? SQLiteError)?.isConstraintViolation == true ? "constraint" : "\(error)"
+            }
+            outcomes.update { $0[index] = outcome }
+        }
+        #expect(outcomes.value == [0: "committed", 1: "committed", 2: "constraint", 3: "committed"])
+        #expect(subject.committer.commits == 2)
+        #expect(Set(try subject.titles()) == ["w0", "w1", "w3"])
+    }
+
+    @Test func aLoneWriteCommitsAtOnce() throws {
+        let subject = try Subject(writers: 1)
+        #expect(try subject.insert("solo", on: 0) > 0)
+        #expect(subject.committer.commits == 1)
+        #expect(try subject.titles() == ["solo"])
+    }
+
+    @Test func withItsOwnFlushEveryWriteIsAnsweredAfterAFlush() throws {
+        let subject = try Subject(writers: 8, flushing: true)
+        let ids = Shared<[Int64]>([])
+        Self.concurrently(8, firstHoldsTheLead: false) { index in
+            for round in 0..<10 {
+                let id = (try? subject.insert("w\(index)-\(round)", on: index)) ?? -1
+                ids.update { $0.append(id) }
+            }
+        }
+        #expect(ids.value.count == 80 && !ids.value.contains(-1))
+        #expect(try subject.titles().count == 80)
+        #expect(subject.committer.commits <= 80)
+    }
+
+    @Test func aGroupWhoseFlushFailsIsNotAcknowledged() throws {
+        // The flusher looks for a WAL where there is none: every flush fails (ENOENT).
+        let subject = try Subject(writers: 1, flushing: true, flushPath: "/nonexistent-directory/todo.db")
+        #expect(throws: SQLiteError.self) { try subject.insert("never acknowledged", on: 0) }
+        do {
+            _ = try subject.insert("never acknowledged", on: 0)
+        } catch {
+            #expect(error.code == .ioError && error.message.hasPrefix("flushing the WAL failed"))
+        }
+    }
+}
