@@ -7,6 +7,7 @@ import JSON
 import JWT
 import SQLite
 import SQLiteStorage
+import TaskModel
 import TodoAPI
 
 #if canImport(Glibc)
@@ -26,7 +27,7 @@ private final class FixedKeys: KeyProvider {
 }
 
 // nonisolated(unsafe): libFuzzer calls the entry point from one thread only.
-nonisolated(unsafe) private let cursors = try! SyncCursor(key: [UInt8](repeating: 0x5A, count: SyncCursor.keyByteCount))
+nonisolated(unsafe) private let cursors = try! SyncCursor(key: [UInt8](repeating: 0x5A, count: SyncCursorKey.byteCount))
 nonisolated(unsafe) private let verifier = try! JWTVerifier(configuration: JWTConfiguration(
     secret: secret, keys: FixedKeys(), issuer: "http://localhost:3000", audience: "http://localhost:3000"))
 
