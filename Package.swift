@@ -49,7 +49,7 @@ let package = Package(
         .target(name: "SQLiteStorage", dependencies: ["TaskModel", "SQLite", "ASCII", "Caching", "Clocks", "Locks"]),
         .target(name: "PostgresStorage", dependencies: ["TaskModel", "PostgreSQL", "ASCII", "Clocks"]),
         // The same rules in memory: the application's unit tests and the conformance suite's reference.
-        .target(name: "MemoryStorage", dependencies: ["TaskModel", "Clocks"]),
+        .target(name: "MemoryStorage", dependencies: ["TaskModel", "Clocks", "Locks"]),
         // The HTTP application: routes, authentication, validation, rendering. It sees the task
         // model only, never a database driver.
         .target(name: "TodoAPI", dependencies: ["APITables", "TaskModel", "JSON", "JWT", "ASCII", "Clocks"]),
@@ -72,7 +72,7 @@ let package = Package(
         .testTarget(name: "JWTTests", dependencies: ["JWT", "JSON", "HTTPFetch"]),
         .testTarget(name: "TaskModelTests", dependencies: ["TaskModel", "JSON"]),
         // One suite every TaskStore passes: memory, SQLite, and PostgreSQL when TODO_TEST_POSTGRES names a server.
-        .testTarget(name: "TaskStoreConformanceTests", dependencies: ["TaskModel", "MemoryStorage", "SQLiteStorage", "SQLite", "PostgresStorage", "PostgreSQL"]),
+        .testTarget(name: "TaskStoreConformanceTests", dependencies: ["TaskModel", "MemoryStorage", "SQLiteStorage", "SQLite", "PostgresStorage", "PostgreSQL", "Locks"]),
         .testTarget(name: "SQLiteStorageTests", dependencies: ["SQLiteStorage", "TaskModel", "SQLite"]),
         .testTarget(name: "TodoAPITests", dependencies: ["APITables", "Metrics", "TodoAPI", "TaskModel", "MemoryStorage", "JWT", "JSON", "Clocks", "Locks"]),
         .testTarget(name: "TodoServerTests", dependencies: ["TodoServer", "TodoAPI", "TaskModel", "SQLiteStorage", "PostgresStorage", "JWT", "Clocks"]),

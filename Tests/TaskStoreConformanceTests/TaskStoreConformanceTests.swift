@@ -1,4 +1,4 @@
-import Synchronization
+import Locks
 import TaskModel
 import Testing
 
@@ -314,7 +314,7 @@ struct TaskStoreConformanceTests {
     func concurrentWritersLoseNothingAndNumberChangesOnce(_ kind: BackendKind) throws {
         let database = try FreshDatabase(kind)
         let writers = 4, each = 25
-        let failures = Mutex<[String]>([])
+        let failures = Locked<[String]>([])
         let backend = database.backend
         try withThreads(writers) { index in
             do {
