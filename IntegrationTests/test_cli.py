@@ -117,6 +117,44 @@ def test_copy_between_sqlite_files_keeps_every_field_and_the_id_sequence(tmp_pat
     assert refused.returncode == 2 and "already has 2 tasks" in refused.stderr
 
 
+def test_copy_reports_progress_on_stderr_and_only_the_summary_on_stdout(tmp_path):
+    """Before: nothing was printed until the end. Now (not a terminal here): a line on stderr
+    every few seconds and the final count, while stdout keeps only the summary scripts parse."""
+    import sqlite3
+    source = str(tmp_path / "src.db")
+    assert run("migrate", "--database", source).returncode == 0
+    with sqlite3.connect(source) as connection:
+        connection.executemany(
+            "INSERT INTO tasks (id, user_id, title, title_key, description, completed, created_at, updated_at) VALUES (?,?,?,?,?,?,?,?)",
+            [(n, f"u{n % 7}", f"t{n}", f"t{n}", None, 0, 1000 + n, 1000 + n) for n in range(1, 2501)])
+    copied = run("copy", "--from", source, "--to", str(tmp_path / "a.db"))
+    assert copied.returncode == 0, copied.stderr
+    assert copied.stdout == f"copied 2500 tasks from {source} to {tmp_path / 'a.db'}; ids continue after 2500\n"
+    lines = copied.stderr.splitlines()
+    assert lines and lines[-1].startswith("copy: 2,500 / 2,500 tasks (100%)") and all(line.startswith("copy: ") for line in lines)
+    assert "\r" not in copied.stderr and "\x1b" not in copied.stderr
+    quiet = run("copy", "--quiet", "--from", source, "--to", str(tmp_path / "b.db"))
+    assert quiet.returncode == 0 and quiet.stderr == "" and quiet.stdout.startswith("copied 2500 tasks")
+
+
+def test_backup_reports_progress_on_stderr_and_only_the_summary_on_stdout(tmp_path):
+    import sqlite3
+    source = str(tmp_path / "live.db")
+    assert run("migrate", "--database", source).returncode == 0
+    with sqlite3.connect(source) as connection:
+        connection.executemany(
+            "INSERT INTO tasks (id, user_id, title, title_key, description, completed, created_at, updated_at) VALUES (?,?,?,?,?,?,?,?)",
+            [(n, "u", f"t{n}", f"t{n}", "d" * 1000, 0, 1000 + n, 1000 + n) for n in range(1, 4001)])
+    backed = run("backup", str(tmp_path / "copy.db"), "--database", source)
+    assert backed.returncode == 0, backed.stderr
+    assert backed.stdout == f"backed up {source} to {tmp_path / 'copy.db'}: 4000 tasks, integrity ok\n"
+    lines = backed.stderr.splitlines()
+    assert lines and all(line.startswith("backup: ") and " MiB" in line for line in lines), lines
+    assert " left" not in lines[-1] and lines[-1].startswith("backup: ") and " MiB (" in lines[-1]
+    quiet = run("backup", "--quiet", str(tmp_path / "quiet.db"), "--database", source)
+    assert quiet.returncode == 0 and quiet.stderr == "" and quiet.stdout.startswith("backed up ")
+
+
 def test_copy_refuses_bad_arguments_and_creates_nothing_from_a_missing_source(tmp_path):
     destination = tmp_path / "new.db"
     missing = run("copy", "--from", str(tmp_path / "typo.db"), "--to", str(destination))

@@ -39,7 +39,7 @@ public final class MemoryTaskBackend: TaskBackend {
         "database ok: memory, \(database.withLock { $0.tasks.count }) tasks"
     }
 
-    public func backup(to destination: String) throws(StorageError) -> String {
+    public func backup(to destination: String, progress: @escaping (Int64, Int64) -> Void) throws(StorageError) -> String {
         throw StorageError(.incompatible, "an in-memory database has nothing to back up")
     }
 
@@ -53,6 +53,10 @@ public final class MemoryTaskBackend: TaskBackend {
             start += 1000
         }
         return highest
+    }
+
+    public func countTasks() throws(StorageError) -> Int64 {
+        Int64(database.withLock { $0.tasks.count })
     }
 
     public func tasksHoldingNUL() throws(StorageError) -> [Int64] {

@@ -25,7 +25,7 @@ public enum PostgresStatementMode: String, Sendable, CaseIterable {
 /// statements together and reads their results once, so a request costs one network round
 /// trip. Not Sendable: libpq connections are not thread-safe.
 public final class PostgresConnection {
-    private let handle: OpaquePointer
+    let handle: OpaquePointer
     /// How statements are sent; `named` turns `unnamed` for good when the server answers that a
     /// statement this connection prepared does not exist (a pooler moved it to another server
     /// connection).
@@ -301,7 +301,7 @@ public final class PostgresConnection {
     }
 
     /// The result of a synchronous call, or its failure as an error.
-    private func checked(_ result: OpaquePointer?) throws(PostgresError) -> PostgresResult {
+    func checked(_ result: OpaquePointer?) throws(PostgresError) -> PostgresResult {
         guard let result else { throw lastError() }
         switch PQresultStatus(result) {
         case PGRES_TUPLES_OK, PGRES_COMMAND_OK, PGRES_EMPTY_QUERY:
@@ -318,7 +318,7 @@ public final class PostgresConnection {
         return PostgresError(sqlState: error.sqlState, message: error.message, connectionLost: true)
     }
 
-    private func lastError() -> PostgresError {
+    func lastError() -> PostgresError {
         PostgresError(message: Self.oneLine(PQerrorMessage(handle)), connectionLost: !isConnected)
     }
 

@@ -96,6 +96,11 @@ public struct PostgresBackend: TaskBackend {
         }
     }
 
+    public func countTasks() throws(StorageError) -> Int64 {
+        let connection = try connect()
+        return try Self.mapped { () throws(PostgresError) -> Int64 in try Self.countAll(connection) }
+    }
+
     /// Every user's tasks, counted in a read-only transaction that may see them all.
     private static func countAll(_ connection: PostgresConnection) throws(PostgresError) -> Int64 {
         let results = try connection.pipeline([
@@ -106,7 +111,8 @@ public struct PostgresBackend: TaskBackend {
 
     /// PostgreSQL is backed up with its own tools: this runs `pg_dump` (custom format, for
     /// `pg_restore`) when it is installed, and says so plainly when it is not.
-    public func backup(to destination: String) throws(StorageError) -> String {
+    /// pg_dump reports no progress this can relay: `progress` is not called.
+    public func backup(to destination: String, progress: @escaping (Int64, Int64) -> Void) throws(StorageError) -> String {
         let connection = try connect()
         let tasks = try Self.mapped { () throws(PostgresError) -> Int64 in try Self.countAll(connection) }
         try PgDump.run(connectionString: connectionString, destination: destination)

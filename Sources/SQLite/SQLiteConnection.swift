@@ -10,7 +10,7 @@ import Glibc
 /// Not Sendable: SQLite is opened in multi-thread mode (`SQLITE_OPEN_NOMUTEX`),
 /// which is safe only while each connection stays on the thread that made it.
 public final class SQLiteConnection {
-    private let handle: OpaquePointer
+    let handle: OpaquePointer
     private var statementCache: [String: SQLiteStatement] = [:]
 
     /// Opens (and, when `create` is true, creates) the database at `path`.

@@ -63,13 +63,23 @@ public struct SQLiteBackend: TaskBackend {
 
     /// `VACUUM INTO` reads one snapshot (WAL lets writers go on meanwhile) and writes a compact,
     /// self-contained file, which is then put in WAL mode and integrity-checked.
-    public func backup(to destination: String) throws(StorageError) -> String {
+    /// `progress` hears the bytes `VACUUM INTO` has written to `destination` so far, against the
+    /// source's size (the copy is compacted, so it may end below it), every few thousand steps.
+    public func backup(to destination: String, progress: @escaping (Int64, Int64) -> Void) throws(StorageError) -> String {
         guard access(destination, F_OK) != 0 else { throw StorageError(.conflict, "\(destination) already exists") }
         let source = try Self.open(options, migrate: false)
         return try Self.mapped { () throws(SQLiteError) -> String in
+            let pages = try source.scalarInteger("PRAGMA page_count") ?? 0
+            let pageSize = try source.scalarInteger("PRAGMA page_size") ?? 4096
+            let total = pages * pageSize
             let statement = try source.prepare("VACUUM INTO ?1")
             try statement.bind(destination, at: 1)
-            try statement.run()
+            try source.withProgressHandler(every: 100_000, {
+                var status = stat()
+                if stat(destination, &status) == 0 { progress(Int64(status.st_size), total) }
+            }) { () throws(SQLiteError) in try statement.run() }
+            var status = stat()
+            if stat(destination, &status) == 0 { progress(Int64(status.st_size), total) }
             // VACUUM INTO writes a rollback-journal file: make the copy WAL, so a restored backup
             // serves like the original (readers never block the writer).
             let copy = try SQLiteConnection(path: destination, create: false)

@@ -114,9 +114,19 @@ public final class StoredTask: Sendable, Equatable {
         return state
     }
 
+    /// What `columns` store for this task, in order, deriving the state's columns once.
+    public func storedValues(_ columns: [TaskColumn]) -> [StoredValue] {
+        let state = self.state
+        return columns.map { storedValue($0, state: state) }
+    }
+
     /// What `column` stores for this task (every column but `changeSeq`, which the database
     /// numbers): what `copy` writes into the destination.
     public func storedValue(_ column: TaskColumn) -> StoredValue {
+        storedValue(column, state: state)
+    }
+
+    private func storedValue(_ column: TaskColumn, state: TaskState) -> StoredValue {
         switch column {
         case .id: return .integer(id)
         case .userID: return .text(String(decoding: userID, as: UTF8.self))

@@ -14,7 +14,8 @@ public protocol TaskBackend: Sendable {
     func check() throws(StorageError) -> String
     /// Copies the live database, consistently, to `destination` (which must not exist) and
     /// describes the copy in one line.
-    func backup(to destination: String) throws(StorageError) -> String
+    /// `progress` hears how many bytes of about how many are written, when the backend can tell.
+    func backup(to destination: String, progress: @escaping (_ written: Int64, _ total: Int64) -> Void) throws(StorageError) -> String
     /// Transactions this process committed (for metrics).
     var commits: Int { get }
     /// The database file, whose size the metrics report; nil for a server database.
@@ -22,6 +23,8 @@ public protocol TaskBackend: Sendable {
     /// Calls `batch` with every task of every user, in id order, all from one snapshot, and
     /// returns the highest id the database ever issued (deleted tasks included).
     func exportTasks(_ batch: ([StoredTask]) throws(StorageError) -> Void) throws(StorageError) -> Int64
+    /// How many tasks the database holds, every user's.
+    func countTasks() throws(StorageError) -> Int64
     /// Whether text with U+0000 can be stored (SQLite: yes, rows written before contract §11
     /// may hold it; PostgreSQL's text: no).
     var storesNUL: Bool { get }

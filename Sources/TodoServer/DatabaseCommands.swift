@@ -37,7 +37,16 @@ enum DatabaseCommands {
             throw ConfigurationError("usage: todo-fcgi backup PATH (PATH must not exist)")
         }
         let backend = try settings.backend()
-        print(try conflictAsUsageError { () throws(StorageError) in try backend.backup(to: destination) })
+        let progress = settings.isSet(.quiet) ? nil : ProgressLine(label: "backup", unit: "MiB")
+        var last = (done: 0, total: Int64(0))
+        let summary = try conflictAsUsageError { () throws(StorageError) in
+            try backend.backup(to: destination) { written, total in
+                last = (Int(written >> 20), total >> 20)
+                progress?.update(done: last.done, total: last.total)
+            }
+        }
+        progress?.finish(done: last.done, total: last.total)
+        print(summary)
         return 0
     }
 
@@ -51,7 +60,15 @@ enum DatabaseCommands {
         guard source.displayName != destination.displayName else {
             throw ConfigurationError("--from and --to are the same database")
         }
-        let copied = try conflictAsUsageError { () throws(StorageError) in try TaskCopy.run(from: source, to: destination) }
+        let progress = settings.isSet(.quiet) ? nil : ProgressLine(label: "copy", unit: "tasks")
+        var last = (done: 0, total: Int64(0))
+        let copied = try conflictAsUsageError { () throws(StorageError) in
+            try TaskCopy.run(from: source, to: destination) { done, total in
+                last = (done, total)
+                progress?.update(done: done, total: total)
+            }
+        }
+        progress?.finish(done: last.done, total: last.total)
         print("copied \(copied.count) tasks from \(source.displayName) to \(destination.displayName); "
             + "ids continue after \(copied.highestID)")
         return 0

@@ -79,6 +79,8 @@ extension Option {
     static let jwksFile = Option(flag: "--jwks", argument: "FILE", help: "keygen: where to write the JWKS.")
     static let keyID = Option(flag: "--kid", argument: "ID", help: "keygen: the key id (default: random).")
     static let force = Option(flag: "--force", argument: nil, help: "keygen: replace existing files (atomically).")
+    static let quiet = Option(flag: "--quiet", argument: nil,
+                              help: "copy, backup: no progress on stderr (stdout has only the final summary either way).")
     static let environmentFile = Option(flag: "--env-file", argument: "FILE",
                                         help: "nginx-cors-map: read TODO_CORS_ORIGINS from this systemd environment file.")
 
@@ -110,7 +112,7 @@ extension Option {
     static let all: [Option] = [
         listen, threads, backlog, maxConnections, queueTimeout, database, synchronous, statementCache, postgresStatements,
         metricsFile, logLevel,
-        copySource, copyDestination, subject, lifetime, signingKey, privateKeyFile, jwksFile, keyID, force, environmentFile,
+        copySource, copyDestination, quiet, subject, lifetime, signingKey, privateKeyFile, jwksFile, keyID, force, environmentFile,
         secret, secretFile, credentialsDirectory, corsOrigins, betterAuthURL, jwksURL, jwksPath,
         jwksMaximumAge, jwksRefreshInterval, issuer, audience, leeway, webServerAddresses,
     ]

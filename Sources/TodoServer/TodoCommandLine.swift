@@ -25,12 +25,12 @@ public enum TodoCommandLine {
                 run: DatabaseCommands.migrate),
         Command(name: "check", synopsis: "check", help: "Validate configuration, JWKS and database, like `nginx -t`.",
                 run: DatabaseCommands.check),
-        Command(name: "backup", synopsis: "backup PATH",
-                help: "Copy the live database consistently to PATH (a new file); PostgreSQL through pg_dump.",
+        Command(name: "backup", synopsis: "backup PATH [--quiet]",
+                help: "Copy the live database consistently to PATH (a new file; progress on stderr, --quiet: none); PostgreSQL through pg_dump.",
                 run: DatabaseCommands.backup, takesArguments: true),
-        Command(name: "copy", synopsis: "copy --from SRC --to DST",
+        Command(name: "copy", synopsis: "copy --from SRC --to DST [--quiet]",
                 help: "Copy every task (ids, owners, timestamps) from one database to another, SQLite path or PostgreSQL "
-                    + "URI on either side; DST must have no tasks. Prints the count.", run: DatabaseCommands.copy),
+                    + "URI on either side; DST must have no tasks. Progress on stderr (--quiet: none); prints the count.", run: DatabaseCommands.copy),
         Command(name: "token", synopsis: "token --sub ID [--ttl SECONDS] [--key PRIVATE_JWK]",
                 help: "Print a token: HS256 with BETTER_AUTH_SECRET, or EdDSA with the key from `keygen`, "
                     + "shaped like Better Auth's JWT plugin makes them.", run: KeyCommands.token),

@@ -210,3 +210,37 @@ struct PostgresConnectionTests {
         #expect(!victim.isConnected)
     }
 }
+
+/// COPY's text format: every byte a field may hold comes back exactly, NULL stays NULL.
+@Suite("PostgreSQL COPY", .enabled(if: testServerURI() != nil, "needs TODO_TEST_POSTGRES"))
+struct PostgresCopyTests {
+    @Test func copiedRowsReadBackExactlyAndAFailedCopyStoresNothing() throws {
+        let connection = try PostgresConnection(connectionString: try #require(testServerURI()))
+        try connection.execute("CREATE TEMP TABLE copied (n bigint NOT NULL, t text, b boolean NOT NULL)")
+        let texts: [String?] = ["plain", "tab\there", "line\nbreak\r\n", "back\\slash \\N", "", nil, "ünï 日本 \u{1F600}", "\\."]
+        var buffer = PostgresCopyText()
+        for (index, text) in texts.enumerated() {
+            buffer.field(Int64(index))
+            buffer.field(text)
+            buffer.field(index % 2 == 0)
+            buffer.endRow()
+        }
+        try connection.beginCopyIn("COPY copied (n, t, b) FROM STDIN")
+        try connection.putCopyData(buffer.bytes)
+        #expect(try connection.endCopyIn() == Int64(texts.count))
+        let rows = try connection.query("SELECT t, b FROM copied ORDER BY n")
+        for (index, text) in texts.enumerated() {
+            #expect(rows.text(row: Int32(index), column: 0) == text, "row \(index)")
+            #expect(rows.bool(row: Int32(index), column: 1) == (index % 2 == 0))
+        }
+        // A bad row fails the COPY at its end; the connection serves on.
+        try connection.beginCopyIn("COPY copied (n, t, b) FROM STDIN")
+        try connection.putCopyData(Array("99\tok\tt\nnot-a-number\tx\tf\n".utf8))
+        #expect(throws: PostgresError.self) { try connection.endCopyIn() }
+        #expect(try connection.query("SELECT count(*) FROM copied").int64(row: 0, column: 0) == Int64(texts.count))
+        try connection.beginCopyIn("COPY copied (n, t, b) FROM STDIN")
+        try connection.putCopyData(Array("100\tgone\tt\n".utf8))
+        connection.abortCopyIn(reason: "abandoned")
+        #expect(try connection.query("SELECT count(*) FROM copied").int64(row: 0, column: 0) == Int64(texts.count))
+    }
+}

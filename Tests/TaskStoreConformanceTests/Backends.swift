@@ -97,3 +97,21 @@ func schemaColumns(of database: FreshDatabase) throws -> [(name: String, kind: T
         }
     }
 }
+
+/// The definitions of every index on `tasks`, as the database itself holds them, sorted.
+func indexDefinitions(of database: FreshDatabase) throws -> [String] {
+    switch database.kind {
+    case .memory:
+        return []
+    case .sqlite:
+        let connection = try TaskDatabase.open(TaskDatabase.Options(path: database.location), migrate: false)
+        let statement = try connection.prepare("SELECT sql FROM sqlite_schema WHERE type = 'index' AND tbl_name = 'tasks' AND sql IS NOT NULL ORDER BY sql")
+        var definitions: [String] = []
+        while try statement.step() { definitions.append(statement.string(at: 0) ?? "") }
+        return definitions
+    case .postgresql:
+        let connection = try PostgresConnection(connectionString: database.location)
+        let result = try connection.query("SELECT indexdef FROM pg_indexes WHERE tablename = 'tasks' ORDER BY indexdef")
+        return (0..<result.rowCount).map { result.text(row: $0, column: 0) ?? "" }
+    }
+}

@@ -310,6 +310,24 @@ struct TaskStoreConformanceTests {
         }
     }
 
+    /// `copy` drops the destination's secondary indexes for speed and builds them again: after
+    /// it, every index is there, defined exactly as `migrate` defines it.
+    @Test(arguments: BackendKind.available.filter { $0 != .memory })
+    func aCopyLeavesTheDestinationWithEveryIndexAsMigrateMadeIt(_ kind: BackendKind) throws {
+        let source = try FreshDatabase(.memory)
+        let store = try source.store()
+        for index in 0..<50 { _ = try store.create(userID: "u\(index % 3)", state: state("t\(index)"), now: Self.now) }
+        let untouched = try FreshDatabase(kind)
+        let copied = try FreshDatabase(kind)
+        _ = try TaskCopy.run(from: source.backend, to: copied.backend)
+        let expected = try indexDefinitions(of: untouched)
+        #expect(expected.count >= 7, "\(expected)")
+        #expect(try indexDefinitions(of: copied) == expected)
+        // And a copy that fails leaves them too: the destination already has tasks.
+        #expect(throws: StorageError.self) { _ = try TaskCopy.run(from: source.backend, to: copied.backend) }
+        #expect(try indexDefinitions(of: copied) == expected)
+    }
+
     @Test(arguments: BackendKind.available)
     func concurrentWritersLoseNothingAndNumberChangesOnce(_ kind: BackendKind) throws {
         let database = try FreshDatabase(kind)

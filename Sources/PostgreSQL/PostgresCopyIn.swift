@@ -1,0 +1,106 @@
+import CPostgres
+
+extension PostgresConnection {
+    /// Starts `COPY … FROM STDIN` (`sql`); until `endCopyIn`, the connection only takes
+    /// `putCopyData`. Used by `copy`, where rows go in at the server's bulk-load speed.
+    public func beginCopyIn(_ sql: String) throws(PostgresError) {
+        guard let result = PQexec(handle, sql) else { throw lastError() }
+        let status = PQresultStatus(result)
+        if status == PGRES_COPY_IN {
+            PQclear(result)
+            return
+        }
+        _ = try checked(result)
+        throw PostgresError(message: "COPY did not start: the statement was not a COPY FROM STDIN")
+    }
+
+    /// Sends `bytes` (whole rows in the COPY's format) to the running COPY.
+    public func putCopyData(_ bytes: [UInt8]) throws(PostgresError) {
+        let sent = bytes.withUnsafeBufferPointer { buffer in
+            buffer.withMemoryRebound(to: CChar.self) { PQputCopyData(handle, $0.baseAddress, Int32($0.count)) }
+        }
+        guard sent == 1 else { throw lastError() }
+    }
+
+    /// Ends the running COPY and returns how many rows it stored; a failure (a refused value, a
+    /// violated constraint) is thrown here, with nothing of the COPY stored.
+    @discardableResult
+    public func endCopyIn() throws(PostgresError) -> Int64 {
+        guard PQputCopyEnd(handle, nil) == 1 else { throw lastError() }
+        guard let result = PQgetResult(handle) else { throw lastError() }
+        let done = try checked(result)
+        while let extra = PQgetResult(handle) { PQclear(extra) }
+        return done.affectedRows
+    }
+}
+
+extension PostgresConnection {
+    /// Ends a running COPY without storing anything (its transaction is then in error).
+    public func abortCopyIn(reason: String) {
+        guard PQputCopyEnd(handle, reason) == 1 else { return }
+        while let result = PQgetResult(handle) { PQclear(result) }
+    }
+}
+
+/// Rows in PostgreSQL's COPY text format: fields separated by tabs, rows ended by newlines,
+/// NULL as `\N`, and backslash, tab, newline and carriage return escaped.
+public struct PostgresCopyText {
+    /// The rows written so far.
+    public private(set) var bytes: [UInt8] = []
+    private var fieldsInRow = 0
+
+    /// An empty buffer with room for `capacity` bytes.
+    public init(capacity: Int = 1 << 16) {
+        bytes.reserveCapacity(capacity)
+    }
+
+    /// Appends one field (nil: NULL).
+    public mutating func field(_ text: String?) {
+        separate()
+        guard var text else {
+            bytes.append(contentsOf: [0x5C, 0x4E])  // \N
+            return
+        }
+        text.withUTF8 { utf8 in
+            for byte in utf8 {
+                switch byte {
+                case 0x5C: bytes.append(contentsOf: [0x5C, 0x5C])
+                case 0x09: bytes.append(contentsOf: [0x5C, 0x74])
+                case 0x0A: bytes.append(contentsOf: [0x5C, 0x6E])
+                case 0x0D: bytes.append(contentsOf: [0x5C, 0x72])
+                default: bytes.append(byte)
+                }
+            }
+        }
+    }
+
+    /// Appends one integer field (nil: NULL).
+    public mutating func field(_ number: Int64?) {
+        guard let number else { return field(nil as String?) }
+        separate()
+        bytes.append(contentsOf: String(number).utf8)
+    }
+
+    /// Appends one boolean field.
+    public mutating func field(_ flag: Bool) {
+        separate()
+        bytes.append(flag ? UInt8(ascii: "t") : UInt8(ascii: "f"))
+    }
+
+    /// Ends the current row.
+    public mutating func endRow() {
+        bytes.append(0x0A)
+        fieldsInRow = 0
+    }
+
+    /// Empties the buffer, keeping its capacity.
+    public mutating func removeAll() {
+        bytes.removeAll(keepingCapacity: true)
+        fieldsInRow = 0
+    }
+
+    private mutating func separate() {
+        if fieldsInRow > 0 { bytes.append(0x09) }
+        fieldsInRow += 1
+    }
+}
