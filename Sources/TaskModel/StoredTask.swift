@@ -36,7 +36,7 @@ public final class StoredTask: Sendable, Equatable {
     public let version: Int64
 
     public static func == (lhs: StoredTask, rhs: StoredTask) -> Bool {
-        TaskColumn.selected.allSatisfy { lhs.storedValue($0) == rhs.storedValue($0) }
+        lhs.storedValues(TaskColumn.selected) == rhs.storedValues(TaskColumn.selected)
     }
 
     /// A copy of `row`.

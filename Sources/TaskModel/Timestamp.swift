@@ -13,14 +13,11 @@ public enum Timestamp {
         let totalSeconds = (milliseconds - Int64(millis)) / 1000
         let days = Int((totalSeconds - totalSeconds.modulo(86_400)) / 86_400)
         let secondsOfDay = Int(totalSeconds.modulo(86_400))
-        let (year, month, day) = civilDate(daysSinceEpoch: days)
         let start = output.count
         output.append(contentsOf: "0000-00-00T00:00:00.000Z".utf8)
         output.withUnsafeMutableBufferPointer { buffer in
             let text = UnsafeMutableBufferPointer(rebasing: buffer[start...])
-            put(year, width: 4, at: 0, in: text)
-            put(month, width: 2, at: 5, in: text)
-            put(day, width: 2, at: 8, in: text)
+            putDate(daysSinceEpoch: days, in: text)
             put(secondsOfDay / 3600, width: 2, at: 11, in: text)
             put(secondsOfDay / 60 % 60, width: 2, at: 14, in: text)
             put(secondsOfDay % 60, width: 2, at: 17, in: text)
@@ -118,15 +115,19 @@ public enum Timestamp {
     /// Appends the calendar date (UTC) of `milliseconds` as the 10 bytes `YYYY-MM-DD`.
     public static func appendDate(milliseconds: Int64, to output: inout [UInt8]) {
         let days = Int((milliseconds - milliseconds.modulo(millisecondsPerDay)) / millisecondsPerDay)
-        let (year, month, day) = civilDate(daysSinceEpoch: days)
         let start = output.count
         output.append(contentsOf: "0000-00-00".utf8)
         output.withUnsafeMutableBufferPointer { buffer in
-            let text = UnsafeMutableBufferPointer(rebasing: buffer[start...])
-            put(year, width: 4, at: 0, in: text)
-            put(month, width: 2, at: 5, in: text)
-            put(day, width: 2, at: 8, in: text)
+            putDate(daysSinceEpoch: days, in: UnsafeMutableBufferPointer(rebasing: buffer[start...]))
         }
+    }
+
+    /// Writes the calendar date of a day count as `YYYY-MM-DD` over the first 10 bytes of `text`.
+    private static func putDate(daysSinceEpoch days: Int, in text: UnsafeMutableBufferPointer<UInt8>) {
+        let (year, month, day) = civilDate(daysSinceEpoch: days)
+        put(year, width: 4, at: 0, in: text)
+        put(month, width: 2, at: 5, in: text)
+        put(day, width: 2, at: 8, in: text)
     }
 
     /// Parses a calendar date `YYYY-MM-DD` exactly (years 1970...9999, a real date) as the
