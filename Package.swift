@@ -44,7 +44,7 @@ let package = Package(
         .target(name: "HTTPFetch", dependencies: ["CCurl", "ASCII"]),
         // The task model: tasks, their rules, the list query, sync pages, the column table and
         // the store protocols every backend implements. No database driver, no HTTP.
-        .target(name: "TaskModel", dependencies: ["ASCII", "JSON", "JWT"]),
+        .target(name: "TaskModel", dependencies: ["ASCII", "JSON", "JWT", "Locks"]),
         // One module per backend: the task model over its driver.
         .target(name: "SQLiteStorage", dependencies: ["TaskModel", "SQLite", "ASCII", "Caching", "Clocks", "Locks"]),
         .target(name: "PostgresStorage", dependencies: ["TaskModel", "PostgreSQL", "ASCII", "Clocks"]),
@@ -64,6 +64,7 @@ let package = Package(
 
         .testTarget(name: "ASCIITests", dependencies: ["ASCII"]),
         .testTarget(name: "CachingTests", dependencies: ["Caching"]),
+        .testTarget(name: "LocksTests", dependencies: ["Locks"]),
         .testTarget(name: "JSONTests", dependencies: ["JSON"]),
         .testTarget(name: "MetricsTests", dependencies: ["Metrics", "APITables"]),
         .testTarget(name: "SQLiteTests", dependencies: ["SQLite"]),

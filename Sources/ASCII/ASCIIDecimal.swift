@@ -9,6 +9,7 @@ public enum ASCIIDecimal {
 
     /// The non-negative integer spelled by `bytes`: digits only (no sign, no spaces), at least one;
     /// nil when anything else is there or the value does not fit in an `Int64`.
+    @inlinable
     public static func parse(_ bytes: some Collection<UInt8>) -> Int64? {
         guard !bytes.isEmpty else { return nil }
         var value: Int64 = 0
@@ -23,6 +24,7 @@ public enum ASCIIDecimal {
     }
 
     /// Like `parse`, with one optional leading `-`.
+    @inlinable
     public static func parseSigned(_ bytes: some Collection<UInt8>) -> Int64? {
         guard bytes.first == UInt8(ascii: "-") else { return parse(bytes) }
         // Accumulated below zero: Int64.min has no positive counterpart.

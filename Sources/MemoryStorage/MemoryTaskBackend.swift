@@ -31,7 +31,7 @@ public final class MemoryTaskBackend: TaskBackend {
     func countCommit() { committed.add(1, ordering: .relaxed) }
 
     @discardableResult
-    public func migrate() throws(StorageError) -> Int64 { 1 }
+    public func migrate(progress: (Int, Int) -> Void) throws(StorageError) -> Int64 { 1 }
 
     public func makeStore() throws(StorageError) -> any TaskStore { MemoryTaskStore(backend: self) }
 
@@ -43,15 +43,11 @@ public final class MemoryTaskBackend: TaskBackend {
         throw StorageError(.incompatible, "an in-memory database has nothing to back up")
     }
 
-    public func exportTasks(_ batch: ([StoredTask]) throws(StorageError) -> Void) throws(StorageError) -> Int64 {
+    public func exportTasks(_ each: (TaskRow) throws(StorageError) -> Void) throws(StorageError) -> Int64 {
         let (tasks, highest) = database.withLock { database in
             (database.tasks.keys.sorted().compactMap { database.tasks[$0]?.task }, database.highestIssuedID)
         }
-        var start = 0
-        while start < tasks.count {
-            try batch(Array(tasks[start..<min(start + 1000, tasks.count)]))
-            start += 1000
-        }
+        for task in tasks { try each(task.row) }
         return highest
     }
 

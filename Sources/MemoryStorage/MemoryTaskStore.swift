@@ -185,8 +185,8 @@ final class MemoryTaskImporter: TaskImporter {
         self.backend = backend
     }
 
-    func insert(_ tasks: [StoredTask]) throws(StorageError) {
-        pending += tasks
+    func insert(_ batch: StoredRowBatch) throws(StorageError) {
+        for index in 0..<batch.count { pending.append(StoredTask(batch.row(index) as any TaskRowSource)) }
     }
 
     func finish(highestIssuedID: Int64, syncCursorKey: [UInt8]) throws(StorageError) -> Int {

@@ -56,22 +56,34 @@ public struct PostgresCopyText {
 
     /// Appends one field (nil: NULL).
     public mutating func field(_ text: String?) {
+        guard var text else { return field(nil as UnsafeBufferPointer<UInt8>?) }
+        text.withUTF8 { field($0) }
+    }
+
+    /// Appends one field of UTF-8 text (nil: NULL).
+    public mutating func field(_ utf8: UnsafeBufferPointer<UInt8>?) {
         separate()
-        guard var text else {
+        guard let utf8 else {
             bytes.append(contentsOf: [0x5C, 0x4E])  // \N
             return
         }
-        text.withUTF8 { utf8 in
-            for byte in utf8 {
-                switch byte {
-                case 0x5C: bytes.append(contentsOf: [0x5C, 0x5C])
-                case 0x09: bytes.append(contentsOf: [0x5C, 0x74])
-                case 0x0A: bytes.append(contentsOf: [0x5C, 0x6E])
-                case 0x0D: bytes.append(contentsOf: [0x5C, 0x72])
-                default: bytes.append(byte)
-                }
+        // Plain bytes go over in runs; only the four escaped ones need a look.
+        var run = 0
+        for (index, byte) in utf8.enumerated() {
+            let escape: UInt8
+            switch byte {
+            case 0x5C: escape = 0x5C
+            case 0x09: escape = 0x74
+            case 0x0A: escape = 0x6E
+            case 0x0D: escape = 0x72
+            default: continue
             }
+            bytes.append(contentsOf: UnsafeBufferPointer(rebasing: utf8[run..<index]))
+            bytes.append(0x5C)
+            bytes.append(escape)
+            run = index + 1
         }
+        bytes.append(contentsOf: UnsafeBufferPointer(rebasing: utf8[run...]))
     }
 
     /// Appends one integer field (nil: NULL).

@@ -48,9 +48,9 @@ public struct PostgresBackend: TaskBackend {
     }
 
     @discardableResult
-    public func migrate() throws(StorageError) -> Int64 {
+    public func migrate(progress: (Int, Int) -> Void) throws(StorageError) -> Int64 {
         let connection = try connect()
-        try Self.mapped { () throws(PostgresError) in try PostgresSchema.migrate(connection) }
+        try Self.mapped { () throws(PostgresError) in try PostgresSchema.migrate(connection, progress: progress) }
         return PostgresSchema.version
     }
 

@@ -157,7 +157,8 @@ enum PostgresSchema {
 
     /// Creates or upgrades the schema; several hosts may run it at once (an advisory lock
     /// held for the transaction orders them). Refuses a schema newer than this build's.
-    static func migrate(_ connection: PostgresConnection) throws(PostgresError) {
+    /// `progress` hears how many schema versions of how many pending are applied.
+    static func migrate(_ connection: PostgresConnection, progress: (Int, Int) -> Void = { _, _ in }) throws(PostgresError) {
         try connection.execute("BEGIN")
         do throws(PostgresError) {
             _ = try connection.query("SELECT pg_advisory_xact_lock($1::bigint)", [String(migrationLockKey)])
@@ -165,15 +166,19 @@ enum PostgresSchema {
             if current > version {
                 throw PostgresError(message: "the database schema version \(current) is newer than this build supports (\(version))")
             }
+            let pending = Int(version - current)
+            if pending > 0 { progress(0, pending) }
             if current < 1 {
                 try connection.execute(versionOne)
                 try connection.execute("INSERT INTO todo_schema (version) VALUES (1)")
+                progress(Int(1 - current), pending)
             }
             if current < 2 {
                 try connection.execute(versionTwo)
                 try fillSearchText(connection)
                 try connection.execute(versionTwoSecurity)
                 try connection.execute("UPDATE todo_schema SET version = 2")
+                progress(Int(2 - current), pending)
             }
             if current < 3 {
                 try connection.execute(versionThree)
@@ -185,10 +190,12 @@ enum PostgresSchema {
                 }
                 _ = try connection.query("INSERT INTO todo_keys (name, value) VALUES ($1, $2)", [syncCursorKeyName, key])
                 try connection.execute("UPDATE todo_schema SET version = 3")
+                progress(Int(3 - current), pending)
             }
             if current < 4 {
                 try connection.execute(versionFour)
                 try connection.execute("UPDATE todo_schema SET version = 4")
+                progress(Int(4 - current), pending)
             }
             try connection.execute("COMMIT")
         } catch {

@@ -1,3 +1,4 @@
+import ASCII
 import PostgreSQL
 import TaskModel
 
@@ -31,5 +32,24 @@ extension StoredTask {
     /// A copy of row `row` of `result`.
     convenience init(result: PostgresResult, row: Int32) {
         self.init(TaskRow(result: result, row: row))
+    }
+}
+
+/// A row of `COPY (SELECT TaskColumn.selectList …) TO STDOUT`, decoded: read in place.
+struct PostgresCopyTaskRow: TaskRowSource {
+    let row: PostgresCopyTextRow
+
+    func isNull(_ column: TaskColumn) -> Bool { row.isNull(Int(column.rawValue)) }
+
+    func integer(_ column: TaskColumn) -> Int64 {
+        row.withField(Int(column.rawValue)) { text in
+            // PostgreSQL's boolean arrives as `t` or `f`.
+            if column.kind == .boolean { return text.first == UInt8(ascii: "t") ? 1 : 0 }
+            return ASCIIDecimal.parseSigned(text) ?? 0
+        }
+    }
+
+    func withUTF8<Result>(_ column: TaskColumn, _ body: (UnsafeBufferPointer<UInt8>) -> Result) -> Result {
+        row.withField(Int(column.rawValue), body)
     }
 }

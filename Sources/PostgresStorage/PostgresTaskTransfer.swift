@@ -7,27 +7,22 @@ import TaskModel
 /// one transaction that holds the tables locked and lifts row-level security for itself only
 /// (forced again before its commit).
 extension PostgresBackend {
-    /// Tasks per batch, and per round trip on the way in.
-    static let transferBatchSize = 1000
-
-    public func exportTasks(_ batch: ([StoredTask]) throws(StorageError) -> Void) throws(StorageError) -> Int64 {
+    public func exportTasks(_ each: (TaskRow) throws(StorageError) -> Void) throws(StorageError) -> Int64 {
         let connection = try connect()
-        // One snapshot for every batch and the sequence; the export policy opens for this
+        // One snapshot for the rows and the sequence; the export policy opens for this
         // transaction only.
         try Self.mapped { () throws(PostgresError) in
             try connection.execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY; SET LOCAL todo.export = 'on'")
         }
         defer { try? connection.execute("COMMIT") }
-        var after: Int64 = 0
-        while true {
-            let tasks = try Self.mapped { () throws(PostgresError) -> [StoredTask] in
-                let result = try connection.query("SELECT \(TaskColumn.selectList) FROM tasks WHERE id > $1::bigint ORDER BY id LIMIT $2::bigint",
-                                                  [String(after), String(Self.transferBatchSize)])
-                return (0..<result.rowCount).map { StoredTask(result: result, row: $0) }
-            }
-            guard let last = tasks.last else { break }
-            after = last.id
-            try batch(tasks)
+        // One COPY streams every row: no query per batch, and the server writes while the
+        // destination inserts.
+        try Self.mapped { () throws(PostgresError) in
+            try connection.beginCopyOut("COPY (SELECT \(TaskColumn.selectList) FROM tasks ORDER BY id) TO STDOUT")
+        }
+        var row = PostgresCopyTextRow()
+        while try Self.mapped({ () throws(PostgresError) -> Bool in try connection.nextCopyRow(into: &row) }) {
+            try each(TaskRow(PostgresCopyTaskRow(row: row)))
         }
         return try Self.mapped { () throws(PostgresError) -> Int64 in
             try connection.query("SELECT CASE WHEN is_called THEN last_value ELSE 0 END FROM tasks_id_seq").int64(row: 0, column: 0)
@@ -73,6 +68,8 @@ final class PostgresTaskImporter: TaskImporter {
     private var count = 0
     private var finished = false
     private var buffer = PostgresCopyText()
+    /// Bytes of rows sent to libpq at a time.
+    static let messageSize = 1 << 16
 
     /// The copy's columns: every copied one, then `change_seq` (the id: see `finish`).
     static let copyStatement = "COPY tasks (\(TaskColumn.copiedList), change_seq) FROM STDIN"
@@ -104,25 +101,33 @@ final class PostgresTaskImporter: TaskImporter {
         try? connection.execute("ROLLBACK")
     }
 
-    func insert(_ tasks: [StoredTask]) throws(StorageError) {
-        buffer.removeAll()
-        for task in tasks {
-            for value in task.storedValues(TaskColumn.copied) {
+    func insert(_ batch: StoredRowBatch) throws(StorageError) {
+        for index in 0..<batch.count {
+            let task = batch.row(index)
+            try task.forEachStoredValue { _, value in
                 switch value {
                 case .text(let text): buffer.field(text)
                 case .integer(let number): buffer.field(number)
                 case .boolean(let flag): buffer.field(flag)
                 }
             }
-            buffer.field(task.id)
+            buffer.field(task.integer(.id))
             buffer.endRow()
+            count += 1
+            if buffer.bytes.count >= Self.messageSize { try send() }
         }
+    }
+
+    /// Hands the buffered rows to libpq, as one COPY message.
+    private func send() throws(StorageError) {
         try PostgresBackend.mapped { () throws(PostgresError) in try connection.putCopyData(buffer.bytes) }
-        count += tasks.count
+        buffer.removeAll()
     }
 
     func finish(highestIssuedID: Int64, syncCursorKey: [UInt8]) throws(StorageError) -> Int {
         try PostgresBackend.mapped { () throws(PostgresError) in
+            try connection.putCopyData(buffer.bytes)
+            buffer.removeAll()
             copying = false
             try connection.endCopyIn()
             for definition in droppedIndexes { try connection.execute(definition) }

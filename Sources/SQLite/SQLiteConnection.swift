@@ -13,8 +13,12 @@ public final class SQLiteConnection {
     let handle: OpaquePointer
     private var statementCache: [String: SQLiteStatement] = [:]
 
+    /// Configures the library once, before its first open (see the shim).
+    private static let libraryConfigured: Void = { _ = todo_sqlite_disable_memory_statistics() }()
+
     /// Opens (and, when `create` is true, creates) the database at `path`.
     public init(path: String, create: Bool = true, readOnly: Bool = false) throws(SQLiteError) {
+        Self.libraryConfigured
         var flags = SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_EXRESCODE
         if readOnly {
             flags |= SQLITE_OPEN_READONLY

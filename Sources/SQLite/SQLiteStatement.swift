@@ -48,16 +48,23 @@ public final class SQLiteStatement {
             try check(sqlite3_bind_null(handle, index))
             return
         }
-        let result = value.withUTF8 { utf8 -> Int32 in
-            guard let base = utf8.baseAddress, utf8.count > 0 else {
-                // An empty string is text, not NULL: it needs a non-null pointer.
-                return sqlite3_bind_text(handle, index, "", 0, todo_sqlite_transient())
-            }
-            return base.withMemoryRebound(to: CChar.self, capacity: utf8.count) {
-                sqlite3_bind_text(handle, index, $0, Int32(utf8.count), todo_sqlite_transient())
-            }
+        try check(value.withUTF8 { bindTextCode($0, at: index) })
+    }
+
+    /// Binds UTF-8 text (or NULL for nil), which SQLite copies, to parameter `index`; embedded
+    /// NUL bytes are kept.
+    public func bindText(_ utf8: UnsafeBufferPointer<UInt8>?, at index: Int32) throws(SQLiteError) {
+        try check(utf8.map { bindTextCode($0, at: index) } ?? sqlite3_bind_null(handle, index))
+    }
+
+    private func bindTextCode(_ utf8: UnsafeBufferPointer<UInt8>, at index: Int32) -> Int32 {
+        guard let base = utf8.baseAddress, utf8.count > 0 else {
+            // An empty string is text, not NULL: it needs a non-null pointer.
+            return sqlite3_bind_text(handle, index, "", 0, todo_sqlite_transient())
         }
-        try check(result)
+        return base.withMemoryRebound(to: CChar.self, capacity: utf8.count) {
+            sqlite3_bind_text(handle, index, $0, Int32(utf8.count), todo_sqlite_transient())
+        }
     }
 
     /// Binds NULL to parameter `index`.

@@ -29,8 +29,8 @@ public struct SQLiteBackend: TaskBackend {
     public var databaseFile: String? { options.path }
 
     @discardableResult
-    public func migrate() throws(StorageError) -> Int64 {
-        _ = try Self.open(options, migrate: true)
+    public func migrate(progress: (Int, Int) -> Void) throws(StorageError) -> Int64 {
+        _ = try Self.open(options, migrate: true, progress: progress)
         return TaskDatabase.schemaVersion
     }
 
@@ -94,9 +94,10 @@ public struct SQLiteBackend: TaskBackend {
     }
 
     /// Opens a connection, with every failure as a storage error.
-    static func open(_ options: TaskDatabase.Options, migrate: Bool) throws(StorageError) -> SQLiteConnection {
+    static func open(_ options: TaskDatabase.Options, migrate: Bool,
+                     progress: (Int, Int) -> Void = { _, _ in }) throws(StorageError) -> SQLiteConnection {
         do {
-            return try TaskDatabase.open(options, migrate: migrate)
+            return try TaskDatabase.open(options, migrate: migrate, progress: progress)
         } catch let error as SQLiteError {
             throw StorageError(error)
         } catch let error as TaskDatabase.OpenError {

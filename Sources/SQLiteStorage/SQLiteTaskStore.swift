@@ -507,4 +507,13 @@ extension SQLiteStatement {
         case .boolean(let flag): try bind(flag, at: index)
         }
     }
+
+    /// Binds `value` to parameter `index` (SQLite copies borrowed text).
+    func bind(_ value: BorrowedStoredValue, at index: Int32) throws(SQLiteError) {
+        switch value {
+        case .text(let text): try bindText(text, at: index)
+        case .integer(let number): try bind(number, at: index)
+        case .boolean(let flag): try bind(flag, at: index)
+        }
+    }
 }

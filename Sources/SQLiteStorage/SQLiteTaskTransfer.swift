@@ -5,30 +5,16 @@ import TaskModel
 
 /// `copy` for SQLite: reading every task out, and writing tasks into a new or empty file.
 extension SQLiteBackend {
-    /// Tasks per batch handed to the destination.
-    static let exportBatchSize = 1000
-
-    public func exportTasks(_ batch: ([StoredTask]) throws(StorageError) -> Void) throws(StorageError) -> Int64 {
+    public func exportTasks(_ each: (TaskRow) throws(StorageError) -> Void) throws(StorageError) -> Int64 {
         let connection = try Self.open(options, migrate: false)
-        // One read transaction: every batch and the sequence come from one snapshot.
+        // One read transaction: every row and the sequence come from one snapshot.
         try Self.mapped { () throws(SQLiteError) in try connection.execute("BEGIN DEFERRED") }
         defer { try? connection.execute("COMMIT") }
         let statement = try Self.mapped { () throws(SQLiteError) in
-            try connection.prepare("SELECT \(TaskColumn.selectList) FROM tasks WHERE id > ?1 ORDER BY id LIMIT ?2")
+            try connection.prepare("SELECT \(TaskColumn.selectList) FROM tasks ORDER BY id")
         }
-        var after: Int64 = 0
-        while true {
-            let tasks = try Self.mapped { () throws(SQLiteError) -> [StoredTask] in
-                statement.reset()
-                try statement.bind(after, at: 1)
-                try statement.bind(Int64(Self.exportBatchSize), at: 2)
-                var tasks: [StoredTask] = []
-                while try statement.step() { tasks.append(StoredTask(statement: statement)) }
-                return tasks
-            }
-            guard let last = tasks.last else { break }
-            after = last.id
-            try batch(tasks)
+        while try Self.mapped({ () throws(SQLiteError) -> Bool in try statement.step() }) {
+            try each(TaskRow(statement: statement))
         }
         return try Self.mapped { () throws(SQLiteError) -> Int64 in
             try connection.scalarInteger("SELECT coalesce((SELECT seq FROM sqlite_sequence WHERE name = 'tasks'), 0)") ?? 0
@@ -65,10 +51,21 @@ extension SQLiteBackend {
             // temp_store = MEMORY for its small sorts), with a page cache of 16 MiB, so memory
             // stays flat however many tasks come in.
             try connection.execute("PRAGMA temp_store = FILE; PRAGMA cache_size = -16384")
+            // A rollback journal for the copy when no other connection has the file open: WAL
+            // would write every new page twice (the log, then the checkpoint), while a rollback
+            // journal keeps only the few pages the empty file had, so the rows are written once
+            // and a failure still rolls back to the empty file. Leaving WAL needs the file to
+            // itself: with another connection on it (a running server, a sqlite3 shell) the
+            // switch fails at once and the copy stays in WAL. WAL is set again after the copy
+            // (and by every open, should the copy die).
+            connection.setBusyTimeout(milliseconds: 0)
+            _ = try? connection.scalarText("PRAGMA journal_mode = DELETE")
+            connection.setBusyTimeout(milliseconds: options.busyTimeoutMilliseconds)
             try connection.execute("BEGIN IMMEDIATE")
             let existing = try connection.scalarInteger("SELECT count(*) FROM tasks") ?? 0
             guard existing == 0 else {
                 try connection.execute("ROLLBACK")
+                _ = try? connection.scalarText("PRAGMA journal_mode = WAL")
                 throw SQLiteError(code: .constraint, message: "\(options.path) already has \(existing) tasks: copy only into an empty database")
             }
             return try SQLiteTaskImporter(connection: connection)
@@ -83,8 +80,24 @@ final class SQLiteTaskImporter: TaskImporter {
     private let connection: SQLiteConnection
     /// `CREATE INDEX` statements of the indexes dropped for the copy, as the schema holds them.
     private let droppedIndexes: [String]
+    /// Inserts `rowsPerStatement` rows at once, and one row.
+    private let insertMany: SQLiteStatement
+    private let insertOne: SQLiteStatement
     private var count = 0
     private var finished = false
+
+    /// Rows per INSERT: one statement step per many rows saves most of SQLite's per-statement
+    /// work (`rowsPerStatement` × the copied columns stays far below SQLite's parameter limit).
+    static let rowsPerStatement = 32
+
+    /// An INSERT of `rows` rows; each row's change number is its id (see `finish`).
+    static func insertSQL(rows: Int) -> String {
+        let width = TaskColumn.copied.count
+        let values = (0..<rows).map { row in
+            "(" + TaskColumn.placeholders(TaskColumn.copied, from: 1 + row * width) { number, _ in "?\(number)" } + ", ?\(1 + row * width))"
+        }
+        return "INSERT INTO tasks (\(TaskColumn.copiedList), change_seq) VALUES " + values.joined(separator: ", ")
+    }
 
     /// Takes over `connection`, inside the copy's write transaction with `tasks` empty.
     init(connection: SQLiteConnection) throws(SQLiteError) {
@@ -98,29 +111,31 @@ final class SQLiteTaskImporter: TaskImporter {
         }
         for index in found { try connection.execute("DROP INDEX \"\(index.name)\"") }
         droppedIndexes = found.map(\.sql)
+        insertMany = try connection.prepare(Self.insertSQL(rows: Self.rowsPerStatement))
+        insertOne = try connection.prepare(Self.insertSQL(rows: 1))
     }
 
     deinit {
-        if !finished { try? connection.execute("ROLLBACK") }
+        guard !finished else { return }
+        try? connection.execute("ROLLBACK")
+        _ = try? connection.scalarText("PRAGMA journal_mode = WAL")
     }
 
-    func insert(_ tasks: [StoredTask]) throws(StorageError) {
-        do {
-            // Change numbers are the ids (`?1`): see `finish`.
-            let statement = try connection.cachedStatement("""
-                INSERT INTO tasks (\(TaskColumn.copiedList), change_seq)
-                VALUES (\(TaskColumn.placeholders(TaskColumn.copied, from: 1) { number, _ in "?\(number)" }), ?1)
-                """)
-            for task in tasks {
-                statement.reset()
-                for (offset, value) in task.storedValues(TaskColumn.copied).enumerated() {
-                    try statement.bind(value, at: Int32(offset + 1))
+    func insert(_ batch: StoredRowBatch) throws(StorageError) {
+        var next = 0
+        while next < batch.count {
+            let rows = batch.count - next >= Self.rowsPerStatement ? Self.rowsPerStatement : 1
+            let statement = rows == 1 ? insertOne : insertMany
+            var index: Int32 = 1
+            for row in next..<next + rows {
+                try batch.row(row).forEachStoredValue { (_, value) throws(StorageError) in
+                    try SQLiteBackend.mapped { () throws(SQLiteError) in try statement.bind(value, at: index) }
+                    index += 1
                 }
-                try statement.run()
-                count += 1
             }
-        } catch {
-            throw StorageError(error)
+            try SQLiteBackend.mapped { () throws(SQLiteError) in try statement.run() }
+            next += rows
+            count += rows
         }
     }
 
@@ -150,6 +165,7 @@ final class SQLiteTaskImporter: TaskImporter {
                 """)
             try connection.execute("COMMIT")
             finished = true
+            _ = try connection.scalarText("PRAGMA journal_mode = WAL")
             return count
         } catch {
             throw StorageError(error)

@@ -49,7 +49,8 @@ public enum TaskDatabase {
     /// (the `migrate` command and `serve`'s start-up) creates a missing file and upgrades the
     /// schema; otherwise a missing file is an error, so a mistyped path never leaves an empty
     /// database behind.
-    public static func open(_ options: Options, migrate: Bool = true) throws -> SQLiteConnection {
+    /// `progress` hears how many schema versions of how many pending are applied.
+    public static func open(_ options: Options, migrate: Bool = true, progress: (Int, Int) -> Void = { _, _ in }) throws -> SQLiteConnection {
         if !migrate, access(options.path, F_OK) != 0 {
             throw OpenError(description: "the database \(options.path) does not exist (`todo-fcgi migrate` creates it)", isMissing: true)
         }
@@ -64,7 +65,7 @@ public enum TaskDatabase {
             _ = try connection.scalarText("PRAGMA journal_mode = WAL")
         }
         if migrate {
-            try self.migrate(connection)
+            try self.migrate(connection, progress: progress)
         } else {
             try requireCurrentSchema(connection)
         }
@@ -78,7 +79,7 @@ public enum TaskDatabase {
 
     /// Brings the schema to `schemaVersion`. Safe when several processes start at once:
     /// the check and the change happen inside one write transaction.
-    static func migrate(_ connection: SQLiteConnection) throws {
+    static func migrate(_ connection: SQLiteConnection, progress: (Int, Int) -> Void) throws {
         guard try connection.scalarInteger("PRAGMA user_version") != schemaVersion else { return }
         try connection.execute("BEGIN IMMEDIATE")
         do {
@@ -86,12 +87,16 @@ public enum TaskDatabase {
             if version > schemaVersion {
                 throw OpenError(description: "the database schema version \(version) is newer than this build supports (\(schemaVersion))")
             }
+            let pending = Int(schemaVersion - version)
+            progress(0, pending)
             if version < 1 {
                 try connection.execute(schemaV1)
+                progress(Int(1 - version), pending)
             }
             if version < 2 {
                 try connection.execute(schemaV2)
                 try fillSearchText(connection)
+                progress(Int(2 - version), pending)
             }
             if version < 3 {
                 try connection.execute(schemaV3)
@@ -103,9 +108,11 @@ public enum TaskDatabase {
                     throw SQLiteError(code: .error, message: "no random bytes for the sync cursor key: \(error)")
                 }
                 try key.run()
+                progress(Int(3 - version), pending)
             }
             if version < 4 {
                 try connection.execute(schemaV4)
+                progress(Int(4 - version), pending)
             }
             try connection.execute("PRAGMA user_version = \(schemaVersion)")
             try connection.execute("COMMIT")

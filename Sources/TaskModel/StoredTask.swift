@@ -1,5 +1,3 @@
-import JSON
-
 /// A task row copied out of the database, so it can travel from the thread that committed it
 /// (the leader of a group commit) to the thread that renders the response, be decided on by a
 /// write's rules, or go from one database to another (`copy`).
@@ -103,51 +101,15 @@ public final class StoredTask: Sendable, Equatable {
     public var row: TaskRow { TaskRow(self) }
 
     /// The writable fields as they are stored.
-    public var state: TaskState {
-        var state = TaskState(title: String(decoding: title, as: UTF8.self))
-        state.description = description.map { String(decoding: $0, as: UTF8.self) }
-        state.completed = completed
-        state.priority = priority
-        state.tags = Self.tags(fromJSON: tagsJSON)
-        state.dueDate = dueDate
-        state.recurrence = recurrence
-        return state
-    }
+    public var state: TaskState { row.state }
 
-    /// What `columns` store for this task, in order, deriving the state's columns once.
+    /// What `columns` store for this task, in order (see `TaskRow.forEachStoredValue`).
     public func storedValues(_ columns: [TaskColumn]) -> [StoredValue] {
-        let state = self.state
-        return columns.map { storedValue($0, state: state) }
-    }
-
-    /// What `column` stores for this task (every column but `changeSeq`, which the database
-    /// numbers): what `copy` writes into the destination.
-    public func storedValue(_ column: TaskColumn) -> StoredValue {
-        storedValue(column, state: state)
-    }
-
-    private func storedValue(_ column: TaskColumn, state: TaskState) -> StoredValue {
-        switch column {
-        case .id: return .integer(id)
-        case .userID: return .text(String(decoding: userID, as: UTF8.self))
-        case .createdAt: return .integer(createdAt)
-        case .updatedAt: return .integer(updatedAt)
-        case .completedAt: return .integer(completedAt)
-        case .nextTaskID: return .integer(nextTaskID)
-        case .version: return .integer(version)
-        case .changeSeq: preconditionFailure("change_seq is numbered by the database")
-        // The stored bytes themselves, not a re-encoding (a row may predate today's rules).
-        case .title: return .text(String(decoding: title, as: UTF8.self))
-        case .description: return .text(description.map { String(decoding: $0, as: UTF8.self) })
-        case .tags: return .text(String(decoding: tagsJSON, as: UTF8.self))
-        default: return state.storedValue(column)
-        }
-    }
-
-    /// The strings of a stored JSON array (written by `TaskState.tagsJSON`).
-    static func tags(fromJSON bytes: [UInt8]) -> [String] {
-        guard case .array(let values)? = try? JSONParser(maximumDepth: 2).parse(bytes) else { return [] }
-        return values.compactMap(\.stringValue)
+        var values: [StoredValue] = []
+        values.reserveCapacity(columns.count)
+        // Appending cannot fail.
+        try? row.forEachStoredValue(columns) { _, value in values.append(StoredValue(value)) }
+        return values
     }
 }
 

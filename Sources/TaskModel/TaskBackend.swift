@@ -5,8 +5,10 @@ public protocol TaskBackend: Sendable {
     var displayName: String { get }
     /// Creates the database or upgrades its schema; safe when several processes run it at once.
     /// Returns the schema version.
+    /// `progress` hears how many schema versions of how many pending are applied, after each
+    /// (not at all when the schema is current).
     @discardableResult
-    func migrate() throws(StorageError) -> Int64
+    func migrate(progress: (_ applied: Int, _ pending: Int) -> Void) throws(StorageError) -> Int64
     /// A store for the calling thread, over its own connection.
     func makeStore() throws(StorageError) -> any TaskStore
     /// Verifies the database (reachable, this build's schema, integrity) and describes it in
@@ -20,9 +22,10 @@ public protocol TaskBackend: Sendable {
     var commits: Int { get }
     /// The database file, whose size the metrics report; nil for a server database.
     var databaseFile: String? { get }
-    /// Calls `batch` with every task of every user, in id order, all from one snapshot, and
-    /// returns the highest id the database ever issued (deleted tasks included).
-    func exportTasks(_ batch: ([StoredTask]) throws(StorageError) -> Void) throws(StorageError) -> Int64
+    /// Calls `each` with every task of every user, in id order, all from one snapshot, read as a
+    /// stream (the row is valid only during the call), and returns the highest id the database
+    /// ever issued (deleted tasks included).
+    func exportTasks(_ each: (TaskRow) throws(StorageError) -> Void) throws(StorageError) -> Int64
     /// How many tasks the database holds, every user's.
     func countTasks() throws(StorageError) -> Int64
     /// Whether text with U+0000 can be stored (SQLite: yes, rows written before contract §11
@@ -37,11 +40,20 @@ public protocol TaskBackend: Sendable {
 
 /// Tasks being copied into a database, in one transaction (`todo-fcgi copy`).
 public protocol TaskImporter: AnyObject {
-    /// Inserts `tasks` with their ids, owners and timestamps unchanged.
-    func insert(_ tasks: [StoredTask]) throws(StorageError)
+    /// Inserts the tasks of `batch` with their ids, owners and timestamps unchanged, storing
+    /// what each row holds (derived columns included: see `TaskRow.forEachStoredValue`).
+    func insert(_ batch: StoredRowBatch) throws(StorageError)
     /// Commits the copy and leaves the id sequence past both `highestIssuedID` and every copied
     /// id, so no id is ever issued twice, with the source's sync cursor key (so a source cursor
     /// verifies here, and is then refused as expired rather than as forged); returns how many
     /// tasks were copied. Without it, nothing is copied.
     func finish(highestIssuedID: Int64, syncCursorKey: [UInt8]) throws(StorageError) -> Int
+}
+
+extension TaskBackend {
+    /// Creates the database or upgrades its schema, silently; returns the schema version.
+    @discardableResult
+    public func migrate() throws(StorageError) -> Int64 {
+        try migrate { _, _ in }
+    }
 }

@@ -1,3 +1,5 @@
+import Locks
+
 /// `todo-fcgi copy`: every task from one database into another, whatever the backends.
 public enum TaskCopy {
     /// Copies every task of `source` into `destination` (which must have no tasks) in one
@@ -24,13 +26,49 @@ public enum TaskCopy {
         }
         let total = try source.countTasks()
         let importer = try destination.makeImporter()
-        var copied = 0
         progress(0, total)
-        let highestID = try source.exportTasks { (batch) throws(StorageError) in
-            try importer.insert(batch)
-            copied += batch.count
-            progress(copied, total)
+        // The source is read (and each row's derived columns derived) on a thread of its own
+        // while this one writes the destination: the two halves of a copy cost about the same,
+        // and a machine has more than one core. At most two batches wait in between.
+        let batches = BoundedChannel<StoredRowBatch>(capacity: 2)
+        let exported = Locked<Result<Int64, StorageError>>(.failure(StorageError(.internal, "the source was not read")))
+        let reader = WorkerThread {
+            exported.withLock { $0 = exportInBatches(source, to: batches) }
+            batches.finish()
         }
+        var copied = 0
+        do throws(StorageError) {
+            while let batch = batches.receive() {
+                try importer.insert(batch)
+                copied += batch.count
+                progress(copied, total)
+            }
+        } catch {
+            batches.cancel()
+            reader.join()
+            throw error
+        }
+        reader.join()
+        let highestID = try exported.withLock { $0 }.get()
         return (try importer.finish(highestIssuedID: highestID, syncCursorKey: cursorKey), highestID)
+    }
+
+    /// Reads every task of `source` into batches sent to `batches`; returns the source's
+    /// highest issued id, or why it stopped (the receiver's cancel included).
+    private static func exportInBatches(_ source: any TaskBackend, to batches: BoundedChannel<StoredRowBatch>) -> Result<Int64, StorageError> {
+        var batch = StoredRowBatch()
+        do throws(StorageError) {
+            let highestID = try source.exportTasks { (task) throws(StorageError) in
+                try batch.append(task)
+                if batch.isFull {
+                    guard batches.send(batch) else { throw StorageError(.internal, "the copy's destination stopped") }
+                    batch = StoredRowBatch()
+                }
+            }
+            if batch.count > 0, !batches.send(batch) { throw StorageError(.internal, "the copy's destination stopped") }
+            return .success(highestID)
+        } catch {
+            return .failure(error)
+        }
     }
 }

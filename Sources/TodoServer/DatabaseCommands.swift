@@ -7,7 +7,13 @@ import TodoAPI
 enum DatabaseCommands {
     static func migrate(_ settings: Settings) throws -> Int32 {
         let backend = try settings.backend()
-        let version = try backend.migrate()
+        let progress = settings.isSet(.quiet) ? nil : ProgressLine(label: "migrate", unit: "schema versions", estimates: false)
+        var last = (done: 0, total: Int64(0))
+        let version = try backend.migrate { applied, pending in
+            last = (applied, Int64(pending))
+            progress?.update(done: applied, total: Int64(pending))
+        }
+        progress?.finish(done: last.done, total: last.total)
         print("database \(backend.displayName) is at schema version \(version)")
         return 0
     }

@@ -80,7 +80,7 @@ extension Option {
     static let keyID = Option(flag: "--kid", argument: "ID", help: "keygen: the key id (default: random).")
     static let force = Option(flag: "--force", argument: nil, help: "keygen: replace existing files (atomically).")
     static let quiet = Option(flag: "--quiet", argument: nil,
-                              help: "copy, backup: no progress on stderr (stdout has only the final summary either way).")
+                              help: "copy, backup, migrate: no progress on stderr (stdout has only the final summary either way).")
     static let environmentFile = Option(flag: "--env-file", argument: "FILE",
                                         help: "nginx-cors-map: read TODO_CORS_ORIGINS from this systemd environment file.")
 

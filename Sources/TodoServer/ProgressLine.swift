@@ -4,12 +4,13 @@ import Clocks
 import Glibc
 #endif
 
-/// Progress of a long operator command (`copy`) on stderr, so stdout keeps only the final
+/// Progress of a long operator command (`copy`, `backup`, `migrate`) on stderr, so stdout keeps only the final
 /// summary that scripts parse. On a terminal: one line rewritten in place a few times a second;
 /// otherwise (systemd, CI, a pipe): a plain line every few seconds.
 final class ProgressLine {
     private let label: String
     private let unit: String
+    private let estimates: Bool
     private let onTerminal: Bool
     private let write: (String) -> Void
     private let now: () -> UInt64
@@ -22,7 +23,9 @@ final class ProgressLine {
     static let lineInterval: UInt64 = 5_000_000_000
 
     /// Progress of `label` counted in `unit`; `onTerminal` defaults to whether stderr is one.
-    init(label: String, unit: String, onTerminal: Bool = isatty(STDERR_FILENO) != 0,
+    /// Without `estimates` (units of very different sizes, as a migration's schema versions) the
+    /// line gives the time elapsed instead of a rate and the time left.
+    init(label: String, unit: String, estimates: Bool = true, onTerminal: Bool = isatty(STDERR_FILENO) != 0,
          now: @escaping () -> UInt64 = MonotonicClock.nanoseconds,
          write: @escaping (String) -> Void = { text in
              var bytes = Array(text.utf8)
@@ -30,6 +33,7 @@ final class ProgressLine {
          }) {
         self.label = label
         self.unit = unit
+        self.estimates = estimates
         self.onTerminal = onTerminal
         self.now = now
         self.write = write
@@ -55,17 +59,21 @@ final class ProgressLine {
 
     private func show(done: Int, total: Int64, at time: UInt64, finished: Bool = false) {
         let text = Self.describe(label: label, unit: unit, done: done, total: total, elapsedNanoseconds: time - started,
-                                 finished: finished)
+                                 finished: finished, estimates: estimates)
         write(onTerminal ? "\r\u{1B}[K" + text : text + "\n")
     }
 
     /// `copy: 120,000 / 329,800 tasks (36%), 41,250 tasks/s, 4 s left`.
-    /// A finished line has no time left (a backup may end below its estimate).
+    /// A finished line has no time left (a backup may end below its estimate). Without
+    /// `estimates`: `migrate: 1 / 3 schema versions (33%), 12 s elapsed`.
     static func describe(label: String, unit: String, done: Int, total: Int64, elapsedNanoseconds: UInt64,
-                         finished: Bool = false) -> String {
+                         finished: Bool = false, estimates: Bool = true) -> String {
         let seconds = Double(elapsedNanoseconds) / 1e9
         var text = "\(label): \(grouped(Int64(done))) / \(grouped(total)) \(unit)"
         if total > 0 { text += " (\(Int64(done) * 100 / total)%)" }
+        if !estimates {
+            return text + ", \(Int64(seconds.rounded(.down))) s elapsed"
+        }
         if seconds >= 0.05, done > 0 {
             let rate = Double(done) / seconds
             text += ", \(grouped(Int64(rate))) \(unit)/s"

@@ -21,7 +21,8 @@ public enum TodoCommandLine {
 
     static let commands: [Command] = [
         Command(name: "serve", synopsis: "serve (default)", help: "Run the FastCGI worker pool.", run: ServeCommand.run),
-        Command(name: "migrate", synopsis: "migrate", help: "Create or upgrade the database schema, then exit.",
+        Command(name: "migrate", synopsis: "migrate [--quiet]",
+                help: "Create or upgrade the database schema, then exit (progress on stderr, --quiet: none).",
                 run: DatabaseCommands.migrate),
         Command(name: "check", synopsis: "check", help: "Validate configuration, JWKS and database, like `nginx -t`.",
                 run: DatabaseCommands.check),

@@ -244,3 +244,46 @@ struct PostgresCopyTests {
         #expect(try connection.query("SELECT count(*) FROM copied").int64(row: 0, column: 0) == Int64(texts.count))
     }
 }
+
+extension PostgresConnectionTests {
+    @Test func copyOutStreamsEveryRowAsSelectSeesIt() throws {
+        let connection = try connect()
+        try connection.execute("CREATE TEMP TABLE texts (id integer, body text, flag boolean)")
+        let bodies: [String?] = ["plain", "tab\tnew\nline\rcr", "back\\slash\\N", nil, "", "ünïcödé 😀", String(repeating: "x", count: 100_000)]
+        for (index, body) in bodies.enumerated() {
+            _ = try connection.query("INSERT INTO texts VALUES ($1::int, $2, $3::boolean)", [String(index), body, index % 2 == 0 ? "true" : "false"])
+        }
+        try connection.beginCopyOut("COPY (SELECT id, body, flag FROM texts ORDER BY id) TO STDOUT")
+        var row = PostgresCopyTextRow()
+        var read: [String?] = []
+        var flags: [String] = []
+        while try connection.nextCopyRow(into: &row) {
+            #expect(row.count == 3)
+            read.append(row.isNull(1) ? nil : row.withField(1) { String(decoding: $0, as: UTF8.self) })
+            flags.append(row.withField(2) { String(decoding: $0, as: UTF8.self) })
+        }
+        #expect(read == bodies)
+        #expect(flags == ["t", "f", "t", "f", "t", "f", "t"])
+        // The connection takes statements again after the COPY.
+        #expect(try connection.query("SELECT count(*) FROM texts").int64(row: 0, column: 0) == Int64(bodies.count))
+    }
+
+    @Test func aCopyOutThatFailsThrowsAndLeavesTheConnectionUsable() throws {
+        let connection = try connect()
+        // Fails at its first row: division by zero.
+        try connection.beginCopyOut("COPY (SELECT 1 / (g - 2) FROM generate_series(1, 3) AS g) TO STDOUT")
+        var row = PostgresCopyTextRow()
+        var failed = false
+        do {
+            while try connection.nextCopyRow(into: &row) {}
+        } catch {
+            failed = true
+            #expect(error.sqlState == "22012", "\(error)")
+        }
+        #expect(failed)
+        #expect(try connection.query("SELECT 7").int64(row: 0, column: 0) == 7)
+        // Not a COPY TO STDOUT: refused before anything is read.
+        #expect(throws: PostgresError.self) { try connection.beginCopyOut("SELECT 1") }
+        #expect(try connection.query("SELECT 8").int64(row: 0, column: 0) == 8)
+    }
+}

@@ -32,7 +32,8 @@ final class FreshDatabase {
     let location: String
     private let cleanup: () -> Void
 
-    init(_ kind: BackendKind) throws {
+    /// `migrated: false` leaves a PostgreSQL database or SQLite path without any schema.
+    init(_ kind: BackendKind, migrated: Bool = true) throws {
         self.kind = kind
         switch kind {
         case .memory:
@@ -53,7 +54,7 @@ final class FreshDatabase {
             location = uri
             cleanup = { try? admin.execute("DROP DATABASE IF EXISTS \(name) WITH (FORCE)") }
         }
-        try backend.migrate()
+        if migrated { try backend.migrate() }
     }
 
     deinit { cleanup() }

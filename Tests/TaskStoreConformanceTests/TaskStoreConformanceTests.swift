@@ -32,6 +32,18 @@ struct TaskStoreConformanceTests {
     /// The column table is the schema: every backend's `tasks` has exactly its columns, each of
     /// its kind (SQLite keeps booleans as integers), so binds, imports and readers written from
     /// the table cannot miss one.
+    /// `migrate` reports each schema version it applies, and nothing when the schema is current.
+    @Test(arguments: BackendKind.available.filter { $0 != .memory })
+    func migrateReportsEachSchemaVersionItApplies(_ kind: BackendKind) throws {
+        let database = try FreshDatabase(kind, migrated: false)
+        var reports: [String] = []
+        let version = try database.backend.migrate { applied, pending in reports.append("\(applied)/\(pending)") }
+        #expect(reports == (0...Int(version)).map { "\($0)/\(version)" })
+        reports.removeAll()
+        try database.backend.migrate { applied, pending in reports.append("\(applied)/\(pending)") }
+        #expect(reports.isEmpty)
+    }
+
     @Test(arguments: BackendKind.available.filter { $0 != .memory })
     func theSchemaHasExactlyTheColumnTable(_ kind: BackendKind) throws {
         let database = try FreshDatabase(kind)

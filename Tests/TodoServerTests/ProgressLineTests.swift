@@ -14,6 +14,14 @@ struct ProgressLineTests {
         #expect(ProgressLine.grouped(1_000_000) == "1,000,000" && ProgressLine.grouped(999) == "999" && ProgressLine.grouped(-1234) == "-1,234")
     }
 
+    @Test func withoutEstimatesTheTimeElapsedInsteadOfARate() {
+        // A migration's schema versions differ in size by orders of magnitude: no rate, no time left.
+        #expect(ProgressLine.describe(label: "migrate", unit: "schema versions", done: 1, total: 3, elapsedNanoseconds: 12_400_000_000,
+                                      estimates: false) == "migrate: 1 / 3 schema versions (33%), 12 s elapsed")
+        #expect(ProgressLine.describe(label: "migrate", unit: "schema versions", done: 3, total: 3, elapsedNanoseconds: 0,
+                                      finished: true, estimates: false) == "migrate: 3 / 3 schema versions (100%), 0 s elapsed")
+    }
+
     @Test func elsewhereALineEveryFewSecondsAndTheLastOneAlways() {
         var clock: UInt64 = 0
         var written: [String] = []

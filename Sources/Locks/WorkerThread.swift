@@ -3,15 +3,17 @@ import Glibc
 #endif
 
 /// A POSIX thread running a closure; joined explicitly.
-final class WorkerThread: Sendable {
+public final class WorkerThread: Sendable {
     private final class Box: Sendable {
         let body: @Sendable () -> Void
         init(_ body: @escaping @Sendable () -> Void) { self.body = body }
     }
 
-    let id: pthread_t
+    /// The thread.
+    public let id: pthread_t
 
-    init(_ body: @escaping @Sendable () -> Void) {
+    /// Starts a thread running `body`.
+    public init(_ body: @escaping @Sendable () -> Void) {
         var thread = pthread_t()
         let box = Unmanaged.passRetained(Box(body)).toOpaque()
         let result = pthread_create(&thread, nil, { argument in
@@ -23,7 +25,8 @@ final class WorkerThread: Sendable {
         id = thread
     }
 
-    func join() {
+    /// Waits for the thread to end.
+    public func join() {
         pthread_join(id, nil)
     }
 }

@@ -1,0 +1,88 @@
+import JSON
+
+/// A value as a backend stores it, borrowed from wherever it is held: valid only inside the
+/// callback that receives it (`TaskRow.forEachStoredValue`), so `copy` moves a row's text from
+/// the source's buffers into the destination's without a copy of its own.
+public enum BorrowedStoredValue {
+    /// Text as UTF-8; nil for NULL.
+    case text(UnsafeBufferPointer<UInt8>?)
+    /// An integer; nil for NULL.
+    case integer(Int64?)
+    /// A boolean.
+    case boolean(Bool)
+}
+
+extension TaskRow {
+    /// The writable fields as they are stored.
+    public var state: TaskState {
+        var state = TaskState(title: withTitle { String(decoding: $0, as: UTF8.self) })
+        state.description = hasDescription ? withDescription { String(decoding: $0, as: UTF8.self) } : nil
+        state.completed = completed
+        state.priority = priority
+        state.tags = withTagsJSON { Self.tags(fromJSON: $0) }
+        state.dueDate = dueDate
+        state.recurrence = recurrence
+        return state
+    }
+
+    /// Calls `body` with what each of `columns` (any but `changeSeq`, which the database
+    /// numbers) stores for this task, in order: what `copy` writes into the destination. The
+    /// columns derived from the state are derived once per row.
+    public func forEachStoredValue(_ columns: [TaskColumn],
+                                   _ body: (TaskColumn, BorrowedStoredValue) throws(StorageError) -> Void) throws(StorageError) {
+        var derived: TaskState?
+        for column in columns {
+            switch column {
+            case .id, .createdAt, .updatedAt, .version:
+                try body(column, .integer(source.integer(column)))
+            case .completedAt, .nextTaskID:
+                try body(column, .integer(source.isNull(column) ? nil : source.integer(column)))
+            case .changeSeq:
+                preconditionFailure("change_seq is numbered by the database")
+            // The stored bytes themselves, not a re-encoding (a row may predate today's rules).
+            case .userID, .title, .tags:
+                try Self.pass(column, source.withUTF8(column) { Self.attempt(body, column, .text($0)) })
+            case .description:
+                try Self.pass(column, hasDescription ? source.withUTF8(column) { Self.attempt(body, column, .text($0)) }
+                                                     : Self.attempt(body, column, .text(nil)))
+            default:
+                let state = derived ?? self.state
+                derived = state
+                switch state.storedValue(column) {
+                case .integer(let number): try body(column, .integer(number))
+                case .boolean(let flag): try body(column, .boolean(flag))
+                case .text(nil): try body(column, .text(nil))
+                case .text(var text?): try Self.pass(column, text.withUTF8 { Self.attempt(body, column, .text($0)) })
+                }
+            }
+        }
+    }
+
+    /// The strings of a stored JSON array (written by `TaskState.tagsJSON`).
+    static func tags(fromJSON bytes: UnsafeBufferPointer<UInt8>) -> [String] {
+        guard case .array(let values)? = try? JSONParser(maximumDepth: 2).parse(bytes) else { return [] }
+        return values.compactMap(\.stringValue)
+    }
+
+    // The buffers are lent to non-throwing closures: a failure inside comes out as a value.
+    private static func attempt(_ body: (TaskColumn, BorrowedStoredValue) throws(StorageError) -> Void,
+                                _ column: TaskColumn, _ value: BorrowedStoredValue) -> StorageError? {
+        do { try body(column, value) } catch { return error }
+        return nil
+    }
+
+    private static func pass(_ column: TaskColumn, _ failure: StorageError?) throws(StorageError) {
+        if let failure { throw failure }
+    }
+}
+
+extension StoredValue {
+    /// `value`, owned.
+    public init(_ value: BorrowedStoredValue) {
+        switch value {
+        case .text(let bytes): self = .text(bytes.map { String(decoding: $0, as: UTF8.self) })
+        case .integer(let number): self = .integer(number)
+        case .boolean(let flag): self = .boolean(flag)
+        }
+    }
+}
