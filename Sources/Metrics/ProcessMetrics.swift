@@ -47,6 +47,8 @@ public struct ProcessMetrics: @unchecked Sendable {
         public var walBytes: UInt64 = 0
         /// Transactions committed (each holds one or more writes: group commit).
         public var commits: UInt64 = 0
+        /// Requests answered and waiting for their writes' flush, holding no thread.
+        public var requestsParked: UInt64 = 0
 
         /// An empty sample.
         public init() {}
@@ -63,7 +65,7 @@ public struct ProcessMetrics: @unchecked Sendable {
             (.busyRetries, sample.busyRetries), (.jwksKeys, sample.jwksKeys), (.jwksLastSuccess, sample.jwksLastSuccess),
             (.jwksFailures, sample.jwksFailures), (.residentBytes, sample.residentBytes),
             (.openDescriptors, sample.openDescriptors), (.databaseBytes, sample.databaseBytes), (.walBytes, sample.walBytes),
-            (.commits, sample.commits),
+            (.commits, sample.commits), (.requestsParked, sample.requestsParked),
         ]
         for (word, value) in values {
             todo_atomic_store(base + word.rawValue, value &+ (carried[word] ?? 0))

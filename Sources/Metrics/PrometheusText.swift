@@ -53,6 +53,7 @@ extension MetricsSnapshot {
         single("todo_connections_open", "gauge", "Connections from the web server held open, idle ones included.", gauge(.connectionsOpen))
         single("todo_connections_idle", "gauge", "Kept-alive connections waiting for their next request.", gauge(.connectionsIdle))
         single("todo_requests_queued", "gauge", "Requests waiting for a free worker thread.", gauge(.requestsQueued))
+        single("todo_requests_parked", "gauge", "Requests answered and waiting for their writes' flush, holding no thread.", gauge(.requestsParked))
         single("todo_connections_accepted_total", "counter", "Connections accepted from the web server.", gauge(.connectionsAccepted))
         single("todo_queue_wait_seconds_total", "counter", "Time requests waited for a free thread, summed.", Self.number(Double(process[.queueWaitNanoseconds] ?? 0) / 1e9))
         single("todo_queue_requests_total", "counter", "Requests taken from the queue by a thread (the count behind todo_queue_wait_seconds_total).", gauge(.requestsDequeued))

@@ -1,4 +1,4 @@
-import Clocks
+import Locks
 import SQLite
 import Synchronization
 import TaskModel
@@ -24,8 +24,17 @@ private final class OutcomeBox<Outcome> {
 /// every write queued so far, runs them on its own connection in one `BEGIN IMMEDIATE … COMMIT`,
 /// each inside a savepoint (a write whose statement fails is rolled back alone, and fails alone),
 /// then answers every writer of the group, and hands the lead to the oldest writer still waiting.
-/// While a group flushes, the next one gathers. No write is answered before the commit holding
-/// it returns; if the commit fails, every write of the group fails with it.
+///
+/// Durability is separate from the commit (with a `WALFlusher`; SQLite itself then runs at
+/// `synchronous=NORMAL`): each committed group gets the next sequence number, and one flush of
+/// the WAL makes every group committed before it durable. A writer either waits for its group's
+/// flush (`perform(…, waitForDurability: true)`, the default) or takes the sequence number and
+/// answers its client later, from `whenDurable` (the service parks the request meanwhile, so a
+/// write waiting for the disk holds no thread). Whoever asks for a durability nobody is yet
+/// flushing for does the flush, then completes every wait it covered, and flushes again while
+/// groups committed meanwhile are waited for: one thread at a time waits on the disk. No write
+/// is acknowledged before a flush that covers it returns; if that flush fails, every write of
+/// the groups it covered fails with it (`durable == false`).
 ///
 /// Shared by the threads of one process (`@unchecked Sendable`: all state is behind `mutex`, and
 /// a waiting writer's closure runs on the leader's thread while the writer is blocked).
@@ -33,6 +42,8 @@ final class GroupCommit: @unchecked Sendable {
     private final class Request {
         let write: GroupedWrite
         var result: Result<Void, SQLiteError>?
+        /// The group's sequence number once it committed (with a flusher).
+        var sequence: Int?
         /// Set when this writer is handed the lead while it still waits for its own write.
         var leads = false
         let condition: UnsafeMutablePointer<pthread_cond_t> = .allocate(capacity: 1)
@@ -48,35 +59,36 @@ final class GroupCommit: @unchecked Sendable {
         }
     }
 
+    /// Someone waiting for group `sequence` to be flushed.
+    private struct DurabilityWaiter {
+        let sequence: Int
+        let body: @Sendable (Bool) -> Void
+    }
+
     private let mutex: UnsafeMutablePointer<pthread_mutex_t>
     private var queue: [Request] = []
     private var leading = false
     private let committedGroups = Atomic<Int>(0)
     /// Flushes the WAL after commits when SQLite does not (synchronous=NORMAL under it); nil
     /// when each COMMIT flushes (or nothing needs to, with `--synchronous normal`).
-    private let flusher: WALFlusher?
-    /// Groups committed, and the highest of them known to be on disk.
+    private let flusher: (any LogFlusher)?
+    /// Groups committed, and the highest of them whose flush has returned (well or not).
     private var committedSequence = 0
-    private var durableSequence = 0
+    private var settledSequence = 0
+    /// The sequence ranges whose flush failed: their writes are never acknowledged.
+    private var failedRanges: [ClosedRange<Int>] = []
+    private var waiters: [DurabilityWaiter] = []
     private var flushing = false
-    /// How long the last flush took: a slow disk makes the next flush wait a little for more
-    /// commits to cover (PostgreSQL's `commit_delay`, set by the disk itself).
-    private var lastFlushNanoseconds: UInt64 = 0
-    private let flushed: UnsafeMutablePointer<pthread_cond_t>
 
     /// An empty committer; share one between the threads of a process. With `flusher`, commits
     /// are made durable by it, outside SQLite's write lock.
-    init(flusher: WALFlusher? = nil) {
+    init(flusher: (any LogFlusher)? = nil) {
         self.flusher = flusher
         mutex = .allocate(capacity: 1)
         pthread_mutex_init(mutex, nil)
-        flushed = .allocate(capacity: 1)
-        pthread_cond_init(flushed, nil)
     }
 
     deinit {
-        pthread_cond_destroy(flushed)
-        flushed.deallocate()
         pthread_mutex_destroy(mutex)
         mutex.deallocate()
     }
@@ -84,17 +96,29 @@ final class GroupCommit: @unchecked Sendable {
     /// Transactions committed so far (each holds one or more writes).
     var commits: Int { committedGroups.load(ordering: .relaxed) }
 
+    /// Whether commits need a flush of their own before they are durable (and so can be
+    /// answered later, from `whenDurable`).
+    var defersFlushes: Bool { flusher != nil }
+
     /// Runs `write` in a group transaction and returns its outcome once that transaction has
-    /// committed. `connection` is used if this call ends up leading a group.
-    func perform<Outcome>(on connection: SQLiteConnection,
-                          _ write: @escaping (SQLiteConnection) throws(SQLiteError) -> Outcome) throws(SQLiteError) -> Outcome {
+    /// committed and, with `waitForDurability`, once it is durable. Without it, the returned
+    /// sequence (nil when there is nothing to wait for) must be passed to `whenDurable` before
+    /// the write is acknowledged. `connection` is used if this call ends up leading a group.
+    func perform<Outcome>(on connection: SQLiteConnection, waitForDurability: Bool = true,
+                          _ write: @escaping (SQLiteConnection) throws(SQLiteError) -> Outcome) throws(SQLiteError) -> (outcome: Outcome, sequence: Int?) {
         let box = OutcomeBox<Outcome>()
-        try perform(on: connection, Request { connection throws(SQLiteError) in box.value = try write(connection) })
-        // The write succeeded (else `perform` threw), so it set its outcome.
-        return box.value!
+        let sequence = try perform(on: connection, Request { connection throws(SQLiteError) in box.value = try write(connection) })
+        if waitForDurability, let sequence {
+            guard waitUntilDurable(sequence) else {
+                throw SQLiteError(code: .ioError, message: "flushing the WAL failed: the write is committed but not known durable")
+            }
+            // The write succeeded (else `perform` threw), so it set its outcome.
+            return (box.value!, nil)
+        }
+        return (box.value!, sequence)
     }
 
-    private func perform(on connection: SQLiteConnection, _ request: Request) throws(SQLiteError) {
+    private func perform(on connection: SQLiteConnection, _ request: Request) throws(SQLiteError) -> Int? {
         pthread_mutex_lock(mutex)
         queue.append(request)
         if leading {
@@ -109,17 +133,18 @@ final class GroupCommit: @unchecked Sendable {
             lead(on: connection, until: request)
         }
         pthread_mutex_unlock(mutex)
-        return try request.result!.get()
+        try request.result!.get()
+        return request.sequence
     }
 
-    /// Runs the group of everything queued (`mine` included), passes the lead on, waits until
-    /// the group is durable, then answers its writers. Called and returns with the mutex held;
-    /// runs the transaction and the flush without it, so writers keep queueing meanwhile.
+    /// Runs the group of everything queued (`mine` included), passes the lead on, numbers the
+    /// group and answers its writers. Called and returns with the mutex held; runs the
+    /// transaction without it, so writers keep queueing meanwhile.
     private func lead(on connection: SQLiteConnection, until mine: Request) {
         let group = queue
         queue.removeAll(keepingCapacity: true)
         pthread_mutex_unlock(mutex)
-        var results = Self.run(group, on: connection)
+        let results = Self.run(group, on: connection)
         let committed = results.contains { if case .success = $0 { return true } else { return false } }
         if committed { committedGroups.add(1, ordering: .relaxed) }
         pthread_mutex_lock(mutex)
@@ -130,44 +155,61 @@ final class GroupCommit: @unchecked Sendable {
         } else {
             leading = false
         }
-        if committed, let flusher {
+        var sequence: Int?
+        if committed, flusher != nil {
             committedSequence += 1
-            let sequence = committedSequence
-            var failure: Int32 = 0
-            while durableSequence < sequence, failure == 0 {
-                if flushing {
-                    pthread_cond_wait(flushed, mutex)
-                    continue
-                }
-                // One flush covers every group committed before it starts. On a disk whose flush
-                // is slow, the writers just answered are back with new writes within a fraction
-                // of it: waiting a quarter of a flush for them lets one flush cover two groups.
-                flushing = true
-                let pause = lastFlushNanoseconds >= 400_000 ? min(lastFlushNanoseconds / 4, 2_000_000) : 0
-                pthread_mutex_unlock(mutex)
-                if pause > 0 { usleep(useconds_t(pause / 1000)) }
-                pthread_mutex_lock(mutex)
-                let target = committedSequence
-                pthread_mutex_unlock(mutex)
-                let began = MonotonicClock.nanoseconds()
-                failure = flusher.flush()
-                let took = MonotonicClock.nanoseconds() - began
-                pthread_mutex_lock(mutex)
-                lastFlushNanoseconds = took
-                if failure == 0 { durableSequence = max(durableSequence, target) }
-                flushing = false
-                pthread_cond_broadcast(flushed)
-            }
-            if failure != 0 {
-                // Committed but not known durable: not acknowledged (the client sees 503).
-                let error = SQLiteError(code: .ioError, message: "flushing the WAL failed: \(String(cString: strerror(failure)))")
-                results = results.map { if case .failure = $0 { return $0 } else { return .failure(error) } }
-            }
+            sequence = committedSequence
         }
         for (request, result) in zip(group, results) {
             request.result = result
+            if case .success = result { request.sequence = sequence }
             if request !== mine { pthread_cond_signal(request.condition) }
         }
+    }
+
+    /// Calls `body` once group `sequence` is durable (true) or its flush failed (false): at once
+    /// when that is known, otherwise from the thread whose flush covers it — this one, when no
+    /// flush is running.
+    func whenDurable(_ sequence: Int, _ body: @escaping @Sendable (_ durable: Bool) -> Void) {
+        pthread_mutex_lock(mutex)
+        if sequence <= settledSequence {
+            let durable = !failedRanges.contains { $0.contains(sequence) }
+            pthread_mutex_unlock(mutex)
+            body(durable)
+            return
+        }
+        waiters.append(DurabilityWaiter(sequence: sequence, body: body))
+        if !flushing { flushUntilSettled() }
+        pthread_mutex_unlock(mutex)
+    }
+
+    /// Blocks until group `sequence` is durable (true) or its flush failed (false).
+    private func waitUntilDurable(_ sequence: Int) -> Bool {
+        let outcome = BoundedChannel<Bool>(capacity: 1)
+        whenDurable(sequence) { durable in _ = outcome.send(durable) }
+        return outcome.receive() ?? false
+    }
+
+    /// Flushes until every group someone waits for is settled, completing the waits each flush
+    /// covered (without the mutex: a completion writes a response). Called and returns with the
+    /// mutex held, by the one thread that set `flushing`.
+    private func flushUntilSettled() {
+        guard let flusher else { return }
+        while let highest = waiters.map(\.sequence).max(), highest > settledSequence {
+            flushing = true
+            let target = committedSequence
+            pthread_mutex_unlock(mutex)
+            let failure = flusher.flush()
+            pthread_mutex_lock(mutex)
+            if failure != 0 { failedRanges.append((settledSequence + 1)...target) }
+            settledSequence = target
+            let covered = waiters.filter { $0.sequence <= target }
+            waiters.removeAll { $0.sequence <= target }
+            pthread_mutex_unlock(mutex)
+            for waiter in covered { waiter.body(failure == 0) }
+            pthread_mutex_lock(mutex)
+        }
+        flushing = false
     }
 
     /// One transaction for `group`, each write in its own savepoint.
@@ -207,5 +249,20 @@ final class GroupCommit: @unchecked Sendable {
             }
         }
         return results
+    }
+}
+
+/// The durability of a store's writes up to group `sequence`: what a parked request waits for.
+struct GroupDurabilityWait: DurabilityWait {
+    let committer: GroupCommit
+    let sequence: Int
+    let health: WriteHealth
+
+    func whenDurable(_ body: @escaping @Sendable (Bool) -> Void) {
+        committer.whenDurable(sequence) { [health] durable in
+            // A failed flush is a failed write for `/health`, as when the writer waited for it.
+            if !durable { health.record(writeSucceeded: false) }
+            body(durable)
+        }
     }
 }

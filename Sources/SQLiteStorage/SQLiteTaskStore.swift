@@ -13,6 +13,10 @@ public final class SQLiteTaskStore: TaskStore {
     private let file: DatabaseFile?
     private let identity: DatabaseFile.Identity?
     private var cursorKey: [UInt8]?
+    /// Set by `deferDurability()`: writes return once committed.
+    private var defersDurability = false
+    /// The highest group committed by this store's writes since `takeDurabilityWait()`.
+    private var pendingSequence: Int?
     /// The list statements of the shapes used most recently: bounded, since a client can ask for
     /// any of some 300,000 shapes, and each prepared pair holds memory for the connection's life.
     private var listStatementCache: BoundedCache<TaskListQuery.Shape, (page: SQLiteStatement, count: SQLiteStatement)>
@@ -52,22 +56,37 @@ public final class SQLiteTaskStore: TaskStore {
         self.init(connection: connection, committer: GroupCommit())
     }
 
-    /// Runs a write in a group commit (after the file check), returns once it is durable, and
-    /// records whether the database accepts writes (which `/health` reports).
+    /// Runs a write in a group commit (after the file check), returns once it is durable (or,
+    /// after `deferDurability()`, once committed: see `takeDurabilityWait()`), and records
+    /// whether the database accepts writes (which `/health` reports).
     private func write<Outcome>(_ body: @escaping (SQLiteConnection) throws(SQLiteError) -> Outcome) throws(StorageError) -> Outcome {
         try ensureCurrentFile()
         return try SQLiteBackend.mapped { () throws(SQLiteError) -> Outcome in try committed(body) }
     }
 
-    private func committed<Outcome>(_ body: @escaping (SQLiteConnection) throws(SQLiteError) -> Outcome) throws(SQLiteError) -> Outcome {
+    /// `durableOnReturn` overrides `deferDurability()` (the `/health` probe answers for itself).
+    private func committed<Outcome>(durableOnReturn: Bool = false,
+                                    _ body: @escaping (SQLiteConnection) throws(SQLiteError) -> Outcome) throws(SQLiteError) -> Outcome {
         do {
-            let outcome = try committer.perform(on: connection, body)
+            let (outcome, sequence) = try committer.perform(on: connection, waitForDurability: durableOnReturn || !defersDurability, body)
+            if let sequence { pendingSequence = max(pendingSequence ?? 0, sequence) }
             health.record(writeSucceeded: true)
             return outcome
         } catch {
             if error.isUnavailable { health.record(writeSucceeded: false) }
             throw error
         }
+    }
+
+    public func deferDurability() -> Bool {
+        defersDurability = committer.defersFlushes
+        return defersDurability
+    }
+
+    public func takeDurabilityWait() -> (any DurabilityWait)? {
+        guard let sequence = pendingSequence else { return nil }
+        pendingSequence = nil
+        return GroupDurabilityWait(committer: committer, sequence: sequence, health: health)
     }
 
     public func create(userID: String, state: TaskState, now: Int64, idempotency: IdempotencyKey?,
@@ -420,7 +439,7 @@ public final class SQLiteTaskStore: TaskStore {
 
     private func probeWrite() throws(SQLiteError) {
         try health.probeIfDue { () throws(SQLiteError) in
-            _ = try committed { connection throws(SQLiteError) in
+            _ = try committed(durableOnReturn: true) { connection throws(SQLiteError) in
                 // About the pages a task write dirties (the row, its indexes, the change counter),
                 // so "writes work" is said only when a real write would fit: 64 KiB written and
                 // freed again in one commit.

@@ -1,5 +1,11 @@
 import TaskModel
 
+/// What makes committed groups durable: one flush covers every commit before it. Returns 0 or
+/// the errno of the failure. Called by one thread at a time.
+protocol LogFlusher: AnyObject {
+    func flush() -> Int32
+}
+
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -12,7 +18,7 @@ import Glibc
 /// answering: the same durability as `synchronous=FULL` — no write is acknowledged before its
 /// frames are on disk — but the next group can commit while this one's flush runs.
 /// Not Sendable: used by one flushing thread at a time (the group commit's `flushing` turn).
-final class WALFlusher {
+final class WALFlusher: LogFlusher {
     private let path: String
     private var descriptor: Int32 = -1
     private var inode: ino_t = 0

@@ -31,6 +31,14 @@ public protocol TaskStore: AnyObject {
     func syncCursorKey() throws(StorageError) -> [UInt8]
     /// Throws when the database cannot serve reads, or (after a failed write) writes.
     func checkHealth() throws(StorageError)
+    /// From now on this store's writes return once committed rather than once durable, when
+    /// the backend makes the two differ (SQLite's group commit with its own WAL flush): the
+    /// caller then takes each request's `takeDurabilityWait()` and acknowledges nothing before it
+    /// completes. Returns whether it does; false for a store whose writes are durable on return.
+    func deferDurability() -> Bool
+    /// The wait for the writes this store returned since the last call (after
+    /// `deferDurability()`); nil when there is nothing to wait for.
+    func takeDurabilityWait() -> (any DurabilityWait)?
 }
 
 /// An `Idempotency-Key` on a create: the key and the SHA-256 of the exact body bytes.
@@ -99,4 +107,20 @@ extension TaskStore {
         }
         return task
     }
+}
+
+extension TaskStore {
+    /// Writes are durable when they return.
+    public func deferDurability() -> Bool { false }
+
+    /// Nothing to wait for.
+    public func takeDurabilityWait() -> (any DurabilityWait)? { nil }
+}
+
+/// Writes committed but not yet known durable: what acknowledging them waits for.
+public protocol DurabilityWait: Sendable {
+    /// Calls `body` once the writes are durable (true) or their flush failed (false, and they
+    /// must not be acknowledged): at once, on this thread, when that is already known; otherwise
+    /// later, on the thread whose flush covered them.
+    func whenDurable(_ body: @escaping @Sendable (_ durable: Bool) -> Void)
 }

@@ -74,6 +74,14 @@ public final class TodoApplication {
         return Reply(response: response, routeTemplate: Router.route(request.path)?.template)
     }
 
+    /// The answer to a write committed but not made durable (the flush covering it failed): 503,
+    /// as for any write the database could not take, with CORS headers as for any error.
+    public func notDurable(_ request: HTTPRequest) -> HTTPResponse {
+        var response = APIError.unavailable("The database is temporarily unavailable.").response
+        cors.decorate(&response, origin: request.origin)
+        return response
+    }
+
     /// Answers `request`, noting in `reply` the route and the user as soon as they are known
     /// (the access log wants them for failed requests too).
     private func handle(_ request: HTTPRequest, _ reply: inout Reply) throws -> HTTPResponse {

@@ -41,6 +41,10 @@ final class WorkerPool: Sendable {
     private let metricsFile: MetricsFile?
     private let processMetrics: ProcessMetrics?
     private let startTime = UInt64(WallClock.seconds())
+    /// FastCGI request slots not in use (see `ParkedRequest`).
+    private let slots = SlotShelf()
+    /// Requests parked now, waiting for their writes' flush.
+    private let parkedRequests = Atomic<Int>(0)
 
     init(configuration: ServerConfiguration, socket: Int32) throws {
         self.configuration = configuration
@@ -130,7 +134,10 @@ final class WorkerPool: Sendable {
         var sample = ProcessMetrics.Sample()
         sample.startTime = startTime
         sample.threads = UInt64(configuration.threads)
-        sample.threadsBusy = UInt64(max(statistics.busy, 0))
+        // The dispatcher counts a parked request as in service; no thread holds it.
+        let parked = parkedRequests.load(ordering: .relaxed)
+        sample.threadsBusy = UInt64(max(statistics.busy - parked, 0))
+        sample.requestsParked = UInt64(max(parked, 0))
         sample.connectionsOpen = UInt64(max(statistics.open, 0))
         sample.connectionsIdle = UInt64(max(statistics.idle, 0))
         sample.requestsQueued = UInt64(max(statistics.queued, 0))
@@ -171,15 +178,18 @@ final class WorkerPool: Sendable {
     }
 
     private func work() {
-        let slot: FastCGIRequest
+        var slot: MovableSlot
         let store: any TaskStore
         var application: TodoApplication
         var seenGeneration: Int
         // Without a slot (the file is full), this thread's requests are just not counted.
         let metrics = try? metricsFile?.claimThreadSlot()
+        let parksWrites: Bool
         do {
-            slot = try FastCGIRequest()
+            slot = try slots.take()
             store = try configuration.backend.makeStore()
+            // Writes return once committed; a request waiting for its flush is parked (below).
+            parksWrites = store.deferDurability()
             (application, seenGeneration) = try makeApplication(store: store)
         } catch {
             Log.error("worker failed to start: \(error)")
@@ -190,7 +200,7 @@ final class WorkerPool: Sendable {
         started.add(1, ordering: .sequentiallyConsistent)
         while let connection = dispatcher.nextConnection() {
             do {
-                try slot.read(from: connection.descriptor)
+                try slot.request.read(from: connection.descriptor)
             } catch {
                 // The peer closed or sent no valid request; libfcgi has closed the connection.
                 Log.write(.debug, "reading a request failed: \(error)")
@@ -204,18 +214,53 @@ final class WorkerPool: Sendable {
                     Log.error("reloading the token settings failed, keeping the previous ones: \(error)")
                 }
             }
-            serve(slot, application, connection: connection, metrics: metrics)
+            let (answered, answer) = serve(slot.request, application, connection: connection)
             // A peer that sent a request after this one before its answer (never nginx) gets
             // the connection closed: the bytes after this request are not silently dropped.
-            let keep = !connection.closeAfterResponse && !slot.hasUnreadInput
-            dispatcher.finished(keptDescriptor: slot.finish(keepConnection: keep))
+            let keep = !connection.closeAfterResponse && !slot.request.hasUnreadInput
+            if parksWrites, let wait = store.takeDurabilityWait() {
+                // Its writes are committed, not yet durable: the request waits, this thread goes
+                // on. Whoever flushes them completes it (maybe this thread, at once).
+                let parked = ParkedRequest(
+                    slot: slot, durableAnswer: answer, failedAnswer: Self.parts(of: application.notDurable(answered.request)),
+                    answered: answered.record, keepConnection: keep, metrics: metrics,
+                    done: { [self] finished, kept in
+                        slots.put(finished)
+                        parkedRequests.subtract(1, ordering: .relaxed)
+                        dispatcher.finished(keptDescriptor: kept)
+                    })
+                parkedRequests.add(1, ordering: .relaxed)
+                wait.whenDurable { durable in parked.complete(durable: durable) }
+                do {
+                    slot = try slots.take()
+                } catch {
+                    // Without a slot this thread cannot serve; the others still do.
+                    Log.error("a worker could not make a FastCGI request slot, it stops: \(error)")
+                    return
+                }
+                continue
+            }
+            do {
+                for part in answer where !part.isEmpty { try slot.request.write(part) }
+            } catch {
+                // The web server went away mid-response; nothing is left to tell it.
+                Log.write(.warn, "writing the response failed: \(error)")
+            }
+            answered.record.record(status: answered.record.reply.response.status, storageFailure: answered.record.reply.storageFailure,
+                                   metrics: metrics)
+            dispatcher.finished(keptDescriptor: slot.request.finish(keepConnection: keep))
         }
     }
 
-    /// Answers the request on `slot`; one that waited too long for a thread gets 503 at once
-    /// (its body is still read, so the kept connection stays in step).
-    private func serve(_ slot: FastCGIRequest, _ application: TodoApplication, connection: ReadyConnection,
-                       metrics: ThreadMetrics?) {
+    /// A response as the parts written for it: the CGI header, then the body.
+    private static func parts(of response: HTTPResponse) -> [[UInt8]] {
+        [response.cgiHeader(), response.body]
+    }
+
+    /// Answers the request on `slot` (without writing the answer yet): one that waited too long
+    /// for a thread gets 503 at once (its body is still read, so the kept connection stays in step).
+    private func serve(_ slot: FastCGIRequest, _ application: TodoApplication,
+                       connection: ReadyConnection) -> (answered: (request: HTTPRequest, record: AnsweredRequest), answer: [[UInt8]]) {
         let began = MonotonicClock.nanoseconds()
         var builder = CGIRequestBuilder()
         slot.forEachParameter { name, value in builder.add(name: name, value: value) }
@@ -223,29 +268,8 @@ final class WorkerPool: Sendable {
         let body = slot.readBody(limit: limit, expected: builder.announcedLength ?? 0)
         let request = builder.build(body: body.bytes, bodyExceededLimit: body.exceededLimit)
         let reply = connection.isOverdue ? application.overloaded(request) : application.respond(to: request)
-        let response = reply.response
-        do {
-            try slot.write(response.cgiHeader())
-            if !response.body.isEmpty { try slot.write(response.body) }
-        } catch {
-            // The web server went away mid-response; nothing is left to tell it.
-            Log.write(.warn, "writing the response failed: \(error)")
-        }
-        let elapsedNanoseconds = MonotonicClock.nanoseconds() - began
-        if let metrics {
-            metrics.recordRequest(route: reply.routeTemplate, method: request.method.rawValue, status: response.status,
-                                  seconds: Double(elapsedNanoseconds) / 1e9)
-            if let reason = reply.authFailureReason { metrics.recordAuthFailure(reason: reason) }
-            if let kind = reply.storageFailure { metrics.recordStorageError(kind: kind) }
-            if reply.committedWrite { metrics.recordCommittedWrite() }
-        }
-        if Log.enabled(.info) {
-            // Never the token or the user id itself: a short hash identifies a user across lines.
-            let user = reply.authenticatedUser.map { SHA256.hexPrefix(of: $0.utf8) } ?? "-"
-            let elapsed = elapsedNanoseconds / 1000
-            let waited = connection.waitedNanoseconds / 1000
-            Log.info("\(request.method) \(reply.routeTemplate ?? "(no route)") \(response.status) \(elapsed)us queued=\(waited)us user=\(user) "
-                + "id=\(request.requestID ?? "-")")
-        }
+        let record = AnsweredRequest(method: request.method.rawValue, reply: reply, requestID: request.requestID, began: began,
+                                     waitedNanoseconds: connection.waitedNanoseconds)
+        return ((request, record), Self.parts(of: reply.response))
     }
 }

@@ -51,7 +51,7 @@ struct GroupCommitTests {
                 let row = StoredTask(statement: statement)
                 while try statement.step() {}
                 return row.id
-            }
+            }.outcome
         }
 
         func failing(on writer: Int) throws(SQLiteError) {
@@ -161,5 +161,159 @@ struct GroupCommitTests {
         } catch {
             #expect(error.code == .ioError && error.message.hasPrefix("flushing the WAL failed"))
         }
+    }
+}
+
+/// A flush the test controls: it blocks until released, counts, and fails when told to.
+final class ControlledFlusher: LogFlusher, @unchecked Sendable {
+    private let state = Locked((started: 0, released: 0, failNext: false))
+
+    /// Flushes started so far.
+    var started: Int { state.withLock { $0.started } }
+
+    func flush() -> Int32 {
+        let number = state.withLock { state -> Int in
+            state.started += 1
+            return state.started
+        }
+        while state.withLock({ $0.released < number }) { usleep(200) }
+        return state.withLock { state -> Int32 in
+            defer { state.failNext = false }
+            return state.failNext ? EIO : 0
+        }
+    }
+
+    /// Lets the next flush return (failing it with EIO when `failing`).
+    func release(failing: Bool = false) {
+        state.withLock {
+            $0.failNext = failing
+            $0.released += 1
+        }
+    }
+}
+
+/// Deferred durability: a write returns at its commit, and its answer waits for the flush.
+@Suite("Group commit, answered after the flush")
+struct DeferredDurabilityTests {
+    final class Subject: @unchecked Sendable {
+        let path = "/tmp/todo-fcgi-deferred-\(UInt64.random(in: 0...UInt64.max)).db"
+        let flusher = ControlledFlusher()
+        let committer: GroupCommit
+        var connections: [SQLiteConnection] = []
+
+        init(writers: Int) throws {
+            committer = GroupCommit(flusher: flusher)
+            for _ in 0..<writers {
+                let connection = try TaskDatabase.open(TaskDatabase.Options(path: path))
+                try connection.execute("PRAGMA synchronous = NORMAL")
+                connections.append(connection)
+            }
+        }
+
+        deinit { for suffix in ["", "-wal", "-shm"] { unlink(path + suffix) } }
+
+        /// Inserts a task, returning at its commit with the group's sequence.
+        func insert(on writer: Int) throws(SQLiteError) -> Int? {
+            try committer.perform(on: connections[writer], waitForDurability: false) { connection throws(SQLiteError) in
+                try connection.execute("INSERT INTO tasks (user_id, title, title_key, completed, created_at, updated_at) VALUES ('u', 't', 't', 0, 1, 1)")
+            }.sequence
+        }
+    }
+
+    func waitFor(_ condition: () -> Bool) {
+        for _ in 0..<5_000 where !condition() { usleep(1000) }
+    }
+
+    @Test func noWriteIsAnsweredBeforeAFlushCoversItAndOneFlushCoversManyGroups() throws {
+        let subject = try Subject(writers: 1)
+        let answered = Shared<[Int: Bool]>([:])
+        // The first write's wait starts the first flush, which blocks: this thread is the flusher.
+        let first = try #require(try subject.insert(on: 0))
+        let flusherThread = WorkerThread { subject.committer.whenDurable(first) { durable in answered.update { $0[1] = durable } } }
+        waitFor { subject.flusher.started == 1 }
+        // Meanwhile three more groups commit (the writer is not held by the flush) and wait.
+        var later: [Int] = []
+        for index in 2...4 {
+            let sequence = try #require(try subject.insert(on: 0))
+            later.append(sequence)
+            subject.committer.whenDurable(sequence) { durable in answered.update { $0[index] = durable } }
+        }
+        #expect(later == [2, 3, 4])
+        #expect(answered.value.isEmpty)
+        // The first flush returns: only the first write is answered; the second flush covers the rest.
+        subject.flusher.release()
+        waitFor { answered.value.count == 1 }
+        #expect(answered.value == [1: true])
+        waitFor { subject.flusher.started == 2 }
+        subject.flusher.release()
+        flusherThread.join()
+        #expect(answered.value == [1: true, 2: true, 3: true, 4: true])
+        #expect(subject.flusher.started == 2)
+        // Already durable: answered at once, on the asking thread, without a flush.
+        let again = Shared(false)
+        subject.committer.whenDurable(3) { durable in again.update { $0 = durable } }
+        #expect(again.value)
+        #expect(subject.flusher.started == 2)
+    }
+
+    @Test func aFailedFlushFailsEveryWriteItCoveredAndOnlyThose() throws {
+        let subject = try Subject(writers: 1)
+        let answered = Shared<[Int: Bool]>([:])
+        let first = try #require(try subject.insert(on: 0))
+        let second = try #require(try subject.insert(on: 0))
+        let flusherThread = WorkerThread {
+            subject.committer.whenDurable(first) { durable in answered.update { $0[first] = durable } }
+        }
+        waitFor { subject.flusher.started == 1 }
+        subject.committer.whenDurable(second) { durable in answered.update { $0[second] = durable } }
+        subject.flusher.release(failing: true)
+        flusherThread.join()
+        // One flush covered both groups; it failed, so neither may be acknowledged.
+        #expect(answered.value == [first: false, second: false])
+        // Asked again later, they are still not durable; a new write's flush succeeds.
+        let late = Shared<Bool?>(nil)
+        subject.committer.whenDurable(first) { durable in late.update { $0 = durable } }
+        #expect(late.value == false)
+        let third = try #require(try subject.insert(on: 0))
+        let thirdThread = WorkerThread { subject.committer.whenDurable(third) { durable in answered.update { $0[third] = durable } } }
+        waitFor { subject.flusher.started == 2 }
+        subject.flusher.release()
+        thirdThread.join()
+        #expect(answered.value[third] == true)
+    }
+
+    @Test func aWaitingWriterIsAnsweredOnlyAfterItsFlushReturns() throws {
+        let subject = try Subject(writers: 2)
+        let returned = Shared(false)
+        let writer = WorkerThread {
+            _ = try? subject.committer.perform(on: subject.connections[1]) { connection throws(SQLiteError) in
+                try connection.execute("INSERT INTO tasks (user_id, title, title_key, completed, created_at, updated_at) VALUES ('u', 'w', 'w', 0, 1, 1)")
+            }
+            returned.update { $0 = true }
+        }
+        waitFor { subject.flusher.started == 1 }
+        usleep(20_000)
+        #expect(!returned.value)
+        subject.flusher.release()
+        writer.join()
+        #expect(returned.value)
+    }
+
+    @Test func aFailedFlushIsAnErrorForAWaitingWriter() throws {
+        let subject = try Subject(writers: 1)
+        let failure = Shared<String?>(nil)
+        let writer = WorkerThread {
+            do {
+                _ = try subject.committer.perform(on: subject.connections[0]) { connection throws(SQLiteError) in
+                    try connection.execute("INSERT INTO tasks (user_id, title, title_key, completed, created_at, updated_at) VALUES ('u', 'w', 'w', 0, 1, 1)")
+                }
+            } catch {
+                failure.update { $0 = "\((error as? SQLiteError)?.code ?? .error)" }
+            }
+        }
+        waitFor { subject.flusher.started == 1 }
+        subject.flusher.release(failing: true)
+        writer.join()
+        #expect(failure.value == "\(SQLiteResultCode.ioError)")
     }
 }

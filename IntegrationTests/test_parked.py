@@ -1,0 +1,75 @@
+"""A write waiting for its flush holds no thread: it is parked with its answer and completed by
+the flush that makes it durable (docs/OPERATIONS.md, "Connections and threads")."""
+import re
+import threading
+import time
+
+import pytest
+
+from stack import Stack, make_token, run_in_threads
+from test_crash import flush_delay_library
+
+pytestmark = pytest.mark.single_backend
+
+FLUSH_SECONDS = 1.0
+WRITES = 40
+
+
+def gauge(metrics_text, name):
+    match = re.search(rf"^{name} (\d+)", metrics_text, re.M)
+    return int(match.group(1)) if match else None
+
+
+def test_writes_waiting_for_a_slow_flush_hold_no_thread_and_are_answered_only_after_it(tmp_path):
+    # One process, two threads; every flush takes a second. Before parking, each waiting write
+    # held its thread for the flush: two writes filled the process, and a read waited behind them.
+    env = {"LD_PRELOAD": flush_delay_library(str(tmp_path)), "FLUSH_DELAY_US": str(int(FLUSH_SECONDS * 1e6))}
+    stack = Stack(processes=1, threads=2, env=env).start()
+    try:
+        token = make_token("parked")
+        # The first writes of a fresh WAL make SQLite itself sync, inside its write lock (every
+        # thread then waits for the lock, parked or not): past them, only the group's flush waits.
+        for _ in range(2):
+            assert stack.request("POST", "/api/parked/tasks", token, {"title": "warm-up"}).status == 201
+        latencies = []
+        statuses = []
+        lock = threading.Lock()
+
+        def write(n):
+            began = time.monotonic()
+            response = stack.request("POST", "/api/parked/tasks", token, {"title": f"parked {n}"})
+            with lock:
+                latencies.append(time.monotonic() - began)
+                statuses.append(response.status)
+
+        writers = [threading.Thread(target=write, args=(n,)) for n in range(WRITES)]
+        for thread in writers:
+            thread.start()
+        time.sleep(FLUSH_SECONDS / 2)
+        # Mid-flush: the writes are committed and parked, the threads are free.
+        began = time.monotonic()
+        metrics = stack.request("GET", "/metrics")
+        health = stack.request("GET", "/health")
+        listed = stack.request("GET", "/api/parked/tasks?limit=1", token)
+        read_seconds = time.monotonic() - began
+        assert metrics.status == 200 and health.status == 200 and listed.status == 200
+        parked = gauge(metrics.body.decode(), "todo_requests_parked")
+        busy = gauge(metrics.body.decode(), "todo_threads_busy")
+        assert parked is not None and parked > 2 * stack.threads, metrics.body.decode()[:2000]
+        assert busy is not None and busy <= stack.threads
+        # Three requests answered while writes waited for the disk, well within one flush.
+        assert read_seconds < FLUSH_SECONDS / 2, read_seconds
+        # Nothing acknowledged before its flush; nothing acknowledged twice, nothing lost.
+        assert statuses == [] or min(latencies) >= FLUSH_SECONDS * 0.9, latencies
+        for thread in writers:
+            thread.join(timeout=30)
+        assert statuses == [201] * WRITES, statuses
+        assert min(latencies) >= FLUSH_SECONDS * 0.9, sorted(latencies)[:5]
+        # Two or three flushes cover all of them (a group per commit, one flush per many groups).
+        assert max(latencies) < FLUSH_SECONDS * 4, sorted(latencies)[-5:]
+        total = stack.request("GET", "/api/parked/tasks?limit=1", token)
+        assert total.header("X-Total-Count") == str(WRITES + 2)
+        after = stack.request("GET", "/metrics").body.decode()
+        assert gauge(after, "todo_requests_parked") == 0
+    finally:
+        stack.stop()
