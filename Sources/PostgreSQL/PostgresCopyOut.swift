@@ -1,3 +1,4 @@
+import ASCII
 import CPostgres
 
 extension PostgresConnection {
@@ -101,21 +102,21 @@ public struct PostgresCopyTextRow {
                 // One to three octal digits (COPY TO never writes them, but the format has them).
                 var value = UInt32(escaped - UInt8(ascii: "0"))
                 var digits = 1
-                while digits < 3, index < line.count, let digit = Self.digit(line[index], radix: 8) {
+                while digits < 3, index < line.count, let digit = Self.octalDigit(line[index]) {
                     value = value * 8 + digit
                     index += 1
                     digits += 1
                 }
                 bytes.append(UInt8(truncatingIfNeeded: value))
-            case UInt8(ascii: "x") where index < line.count && Self.digit(line[index], radix: 16) != nil:
+            case UInt8(ascii: "x") where index < line.count && ASCIIHex.value(of: line[index]) != nil:
                 // One or two hex digits.
-                var value = Self.digit(line[index], radix: 16)!
+                var value = ASCIIHex.value(of: line[index])!
                 index += 1
-                if index < line.count, let digit = Self.digit(line[index], radix: 16) {
-                    value = value * 16 + digit
+                if index < line.count, let digit = ASCIIHex.value(of: line[index]) {
+                    value = value &* 16 &+ digit
                     index += 1
                 }
-                bytes.append(UInt8(truncatingIfNeeded: value))
+                bytes.append(value)
             default:
                 // `\\`, and any other character, stands for itself.
                 bytes.append(escaped)
@@ -123,14 +124,7 @@ public struct PostgresCopyTextRow {
         }
     }
 
-    private static func digit(_ byte: UInt8, radix: UInt32) -> UInt32? {
-        let value: UInt32
-        switch byte {
-        case UInt8(ascii: "0")...UInt8(ascii: "9"): value = UInt32(byte - UInt8(ascii: "0"))
-        case UInt8(ascii: "a")...UInt8(ascii: "f"): value = UInt32(byte - UInt8(ascii: "a")) + 10
-        case UInt8(ascii: "A")...UInt8(ascii: "F"): value = UInt32(byte - UInt8(ascii: "A")) + 10
-        default: return nil
-        }
-        return value < radix ? value : nil
+    private static func octalDigit(_ byte: UInt8) -> UInt32? {
+        (UInt8(ascii: "0")...UInt8(ascii: "7")).contains(byte) ? UInt32(byte - UInt8(ascii: "0")) : nil
     }
 }
