@@ -195,7 +195,8 @@ final class GroupCommit: @unchecked Sendable {
     /// mutex held, by the one thread that set `flushing`.
     private func flushUntilSettled() {
         guard let flusher else { return }
-        while let highest = waiters.map(\.sequence).max(), highest > settledSequence {
+        // Every waiter is past `settledSequence` (`whenDurable` completes the others at once).
+        while !waiters.isEmpty {
             flushing = true
             let target = committedSequence
             pthread_mutex_unlock(mutex)

@@ -72,11 +72,10 @@ public struct StoredRow: TaskRowSource {
             case .integer(let number): try body(column, .integer(number))
             case .boolean(let flag): try body(column, .boolean(flag))
             case .text(let start, let count):
-                let failure = batch.withText(start: start, count: count) { bytes -> StorageError? in
-                    do throws(StorageError) { try body(column, .text(bytes)) } catch { return error }
-                    return nil
-                }
-                if let failure { throw failure }
+                // The text is lent by a non-throwing closure: `body`'s failure is carried out of it.
+                try StorageError.rethrow(batch.withText(start: start, count: count) { bytes in
+                    StorageError.caught { () throws(StorageError) in try body(column, .text(bytes)) }
+                })
             }
         }
     }

@@ -57,15 +57,16 @@ public enum TaskCopy {
     /// highest issued id, or why it stopped (the receiver's cancel included).
     private static func exportInBatches(_ source: any TaskBackend, to batches: BoundedChannel<StoredRowBatch>) -> Result<Int64, StorageError> {
         var batch = StoredRowBatch()
+        func send() throws(StorageError) {
+            guard batches.send(batch) else { throw StorageError(.internal, "the copy's destination stopped") }
+            batch = StoredRowBatch()
+        }
         do throws(StorageError) {
             let highestID = try source.exportTasks { (task) throws(StorageError) in
                 try batch.append(task)
-                if batch.isFull {
-                    guard batches.send(batch) else { throw StorageError(.internal, "the copy's destination stopped") }
-                    batch = StoredRowBatch()
-                }
+                if batch.isFull { try send() }
             }
-            if batch.count > 0, !batches.send(batch) { throw StorageError(.internal, "the copy's destination stopped") }
+            if batch.count > 0 { try send() }
             return .success(highestID)
         } catch {
             return .failure(error)

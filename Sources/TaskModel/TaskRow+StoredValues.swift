@@ -31,6 +31,10 @@ extension TaskRow {
     public func forEachStoredValue(_ columns: [TaskColumn],
                                    _ body: (TaskColumn, BorrowedStoredValue) throws(StorageError) -> Void) throws(StorageError) {
         var derived: TaskState?
+        // Text is lent by non-throwing `withUTF8`s: `body`'s failure is carried out of them.
+        func lend(_ column: TaskColumn, _ bytes: UnsafeBufferPointer<UInt8>) -> StorageError? {
+            StorageError.caught { () throws(StorageError) in try body(column, .text(bytes)) }
+        }
         for column in columns {
             switch column {
             case .id, .createdAt, .updatedAt, .version:
@@ -41,10 +45,11 @@ extension TaskRow {
                 preconditionFailure("change_seq is numbered by the database")
             // The stored bytes themselves, not a re-encoding (a row may predate today's rules).
             case .userID, .title, .tags:
-                try Self.pass(column, source.withUTF8(column) { Self.attempt(body, column, .text($0)) })
+                try StorageError.rethrow(source.withUTF8(column) { lend(column, $0) })
+            case .description where hasDescription:
+                try StorageError.rethrow(source.withUTF8(column) { lend(column, $0) })
             case .description:
-                try Self.pass(column, hasDescription ? source.withUTF8(column) { Self.attempt(body, column, .text($0)) }
-                                                     : Self.attempt(body, column, .text(nil)))
+                try body(column, .text(nil))
             default:
                 let state = derived ?? self.state
                 derived = state
@@ -52,7 +57,7 @@ extension TaskRow {
                 case .integer(let number): try body(column, .integer(number))
                 case .boolean(let flag): try body(column, .boolean(flag))
                 case .text(nil): try body(column, .text(nil))
-                case .text(var text?): try Self.pass(column, text.withUTF8 { Self.attempt(body, column, .text($0)) })
+                case .text(var text?): try StorageError.rethrow(text.withUTF8 { lend(column, $0) })
                 }
             }
         }
@@ -63,15 +68,18 @@ extension TaskRow {
         guard case .array(let values)? = try? JSONParser(maximumDepth: 2).parse(bytes) else { return [] }
         return values.compactMap(\.stringValue)
     }
+}
 
-    // The buffers are lent to non-throwing closures: a failure inside comes out as a value.
-    private static func attempt(_ body: (TaskColumn, BorrowedStoredValue) throws(StorageError) -> Void,
-                                _ column: TaskColumn, _ value: BorrowedStoredValue) -> StorageError? {
-        do { try body(column, value) } catch { return error }
+extension StorageError {
+    /// Runs `body` and returns its failure instead of throwing it: for work inside a closure
+    /// that cannot throw (a buffer lent by `withUTF8`), thrown again outside with `rethrow`.
+    static func caught(_ body: () throws(StorageError) -> Void) -> StorageError? {
+        do { try body() } catch { return error }
         return nil
     }
 
-    private static func pass(_ column: TaskColumn, _ failure: StorageError?) throws(StorageError) {
+    /// Throws `failure`, if there is one.
+    static func rethrow(_ failure: StorageError?) throws(StorageError) {
         if let failure { throw failure }
     }
 }

@@ -7,13 +7,9 @@ import TodoAPI
 enum DatabaseCommands {
     static func migrate(_ settings: Settings) throws -> Int32 {
         let backend = try settings.backend()
-        let progress = settings.isSet(.quiet) ? nil : ProgressLine(label: "migrate", unit: "schema versions", estimates: false)
-        var last = (done: 0, total: Int64(0))
-        let version = try backend.migrate { applied, pending in
-            last = (applied, Int64(pending))
-            progress?.update(done: applied, total: Int64(pending))
-        }
-        progress?.finish(done: last.done, total: last.total)
+        let progress = progressLine(settings, label: "migrate", unit: "schema versions", estimates: false)
+        let version = try backend.migrate { applied, pending in progress?.update(done: applied, total: Int64(pending)) }
+        progress?.finish()
         print("database \(backend.displayName) is at schema version \(version)")
         return 0
     }
@@ -43,15 +39,11 @@ enum DatabaseCommands {
             throw ConfigurationError("usage: todo-fcgi backup PATH (PATH must not exist)")
         }
         let backend = try settings.backend()
-        let progress = settings.isSet(.quiet) ? nil : ProgressLine(label: "backup", unit: "MiB")
-        var last = (done: 0, total: Int64(0))
+        let progress = progressLine(settings, label: "backup", unit: "MiB")
         let summary = try conflictAsUsageError { () throws(StorageError) in
-            try backend.backup(to: destination) { written, total in
-                last = (Int(written >> 20), total >> 20)
-                progress?.update(done: last.done, total: last.total)
-            }
+            try backend.backup(to: destination) { written, total in progress?.update(done: Int(written >> 20), total: total >> 20) }
         }
-        progress?.finish(done: last.done, total: last.total)
+        progress?.finish()
         print(summary)
         return 0
     }
@@ -66,18 +58,19 @@ enum DatabaseCommands {
         guard source.displayName != destination.displayName else {
             throw ConfigurationError("--from and --to are the same database")
         }
-        let progress = settings.isSet(.quiet) ? nil : ProgressLine(label: "copy", unit: "tasks")
-        var last = (done: 0, total: Int64(0))
+        let progress = progressLine(settings, label: "copy", unit: "tasks")
         let copied = try conflictAsUsageError { () throws(StorageError) in
-            try TaskCopy.run(from: source, to: destination) { done, total in
-                last = (done, total)
-                progress?.update(done: done, total: total)
-            }
+            try TaskCopy.run(from: source, to: destination) { done, total in progress?.update(done: done, total: total) }
         }
-        progress?.finish(done: last.done, total: last.total)
+        progress?.finish()
         print("copied \(copied.count) tasks from \(source.displayName) to \(destination.displayName); "
             + "ids continue after \(copied.highestID)")
         return 0
+    }
+
+    /// The command's progress on stderr; nil with `--quiet`.
+    private static func progressLine(_ settings: Settings, label: String, unit: String, estimates: Bool = true) -> ProgressLine? {
+        settings.isSet(.quiet) ? nil : ProgressLine(label: label, unit: unit, estimates: estimates)
     }
 
     /// Runs `body`; a conflict (an existing destination) is the user's to fix: exit status 2.

@@ -16,6 +16,8 @@ final class ProgressLine {
     private let now: () -> UInt64
     private let started: UInt64
     private var lastShown: UInt64 = 0
+    /// What the last `update` reported, shown or not.
+    private var latest = (done: 0, total: Int64(0))
     private var shownAny = false
 
     /// Nanoseconds between updates on a terminal, and between lines elsewhere.
@@ -42,6 +44,7 @@ final class ProgressLine {
 
     /// Reports `done` of `total`, if it is time to.
     func update(done: Int, total: Int64) {
+        latest = (done, total)
         let time = now()
         let interval = onTerminal ? Self.terminalInterval : Self.lineInterval
         guard time - lastShown >= interval || (!shownAny && done == 0 && onTerminal) else { return }
@@ -50,7 +53,12 @@ final class ProgressLine {
         show(done: done, total: total, at: time)
     }
 
-    /// Reports the final count (always), and ends the terminal line.
+    /// Reports what the last `update` said as the final count (see `finish(done:total:)`).
+    func finish() {
+        finish(done: latest.done, total: latest.total)
+    }
+
+    /// Reports the final count (always, once anything was shown), and ends the terminal line.
     func finish(done: Int, total: Int64) {
         guard shownAny else { return }
         show(done: done, total: total, at: now(), finished: true)
