@@ -37,7 +37,7 @@ let package = Package(
         // A SIGBUS guard for the shared metrics mapping: a signal handler, so in C.
         .target(name: "CMappingGuard"),
         .target(name: "Metrics", dependencies: ["CAtomics", "CMappingGuard", "APITables"]),
-        .target(name: "SQLite", dependencies: ["CSQLite"]),
+        .target(name: "SQLite", dependencies: ["CSQLite", "Caching"]),
         .target(name: "PostgreSQL", dependencies: ["CPostgres", "ASCII", "Caching"]),
         .target(name: "JSON", dependencies: ["ASCII"]),
         .target(name: "JWT", dependencies: ["CCrypto", "JSON", "ASCII", "Locks"]),

@@ -5,6 +5,7 @@ public enum RequestID {
     public static let maximumLength = 128
 
     /// Whether `byte` may appear in a client's id: `A-Z a-z 0-9 . _ -`.
+    @inlinable
     public static func isAllowed(_ byte: UInt8) -> Bool {
         switch byte {
         case UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "0")...UInt8(ascii: "9"),
@@ -15,7 +16,9 @@ public enum RequestID {
         }
     }
 
-    /// Whether `bytes` is an id to keep: 1...`maximumLength` allowed bytes.
+    /// Whether `bytes` is an id to keep: 1...`maximumLength` allowed bytes. Inlinable, so each
+    /// caller's collection type is specialized (it runs on every request).
+    @inlinable
     public static func isValid(_ bytes: some Collection<UInt8>) -> Bool {
         (1...maximumLength).contains(bytes.count) && bytes.allSatisfy(isAllowed)
     }

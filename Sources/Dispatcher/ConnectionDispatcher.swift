@@ -125,17 +125,42 @@ public final class ConnectionDispatcher: @unchecked Sendable {
 
     /// Blocks until a connection has a request ready and returns it; nil once the dispatcher has
     /// stopped and every connection is closed. The caller must call `finished` for it.
-    public func nextConnection() -> ReadyConnection? {
+    /// `beforeWaiting` runs (without the lock) once, when there is no work and the thread is about to
+    /// wait for some: deferred chores go there, off every request's path.
+    public func nextConnection(beforeWaiting: () -> Void = {}) -> ReadyConnection? {
         pthread_mutex_lock(mutex)
+        var choresDone = false
         while queue.isEmpty && !drained {
+            if !choresDone {
+                choresDone = true
+                pthread_mutex_unlock(mutex)
+                beforeWaiting()
+                pthread_mutex_lock(mutex)
+                continue
+            }
             waitingWorkers += 1
             pthread_cond_wait(workAvailable, mutex)
             waitingWorkers -= 1
         }
-        guard var connection = queue.removeFirst() else {
-            pthread_mutex_unlock(mutex)
-            return nil
-        }
+        let connection = takeReadyLocked()
+        pthread_mutex_unlock(mutex)
+        return connection
+    }
+
+    /// `finished(keptDescriptor:)` and then `nextConnection(beforeWaiting:)`, taking the lock once
+    /// when a request is already waiting (the common case under load).
+    public func finished(keptDescriptor: Int32?, thenNext beforeWaiting: () -> Void) -> ReadyConnection? {
+        pthread_mutex_lock(mutex)
+        let release = releaseLocked(keptDescriptor)
+        let connection = queue.isEmpty ? nil : takeReadyLocked()
+        pthread_mutex_unlock(mutex)
+        complete(release)
+        return connection ?? nextConnection(beforeWaiting: beforeWaiting)
+    }
+
+    /// The first ready connection, counted as in service; nil when the queue is empty. Under the lock.
+    private func takeReadyLocked() -> ReadyConnection? {
+        guard var connection = queue.removeFirst() else { return nil }
         let now = clock()
         connection.waitedNanoseconds = now > connection.readySince ? now - connection.readySince : 0
         connection.isOverdue = connection.waitedNanoseconds > settings.queueTimeoutNanoseconds
@@ -143,7 +168,6 @@ public final class ConnectionDispatcher: @unchecked Sendable {
         statistics.dequeued += 1
         statistics.waitedNanoseconds &+= connection.waitedNanoseconds
         if connection.isOverdue { statistics.shed += 1 }
-        pthread_mutex_unlock(mutex)
         return connection
     }
 
@@ -154,9 +178,21 @@ public final class ConnectionDispatcher: @unchecked Sendable {
     /// answers 502 without retrying: seen under 64 connections). They are closed by nginx when
     /// idle, or by the grace deadline.
     public func finished(keptDescriptor: Int32?) {
+        pthread_mutex_lock(mutex)
+        let release = releaseLocked(keptDescriptor)
+        pthread_mutex_unlock(mutex)
+        complete(release)
+    }
+
+    /// What is left to do, without the lock, after a connection came back.
+    private struct Release {
         var closeNow: Int32?
         var wakeDispatcher = false
-        pthread_mutex_lock(mutex)
+    }
+
+    /// The bookkeeping of `finished`, under the lock.
+    private func releaseLocked(_ keptDescriptor: Int32?) -> Release {
+        var release = Release()
         statistics.busy -= 1
         let now = clock()
         if let fd = keptDescriptor, !(stopping && now >= graceDeadline) {
@@ -167,22 +203,25 @@ public final class ConnectionDispatcher: @unchecked Sendable {
                 try poll.rearm(fd)
             } catch {
                 idle.removeValue(forKey: fd)
-                closeNow = fd
+                release.closeNow = fd
                 log("keeping a connection failed, closing it: \(error)")
             }
         } else {
-            closeNow = keptDescriptor
+            release.closeNow = keptDescriptor
         }
-        if closeNow != nil || keptDescriptor == nil {
+        if release.closeNow != nil || keptDescriptor == nil {
             statistics.open -= 1
-            wakeDispatcher = stopping || statistics.open == settings.maximumConnections - 1
+            release.wakeDispatcher = stopping || statistics.open == settings.maximumConnections - 1
         } else {
             // At the limit, an idle connection is room a new one can take: listen again.
-            wakeDispatcher = statistics.open >= settings.maximumConnections
+            release.wakeDispatcher = statistics.open >= settings.maximumConnections
         }
-        pthread_mutex_unlock(mutex)
-        if let closeNow { close(closeNow) }
-        if wakeDispatcher { poll.wake() }
+        return release
+    }
+
+    private func complete(_ release: Release) {
+        if let fd = release.closeNow { close(fd) }
+        if release.wakeDispatcher { poll.wake() }
     }
 
     /// What the dispatcher holds now.
@@ -253,8 +292,10 @@ public final class ConnectionDispatcher: @unchecked Sendable {
                 idle.removeValue(forKey: fd)
                 statistics.arriving = arriving.count
                 queue.append(ready)
-                if waitingWorkers > 0 { pthread_cond_signal(workAvailable) }
+                let wakeWorker = waitingWorkers > 0
                 pthread_mutex_unlock(mutex)
+                // Signalled after unlocking: the woken worker's first step is to take the lock.
+                if wakeWorker { pthread_cond_signal(workAvailable) }
             case .incomplete where peeked > settings.maximumRequestBytes || hungUp:
                 refuse(fd)  // too large, or the rest can never come
             case .incomplete:

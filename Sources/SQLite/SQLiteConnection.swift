@@ -1,4 +1,5 @@
 import CSQLite
+import Caching
 import Synchronization
 
 #if canImport(Glibc)
@@ -12,6 +13,9 @@ import Glibc
 public final class SQLiteConnection {
     let handle: OpaquePointer
     private var statementCache: [String: SQLiteStatement] = [:]
+    /// Statements of a family whose text varies with a shape (e.g. the columns an UPDATE
+    /// writes): only the most recently used are kept, however many shapes callers make.
+    private var shapedStatementCache = BoundedCache<ShapedStatementKey, SQLiteStatement>(capacity: 64)
 
     /// Configures the library once, before its first open (see the shim).
     private static let libraryConfigured: Void = { _ = todo_sqlite_disable_memory_statistics() }()
@@ -40,6 +44,7 @@ public final class SQLiteConnection {
         // Finalize cached statements first; close_v2 then frees the handle even
         // if a statement is still alive somewhere.
         statementCache.removeAll()
+        shapedStatementCache.removeAll()
         sqlite3_close_v2(handle)
     }
 
@@ -87,6 +92,19 @@ public final class SQLiteConnection {
         return statement
     }
 
+    /// The statement `sql()` makes for `shape` of `family` (the caller's numbering), prepared
+    /// once and kept, reset, while among the 64 shaped statements used most recently.
+    public func cachedStatement(family: Int, shape: UInt64, sql: () -> String) throws(SQLiteError) -> SQLiteStatement {
+        let key = ShapedStatementKey(family: family, shape: shape)
+        if let statement = shapedStatementCache.value(for: key) {
+            statement.reset()
+            return statement
+        }
+        let statement = try SQLiteStatement(connection: handle, sql: sql(), persistent: true)
+        _ = shapedStatementCache.insert(statement, for: key)
+        return statement
+    }
+
     /// Prepares `sql` for one-off use; it is finalized when released.
     public func prepare(_ sql: String) throws(SQLiteError) -> SQLiteStatement {
         try SQLiteStatement(connection: handle, sql: sql, persistent: false)
@@ -121,4 +139,10 @@ public final class SQLiteConnection {
 
     /// The SQLite library version in use.
     public static var libraryVersion: String { String(cString: sqlite3_libversion()) }
+}
+
+/// A shaped statement's place in the cache.
+private struct ShapedStatementKey: Hashable {
+    let family: Int
+    let shape: UInt64
 }

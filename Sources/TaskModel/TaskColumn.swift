@@ -139,4 +139,10 @@ extension TaskState {
 
     /// The state columns' values, in `TaskColumn.state` order, as PostgreSQL text parameters.
     public var postgresParameters: [String?] { TaskColumn.state.map { storedValue($0).postgresText } }
+
+    /// The state columns whose stored values differ from `other`'s, in `TaskColumn.state`
+    /// order: what an update has to write (an index on a column left out is not touched).
+    public func changedColumns(since other: TaskState) -> [TaskColumn] {
+        TaskColumn.state.filter { storedValue($0) != other.storedValue($0) }
+    }
 }

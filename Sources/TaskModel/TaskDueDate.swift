@@ -41,6 +41,12 @@ public struct TaskDueDate: Sendable, Hashable {
         }
     }
 
+    /// Writes the API's form over the start of `text` (at least `Timestamp.byteCount` bytes)
+    /// and returns its length.
+    public func write(into text: UnsafeMutableBufferPointer<UInt8>) -> Int {
+        isAllDay ? Timestamp.writeDate(milliseconds: milliseconds, into: text) : Timestamp.write(milliseconds: milliseconds, into: text)
+    }
+
     /// The API's form as a string.
     public var text: String {
         var bytes: [UInt8] = []

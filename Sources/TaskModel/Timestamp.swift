@@ -7,22 +7,37 @@ public enum Timestamp {
         return String(decoding: bytes, as: UTF8.self)
     }
 
+    /// The length of a timestamp's text.
+    public static let byteCount = 24
+
     /// Appends the 24-byte timestamp to `output` in one fixed-width write.
     public static func append(milliseconds: Int64, to output: inout [UInt8]) {
+        let start = output.count
+        output.append(contentsOf: repeatElement(0, count: byteCount))
+        output.withUnsafeMutableBufferPointer { buffer in
+            _ = write(milliseconds: milliseconds, into: UnsafeMutableBufferPointer(rebasing: buffer[start...]))
+        }
+    }
+
+    /// Writes the timestamp over the first 24 bytes of `text` (which has at least that many) and
+    /// returns 24.
+    public static func write(milliseconds: Int64, into text: UnsafeMutableBufferPointer<UInt8>) -> Int {
+        precondition(text.count >= byteCount)
         let millis = Int(milliseconds.modulo(1000))
         let totalSeconds = (milliseconds - Int64(millis)) / 1000
         let days = Int((totalSeconds - totalSeconds.modulo(86_400)) / 86_400)
         let secondsOfDay = Int(totalSeconds.modulo(86_400))
-        let start = output.count
-        output.append(contentsOf: "0000-00-00T00:00:00.000Z".utf8)
-        output.withUnsafeMutableBufferPointer { buffer in
-            let text = UnsafeMutableBufferPointer(rebasing: buffer[start...])
-            putDate(daysSinceEpoch: days, in: text)
-            put(secondsOfDay / 3600, width: 2, at: 11, in: text)
-            put(secondsOfDay / 60 % 60, width: 2, at: 14, in: text)
-            put(secondsOfDay % 60, width: 2, at: 17, in: text)
-            put(millis, width: 3, at: 20, in: text)
-        }
+        putDate(daysSinceEpoch: days, in: text)
+        text[10] = UInt8(ascii: "T")
+        put(secondsOfDay / 3600, width: 2, at: 11, in: text)
+        text[13] = UInt8(ascii: ":")
+        put(secondsOfDay / 60 % 60, width: 2, at: 14, in: text)
+        text[16] = UInt8(ascii: ":")
+        put(secondsOfDay % 60, width: 2, at: 17, in: text)
+        text[19] = UInt8(ascii: ".")
+        put(millis, width: 3, at: 20, in: text)
+        text[23] = UInt8(ascii: "Z")
+        return byteCount
     }
 
     /// Howard Hinnant's `civil_from_days`: proleptic Gregorian date of a day count.
@@ -114,19 +129,28 @@ public enum Timestamp {
 
     /// Appends the calendar date (UTC) of `milliseconds` as the 10 bytes `YYYY-MM-DD`.
     public static func appendDate(milliseconds: Int64, to output: inout [UInt8]) {
-        let days = Int((milliseconds - milliseconds.modulo(millisecondsPerDay)) / millisecondsPerDay)
         let start = output.count
-        output.append(contentsOf: "0000-00-00".utf8)
+        output.append(contentsOf: repeatElement(0, count: 10))
         output.withUnsafeMutableBufferPointer { buffer in
-            putDate(daysSinceEpoch: days, in: UnsafeMutableBufferPointer(rebasing: buffer[start...]))
+            _ = writeDate(milliseconds: milliseconds, into: UnsafeMutableBufferPointer(rebasing: buffer[start...]))
         }
+    }
+
+    /// Writes the calendar date (UTC) of `milliseconds` over the first 10 bytes of `text` and
+    /// returns 10.
+    public static func writeDate(milliseconds: Int64, into text: UnsafeMutableBufferPointer<UInt8>) -> Int {
+        precondition(text.count >= 10)
+        putDate(daysSinceEpoch: Int((milliseconds - milliseconds.modulo(millisecondsPerDay)) / millisecondsPerDay), in: text)
+        return 10
     }
 
     /// Writes the calendar date of a day count as `YYYY-MM-DD` over the first 10 bytes of `text`.
     private static func putDate(daysSinceEpoch days: Int, in text: UnsafeMutableBufferPointer<UInt8>) {
         let (year, month, day) = civilDate(daysSinceEpoch: days)
         put(year, width: 4, at: 0, in: text)
+        text[4] = UInt8(ascii: "-")
         put(month, width: 2, at: 5, in: text)
+        text[7] = UInt8(ascii: "-")
         put(day, width: 2, at: 8, in: text)
     }
 

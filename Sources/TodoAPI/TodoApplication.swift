@@ -112,7 +112,7 @@ public final class TodoApplication {
         }
 
         let user = try authenticator.authenticate(authorization: request.authorization)
-        reply.authenticatedUser = user.id
+        reply.user = user
         guard owner.elementsEqual(user.id.utf8) else { throw APIError.forbidden }
 
         return try handleTasks(request, user: user, resource: resource)

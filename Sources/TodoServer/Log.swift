@@ -1,3 +1,4 @@
+import Locks
 import Synchronization
 
 #if canImport(Glibc)
@@ -18,9 +19,24 @@ enum LogLevel: Int, CaseIterable {
     }
 }
 
-/// Writes whole lines to stderr (the journal under systemd) with one write(2) each, so threads never interleave.
+/// Writes whole lines to stderr (the journal under systemd) with one write(2) each, so threads
+/// never interleave.
+///
+/// Access-log lines (`access`) are the exception: one per request, they are gathered in memory
+/// and written in batches (a full batch, a worker about to wait for work, the housekeeper's
+/// tick, any other line, and shutdown flush them), so the request path makes no system call for
+/// its log line. A line therefore reaches the journal up to half a second late under a steady
+/// trickle, and a `kill -9` loses the lines not yet written (never more than one batch).
 enum Log {
     private static let threshold = Atomic<Int>(LogLevel.info.rawValue)
+    /// This process's id, read once: the service never forks after starting.
+    private static let processID = getpid()
+    /// Access-log lines not yet written.
+    private static let pendingAccessLines = Locked<[UInt8]>([])
+    /// Held while a batch is taken and written, so batches reach stderr in the order taken.
+    private static let writing = Locked<Void>(())
+    /// A batch is written once it holds this many bytes (about 60 lines).
+    static let accessBatchBytes = 8192
 
     /// The level below which lines are dropped; changed at start-up and on SIGHUP.
     static var level: LogLevel {
@@ -33,12 +49,67 @@ enum Log {
         level.rawValue <= threshold.load(ordering: .relaxed)
     }
 
-    /// Writes `message` at `level`.
+    /// Writes `message` at `level`, after the access lines gathered before it.
     @Sendable static func write(_ level: LogLevel, _ message: String) {
         guard enabled(level) else { return }
-        var text = "todo-fcgi[\(getpid())] \(level): " + message + "\n"
-        text.withUTF8 { bytes in
-            _ = Glibc.write(STDERR_FILENO, bytes.baseAddress, bytes.count)
+        writing.withLock { _ in
+            writeAll(takeAccessLines())
+            var line = prefix(level) + message + "\n"
+            line.withUTF8 { writeAll($0) }
+        }
+    }
+
+    /// Gathers an `info` access-log line for `message`; written with the next batch.
+    static func access(_ message: String) {
+        guard enabled(.info) else { return }
+        var line = prefix(.info) + message + "\n"
+        let full = line.withUTF8 { bytes in
+            pendingAccessLines.withLock { pending in
+                pending.append(contentsOf: bytes)
+                return pending.count >= accessBatchBytes
+            }
+        }
+        if full { flushAccessLines() }
+    }
+
+    /// Writes the access-log lines gathered so far.
+    static func flushAccessLines() {
+        writing.withLock { _ in writeAll(takeAccessLines()) }
+    }
+
+    private static func prefix(_ level: LogLevel) -> String {
+        prefixes[level.rawValue]
+    }
+
+    /// `todo-fcgi[PID] LEVEL: ` for each level, made once (describing an enum case reflects).
+    private static let prefixes = LogLevel.allCases.map { "todo-fcgi[\(processID)] \($0): " }
+
+    private static func takeAccessLines() -> [UInt8] {
+        pendingAccessLines.withLock { pending in
+            guard !pending.isEmpty else { return [] }
+            var taken: [UInt8] = []
+            taken.reserveCapacity(accessBatchBytes * 2)
+            swap(&taken, &pending)
+            return taken
+        }
+    }
+
+    private static func writeAll(_ bytes: [UInt8]) {
+        bytes.withUnsafeBufferPointer { writeAll($0) }
+    }
+
+    /// Writes every byte, resuming after a partial write or a signal.
+    private static func writeAll(_ bytes: UnsafeBufferPointer<UInt8>) {
+        var offset = 0
+        while offset < bytes.count {
+            let written = Glibc.write(STDERR_FILENO, bytes.baseAddress! + offset, bytes.count - offset)
+            if written > 0 {
+                offset += written
+            } else if written < 0, errno == EINTR {
+                continue
+            } else {
+                return  // stderr is gone: nothing else can be told
+            }
         }
     }
 

@@ -63,8 +63,8 @@ struct AnsweredRequest: Sendable {
         }
         if Log.enabled(.info) {
             // Never the token or the user id itself: a short hash identifies a user across lines.
-            let user = reply.authenticatedUser.map { SHA256.hexPrefix(of: $0.utf8) } ?? "-"
-            Log.info("\(method) \(reply.routeTemplate ?? "(no route)") \(status) \(elapsedNanoseconds / 1000)us "
+            let user = reply.user?.logID ?? "-"
+            Log.access("\(method) \(reply.routeTemplate ?? "(no route)") \(status) \(elapsedNanoseconds / 1000)us "
                 + "queued=\(waitedNanoseconds / 1000)us user=\(user) id=\(requestID ?? "-")")
         }
     }

@@ -109,7 +109,7 @@ final class WorkerPool: Sendable {
         return 0
     }
 
-    /// Twice a second, off the request path: keeps the JWKS fresh (a key removed at the source
+    /// Twice a second, off the request path: writes the access lines gathered, keeps the JWKS fresh (a key removed at the source
     /// stops verifying new tokens within `JWKS_MAX_AGE` even if no token ever names an unknown
     /// key; a cheap lock when nothing is due, the fetch bounded by its timeouts) and publishes
     /// this process's gauges to the metrics file.
@@ -118,6 +118,7 @@ final class WorkerPool: Sendable {
         while !stopping.load(ordering: .sequentiallyConsistent) {
             (jwt.withLock { $0.keys } as? JWKSKeyStore)?.refreshIfDue()
             publishProcessMetrics()
+            Log.flushAccessLines()
             if let metricsFile, !metricsDetachedLogged, !metricsFile.checkIntact() {
                 metricsDetachedLogged = true
                 Log.error("the metrics file \(metricsFile.path) was shrunk under this process: it stopped recording into it "
@@ -198,13 +199,15 @@ final class WorkerPool: Sendable {
             return
         }
         started.add(1, ordering: .sequentiallyConsistent)
-        while let connection = dispatcher.nextConnection() {
+        // A thread about to wait for work writes the access lines gathered meanwhile.
+        var next = dispatcher.nextConnection(beforeWaiting: Log.flushAccessLines)
+        while let connection = next {
             do {
                 try slot.request.read(from: connection.descriptor)
             } catch {
                 // The peer closed or sent no valid request; libfcgi has closed the connection.
                 Log.write(.debug, "reading a request failed: \(error)")
-                dispatcher.finished(keptDescriptor: nil)
+                next = dispatcher.finished(keptDescriptor: nil, thenNext: Log.flushAccessLines)
                 continue
             }
             if generation.load(ordering: .relaxed) != seenGeneration {
@@ -238,6 +241,7 @@ final class WorkerPool: Sendable {
                     Log.error("a worker could not make a FastCGI request slot, it stops: \(error)")
                     return
                 }
+                next = dispatcher.nextConnection(beforeWaiting: Log.flushAccessLines)
                 continue
             }
             do {
@@ -248,7 +252,7 @@ final class WorkerPool: Sendable {
             }
             answered.record.record(status: answered.record.reply.response.status, storageFailure: answered.record.reply.storageFailure,
                                    metrics: metrics)
-            dispatcher.finished(keptDescriptor: slot.request.finish(keepConnection: keep))
+            next = dispatcher.finished(keptDescriptor: slot.request.finish(keepConnection: keep), thenNext: Log.flushAccessLines)
         }
     }
 

@@ -108,3 +108,33 @@ struct SQLiteWrapperTests {
         #expect(throws: SQLiteError.self) { try SQLiteConnection(path: "/nonexistent-dir/x.db") }
     }
 }
+
+@Suite("SQLite shaped statements")
+struct SQLiteShapedStatementTests {
+    @Test func aShapeIsPreparedOnceAndTheCacheStaysBounded() throws {
+        let db = try SQLiteConnection(path: ":memory:")
+        try db.execute("CREATE TABLE t (id INTEGER PRIMARY KEY, a INTEGER, b INTEGER)")
+        var prepared = 0
+        func statement(_ shape: UInt64) throws -> SQLiteStatement {
+            try db.cachedStatement(family: 1, shape: shape) {
+                prepared += 1
+                return "SELECT \(shape)"
+            }
+        }
+        let first = try statement(1)
+        #expect(try statement(1) === first)
+        #expect(prepared == 1)
+        // Another family with the same shape number is another statement.
+        let other = try db.cachedStatement(family: 2, shape: 1) { "SELECT 'other'" }
+        #expect(other !== first)
+        // Past 64 shapes the least recently used are dropped and made again when asked for.
+        for shape in 2...100 as ClosedRange<UInt64> { _ = try statement(shape) }
+        #expect(prepared == 100)
+        _ = try statement(1)
+        #expect(prepared == 101)
+        let again = try statement(100)
+        #expect(prepared == 101)
+        #expect(try again.step())
+        #expect(again.int64(at: 0) == 100)
+    }
+}

@@ -8,7 +8,7 @@ import TaskModel
 /// only expiry can change its answer, and it is re-checked on every hit. Failures are never
 /// cached. Bounded: when full, it starts over; capacity 0 disables it. Not Sendable: one per worker thread.
 final class VerifiedTokenCache {
-    private var entries: [TokenKey: VerifiedToken] = [:]
+    private var entries: [TokenKey: (user: AuthenticatedUser, expiresAt: Double)] = [:]
     private let capacity: Int
 
     init(capacity: Int = 1024) {
@@ -16,21 +16,21 @@ final class VerifiedTokenCache {
     }
 
     /// The cached result for `token` if it is still unexpired at `now` (with `leeway`).
-    func lookup(_ token: ArraySlice<UInt8>, now: Double, leeway: Double) -> VerifiedToken? {
+    func lookup(_ token: ArraySlice<UInt8>, now: Double, leeway: Double) -> AuthenticatedUser? {
         let key = TokenKey(bytes: token)
-        guard let verified = entries[key] else { return nil }
-        guard now <= verified.expiresAt + leeway else {
+        guard let entry = entries[key] else { return nil }
+        guard now <= entry.expiresAt + leeway else {
             entries[key] = nil
             return nil
         }
-        return verified
+        return entry.user
     }
 
-    /// Remembers a token that passed verification.
-    func insert(_ token: ArraySlice<UInt8>, _ verified: VerifiedToken) {
+    /// Remembers the user of a token that passed verification and expires at `expiresAt`.
+    func insert(_ token: ArraySlice<UInt8>, _ user: AuthenticatedUser, expiresAt: Double) {
         guard capacity > 0 else { return }
         if entries.count >= capacity { entries.removeAll(keepingCapacity: true) }
-        entries[TokenKey(bytes: ArraySlice(Array(token)))] = verified
+        entries[TokenKey(bytes: ArraySlice(Array(token)))] = (user, expiresAt)
     }
 }
 

@@ -8,7 +8,9 @@ public struct Reply: Sendable {
     /// The route template, e.g. `/api/{user_id}/tasks`; nil when the path matched no route.
     public var routeTemplate: String?
     /// The authenticated user id, when the request got that far.
-    public var authenticatedUser: String?
+    public var authenticatedUser: String? { user?.id }
+    /// The authenticated user, when the request got that far.
+    public var user: AuthenticatedUser?
     /// Why the token was refused (`missing_token`, `expired`, …), when it was.
     public var authFailureReason: String?
     /// The kind of storage failure the request met, if any (`StorageError.Kind`'s name).

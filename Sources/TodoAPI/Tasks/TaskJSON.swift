@@ -35,7 +35,7 @@ enum TaskJSON {
         writer.raw(",\"tags\":")
         row.withTagsJSON { writer.raw(utf8: $0) }
         writer.raw(",\"due_date\":")
-        if let due = row.dueDate { writer.unescapedString { due.append(to: &$0) } } else { writer.null() }
+        if let due = row.dueDate { writer.unescapedString(maximumBytes: Timestamp.byteCount) { due.write(into: $0) } } else { writer.null() }
         writer.raw(",\"recurrence\":")
         if let recurrence = row.recurrence {
             writer.raw("{\"frequency\":")
@@ -56,7 +56,7 @@ enum TaskJSON {
     }
 
     private static func timestamp(_ milliseconds: Int64, to writer: inout JSONWriter) {
-        writer.unescapedString { Timestamp.append(milliseconds: milliseconds, to: &$0) }
+        writer.unescapedString(maximumBytes: Timestamp.byteCount) { Timestamp.write(milliseconds: milliseconds, into: $0) }
     }
 
     private static func optionalTimestamp(_ milliseconds: Int64?, to writer: inout JSONWriter) {
