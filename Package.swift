@@ -19,6 +19,7 @@ let package = Package(
         .systemLibrary(name: "CPostgres", pkgConfig: "libpq", providers: [.apt(["libpq-dev"])]),
         .systemLibrary(name: "CCurl", pkgConfig: "libcurl", providers: [.apt(["libcurl4-openssl-dev"])]),
         .systemLibrary(name: "CEventPoll"),
+        .systemLibrary(name: "CMalloc"),
         .systemLibrary(name: "CAtomics"),
 
         // Small shared pieces with no C library: ASCII digits and spaces, the two clocks.
@@ -58,7 +59,7 @@ let package = Package(
         // The one place that names both backends.
         .target(name: "TodoServer", dependencies: ["APITables", "FastCGI", "Dispatcher", "TodoAPI", "TaskModel", "SQLiteStorage",
                                                    "PostgresStorage", "PostgreSQL", "JWT", "HTTPFetch", "JSON", "Clocks", "Metrics",
-                                                   "ASCII", "Locks"]),
+                                                   "ASCII", "Locks", "CMalloc"]),
         .executableTarget(name: "todo-fcgi", dependencies: ["TodoServer"]),
         .executableTarget(name: "todo-bench", dependencies: ["TodoAPI", "TaskModel", "SQLiteStorage", "JWT", "SQLite", "Clocks", "Metrics"]),
 

@@ -319,6 +319,16 @@ def rss_kib(pid):
         return int(re.search(r"VmRSS:\s+(\d+)", f.read()).group(1))
 
 
+def rss_parts_mib(pid):
+    """The worker's RSS split: private anonymous memory (heap, stacks) and file-backed pages
+    (shared libraries, the metrics file, SQLite's -shm), which other processes share."""
+    with open(f"/proc/{pid}/smaps_rollup") as f:
+        text = f.read()
+    def field(name):
+        return int(re.search(rf"^{name}:\s+(\d+)", text, re.M).group(1)) / 1024
+    return field("Anonymous"), field("Rss") - field("Anonymous")
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true", help="2 s per run, 100 users: under a minute")
@@ -382,6 +392,10 @@ def main():
                 print(f"  {name:9} c={connections:<3} {result['rps']:9.0f} req/s  p50 {result['p50_us'] / 1000:6.2f} ms"
                       f"  p99 {result['p99_us'] / 1000:6.2f} ms  non-2xx {result['non2xx']}", file=sys.stderr)
         rss_after = rss_kib(bench.worker_pid)
+        parts_after = rss_parts_mib(bench.worker_pid)
+        # The worker hands free heap pages back every 5 s: what it holds once the load is gone.
+        time.sleep(6)
+        rss_settled = rss_kib(bench.worker_pid)
         idle = bench.idle_front_ends() if args.idle_front_ends else None
         soak = []
         if args.soak:
@@ -402,7 +416,9 @@ def main():
         cpu = f"{result['cpu_us_per_request']:.1f}" if name != "static" else "—"
         print(f"| {name} | {connections} | {result['rps']:.0f} | {result['p50_us'] / 1000:.2f} | {result['p99_us'] / 1000:.2f} "
               f"| {result['non2xx']} | {ratio} | {p99_ratio} | {cpu} |")
-    print(f"\nworker RSS: {rss_before / 1024:.1f} MiB before the runs, {rss_after / 1024:.1f} MiB after; "
+    print(f"\nworker RSS: {rss_before / 1024:.1f} MiB before the runs, {rss_after / 1024:.1f} MiB after "
+          f"({parts_after[0]:.1f} private anonymous, {parts_after[1]:.1f} file-backed and shared), "
+          f"{rss_settled / 1024:.1f} MiB 6 s later; "
           f"start-up to first /health answered through nginx: {bench.startup_ms:.0f} ms")
     if idle:
         held, worst = idle

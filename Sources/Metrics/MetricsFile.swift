@@ -122,25 +122,29 @@ public final class MetricsFile: @unchecked Sendable {
 
     /// A slot of counters for the calling thread; the thread is its only writer from now on.
     public func claimThreadSlot() throws(MetricsError) -> ThreadMetrics {
-        let slot = try claim(first: MetricsLayout.headerWords, count: MetricsLayout.threadSlots, size: MetricsLayout.threadSlotWords)
+        let slot = try claim(first: MetricsLayout.headerWords, count: MetricsLayout.threadSlots, size: MetricsLayout.threadSlotWords,
+                             usedWord: MetricsLayout.threadSlotsUsedWord)
         return ThreadMetrics(base: slot, file: self)
     }
 
     /// The slot of this process's gauges.
     public func claimProcessSlot() throws(MetricsError) -> ProcessMetrics {
         let first = MetricsLayout.headerWords + MetricsLayout.threadSlots * MetricsLayout.threadSlotWords
-        let slot = try claim(first: first, count: MetricsLayout.processSlots, size: MetricsLayout.processSlotWords)
+        let slot = try claim(first: first, count: MetricsLayout.processSlots, size: MetricsLayout.processSlotWords,
+                             usedWord: MetricsLayout.processSlotsUsedWord)
         return ProcessMetrics(base: slot, file: self)
     }
 
-    /// Takes a free slot, or one whose process is gone (keeping its counts), under the file lock.
-    private func claim(first: Int, count: Int, size: Int) throws(MetricsError) -> UnsafeMutablePointer<UInt64> {
+    /// Takes a free slot, or one whose process is gone (keeping its counts), under the file lock;
+    /// a slot never used before only when every used one is taken (`usedWord` counts them).
+    private func claim(first: Int, count: Int, size: Int, usedWord: Int) throws(MetricsError) -> UnsafeMutablePointer<UInt64> {
         guard flock(descriptor, LOCK_EX) == 0 else { throw Self.failure("flock", path) }
         defer { flock(descriptor, LOCK_UN) }
         // A dead process's slot first: its counts carry on, and the file stays as small as the
         // largest set of threads that ever ran at once.
+        let used = min(Int(todo_atomic_load(words + usedWord)), count)
         var free: UnsafeMutablePointer<UInt64>?
-        for index in 0..<count {
+        for index in 0..<used {
             let slot = words + first + index * size
             let owner = todo_atomic_load(slot)
             if owner == 0 {
@@ -149,6 +153,10 @@ public final class MetricsFile: @unchecked Sendable {
                 todo_atomic_store(slot, UInt64(getpid()))
                 return slot
             }
+        }
+        if free == nil, used < count {
+            free = words + first + used * size
+            todo_atomic_store(words + usedWord, UInt64(used + 1))
         }
         guard let free else {
             throw MetricsError(description: "the metrics file \(path) has no free slot (\(count) in use)")
@@ -160,13 +168,13 @@ public final class MetricsFile: @unchecked Sendable {
     /// Every slot summed (counters) and the live processes' gauges summed.
     public func snapshot() -> MetricsSnapshot {
         var snapshot = MetricsSnapshot()
-        for index in 0..<MetricsLayout.threadSlots {
+        for index in 0..<min(Int(todo_atomic_load(words + MetricsLayout.threadSlotsUsedWord)), MetricsLayout.threadSlots) {
             let slot = words + MetricsLayout.headerWords + index * MetricsLayout.threadSlotWords
             guard todo_atomic_load(slot) != 0 else { continue }
             snapshot.add(threadSlot: slot)
         }
         let first = MetricsLayout.headerWords + MetricsLayout.threadSlots * MetricsLayout.threadSlotWords
-        for index in 0..<MetricsLayout.processSlots {
+        for index in 0..<min(Int(todo_atomic_load(words + MetricsLayout.processSlotsUsedWord)), MetricsLayout.processSlots) {
             let slot = words + first + index * MetricsLayout.processSlotWords
             let owner = todo_atomic_load(slot)
             guard owner != 0 else { continue }

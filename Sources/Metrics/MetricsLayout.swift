@@ -50,7 +50,12 @@ public enum MetricsLayout {
 
     // The file: a header page, then the slots.
     static let magic: UInt64 = 0x746F_646F_6D65_7472  // "todometr"
-    static let version: UInt64 = 3
+    static let version: UInt64 = 4
+    /// Header words after magic, version and fingerprint: how many thread slots and process
+    /// slots were ever claimed. Slots past them are never read, so a process maps (and counts in
+    /// its RSS) only the pages of slots in use, not the whole file.
+    static let threadSlotsUsedWord = 3
+    static let processSlotsUsedWord = 4
     /// Names the layout: every label and size above (FNV-1a), so a build with another route,
     /// status or counter never maps a file of another layout.
     static let fingerprint: UInt64 = {

@@ -72,7 +72,7 @@ public enum TaskDatabase {
         try connection.execute("""
             PRAGMA synchronous = \(options.synchronous.rawValue.uppercased());
             PRAGMA temp_store = MEMORY;
-            PRAGMA cache_size = -2000;
+            PRAGMA cache_size = -512;
             """)
         return connection
     }

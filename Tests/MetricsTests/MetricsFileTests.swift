@@ -9,6 +9,24 @@ import Glibc
 struct MetricsFileTests {
     static func path() -> String { "/tmp/todo-fcgi-metrics-\(UInt64.random(in: 0...UInt64.max))" }
 
+    /// The `Rss:` of this process's mapping that starts at `address`, from /proc/self/smaps.
+    static func residentKiB(ofMappingAt address: UInt) -> Int? {
+        guard let file = fopen("/proc/self/smaps", "r") else { return nil }
+        defer { fclose(file) }
+        let start = String(address, radix: 16) + "-"
+        var inMapping = false
+        var line = [CChar](repeating: 0, count: 512)
+        while fgets(&line, Int32(line.count), file) != nil {
+            let text = String(decoding: line.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+            if let first = text.first, first.isHexDigit, text.contains("-") {
+                inMapping = text.hasPrefix(start)
+            } else if inMapping, text.hasPrefix("Rss:") {
+                return Int(text.dropFirst(4).drop { $0 == " " }.prefix { $0.isNumber })
+            }
+        }
+        return nil
+    }
+
     @Test func countersOfEveryThreadAndEveryOpenerAreSummed() throws {
         let path = Self.path()
         defer { unlink(path) }
@@ -31,6 +49,26 @@ struct MetricsFileTests {
             #expect(snapshot.storageErrors[MetricsLayout.storageErrorKinds.firstIndex(of: "busy")!] == 1)
             #expect(snapshot.writesCommitted == 1)
         }
+    }
+
+    @Test func slotsAreTakenInOrderAndOnlyTheUsedOnesAreTouched() throws {
+        let path = Self.path()
+        defer { unlink(path) }
+        let file = try MetricsFile(path: path)
+        let slots = try (0..<3).map { _ in try file.claimThreadSlot() }
+        let process = try file.claimProcessSlot()
+        let firstThreadSlot = slots[0].base
+        #expect(slots.map { $0.base - firstThreadSlot } == [0, MetricsLayout.threadSlotWords, 2 * MetricsLayout.threadSlotWords])
+        // Only the header's and the claimed slots' pages are in this process's RSS, not the 256
+        // thread slots' 2 MiB (which every worker process used to count).
+        let mapping = UInt(bitPattern: UnsafeMutableRawPointer(firstThreadSlot) - MetricsLayout.headerWords * 8)
+        let residentKiB = try #require(Self.residentKiB(ofMappingAt: mapping))
+        let usedKiB = (MetricsLayout.headerWords + 3 * MetricsLayout.threadSlotWords) * 8 / 1024
+        #expect(residentKiB <= usedKiB + 16, "\(residentKiB) KiB of \(MetricsLayout.fileWords * 8 / 1024) KiB resident")
+        // The snapshot reads the used slots only, and still sees all of them.
+        slots[2].recordCommittedWrite()
+        #expect(file.snapshot().writesCommitted == 1)
+        _ = process
     }
 
     @Test func aSlotOfADeadProcessIsTakenOverWithItsCounts() throws {
