@@ -110,6 +110,21 @@ public final class SQLiteConnection {
         try SQLiteStatement(connection: handle, sql: sql, persistent: false)
     }
 
+    /// A PASSIVE checkpoint of the write-ahead log (it waits for no reader or writer): returns
+    /// how many frames the WAL holds that are now in the database file; 0 when another
+    /// connection was checkpointing (SQLITE_BUSY is not a failure here).
+    public func checkpointPassively() throws(SQLiteError) -> Int {
+        var logFrames: Int32 = 0
+        var checkpointedFrames: Int32 = 0
+        let result = sqlite3_wal_checkpoint_v2(handle, nil, SQLITE_CHECKPOINT_PASSIVE, &logFrames, &checkpointedFrames)
+        if result == SQLITE_BUSY { return 0 }
+        guard result == SQLITE_OK else {
+            throw SQLiteError(code: SQLiteResultCode(rawValue: sqlite3_extended_errcode(handle)), message: lastErrorMessage,
+                              sql: "PRAGMA wal_checkpoint(PASSIVE)")
+        }
+        return Int(max(checkpointedFrames, 0))
+    }
+
     /// Rows changed by the most recent INSERT, UPDATE or DELETE.
     public var changes: Int { Int(sqlite3_changes(handle)) }
 

@@ -12,11 +12,13 @@ public struct SQLiteBackend: TaskBackend {
     public let options: TaskDatabase.Options
     private let committer: GroupCommit
     private let health: WriteHealth
+    private let checkpointer: SharedCheckpointer
 
     /// The database at `options.path`.
     public init(options: TaskDatabase.Options, health: WriteHealth = WriteHealth()) {
         self.options = options
         self.health = health
+        checkpointer = SharedCheckpointer(options: options)
         // synchronous=FULL: the group commit flushes the WAL itself, outside SQLite's write lock.
         committer = GroupCommit(flusher: options.synchronous == .full ? WALFlusher(databasePath: options.path) : nil)
     }
@@ -42,8 +44,12 @@ public struct SQLiteBackend: TaskBackend {
             // any write is answered (WALFlusher): FULL's durability, without holding the lock for it.
             try Self.mapped { () throws(SQLiteError) in try connection.execute("PRAGMA synchronous = NORMAL") }
         }
+        // Checkpoints run on the checkpointer's thread; a commit checkpoints only as a backstop.
+        try Self.mapped { () throws(SQLiteError) in
+            try connection.execute("PRAGMA wal_autocheckpoint = \(WALCheckpointer.backstopPages)")
+        }
         return SQLiteTaskStore(connection: connection, committer: committer, health: health, file: file,
-                               listStatementCacheSize: options.listStatementCacheSize)
+                               listStatementCacheSize: options.listStatementCacheSize, checkpointer: checkpointer.acquire())
     }
 
     public func check() throws(StorageError) -> String {

@@ -13,6 +13,8 @@ public final class SQLiteTaskStore: TaskStore {
     private let file: DatabaseFile?
     private let identity: DatabaseFile.Identity?
     private var cursorKey: [UInt8]?
+    /// Held, not used: it checkpoints while any store of the backend lives.
+    let checkpointer: WALCheckpointer?
     /// Set by `deferDurability()`: writes return once committed.
     private var defersDurability = false
     /// The highest group committed by this store's writes since `takeDurabilityWait()`.
@@ -27,8 +29,10 @@ public final class SQLiteTaskStore: TaskStore {
     /// `health`. With `file`, every operation first checks that the file at the path is still
     /// the one open.
     init(connection: SQLiteConnection, committer: GroupCommit = GroupCommit(), health: WriteHealth = WriteHealth(),
-         file: DatabaseFile? = nil, listStatementCacheSize: Int = ListStatementCache.defaultShapes) {
+         file: DatabaseFile? = nil, listStatementCacheSize: Int = ListStatementCache.defaultShapes,
+         checkpointer: WALCheckpointer? = nil) {
         self.connection = connection
+        self.checkpointer = checkpointer
         self.listStatementCache = BoundedCache(capacity: listStatementCacheSize)
         self.committer = committer
         self.health = health
