@@ -1,4 +1,5 @@
 import ASCII
+import Caching
 import Clocks
 import PostgreSQL
 import TaskModel
@@ -34,6 +35,8 @@ public final class PostgresTaskStore: TaskStore {
     private var retryAt: UInt64 = 0
     private var backoffNanoseconds: UInt64 = 0
     private var cursorKey: [UInt8]?
+    /// The list statement's text for the shapes used most recently.
+    private var listStatementText = BoundedCache<TaskListQuery.Shape, String>(capacity: 64)
 
     /// The first wait after a failed connection attempt, doubled each time up to `maximumBackoff`.
     static let minimumBackoff: UInt64 = 50_000_000
@@ -306,13 +309,23 @@ public final class PostgresTaskStore: TaskStore {
     }
 
     public func list(userID: String, query: TaskListQuery, row: (TaskRow) -> Void) throws(StorageError) -> Int64 {
-        let sql = Self.listSQL(query)
-        let result = try read(userID, [Step(sql.statement, [userID, String(query.limit), String(query.offset)] + sql.parameters)])[0]
+        let result = try read(userID, [Step(listStatement(query), [userID, String(query.limit), String(query.offset)]
+                                                + Self.listParameters(query))])[0]
         guard result.rowCount > 0 else { return 0 }
         for index in 0..<result.rowCount where !result.isNull(row: index, column: 0) {
             row(TaskRow(result: result, row: index))
         }
         return result.int64(row: 0, column: Int32(TaskColumn.selected.count))
+    }
+
+    /// The list statement of `query`'s shape: its text made once per shape while in use, not
+    /// per request (it is also the key of the connection's prepared statement).
+    private func listStatement(_ query: TaskListQuery) -> String {
+        let shape = query.shape
+        if let cached = listStatementText.value(for: shape) { return cached }
+        let statement = Self.listSQL(query).statement
+        _ = listStatementText.insert(statement, for: shape)
+        return statement
     }
 
     public func update(userID: String, id: Int64, update: TaskUpdate, now: Int64) throws(StorageError) -> UpdateOutcome {
@@ -435,19 +448,8 @@ public final class PostgresTaskStore: TaskStore {
     /// both come from one snapshot, in one round trip. The count comes on every row (the column
     /// after the task's); an empty page is one row of NULL tasks. Built from enums only.
     public static func listSQL(_ query: TaskListQuery) -> (statement: String, parameters: [String?]) {
-        let placeholder = { (n: Int, value: TaskListSQL.Parameter) -> String in
-            if case .integer = value { return "$\(n)::bigint" }
-            return "$\(n)::text"
-        }
-        let contains = { (column: String, value: String) in "strpos(\(column), \(value)) > 0" }
-        let inner = TaskListSQL(query, firstParameter: 4, placeholder: placeholder, contains: contains)
-        let outer = TaskListSQL(query, firstParameter: 4, placeholder: placeholder, contains: contains, columnPrefix: "page.")
-        let parameters: [String?] = inner.parameters.map {
-            switch $0 {
-            case .text(let text): return text
-            case .integer(let number): return String(number)
-            }
-        }
+        let inner = TaskListSQL(query, firstParameter: 4, placeholder: listPlaceholder, contains: listContains)
+        let outer = TaskListSQL(query, firstParameter: 4, placeholder: listPlaceholder, contains: listContains, columnPrefix: "page.")
         let columns = TaskColumn.selectList.split(separator: ",").map { "page." + $0.trimmingASCIISpaces }.joined(separator: ", ")
         return ("""
             SELECT \(columns), matching.total
@@ -457,8 +459,25 @@ public final class PostgresTaskStore: TaskStore {
                 ORDER BY \(inner.order) LIMIT $2::bigint OFFSET $3::bigint
             ) AS page ON true
             ORDER BY \(outer.order)
-            """, parameters)
+            """, listParameters(query))
     }
+
+    /// The filter's values, as the list statement takes them after its fixed ones.
+    static func listParameters(_ query: TaskListQuery) -> [String?] {
+        TaskListSQL(query, firstParameter: 4, placeholder: listPlaceholder, contains: listContains).parameters.map {
+            switch $0 {
+            case .text(let text): return text
+            case .integer(let number): return String(number)
+            }
+        }
+    }
+
+    private static func listPlaceholder(_ n: Int, _ value: TaskListSQL.Parameter) -> String {
+        if case .integer = value { return "$\(n)::bigint" }
+        return "$\(n)::text"
+    }
+
+    private static func listContains(_ column: String, _ value: String) -> String { "strpos(\(column), \(value)) > 0" }
 }
 
 extension StorageError {
