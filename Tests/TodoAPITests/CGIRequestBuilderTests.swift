@@ -24,6 +24,19 @@ struct CGIRequestBuilderTests {
         #expect(request.accessControlRequestMethod == "PUT")
     }
 
+    @Test func aNameOfTheSameLengthButOtherBytesIsIgnored() {
+        var builder = CGIRequestBuilder()
+        for (name, value) in [("REQUEST_METHOX", "DELETE"), ("HTTP_AUTHORIZATIOn", "Bearer forged"), ("request_uri", "/x"),
+                              ("HTTP_IF_MATCH\0", "\"1\""), ("", "empty")] {
+            builder.add(name, value)
+        }
+        let request = builder.build(body: [], bodyExceededLimit: false)
+        #expect(request.method == "")
+        #expect(request.authorization == nil)
+        #expect(request.path.isEmpty)
+        #expect(request.ifMatch == nil)
+    }
+
     @Test(arguments: ["-1", "abc", "1e3", "99999999999999999999", " 5"])
     func rejectsMalformedContentLength(_ value: String) {
         var builder = CGIRequestBuilder()
