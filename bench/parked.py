@@ -8,7 +8,7 @@ samples the worker's threads (/proc/PID/task), its RSS and its `todo_requests_pa
 and times a GET list sent meanwhile. Then reads every answer: each must be 201. Prints a
 Markdown table. Loopback only; bounded by --timeout.
 
-    python3 bench/parked.py [--writes 5000] [--flush-seconds 2]
+    python3 bench/parked.py [--writes 5000] [--flush-seconds 2] [--worker PATH]
 """
 import argparse
 import os
@@ -96,6 +96,7 @@ def main():
     parser.add_argument("--writes", type=int, default=5000)
     parser.add_argument("--flush-seconds", type=float, default=2.0)
     parser.add_argument("--timeout", type=float, default=120.0)
+    parser.add_argument("--worker", default=WORKER, help="the todo-fcgi binary (default: this tree's release build)")
     args = parser.parse_args()
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     wanted = args.writes + 1024
@@ -106,7 +107,7 @@ def main():
     env = dict(os.environ, BETTER_AUTH_SECRET=SECRET, TODO_DATABASE=os.path.join(directory, "bench.db"),
                TODO_LOG_LEVEL="warn", LD_PRELOAD=flush_delay_library(directory),
                FLUSH_DELAY_US=str(int(args.flush_seconds * 1e6)))
-    worker = subprocess.Popen([WORKER, "serve", "--listen", path, "--threads", "8",
+    worker = subprocess.Popen([args.worker, "serve", "--listen", path, "--threads", "8",
                                "--max-connections", str(args.writes + 64)], env=env,
                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.monotonic() + args.timeout
