@@ -110,10 +110,11 @@ final class WorkerPool: Sendable {
         return 0
     }
 
-    /// Twice a second, off the request path: writes the access lines gathered, keeps the JWKS fresh (a key removed at the source
+    /// Twice a second, off the request path: keeps the JWKS fresh (a key removed at the source
     /// stops verifying new tokens within `JWKS_MAX_AGE` even if no token ever names an unknown
-    /// key; a cheap lock when nothing is due, the fetch bounded by its timeouts) and publishes
-    /// this process's gauges to the metrics file.
+    /// key; a cheap lock when nothing is due, the fetch bounded by its timeouts), publishes this
+    /// process's gauges to the metrics file, writes the access lines gathered, and every 5 s
+    /// returns free heap pages.
     private func keepHouse() {
         var metricsDetachedLogged = false
         var ticks = 0
