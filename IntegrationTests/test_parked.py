@@ -22,17 +22,28 @@ def gauge(metrics_text, name):
     return int(match.group(1)) if match else None
 
 
-def test_writes_waiting_for_a_slow_flush_hold_no_thread_and_are_answered_only_after_it(tmp_path):
-    # One process, two threads; every flush takes a second. Before parking, each waiting write
-    # held its thread for the flush: two writes filled the process, and a read waited behind them.
-    env = {"LD_PRELOAD": flush_delay_library(str(tmp_path)), "FLUSH_DELAY_US": str(int(FLUSH_SECONDS * 1e6))}
+def slow_flush_stack(tmp_path, seconds, user):
+    """One process with two threads whose every flush takes `seconds`, past `user`'s first
+    writes: those of a fresh WAL make SQLite itself sync, inside its write lock (every thread
+    then waits for the lock, parked or not); after them, only the group's flush waits.
+    Returns the started stack and `user`'s token."""
+    env = {"LD_PRELOAD": flush_delay_library(str(tmp_path)), "FLUSH_DELAY_US": str(int(seconds * 1e6))}
     stack = Stack(processes=1, threads=2, env=env).start()
+    token = make_token(user)
     try:
-        token = make_token("parked")
-        # The first writes of a fresh WAL make SQLite itself sync, inside its write lock (every
-        # thread then waits for the lock, parked or not): past them, only the group's flush waits.
         for _ in range(2):
-            assert stack.request("POST", "/api/parked/tasks", token, {"title": "warm-up"}).status == 201
+            assert stack.request("POST", f"/api/{user}/tasks", token, {"title": "warm-up"}).status == 201
+    except BaseException:
+        stack.stop()
+        raise
+    return stack, token
+
+
+def test_writes_waiting_for_a_slow_flush_hold_no_thread_and_are_answered_only_after_it(tmp_path):
+    # Every flush takes a second. Before parking, each waiting write held its thread for the
+    # flush: two writes filled the process, and a read waited behind them.
+    stack, token = slow_flush_stack(tmp_path, FLUSH_SECONDS, "parked")
+    try:
         latencies = []
         statuses = []
         lock = threading.Lock()
@@ -82,12 +93,8 @@ def test_checkpoints_run_off_the_request_path_under_slow_flushes(tmp_path):
     # flushes (the WAL, then the database file) while the writes behind it wait. With the
     # checkpointer thread no write waits for more than its own group's flush and the one before.
     flush = 0.5
-    env = {"LD_PRELOAD": flush_delay_library(str(tmp_path)), "FLUSH_DELAY_US": str(int(flush * 1e6))}
-    stack = Stack(processes=1, threads=2, env=env).start()
+    stack, token = slow_flush_stack(tmp_path, flush, "checkpointed")
     try:
-        token = make_token("checkpointed")
-        for _ in range(2):
-            assert stack.request("POST", "/api/checkpointed/tasks", token, {"title": "warm-up"}).status == 201
         size_before = os.path.getsize(stack.database)
         latencies = []
         statuses = []

@@ -129,8 +129,7 @@ public final class MetricsFile: @unchecked Sendable {
 
     /// The slot of this process's gauges.
     public func claimProcessSlot() throws(MetricsError) -> ProcessMetrics {
-        let first = MetricsLayout.headerWords + MetricsLayout.threadSlots * MetricsLayout.threadSlotWords
-        let slot = try claim(first: first, count: MetricsLayout.processSlots, size: MetricsLayout.processSlotWords,
+        let slot = try claim(first: MetricsLayout.processSlotsFirstWord, count: MetricsLayout.processSlots, size: MetricsLayout.processSlotWords,
                              usedWord: MetricsLayout.processSlotsUsedWord)
         return ProcessMetrics(base: slot, file: self)
     }
@@ -142,7 +141,7 @@ public final class MetricsFile: @unchecked Sendable {
         defer { flock(descriptor, LOCK_UN) }
         // A dead process's slot first: its counts carry on, and the file stays as small as the
         // largest set of threads that ever ran at once.
-        let used = min(Int(todo_atomic_load(words + usedWord)), count)
+        let used = usedSlots(usedWord, of: count)
         var free: UnsafeMutablePointer<UInt64>?
         for index in 0..<used {
             let slot = words + first + index * size
@@ -165,17 +164,21 @@ public final class MetricsFile: @unchecked Sendable {
         return free
     }
 
+    /// How many of `count` slots were ever claimed, as the header word `usedWord` counts them.
+    private func usedSlots(_ usedWord: Int, of count: Int) -> Int {
+        min(Int(todo_atomic_load(words + usedWord)), count)
+    }
+
     /// Every slot summed (counters) and the live processes' gauges summed.
     public func snapshot() -> MetricsSnapshot {
         var snapshot = MetricsSnapshot()
-        for index in 0..<min(Int(todo_atomic_load(words + MetricsLayout.threadSlotsUsedWord)), MetricsLayout.threadSlots) {
+        for index in 0..<usedSlots(MetricsLayout.threadSlotsUsedWord, of: MetricsLayout.threadSlots) {
             let slot = words + MetricsLayout.headerWords + index * MetricsLayout.threadSlotWords
             guard todo_atomic_load(slot) != 0 else { continue }
             snapshot.add(threadSlot: slot)
         }
-        let first = MetricsLayout.headerWords + MetricsLayout.threadSlots * MetricsLayout.threadSlotWords
-        for index in 0..<min(Int(todo_atomic_load(words + MetricsLayout.processSlotsUsedWord)), MetricsLayout.processSlots) {
-            let slot = words + first + index * MetricsLayout.processSlotWords
+        for index in 0..<usedSlots(MetricsLayout.processSlotsUsedWord, of: MetricsLayout.processSlots) {
+            let slot = words + MetricsLayout.processSlotsFirstWord + index * MetricsLayout.processSlotWords
             let owner = todo_atomic_load(slot)
             guard owner != 0 else { continue }
             snapshot.add(processSlot: slot, alive: Self.isAlive(owner))

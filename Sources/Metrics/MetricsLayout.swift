@@ -68,5 +68,7 @@ public enum MetricsLayout {
     static let headerWords = 512
     static let threadSlots = 256
     static let processSlots = 64
+    /// The word where the process slots begin, after the thread slots.
+    static var processSlotsFirstWord: Int { headerWords + threadSlots * threadSlotWords }
     static var fileWords: Int { headerWords + threadSlots * threadSlotWords + processSlots * processSlotWords }
 }

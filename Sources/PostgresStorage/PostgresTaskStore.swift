@@ -35,8 +35,9 @@ public final class PostgresTaskStore: TaskStore {
     private var retryAt: UInt64 = 0
     private var backoffNanoseconds: UInt64 = 0
     private var cursorKey: [UInt8]?
-    /// The list statement's text for the shapes used most recently.
-    private var listStatementText = BoundedCache<TaskListQuery.Shape, String>(capacity: 64)
+    /// The list statement's text for the shapes used most recently: as many as the connection
+    /// keeps prepared.
+    private var listStatementText: BoundedCache<TaskListQuery.Shape, String>
 
     /// The first wait after a failed connection attempt, doubled each time up to `maximumBackoff`.
     static let minimumBackoff: UInt64 = 50_000_000
@@ -61,6 +62,7 @@ public final class PostgresTaskStore: TaskStore {
         self.statementMode = statementMode
         self.poolerNotice = poolerNotice
         self.preparedStatementLimit = Self.fixedStatementAllowance + listStatementCacheSize
+        self.listStatementText = BoundedCache(capacity: listStatementCacheSize)
         self.connect = connect
     }
 
@@ -459,12 +461,16 @@ public final class PostgresTaskStore: TaskStore {
                 ORDER BY \(inner.order) LIMIT $2::bigint OFFSET $3::bigint
             ) AS page ON true
             ORDER BY \(outer.order)
-            """, listParameters(query))
+            """, texts(of: inner.parameters))
     }
 
     /// The filter's values, as the list statement takes them after its fixed ones.
     static func listParameters(_ query: TaskListQuery) -> [String?] {
-        TaskListSQL(query, firstParameter: 4, placeholder: listPlaceholder, contains: listContains).parameters.map {
+        texts(of: TaskListSQL(query, firstParameter: 4, placeholder: listPlaceholder, contains: listContains).parameters)
+    }
+
+    private static func texts(of parameters: [TaskListSQL.Parameter]) -> [String?] {
+        parameters.map {
             switch $0 {
             case .text(let text): return text
             case .integer(let number): return String(number)

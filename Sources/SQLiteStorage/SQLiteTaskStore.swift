@@ -166,12 +166,11 @@ public final class SQLiteTaskStore: TaskStore {
         TaskColumn.placeholders(TaskColumn.state, from: first) { number, _ in "?\(number)" }
     }
 
-    /// The parameter number right after the state's, when they start at `first`.
-    static func afterState(_ first: Int) -> Int { first + TaskColumn.state.count }
-
-    /// Binds every state column's value of `state`, in `TaskColumn.state` order, from parameter `first` on.
-    static func bind(_ state: TaskState, to statement: SQLiteStatement, from first: Int32) throws(SQLiteError) {
-        for (offset, column) in TaskColumn.state.enumerated() {
+    /// Binds the value of `state` in each of `columns` (every state column unless told), in
+    /// order, from parameter `first` on.
+    static func bind(_ state: TaskState, _ columns: [TaskColumn] = TaskColumn.state, to statement: SQLiteStatement,
+                     from first: Int32) throws(SQLiteError) {
+        for (offset, column) in columns.enumerated() {
             try statement.bind(state.storedValue(column), at: first + Int32(offset))
         }
     }
@@ -293,9 +292,7 @@ public final class SQLiteTaskStore: TaskStore {
                 try statement.bind(write.completedAt, at: 4)
                 try statement.bind(next?.id, at: 5)
                 try statement.bind(change, at: 6)
-                for (offset, column) in changed.enumerated() {
-                    try statement.bind(write.state.storedValue(column), at: 7 + Int32(offset))
-                }
+                try Self.bind(write.state, changed, to: statement, from: 7)
                 guard let updated = try Self.storedRow(statement) else { return .notFound }
                 return .updated(updated)
             }

@@ -52,16 +52,15 @@ final class WALCheckpointer: Sendable {
         let file = DatabaseFile(options: options)
         let identity = file.currentIdentity()
         var connection: SQLiteConnection?
-        var lastSeen: (size: Int, modified: timespec)?
+        var lastSeen: WALVersion?
         while !state.stopping.load(ordering: .relaxed) {
             // In short naps, so a stop (the backend's last store released) waits 10 ms at most.
             for _ in 0..<(intervalMicroseconds / 10_000) where !state.stopping.load(ordering: .relaxed) { usleep(10_000) }
             // A WAL unchanged since the last checkpoint has nothing to copy.
             var status = stat()
             guard stat(options.path + "-wal", &status) == 0 else { continue }
-            let seen = (size: Int(status.st_size), modified: status.st_mtim)
-            if let lastSeen, lastSeen.size == seen.size, lastSeen.modified.tv_sec == seen.modified.tv_sec,
-               lastSeen.modified.tv_nsec == seen.modified.tv_nsec { continue }
+            let seen = WALVersion(size: Int(status.st_size), seconds: status.st_mtim.tv_sec, nanoseconds: status.st_mtim.tv_nsec)
+            guard seen != lastSeen else { continue }
             // A replaced file is not ours to checkpoint (see `SQLiteTaskStore.ensureCurrentFile`).
             guard identity != nil, file.currentIdentity() == identity else { continue }
             do {
@@ -77,6 +76,13 @@ final class WALCheckpointer: Sendable {
             }
         }
     }
+}
+
+/// What tells a changed WAL file: its size and modification time.
+private struct WALVersion: Equatable {
+    let size: Int
+    let seconds: Int
+    let nanoseconds: Int
 }
 
 /// The checkpointer of one backend: made with its first store, kept while any store holds it.

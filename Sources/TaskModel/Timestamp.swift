@@ -12,11 +12,14 @@ public enum Timestamp {
 
     /// Appends the 24-byte timestamp to `output` in one fixed-width write.
     public static func append(milliseconds: Int64, to output: inout [UInt8]) {
+        append(byteCount, to: &output) { write(milliseconds: milliseconds, into: $0) }
+    }
+
+    /// Appends `count` bytes to `output` and lets `write` fill them in place.
+    private static func append(_ count: Int, to output: inout [UInt8], _ write: (UnsafeMutableBufferPointer<UInt8>) -> Int) {
         let start = output.count
-        output.append(contentsOf: repeatElement(0, count: byteCount))
-        output.withUnsafeMutableBufferPointer { buffer in
-            _ = write(milliseconds: milliseconds, into: UnsafeMutableBufferPointer(rebasing: buffer[start...]))
-        }
+        output.append(contentsOf: repeatElement(0, count: count))
+        output.withUnsafeMutableBufferPointer { buffer in _ = write(UnsafeMutableBufferPointer(rebasing: buffer[start...])) }
     }
 
     /// Writes the timestamp over the first 24 bytes of `text` (which has at least that many) and
@@ -129,11 +132,7 @@ public enum Timestamp {
 
     /// Appends the calendar date (UTC) of `milliseconds` as the 10 bytes `YYYY-MM-DD`.
     public static func appendDate(milliseconds: Int64, to output: inout [UInt8]) {
-        let start = output.count
-        output.append(contentsOf: repeatElement(0, count: 10))
-        output.withUnsafeMutableBufferPointer { buffer in
-            _ = writeDate(milliseconds: milliseconds, into: UnsafeMutableBufferPointer(rebasing: buffer[start...]))
-        }
+        append(10, to: &output) { writeDate(milliseconds: milliseconds, into: $0) }
     }
 
     /// Writes the calendar date (UTC) of `milliseconds` over the first 10 bytes of `text` and
