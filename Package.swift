@@ -47,7 +47,7 @@ let package = Package(
         // the store protocols every backend implements. No database driver, no HTTP.
         .target(name: "TaskModel", dependencies: ["ASCII", "JSON", "JWT", "Locks"]),
         // One module per backend: the task model over its driver.
-        .target(name: "SQLiteStorage", dependencies: ["TaskModel", "SQLite", "ASCII", "Caching", "Clocks", "Locks"]),
+        .target(name: "SQLiteStorage", dependencies: ["TaskModel", "SQLite", "ASCII", "Caching", "Clocks", "Locks", "CAtomics"]),
         .target(name: "PostgresStorage", dependencies: ["TaskModel", "PostgreSQL", "ASCII", "Clocks", "Caching"]),
         // The same rules in memory: the application's unit tests and the conformance suite's reference.
         .target(name: "MemoryStorage", dependencies: ["TaskModel", "Clocks", "Locks"]),

@@ -64,6 +64,10 @@ public final class ConnectionDispatcher: @unchecked Sendable {
     private var queue = ReadyQueue()
     /// Idle connections, and since when (the clock's nanoseconds) each has been idle.
     private var idle: [Int32: UInt64] = [:]
+    /// Connections whose request waits off any thread, watched for their peer hanging up.
+    private var parked: Set<Int32> = []
+    /// Told (on the dispatcher thread) which parked connection hung up.
+    private var hangUpHandler: (@Sendable (Int32) -> Void)?
     private var statistics = Statistics()
     private var waitingWorkers = 0
     private var stopping = false
@@ -163,7 +167,8 @@ public final class ConnectionDispatcher: @unchecked Sendable {
         guard var connection = queue.removeFirst() else { return nil }
         let now = clock()
         connection.waitedNanoseconds = now > connection.readySince ? now - connection.readySince : 0
-        connection.isOverdue = connection.waitedNanoseconds > settings.queueTimeoutNanoseconds
+        // A resumed request is answered however long it queued: it has been accepted already.
+        connection.isOverdue = connection.resumed == nil && connection.waitedNanoseconds > settings.queueTimeoutNanoseconds
         statistics.busy += 1
         statistics.dequeued += 1
         statistics.waitedNanoseconds &+= connection.waitedNanoseconds
@@ -182,6 +187,53 @@ public final class ConnectionDispatcher: @unchecked Sendable {
         let release = releaseLocked(keptDescriptor)
         pthread_mutex_unlock(mutex)
         complete(release)
+    }
+
+    // MARK: - Requests waiting off any thread
+
+    /// Sets who hears that a parked connection's peer hung up (`watchForHangUp`).
+    public func onParkedHangUp(_ handler: @escaping @Sendable (Int32) -> Void) {
+        pthread_mutex_lock(mutex)
+        hangUpHandler = handler
+        pthread_mutex_unlock(mutex)
+    }
+
+    /// Watches the connection of a request that its worker parked (it stays counted as in service)
+    /// for its peer hanging up: the handler of `onParkedHangUp` then hears of it once, on the
+    /// dispatcher thread. False when epoll refused (the hang-up then goes unnoticed).
+    @discardableResult
+    public func watchForHangUp(_ fd: Int32) -> Bool {
+        pthread_mutex_lock(mutex)
+        defer { pthread_mutex_unlock(mutex) }
+        do {
+            try poll.rearm(fd, .parked)
+            parked.insert(fd)
+            return true
+        } catch {
+            log("watching a waiting request's connection failed: \(error)")
+            return false
+        }
+    }
+
+    /// Stops watching a parked connection: whoever calls this owns it again. A hang-up reported
+    /// meanwhile is ignored (the next write or read finds it).
+    public func stopWatching(_ fd: Int32) {
+        pthread_mutex_lock(mutex)
+        parked.remove(fd)
+        pthread_mutex_unlock(mutex)
+    }
+
+    /// Queues a parked request (not watched) for the next free worker, which gets `state` in
+    /// `ReadyConnection.resumed`; it is finished as any other (`finished(keptDescriptor:)`).
+    public func resume(_ fd: Int32, state: any AnyObject & Sendable) {
+        var ready = ReadyConnection(descriptor: fd, readySince: clock())
+        ready.resumed = state
+        pthread_mutex_lock(mutex)
+        statistics.busy -= 1  // taken again from the queue
+        queue.append(ready)
+        let wakeWorker = waitingWorkers > 0
+        pthread_mutex_unlock(mutex)
+        if wakeWorker { pthread_cond_signal(workAvailable) }
     }
 
     /// What is left to do, without the lock, after a connection came back.
@@ -267,7 +319,17 @@ public final class ConnectionDispatcher: @unchecked Sendable {
                 } else if listeners.contains(fd) {
                     acceptConnections(on: fd)
                 } else {
-                    connectionBecameReadable(fd, hungUp: event.events & (EPOLLRDHUP.rawValue | EPOLLHUP.rawValue) != 0)
+                    pthread_mutex_lock(mutex)
+                    let wasParked = parked.remove(fd) != nil
+                    // Anything else is a stale report for a connection a worker holds: ignored.
+                    let isWatched = idle[fd] != nil || arriving[fd] != nil
+                    let handler = hangUpHandler
+                    pthread_mutex_unlock(mutex)
+                    if wasParked {
+                        handler?(fd)
+                    } else if isWatched {
+                        connectionBecameReadable(fd, hungUp: event.events & (EPOLLRDHUP.rawValue | EPOLLHUP.rawValue) != 0)
+                    }
                 }
             }
             guard let next = try afterEvents() else { return }

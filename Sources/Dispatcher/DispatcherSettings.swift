@@ -4,7 +4,7 @@ public struct DispatcherSettings: Sendable {
     /// connection takes the place of the longest-idle one (so idle connections, an attacker's
     /// or not, can never lock nginx out), or waits in the kernel's listen backlog when none is
     /// idle. This also bounds the ready queue.
-    public var maximumConnections: Int = 4096
+    public var maximumConnections: Int = 16384
     /// A request that waited longer than this for a free thread is answered 503 at once.
     public var queueTimeoutNanoseconds: UInt64 = 5_000_000_000
     /// The TCP peers allowed to connect (`FCGI_WEB_SERVER_ADDRS`).

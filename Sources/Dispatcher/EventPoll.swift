@@ -25,12 +25,15 @@ final class EventPoll: @unchecked Sendable {
         case connection
         /// The eventfd: level-triggered until consumed.
         case wake
+        /// A connection whose request waits off any thread: only its hang-up is reported, once.
+        case parked
 
         var events: UInt32 {
             switch self {
             case .wake: return EPOLLIN.rawValue
             case .listener: return EPOLLIN.rawValue | EPOLLEXCLUSIVE.rawValue
             case .connection: return EPOLLIN.rawValue | EPOLLRDHUP.rawValue | EPOLLONESHOT.rawValue
+            case .parked: return EPOLLRDHUP.rawValue | EPOLLONESHOT.rawValue
             }
         }
     }
@@ -63,8 +66,8 @@ final class EventPoll: @unchecked Sendable {
     }
 
     /// Watches a connection again after its one reported event (`EPOLLONESHOT`).
-    func rearm(_ fd: Int32) throws(SystemCallError) {
-        try control(EPOLL_CTL_MOD, fd, .connection, name: "epoll_ctl(MOD)")
+    func rearm(_ fd: Int32, _ interest: Interest = .connection) throws(SystemCallError) {
+        try control(EPOLL_CTL_MOD, fd, interest, name: "epoll_ctl(MOD)")
     }
 
     /// Stops watching `fd` (closing a descriptor also does this).

@@ -12,6 +12,9 @@ public struct ReadyConnection: Sendable {
     /// which nginx never does): the connection is closed after the answer, so the bytes after
     /// it are never silently dropped on a connection kept open.
     public internal(set) var closeAfterResponse = false
+    /// A request that waited off any thread and is due again (`ConnectionDispatcher.resume`):
+    /// its state, as the one who parked it left it. Nothing is to be read from the connection.
+    public internal(set) var resumed: (any AnyObject & Sendable)?
 }
 
 /// A first-in, first-out queue of ready connections (a ring over an array: no per-item allocation).

@@ -9,6 +9,7 @@ public final class MemoryTaskBackend: TaskBackend {
     /// Behind a pthread mutex (`Locked`), which the thread sanitizer sees, unlike `Mutex`'s futex.
     let database: Locked<MemoryDatabase>
     private let committed = Atomic<Int>(0)
+    private let feed = LocalChangeFeed()
 
     /// An empty database with a fresh sync cursor key.
     public init() throws(StorageError) {
@@ -34,6 +35,9 @@ public final class MemoryTaskBackend: TaskBackend {
     public func migrate(progress: (Int, Int) -> Void) throws(StorageError) -> Int64 { 1 }
 
     public func makeStore() throws(StorageError) -> any TaskStore { MemoryTaskStore(backend: self) }
+
+    /// One process holds the whole database: its changes are heard in that process only.
+    public func makeChangeFeed() throws(StorageError) -> any ChangeFeed { feed }
 
     public func check() throws(StorageError) -> String {
         "database ok: memory, \(database.withLock { $0.tasks.count }) tasks"

@@ -45,7 +45,7 @@ public enum MetricsLayout {
         case claim = 0, startTime, threads, threadsBusy, connectionsOpen, connectionsIdle, requestsQueued
         case connectionsAccepted, requestsShed, queueWaitNanoseconds, requestsDequeued, refusedPeers
         case busyRetries, jwksKeys, jwksLastSuccess, jwksFailures, residentBytes, openDescriptors
-        case databaseBytes, walBytes, commits, requestsParked
+        case databaseBytes, walBytes, commits, requestsParked, changeWaiters, changeWakeUps, changeWaitTimeouts
     }
 
     // The file: a header page, then the slots.

@@ -12,7 +12,8 @@ public struct ProcessMetrics: @unchecked Sendable {
 
     /// The words that count (summed over dead processes too); the others are gauges.
     static let counterWords: [MetricsLayout.ProcessWord] = [.connectionsAccepted, .requestsShed, .queueWaitNanoseconds,
-                                                             .requestsDequeued, .refusedPeers, .busyRetries, .commits]
+                                                             .requestsDequeued, .refusedPeers, .busyRetries, .commits,
+                                                             .changeWakeUps, .changeWaitTimeouts]
 
     init(base: UnsafeMutablePointer<UInt64>, file: MetricsFile) {
         self.base = base
@@ -49,6 +50,12 @@ public struct ProcessMetrics: @unchecked Sendable {
         public var commits: UInt64 = 0
         /// Requests answered and waiting for their writes' flush, holding no thread.
         public var requestsParked: UInt64 = 0
+        /// Sync requests waiting for their user's next change, holding no thread (contract §13).
+        public var changeWaiters: UInt64 = 0
+        /// Waiting sync requests woken by a change (their own user's, or one sharing its marker).
+        public var changeWakeUps: UInt64 = 0
+        /// Waiting sync requests answered empty when their `wait` ran out.
+        public var changeWaitTimeouts: UInt64 = 0
 
         /// An empty sample.
         public init() {}
@@ -66,6 +73,8 @@ public struct ProcessMetrics: @unchecked Sendable {
             (.jwksFailures, sample.jwksFailures), (.residentBytes, sample.residentBytes),
             (.openDescriptors, sample.openDescriptors), (.databaseBytes, sample.databaseBytes), (.walBytes, sample.walBytes),
             (.commits, sample.commits), (.requestsParked, sample.requestsParked),
+            (.changeWaiters, sample.changeWaiters), (.changeWakeUps, sample.changeWakeUps),
+            (.changeWaitTimeouts, sample.changeWaitTimeouts),
         ]
         for (word, value) in values {
             todo_atomic_store(base + word.rawValue, value &+ (carried[word] ?? 0))

@@ -107,6 +107,26 @@ public final class PostgresConnection {
         return isConnected
     }
 
+    /// Waits up to `timeoutMilliseconds` for the server to send something (a notification, or
+    /// its goodbye), reads it, and returns the notifications received so far as (channel,
+    /// payload); nil when the connection is dead. For a connection that only `LISTEN`s.
+    public func awaitNotifications(timeoutMilliseconds: Int32) -> [(channel: String, payload: [UInt8])]? {
+        guard isConnected else { return nil }
+        var descriptor = pollfd(fd: PQsocket(handle), events: Int16(POLLIN), revents: 0)
+        if poll(&descriptor, 1, timeoutMilliseconds) == 1 {
+            guard PQconsumeInput(handle) == 1 else { return nil }
+        }
+        var received: [(channel: String, payload: [UInt8])] = []
+        while let notification = PQnotifies(handle) {
+            let channel = String(cString: notification.pointee.relname)
+            let payload = Array(UnsafeBufferPointer(start: UnsafeRawPointer(notification.pointee.extra).assumingMemoryBound(to: UInt8.self),
+                                                    count: strlen(notification.pointee.extra)))
+            PQfreemem(notification)
+            received.append((channel, payload))
+        }
+        return isConnected ? received : nil
+    }
+
     /// The server's version as a number, e.g. 150004 for 15.4.
     public var serverVersion: Int32 { PQserverVersion(handle) }
 

@@ -13,13 +13,21 @@ public struct PostgresBackend: TaskBackend {
     /// How connections send statements (`unnamed` for transaction-mode poolers).
     let statementMode: PostgresStatementMode
     private let poolerNotice: PoolerNotice
+    /// Where the live-sync listener connects, when not `connectionString` (a pooler in between).
+    let listenConnectionString: String?
+    private let warn: @Sendable (String) -> Void
 
     /// The database `connectionString` names; throws when libpq cannot parse it. `warn` gets
-    /// the one line a process writes when a pooler turns its connections to unnamed statements.
+    /// the one line a process writes when a pooler turns its connections to unnamed statements,
+    /// and live sync's listener troubles; `listenConnectionString` is where that listener
+    /// connects (default `connectionString`).
     public init(connectionString: String,
                 listStatementCacheSize: Int = ListStatementCache.defaultShapes,
                 statementMode: PostgresStatementMode = .named,
+                listenConnectionString: String? = nil,
                 warn: @escaping @Sendable (String) -> Void = { _ in }) throws(StorageError) {
+        self.listenConnectionString = listenConnectionString
+        self.warn = warn
         self.listStatementCacheSize = listStatementCacheSize
         self.statementMode = statementMode
         poolerNotice = PoolerNotice(write: warn)
@@ -52,6 +60,12 @@ public struct PostgresBackend: TaskBackend {
         let connection = try connect()
         try Self.mapped { () throws(PostgresError) in try PostgresSchema.migrate(connection, progress: progress) }
         return PostgresSchema.version
+    }
+
+    /// A `LISTEN`ing connection of this process's own (`PostgresChangeFeed`); it connects on
+    /// first use and after outages, so a server down at start-up delays only live sync.
+    public func makeChangeFeed() throws(StorageError) -> any ChangeFeed {
+        PostgresChangeFeed(connectionString: listenConnectionString ?? connectionString, warn: warn)
     }
 
     public func makeStore() throws(StorageError) -> any TaskStore {

@@ -9,7 +9,7 @@ import TaskModel
 /// transaction only (`set_config(…, true)`), so it also holds behind PgBouncer in transaction mode.
 enum PostgresSchema {
     /// The schema version this build writes (the one row of `todo_schema`).
-    static let version: Int64 = 4
+    static let version: Int64 = 5
 
     /// Serializes `migrate` across hosts for the length of its transaction ("Todo" in ASCII).
     static let migrationLockKey: Int64 = 0x546F_646F
@@ -133,6 +133,21 @@ enum PostgresSchema {
         CREATE INDEX tasks_by_user_due_desc ON tasks (user_id, (due_date IS NOT NULL), due_date, due_all_day, id);
         """
 
+    /// Version 5 (contract §13): every commit that moves a user's change number notifies
+    /// `PostgresChangeFeed.channel` with the user's `ChangeKey` (16 hex digits of the id's SHA-256,
+    /// never the id), on every host listening; PostgreSQL delivers it only after the commit and
+    /// folds repeats within one transaction.
+    static let versionFive = """
+        CREATE FUNCTION todo_notify_task_change() RETURNS trigger LANGUAGE plpgsql AS $$
+        BEGIN
+            PERFORM pg_notify('\(PostgresChangeFeed.channel)', left(encode(sha256(convert_to(NEW.user_id, 'UTF8')), 'hex'), 16));
+            RETURN NULL;
+        END
+        $$;
+        CREATE TRIGGER task_sync_notify AFTER INSERT OR UPDATE OF last_change ON task_sync
+            FOR EACH ROW EXECUTE FUNCTION todo_notify_task_change();
+        """
+
     /// The `todo_keys` row of the sync cursor key.
     static let syncCursorKeyName = "sync_cursor"
 
@@ -196,6 +211,11 @@ enum PostgresSchema {
                 try connection.execute(versionFour)
                 try connection.execute("UPDATE todo_schema SET version = 4")
                 progress(Int(4 - current), pending)
+            }
+            if current < 5 {
+                try connection.execute(versionFive)
+                try connection.execute("UPDATE todo_schema SET version = 5")
+                progress(Int(5 - current), pending)
             }
             try connection.execute("COMMIT")
         } catch {

@@ -36,6 +36,11 @@ public struct SQLiteBackend: TaskBackend {
         return TaskDatabase.schemaVersion
     }
 
+    /// The shared page beside the database file (`SharedChangeFeed`).
+    public func makeChangeFeed() throws(StorageError) -> any ChangeFeed {
+        try SharedChangeFeed(databasePath: options.path)
+    }
+
     public func makeStore() throws(StorageError) -> any TaskStore {
         let file = DatabaseFile(options: options)
         let connection = try Self.open(options, migrate: false)

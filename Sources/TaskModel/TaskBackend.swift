@@ -11,6 +11,9 @@ public protocol TaskBackend: Sendable {
     func migrate(progress: (_ applied: Int, _ pending: Int) -> Void) throws(StorageError) -> Int64
     /// A store for the calling thread, over its own connection.
     func makeStore() throws(StorageError) -> any TaskStore
+    /// The feed through which this process hears of every process's (and host's) committed
+    /// changes, for live sync (contract §13); one per process.
+    func makeChangeFeed() throws(StorageError) -> any ChangeFeed
     /// Verifies the database (reachable, this build's schema, integrity) and describes it in
     /// one line; a database that does not exist yet is reported, not an error.
     func check() throws(StorageError) -> String

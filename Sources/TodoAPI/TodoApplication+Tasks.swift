@@ -3,7 +3,7 @@ import TaskModel
 
 /// The task routes: list, create, read, replace, merge, complete, delete and sync.
 extension TodoApplication {
-    func handleTasks(_ request: HTTPRequest, user: AuthenticatedUser, resource: Route.TaskResource) throws -> HTTPResponse {
+    func handleTasks(_ request: HTTPRequest, user: AuthenticatedUser, resource: Route.TaskResource, _ reply: inout Reply) throws -> HTTPResponse {
         let method = request.method
         switch resource {
         case .collection:
@@ -42,7 +42,7 @@ extension TodoApplication {
             let id = try taskID(rawID)
             return try update(user: user, id: id, TaskUpdate(.complete(completed), ifMatch: request.ifMatch))
         case .changes:
-            return try sync(user: user, query: request.query)
+            return try sync(user: user, request: request, &reply)
         }
     }
 
@@ -94,20 +94,27 @@ extension TodoApplication {
         }
     }
 
-    /// `GET /api/{user_id}/tasks/changes?since=…&limit=…`.
-    private func sync(user: AuthenticatedUser, query: [UInt8]) throws -> HTTPResponse {
-        let parameters = try SyncQuery(rawQuery: query)
+    /// `GET /api/{user_id}/tasks/changes?since=…&limit=…&wait=…`.
+    private func sync(user: AuthenticatedUser, request: HTTPRequest, _ reply: inout Reply) throws -> HTTPResponse {
+        let parameters = try SyncQuery(rawQuery: request.query)
         let cursors = try syncCursor()
         var since: SyncPosition?
         if let cursor = parameters.since {
             guard let position = cursors.decode(cursor, userID: user.id) else { throw APIError.invalidCursor }
             since = position
         }
+        // §13: only a GET with a cursor waits. The marker is read before the database: a change
+        // committed after that read moves it, so the wait below cannot miss it.
+        let waitsFor = parameters.wait > 0 && since != nil && request.method == .get ? changeMarker : nil
+        let marker = waitsFor?(user.changeKey)
         let page = try store.syncPage(userID: user.id, since: since, limit: parameters.limit)
         switch page.refusal {
         case .unknown?: throw APIError.invalidCursor
         case .expired?: throw APIError(.cursorExpired, detail: "This cursor is older than the deletions kept; sync again without since.")
         case nil: break
+        }
+        if let marker, page.tasks.isEmpty, page.deleted.isEmpty, !page.hasMore {
+            reply.changeWait = ChangeWait(key: user.changeKey, marker: marker, seconds: parameters.wait)
         }
         var writer = JSONWriter(capacity: 256 + page.tasks.count * 300 + page.deleted.count * 12)
         writer.raw("{\"tasks\":[")

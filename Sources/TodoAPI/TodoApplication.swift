@@ -1,3 +1,4 @@
+import APITables
 import ASCII
 import Clocks
 import JSON
@@ -14,16 +15,21 @@ public final class TodoApplication {
     let log: @Sendable (String) -> Void
     private let cors: CORSPolicy
     private let metrics: (@Sendable () -> (contentType: String, body: [UInt8]))?
+    /// Reads a user's change marker (live sync's feed); nil when requests never wait.
+    let changeMarker: (@Sendable (ChangeKey) -> UInt64)?
     /// Keyed with the database's cursor key on the first sync request (read once per thread).
     private var cursors: SyncCursor?
 
     /// Creates the application over `store`; `nowMilliseconds` gives milliseconds since the epoch
-    /// (task timestamps), `log` receives fault details, and `metrics` renders `/metrics` (without
-    /// it, `/metrics` is no route).
+    /// (task timestamps), `log` receives fault details, `metrics` renders `/metrics` (without
+    /// it, `/metrics` is no route), and `changeMarker` reads live sync's markers (without it, a
+    /// sync request's `wait` is checked but answered at once).
     public init(authenticator: Authenticator, store: any TaskStore, cors: CORSPolicy = CORSPolicy(),
                 nowMilliseconds: @escaping @Sendable () -> Int64 = WallClock.milliseconds,
                 metrics: (@Sendable () -> (contentType: String, body: [UInt8]))? = nil,
+                changeMarker: (@Sendable (ChangeKey) -> UInt64)? = nil,
                 log: @escaping @Sendable (String) -> Void) {
+        self.changeMarker = changeMarker
         self.authenticator = authenticator
         self.store = store
         self.cors = cors
@@ -43,9 +49,24 @@ public final class TodoApplication {
     /// Answers one request. Never throws: every failure becomes a JSON error response.
     public func respond(to request: HTTPRequest) -> Reply {
         var reply = Reply(response: HTTPResponse(status: 500))
+        answer(request, &reply) { reply throws in try handle(request, &reply) }
+        return reply
+    }
+
+    /// Reads the changes again for a sync request that has been waiting (contract §13), as its
+    /// user: authenticated when it arrived, so a token that expired meanwhile does not matter.
+    /// The reply waits again (`changeWait`) when there is still nothing after its cursor.
+    public func recheck(_ request: HTTPRequest, user: AuthenticatedUser) -> Reply {
+        var reply = Reply(response: HTTPResponse(status: 500), routeTemplate: RouteKind.changes.template, user: user)
+        answer(request, &reply) { reply throws in try handleTasks(request, user: user, resource: .changes, &reply) }
+        return reply
+    }
+
+    /// Runs `handler` for `request` and puts its response (or its failure's) into `reply`.
+    private func answer(_ request: HTTPRequest, _ reply: inout Reply, _ handler: (inout Reply) throws -> HTTPResponse) {
         var response: HTTPResponse
         do {
-            response = try handle(request, &reply)
+            response = try handler(&reply)
         } catch let error as APIError {
             reply.authFailureReason = error.authFailureReason
             response = error.response
@@ -63,7 +84,6 @@ public final class TodoApplication {
         reply.committedWrite = reply.authenticatedUser != nil && (200..<300).contains(response.status)
             && [.post, .put, .patch, .delete].contains(request.method)
         reply.response = response
-        return reply
     }
 
     /// The answer to a request that waited too long for a free thread: 503 with `Retry-After`,
@@ -115,7 +135,7 @@ public final class TodoApplication {
         reply.user = user
         guard owner.elementsEqual(user.id.utf8) else { throw APIError.forbidden }
 
-        return try handleTasks(request, user: user, resource: resource)
+        return try handleTasks(request, user: user, resource: resource, &reply)
     }
 
     /// `/health`, `/api` and every path under `/api/`: where a preflight is answered.

@@ -64,6 +64,14 @@ extension Option {
                                            help: "PostgreSQL: named statements (prepared once per connection) or unnamed ones "
                                                + "(parsed on each use), for transaction-mode poolers that do not keep named "
                                                + "statements, such as PgBouncer before 1.21.")
+    static let postgresListen = Option(flag: "--postgres-listen", variable: "TODO_POSTGRES_LISTEN", argument: "URI",
+                                       help: "PostgreSQL: where each process LISTENs for live sync's change notifications "
+                                           + "(default: --database); set it to the server itself when --database goes "
+                                           + "through a transaction-mode pooler, which cannot hold a LISTEN.")
+    static let maxWaiters = Option(flag: "--max-waiters", variable: "TODO_MAX_WAITERS", argument: "N", defaultValue: "10000",
+                                   range: 0...1_000_000,
+                                   help: "Live sync: requests waiting for a change at once per process (they hold no thread); "
+                                       + "more are answered 503 overloaded with Retry-After; 0 answers every wait at once.")
     static let metricsFile = Option(flag: "--metrics-file", variable: "TODO_METRICS_FILE", argument: "PATH|off",
                                     help: "The file the worker processes share their metrics in (default: the SQLite database "
                                         + "path with .metrics appended; with PostgreSQL, todo-fcgi.metrics in $STATE_DIRECTORY or "
@@ -111,7 +119,7 @@ extension Option {
     /// Every setting, in `--help` order.
     static let all: [Option] = [
         listen, threads, backlog, maxConnections, queueTimeout, database, synchronous, statementCache, postgresStatements,
-        metricsFile, logLevel,
+        postgresListen, maxWaiters, metricsFile, logLevel,
         copySource, copyDestination, quiet, subject, lifetime, signingKey, privateKeyFile, jwksFile, keyID, force, environmentFile,
         secret, secretFile, credentialsDirectory, corsOrigins, betterAuthURL, jwksURL, jwksPath,
         jwksMaximumAge, jwksRefreshInterval, issuer, audience, leeway, webServerAddresses,

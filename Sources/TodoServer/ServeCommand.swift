@@ -37,7 +37,7 @@ enum ServeCommand {
             + "issuer \(configuration.jwt.issuer ?? "(any)"), audience \(configuration.jwt.audience ?? "(any)"), "
             + "leeway \(Int(configuration.jwt.leewaySeconds))s, "
             + "CORS origins \(configuration.cors.allowedOrigins.isEmpty ? "(none)" : configuration.cors.allowedOrigins.sorted().joined(separator: ",")), "
-            + "log level \(configuration.logLevel)")
+            + "log level \(configuration.logLevel), sync waiters at most \(configuration.maximumWaiters)")
         raiseDescriptorLimit(toServe: configuration.dispatcher.maximumConnections)
         return try WorkerPool(configuration: configuration, socket: socket).run {
             do {

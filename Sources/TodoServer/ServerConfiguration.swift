@@ -21,6 +21,8 @@ struct ServerConfiguration: Sendable {
     var dispatcher: DispatcherSettings
     /// The shared metrics file; nil when metrics are off.
     var metricsPath: String?
+    /// Live-sync requests waiting at once, at most (`--max-waiters`).
+    var maximumWaiters: Int
 }
 
 extension Settings {
@@ -29,7 +31,8 @@ extension Settings {
         let backend = try backend()
         return ServerConfiguration(listenAddress: value(.listen), backlog: Int32(try integer(.backlog)), threads: try integer(.threads),
                                    backend: backend, jwt: try jwtConfiguration(), cors: try corsPolicy(), logLevel: try logLevel(),
-                                   dispatcher: try dispatcherSettings(), metricsPath: metricsPath(databaseFile: backend.databaseFile))
+                                   dispatcher: try dispatcherSettings(), metricsPath: metricsPath(databaseFile: backend.databaseFile),
+                                   maximumWaiters: try integer(.maxWaiters))
     }
 
     /// `--metrics-file` / `TODO_METRICS_FILE`, nil for `off`. By default beside an SQLite
@@ -61,7 +64,7 @@ extension Settings {
             }
             do {
                 return try PostgresBackend(connectionString: name, listStatementCacheSize: cacheSize, statementMode: mode,
-                                           warn: { Log.write(.warn, $0) })
+                                           listenConnectionString: value(.postgresListen), warn: { Log.write(.warn, $0) })
             } catch {
                 throw ConfigurationError("--database: \(error.message)")
             }

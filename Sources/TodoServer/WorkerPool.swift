@@ -46,6 +46,9 @@ final class WorkerPool: Sendable {
     private let slots = SlotShelf()
     /// Requests parked now, waiting for their writes' flush.
     private let parkedRequests = Atomic<Int>(0)
+    /// Where sync requests wait for their users' changes; nil when waits are answered at once
+    /// (`--max-waiters 0`, or no change feed).
+    private let room: ChangeWaitRoom?
 
     init(configuration: ServerConfiguration, socket: Int32) throws {
         self.configuration = configuration
@@ -66,6 +69,19 @@ final class WorkerPool: Sendable {
         }
         metricsFile = file
         processMetrics = process
+        var room: ChangeWaitRoom?
+        if configuration.maximumWaiters > 0 {
+            do {
+                let feed = try configuration.backend.makeChangeFeed()
+                room = ChangeWaitRoom(feed: feed, capacity: configuration.maximumWaiters) { [dispatcher] fd in
+                    dispatcher.watchForHangUp(fd)
+                }
+            } catch {
+                // Live sync is a convenience over polling: without it, every wait answers at once.
+                Log.error("live sync is off (sync requests with wait answer at once): \(error)")
+            }
+        }
+        self.room = room
     }
 
     /// Runs until SIGTERM or SIGINT, then stops accepting, lets requests already sent finish and
@@ -82,8 +98,17 @@ final class WorkerPool: Sendable {
                 kill(getpid(), SIGTERM)
             }
         }
+        dispatcher.onParkedHangUp { [self] fd in waiterHungUp(fd) }
         let threads = (0..<configuration.threads).map { _ in WorkerThread { [self] in work() } }
         let housekeeper = WorkerThread { [self] in keepHouse() }
+        let waitRoom = room.map { room in
+            WorkerThread { [self] in
+                room.run { waiter, _ in
+                    dispatcher.stopWatching(waiter.descriptor)
+                    dispatcher.resume(waiter.descriptor, state: waiter)
+                }
+            }
+        }
         while started.load(ordering: .sequentiallyConsistent) < threads.count { usleep(1000) }
         let failures = failedToStart.load(ordering: .sequentiallyConsistent)
         if failures == 0 {
@@ -100,8 +125,11 @@ final class WorkerPool: Sendable {
         } else {
             Log.error("\(failures) of \(threads.count) worker threads failed to start; exiting")
         }
+        // Waiting sync requests are answered (the workers still serve) before connections close.
+        room?.stop()
         dispatcher.stop(graceSeconds: failures == 0 ? Self.keptConnectionGrace : 0)
         stopping.store(true, ordering: .sequentiallyConsistent)
+        waitRoom?.join()
         dispatcherThread.join()
         threads.forEach { $0.join() }
         housekeeper.join()
@@ -142,10 +170,14 @@ final class WorkerPool: Sendable {
         var sample = ProcessMetrics.Sample()
         sample.startTime = startTime
         sample.threads = UInt64(configuration.threads)
-        // The dispatcher counts a parked request as in service; no thread holds it.
+        // The dispatcher counts a parked request (or a waiting one) as in service; no thread holds it.
         let parked = parkedRequests.load(ordering: .relaxed)
-        sample.threadsBusy = UInt64(max(statistics.busy - parked, 0))
+        let waiting = room?.waiting.load(ordering: .relaxed) ?? 0
+        sample.threadsBusy = UInt64(max(statistics.busy - parked - waiting, 0))
         sample.requestsParked = UInt64(max(parked, 0))
+        sample.changeWaiters = UInt64(max(waiting, 0))
+        sample.changeWakeUps = room?.wokenByChange.load(ordering: .relaxed) ?? 0
+        sample.changeWaitTimeouts = room?.timedOut.load(ordering: .relaxed) ?? 0
         sample.connectionsOpen = UInt64(max(statistics.open, 0))
         sample.connectionsIdle = UInt64(max(statistics.idle, 0))
         sample.requestsQueued = UInt64(max(statistics.queued, 0))
@@ -180,8 +212,12 @@ final class WorkerPool: Sendable {
         let seen = generation.load(ordering: .sequentiallyConsistent)
         let settings = jwt.withLock { $0 }
         let metrics: (@Sendable () -> (contentType: String, body: [UInt8]))? = metricsFile == nil ? nil : { @Sendable [self] in renderMetrics() }
+        var changeMarker: (@Sendable (ChangeKey) -> UInt64)?
+        if let feed = room?.feed {
+            changeMarker = { key in feed.marker(of: key) }
+        }
         let application = TodoApplication(authenticator: try Authenticator(configuration: settings), store: store,
-                                          cors: configuration.cors, metrics: metrics, log: Log.error)
+                                          cors: configuration.cors, metrics: metrics, changeMarker: changeMarker, log: Log.error)
         return (application, seen)
     }
 
@@ -209,6 +245,10 @@ final class WorkerPool: Sendable {
         // A thread about to wait for work writes the access lines gathered meanwhile.
         var next = dispatcher.nextConnection(beforeWaiting: Log.flushAccessLines)
         while let connection = next {
+            if let waiter = connection.resumed as? ChangeWaiter {
+                next = answerWaiter(waiter, application, metrics: metrics)
+                continue
+            }
             do {
                 try slot.request.read(from: connection.descriptor)
             } catch {
@@ -228,6 +268,26 @@ final class WorkerPool: Sendable {
             // A peer that sent a request after this one before its answer (never nginx) gets
             // the connection closed: the bytes after this request are not silently dropped.
             let keep = !connection.closeAfterResponse && !slot.request.hasUnreadInput
+            var replaced: (AnsweredRequest, [[UInt8]])?
+            if let room, let wait = answered.record.reply.changeWait, let user = answered.record.reply.user {
+                // Nothing after its cursor yet: the request waits for its user's next change, off this thread.
+                let waiter = ChangeWaiter(slot: slot, request: answered.request, user: user, descriptor: connection.descriptor,
+                                          keepConnection: keep,
+                                          deadline: MonotonicClock.nanoseconds() &+ UInt64(wait.seconds) * 1_000_000_000,
+                                          answered: answered.record, marker: wait.marker)
+                if let refused = place(waiter, in: room, application) {
+                    replaced = refused
+                } else {
+                    do {
+                        slot = try slots.take()
+                    } catch {
+                        Log.error("a worker could not make a FastCGI request slot, it stops: \(error)")
+                        return
+                    }
+                    next = dispatcher.nextConnection(beforeWaiting: Log.flushAccessLines)
+                    continue
+                }
+            }
             if parksWrites, let wait = store.takeDurabilityWait() {
                 // Its writes are committed, not yet durable: the request waits, this thread goes
                 // on. Whoever flushes them completes it (maybe this thread, at once).
@@ -240,7 +300,13 @@ final class WorkerPool: Sendable {
                         dispatcher.finished(keptDescriptor: kept)
                     })
                 parkedRequests.add(1, ordering: .relaxed)
-                wait.whenDurable { durable in parked.complete(durable: durable) }
+                let changed = answered.record.reply.committedWrite ? answered.record.reply.user?.changeKey : nil
+                wait.whenDurable { [room] durable in
+                    // Announced once durable, as the write's own answer: a waiter never sees a change
+                    // whose writer could still be told it failed.
+                    if durable, let changed { room?.feed.publish(changed) }
+                    parked.complete(durable: durable)
+                }
                 do {
                     slot = try slots.take()
                 } catch {
@@ -251,16 +317,72 @@ final class WorkerPool: Sendable {
                 next = dispatcher.nextConnection(beforeWaiting: Log.flushAccessLines)
                 continue
             }
+            let (record, parts) = replaced ?? (answered.record, answer)
             do {
-                for part in answer where !part.isEmpty { try slot.request.write(part) }
+                for part in parts where !part.isEmpty { try slot.request.write(part) }
             } catch {
                 // The web server went away mid-response; nothing is left to tell it.
                 Log.write(.warn, "writing the response failed: \(error)")
             }
-            answered.record.record(status: answered.record.reply.response.status, storageFailure: answered.record.reply.storageFailure,
-                                   metrics: metrics)
+            record.record(status: record.reply.response.status, storageFailure: record.reply.storageFailure, metrics: metrics)
+            if record.reply.committedWrite, let user = record.reply.user { room?.feed.publish(user.changeKey) }
             next = dispatcher.finished(keptDescriptor: slot.request.finish(keepConnection: keep), thenNext: Log.flushAccessLines)
         }
+    }
+
+    /// Lets `waiter` wait in `room`; nil when it no longer needs this thread (waiting, or queued to
+    /// read again), else what to answer now: 503 overloaded past `--max-waiters`, the page it
+    /// found when the process is stopping.
+    private func place(_ waiter: ChangeWaiter, in room: ChangeWaitRoom, _ application: TodoApplication) -> (AnsweredRequest, [[UInt8]])? {
+        switch room.admit(waiter) {
+        case .waiting:
+            return nil
+        case .changedAlready:
+            dispatcher.resume(waiter.descriptor, state: waiter)
+            return nil
+        case .full:
+            var record = waiter.answered
+            record.reply = application.overloaded(waiter.request)
+            record.reply.user = waiter.user
+            return (record, Self.parts(of: record.reply.response))
+        case .closing:
+            return (waiter.answered, Self.parts(of: waiter.answered.reply.response))
+        }
+    }
+
+    /// Reads the changes again for a waiter the room handed back, then answers it, or lets it wait
+    /// again when there is still nothing (a change of another user sharing its marker); returns
+    /// this thread's next connection.
+    private func answerWaiter(_ waiter: ChangeWaiter, _ application: TodoApplication, metrics: ThreadMetrics?) -> ReadyConnection? {
+        var record = waiter.answered
+        record.reply = application.recheck(waiter.request, user: waiter.user)
+        if !waiter.final, let room, let wait = record.reply.changeWait {
+            waiter.marker = wait.marker
+            if place(waiter, in: room, application) == nil {
+                return dispatcher.nextConnection(beforeWaiting: Log.flushAccessLines)
+            }
+        }
+        do {
+            for part in Self.parts(of: record.reply.response) where !part.isEmpty { try waiter.slot.request.write(part) }
+        } catch {
+            // The client went away as the answer came (its hang-up was not seen first).
+            Log.write(.debug, "writing a waiting request's answer failed: \(error)")
+        }
+        record.record(status: record.reply.response.status, storageFailure: record.reply.storageFailure, metrics: metrics)
+        let kept = waiter.slot.request.finish(keepConnection: waiter.keepConnection)
+        slots.put(waiter.slot)
+        return dispatcher.finished(keptDescriptor: kept, thenNext: Log.flushAccessLines)
+    }
+
+    /// The dispatcher saw a waiting request's connection hang up (nginx closes it when its
+    /// client goes away): the request ends here, unanswered, and costs nothing further.
+    private func waiterHungUp(_ fd: Int32) {
+        guard let waiter = room?.claim(descriptor: fd) else { return }
+        _ = waiter.slot.request.finish(keepConnection: false)
+        slots.put(waiter.slot)
+        // 499: nginx's own code for a client that closed the request before its answer.
+        waiter.answered.record(status: 499, storageFailure: nil, metrics: nil)
+        dispatcher.finished(keptDescriptor: nil)
     }
 
     /// A response as the parts written for it: the CGI header, then the body.

@@ -22,7 +22,7 @@ struct ServerConfigurationTests {
         #expect(sqlite.options.path == "./todo.db")
         #expect(sqlite.options.synchronous == .full)
         #expect(configuration.metricsPath == "./todo.db.metrics")
-        #expect(configuration.dispatcher.maximumConnections == 4096)
+        #expect(configuration.dispatcher.maximumConnections == 16384)
         #expect(configuration.dispatcher.queueTimeoutNanoseconds == 5_000_000_000)
         #expect(configuration.logLevel == .info)
         #expect(configuration.cors.allowedOrigins.isEmpty)

@@ -9,11 +9,14 @@ public struct AuthenticatedUser: Sendable, Equatable {
     /// What the access log says instead of the id: the first 12 hex digits of its SHA-256, made
     /// once per verified token (it is cached with it), not per request.
     public let logID: String
+    /// Whose changes wake this user's waiting sync requests (contract §13); made with `logID`.
+    public let changeKey: ChangeKey
 
     /// The user `id`.
     public init(id: String) {
         self.id = id
         logID = SHA256.hexPrefix(of: id.utf8)
+        changeKey = ChangeKey(userID: id)
     }
 }
 

@@ -17,4 +17,17 @@ public struct Reply: Sendable {
     public var storageFailure: String?
     /// Whether the request changed stored data (a committed write).
     public var committedWrite = false
+    /// Set when the request may wait for its user's next change (contract §13): `response` is
+    /// then the empty page it answers if none comes.
+    public var changeWait: ChangeWait?
+}
+
+/// A sync request that found nothing after its cursor and asked to wait (`wait` > 0).
+public struct ChangeWait: Sendable, Equatable {
+    /// Whose changes end the wait.
+    public var key: ChangeKey
+    /// The key's marker read before the database was: the wait ends when it moves.
+    public var marker: UInt64
+    /// How long to wait at most, in seconds.
+    public var seconds: Int
 }

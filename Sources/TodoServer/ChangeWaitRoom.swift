@@ -1,0 +1,230 @@
+import Clocks
+import Locks
+import Synchronization
+import TaskModel
+import TodoAPI
+
+/// A sync request waiting for its user's next change (contract §13): its FastCGI slot, the
+/// request to answer again, and when to give up. No thread holds it while it waits.
+///
+/// `@unchecked Sendable`: it is touched by one thread at a time, handed over through the room's
+/// lock or the dispatcher's queue (as `ParkedRequest`'s slot); `marker` and `final` change only
+/// under the room's lock or while a worker holds it.
+final class ChangeWaiter: @unchecked Sendable {
+    let slot: MovableSlot
+    let request: HTTPRequest
+    let user: AuthenticatedUser
+    let descriptor: Int32
+    let keepConnection: Bool
+    /// When the wait ends with an empty page (`MonotonicClock` nanoseconds).
+    let deadline: UInt64
+    /// The access log's and the metrics' account, begun when the request arrived.
+    let answered: AnsweredRequest
+    /// The user's marker when the database was last read: the wait ends when it moves.
+    var marker: UInt64
+    /// Set when the wait is over (timed out, or the process stops): the next answer is final.
+    var final = false
+
+    init(slot: MovableSlot, request: HTTPRequest, user: AuthenticatedUser, descriptor: Int32, keepConnection: Bool,
+         deadline: UInt64, answered: AnsweredRequest, marker: UInt64) {
+        self.slot = slot
+        self.request = request
+        self.user = user
+        self.descriptor = descriptor
+        self.keepConnection = keepConnection
+        self.deadline = deadline
+        self.answered = answered
+        self.marker = marker
+    }
+}
+
+/// Where a process's sync requests wait for their users' changes. A waiter is admitted with
+/// the marker it read before the database; the room's thread (`run`) sleeps on the change feed
+/// and hands every waiter whose marker moved, or whose time is up, back to the workers through
+/// `resume`. Whoever takes a waiter out of the room (a change, its deadline, its client hanging
+/// up, the process stopping) owns it: each waiter leaves exactly once.
+final class ChangeWaitRoom: Sendable {
+    /// What `admit` did with a waiter.
+    enum Admission: Equatable {
+        /// It waits in the room.
+        case waiting
+        /// Its marker moved since it read the database: read again (it is not in the room).
+        case changedAlready
+        /// The room holds `capacity` waiters: answer 503 overloaded.
+        case full
+        /// The process is stopping: answer now.
+        case closing
+    }
+
+    /// Why a waiter left the room, for `resume`.
+    enum Departure {
+        case changed, expired, stopping
+    }
+
+    private struct State {
+        var waiters: [UInt64: ChangeWaiter] = [:]
+        var byKey: [ChangeKey: [UInt64]] = [:]
+        var byDescriptor: [Int32: UInt64] = [:]
+        var deadlines = DeadlineHeap()
+        var nextSerial: UInt64 = 0
+        var stopping = false
+        var stopped = false
+
+        mutating func insert(_ waiter: ChangeWaiter) {
+            nextSerial += 1
+            waiters[nextSerial] = waiter
+            byKey[waiter.user.changeKey, default: []].append(nextSerial)
+            byDescriptor[waiter.descriptor] = nextSerial
+            deadlines.insert(waiter.deadline, nextSerial)
+        }
+
+        mutating func remove(_ serial: UInt64) -> ChangeWaiter? {
+            guard let waiter = waiters.removeValue(forKey: serial) else { return nil }
+            let key = waiter.user.changeKey
+            byKey[key]?.removeAll { $0 == serial }
+            if byKey[key]?.isEmpty == true { byKey.removeValue(forKey: key) }
+            byDescriptor.removeValue(forKey: waiter.descriptor)
+            return waiter
+        }
+    }
+
+    /// The longest the room's thread sleeps: a waiter admitted meanwhile with a marker already
+    /// moved, or a wake-up lost anywhere, costs at most this, and deadlines are kept to it.
+    static let sweepNanoseconds: UInt64 = 100_000_000
+
+    let feed: any ChangeFeed
+    /// Waiters held at most (`--max-waiters`).
+    let capacity: Int
+    private let state = Locked(State())
+    /// Starts watching a waiter's connection for a hang-up (under the room's lock, so a
+    /// hang-up is never reported for a waiter not yet in the room).
+    private let watch: @Sendable (Int32) -> Void
+    /// Waiting now; woken by a change; ended by their deadline (for the metrics).
+    let waiting = Atomic<Int>(0)
+    let wokenByChange = Atomic<UInt64>(0)
+    let timedOut = Atomic<UInt64>(0)
+
+    init(feed: any ChangeFeed, capacity: Int, watch: @escaping @Sendable (Int32) -> Void) {
+        self.feed = feed
+        self.capacity = capacity
+        self.watch = watch
+    }
+
+    /// Lets `waiter` wait, unless its marker already moved, the room is full or closing.
+    func admit(_ waiter: ChangeWaiter) -> Admission {
+        state.withLock { state in
+            if state.stopping { return .closing }
+            if state.waiters.count >= capacity { return .full }
+            if feed.marker(of: waiter.user.changeKey) != waiter.marker { return .changedAlready }
+            state.insert(waiter)
+            waiting.store(state.waiters.count, ordering: .relaxed)
+            watch(waiter.descriptor)
+            return .waiting
+        }
+    }
+
+    /// Takes out the waiter on connection `descriptor` (its client hung up), if it is still here.
+    func claim(descriptor: Int32) -> ChangeWaiter? {
+        state.withLock { state in
+            guard let serial = state.byDescriptor[descriptor], let waiter = state.remove(serial) else { return nil }
+            waiting.store(state.waiters.count, ordering: .relaxed)
+            return waiter
+        }
+    }
+
+    /// Sleeps on the feed and hands over every waiter whose marker moved or whose deadline
+    /// passed; after `stop`, hands over every waiter and returns.
+    func run(resume: (ChangeWaiter, Departure) -> Void) {
+        var seen: UInt64 = 0
+        while true {
+            let now = MonotonicClock.nanoseconds()
+            let nextDeadline = state.withLock { $0.deadlines.earliest } ?? .max
+            let sleep = min(Self.sweepNanoseconds, nextDeadline &- min(nextDeadline, now))
+            seen = feed.awaitChange(after: seen, timeoutNanoseconds: sleep)
+            let (due, finished) = takeDue(now: MonotonicClock.nanoseconds())
+            for (waiter, departure) in due {
+                switch departure {
+                case .changed: wokenByChange.add(1, ordering: .relaxed)
+                case .expired: timedOut.add(1, ordering: .relaxed)
+                case .stopping: break
+                }
+                resume(waiter, departure)
+            }
+            if finished { return }
+        }
+    }
+
+    /// Answers every waiter now (each with what its cursor finds, usually the empty page), and
+    /// admits no more: for a stopping process. `run` hands them over and returns.
+    func stop() {
+        state.withLock { $0.stopping = true }
+    }
+
+    /// The waiters due now, taken out of the room; true once stopping and all are out.
+    private func takeDue(now: UInt64) -> ([(ChangeWaiter, Departure)], Bool) {
+        state.withLock { state in
+            var due: [(ChangeWaiter, Departure)] = []
+            if state.stopping {
+                for serial in Array(state.waiters.keys) {
+                    if let waiter = state.remove(serial) { due.append((waiter, .stopping)) }
+                }
+                state.stopped = true
+            } else {
+                while let (deadline, serial) = state.deadlines.popEarliest(notAfter: now) {
+                    // A waiter may have left already (its entry stays in the heap): skipped.
+                    if let waiter = state.waiters[serial], waiter.deadline == deadline, let taken = state.remove(serial) {
+                        due.append((taken, .expired))
+                    }
+                }
+                for (key, serials) in state.byKey {
+                    let marker = feed.marker(of: key)
+                    for serial in serials where state.waiters[serial]?.marker != marker {
+                        if let waiter = state.remove(serial) { due.append((waiter, .changed)) }
+                    }
+                }
+            }
+            for (waiter, departure) in due where departure != .changed { waiter.final = true }
+            waiting.store(state.waiters.count, ordering: .relaxed)
+            return (due, state.stopped)
+        }
+    }
+}
+
+/// Deadlines in a binary min-heap: the earliest is always at hand, whatever the number waiting.
+struct DeadlineHeap {
+    private var items: [(deadline: UInt64, serial: UInt64)] = []
+
+    /// The earliest deadline, if any.
+    var earliest: UInt64? { items.first?.deadline }
+
+    mutating func insert(_ deadline: UInt64, _ serial: UInt64) {
+        items.append((deadline, serial))
+        var child = items.count - 1
+        while child > 0 {
+            let parent = (child - 1) / 2
+            guard items[child].deadline < items[parent].deadline else { break }
+            items.swapAt(child, parent)
+            child = parent
+        }
+    }
+
+    /// Removes and returns the earliest entry when it is not after `limit`.
+    mutating func popEarliest(notAfter limit: UInt64) -> (UInt64, UInt64)? {
+        guard let first = items.first, first.deadline <= limit else { return nil }
+        let last = items.removeLast()
+        if !items.isEmpty {
+            items[0] = last
+            var parent = 0
+            while true {
+                let left = parent * 2 + 1, right = left + 1
+                var smallest = parent
+                if left < items.count, items[left].deadline < items[smallest].deadline { smallest = left }
+                if right < items.count, items[right].deadline < items[smallest].deadline { smallest = right }
+                guard smallest != parent else { break }
+                items.swapAt(parent, smallest)
+                parent = smallest
+            }
+        }
+        return (first.deadline, first.serial)
+    }
+}
