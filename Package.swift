@@ -74,8 +74,8 @@ let package = Package(
         .testTarget(name: "JWTTests", dependencies: ["JWT", "JSON", "HTTPFetch"]),
         .testTarget(name: "TaskModelTests", dependencies: ["TaskModel", "JSON"]),
         // One suite every TaskStore passes: memory, SQLite, and PostgreSQL when TODO_TEST_POSTGRES names a server.
-        .testTarget(name: "TaskStoreConformanceTests", dependencies: ["TaskModel", "MemoryStorage", "SQLiteStorage", "SQLite", "PostgresStorage", "PostgreSQL", "Locks"]),
-        .testTarget(name: "SQLiteStorageTests", dependencies: ["SQLiteStorage", "TaskModel", "SQLite"]),
+        .testTarget(name: "TaskStoreConformanceTests", dependencies: ["TaskModel", "MemoryStorage", "SQLiteStorage", "SQLite", "PostgresStorage", "PostgreSQL", "Locks", "Clocks"]),
+        .testTarget(name: "SQLiteStorageTests", dependencies: ["SQLiteStorage", "TaskModel", "SQLite", "Locks", "Clocks"]),
         .testTarget(name: "TodoAPITests", dependencies: ["APITables", "Metrics", "TodoAPI", "TaskModel", "MemoryStorage", "JWT", "JSON", "Clocks", "Locks"]),
         .testTarget(name: "TodoServerTests", dependencies: ["TodoServer", "TodoAPI", "TaskModel", "SQLiteStorage", "PostgresStorage", "JWT", "Clocks"]),
     ],

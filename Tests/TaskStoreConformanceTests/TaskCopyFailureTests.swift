@@ -18,6 +18,7 @@ struct FailingBackend: TaskBackend {
     var storesNUL: Bool { inner.storesNUL }
     func migrate(progress: (Int, Int) -> Void) throws(StorageError) -> Int64 { try inner.migrate(progress: progress) }
     func makeStore() throws(StorageError) -> any TaskStore { try inner.makeStore() }
+    func makeChangeFeed() throws(StorageError) -> any ChangeFeed { try inner.makeChangeFeed() }
     func check() throws(StorageError) -> String { try inner.check() }
     func backup(to destination: String, progress: @escaping (Int64, Int64) -> Void) throws(StorageError) -> String {
         try inner.backup(to: destination, progress: progress)

@@ -25,13 +25,17 @@ final class Harness {
     /// What the application said about the last request sent (route, user, metrics facts).
     var lastReply: Reply?
 
-    init(cors: CORSPolicy = CORSPolicy(), metrics: (@Sendable () -> (contentType: String, body: [UInt8]))? = nil) throws {
+    init(cors: CORSPolicy = CORSPolicy(), metrics: (@Sendable () -> (contentType: String, body: [UInt8]))? = nil,
+         changeFeed: (any ChangeFeed)? = nil) throws {
         let clock = self.clock
         let authenticator = try Authenticator(configuration: JWTConfiguration(secret: testSecret),
                                               clock: { Double(clock.milliseconds) / 1000 })
         store = try MemoryTaskBackend().makeStore()
+        var changeMarker: (@Sendable (ChangeKey) -> UInt64)?
+        if let changeFeed { changeMarker = { changeFeed.marker(of: $0) } }
         application = TodoApplication(authenticator: authenticator, store: store,
-                                      cors: cors, nowMilliseconds: { clock.milliseconds }, metrics: metrics, log: { _ in })
+                                      cors: cors, nowMilliseconds: { clock.milliseconds }, metrics: metrics,
+                                      changeMarker: changeMarker, log: { _ in })
     }
 
     func token(_ subject: String, lifetime: Int64 = 600) throws -> String {

@@ -1,0 +1,102 @@
+import Clocks
+import Locks
+import SQLiteStorage
+import TaskModel
+import Testing
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The wake-up mechanism under a storm of commits: publishers in one mapping of the feed (one
+/// process), a listener in another, as the room's thread uses it. Each of 200 announced changes
+/// of one user must reach the listener well within its 5 s sleep (a lost wake-up would cost the
+/// whole sleep), and no publication is lost from the counts.
+@Suite struct ChangeFeedStormTests {
+    static func storm(publisher: any ChangeFeed, listener: any ChangeFeed) throws {
+        let watched = ChangeKey(userID: "watched")
+        let stop = Locked(false)
+        let published = Locked(0)
+        let acknowledged = Locked<UInt64>(listener.marker(of: watched))
+        let stormers = (0..<3).map { index in
+            WorkerThread {
+                var count = 0
+                while !stop.withLock({ $0 }) {
+                    let key = ChangeKey(userID: "storm-\(index)-\(count % 500)")
+                    if ChangeBuckets.index(of: key) != ChangeBuckets.index(of: watched) {
+                        publisher.publish(key)
+                        count += 1
+                    }
+                }
+                published.withLock { $0 += count }
+            }
+        }
+        let room = WorkerThread {
+            var seen: UInt64 = 0
+            while !stop.withLock({ $0 }) {
+                seen = listener.awaitChange(after: seen, timeoutNanoseconds: 5_000_000_000)
+                let marker = listener.marker(of: watched)
+                acknowledged.withLock { $0 = marker }
+            }
+        }
+        var slowest: UInt64 = 0
+        var lost = 0
+        for _ in 0..<200 {
+            let before = acknowledged.withLock { $0 }
+            let began = MonotonicClock.nanoseconds()
+            publisher.publish(watched)
+            while acknowledged.withLock({ $0 }) == before, MonotonicClock.nanoseconds() - began < 2_000_000_000 { usleep(100) }
+            if acknowledged.withLock({ $0 }) == before { lost += 1 }
+            slowest = max(slowest, MonotonicClock.nanoseconds() - began)
+        }
+        stop.withLock { $0 = true }
+        publisher.publish(watched)  // the room's last sleep ends at once
+        stormers.forEach { $0.join() }
+        room.join()
+        #expect(lost == 0)
+        #expect(slowest < 1_000_000_000, "slowest wake-up \(slowest / 1_000_000) ms")
+        #expect(published.withLock { $0 } > 1000, "the storm ran")
+        #expect(listener.marker(of: watched) == publisher.marker(of: watched))
+    }
+
+    @Test func sharedFeedsInTwoMappingsWakeUnderAStorm() throws {
+        let path = "/tmp/todo-fcgi-feed-\(UInt64.random(in: 0...UInt64.max)).db"
+        defer { unlink(SharedChangeFeed.path(forDatabase: path)) }
+        let publisher = try SharedChangeFeed(databasePath: path)
+        let listener = try SharedChangeFeed(databasePath: path)
+        let before = (0..<3).map { publisher.marker(of: ChangeKey(userID: "count-\($0)")) }
+        try Self.storm(publisher: publisher, listener: listener)
+        // Counts are exact across mappings: three more publications, three more on the other side.
+        for index in 0..<3 { publisher.publish(ChangeKey(userID: "count-\(index)")) }
+        for index in 0..<3 { #expect(listener.marker(of: ChangeKey(userID: "count-\(index)")) > before[index]) }
+    }
+
+    @Test func theLocalFeedWakesUnderAStorm() throws {
+        let feed = LocalChangeFeed()
+        try Self.storm(publisher: feed, listener: feed)
+    }
+
+    @Test func theFeedFileIsPrivateAndAForeignOneIsRefused() throws {
+        let path = "/tmp/todo-fcgi-feed-\(UInt64.random(in: 0...UInt64.max)).db"
+        let feedPath = SharedChangeFeed.path(forDatabase: path)
+        defer { unlink(feedPath) }
+        _ = try SharedChangeFeed(databasePath: path)
+        var status = stat()
+        #expect(stat(feedPath, &status) == 0)
+        #expect(status.st_mode & 0o777 == 0o600)
+        // Another layout (here: garbage where the magic is) is never used.
+        let descriptor = open(feedPath, O_WRONLY)
+        var garbage: UInt64 = 0x1234
+        #expect(pwrite(descriptor, &garbage, 8, 0) == 8)
+        close(descriptor)
+        #expect(throws: StorageError.self) { try SharedChangeFeed(databasePath: path) }
+    }
+
+    @Test func aKeyIsTheFirstEightBytesOfTheIdsSHA256AsPostgreSQLWritesIt() {
+        // SHA-256("abc") = ba7816bf8f01cfea 414140de…
+        #expect(ChangeKey(userID: "abc").value == 0xba78_16bf_8f01_cfea)
+        #expect(ChangeKey(hex: Array("ba7816bf8f01cfea".utf8)) == ChangeKey(userID: "abc"))
+        #expect(ChangeKey(hex: Array("ba7816bf8f01cfe".utf8)) == nil)
+        #expect(ChangeKey(hex: Array("ba7816bf8f01cfeg".utf8)) == nil)
+    }
+}

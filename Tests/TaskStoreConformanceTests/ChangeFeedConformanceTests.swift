@@ -1,0 +1,32 @@
+import Clocks
+import TaskModel
+import Testing
+
+/// Live sync's feed on every backend (contract §13): a committed change of a user, announced as
+/// the server announces it (the write, then `publish` once durable), moves that user's marker in
+/// another process's feed of the same database, and leaves other users' markers alone.
+@Suite struct ChangeFeedConformanceTests {
+    @Test(arguments: BackendKind.available)
+    func aCommittedChangeMovesItsUsersMarkerInAnotherProcesssFeed(_ kind: BackendKind) throws {
+        let database = try FreshDatabase(kind)
+        let writer = try database.backend.makeChangeFeed()
+        let listener = try database.backend.makeChangeFeed()
+        let alice = ChangeKey(userID: "alice"), bob = ChangeKey(userID: "bob")
+        #expect(ChangeBuckets.index(of: alice) != ChangeBuckets.index(of: bob))
+        // The listener is listening (PostgreSQL connects on first use) before anything changes.
+        var seen = listener.awaitChange(after: 0, timeoutNanoseconds: 200_000_000)
+        seen = listener.awaitChange(after: seen, timeoutNanoseconds: 0)
+        let aliceBefore = listener.marker(of: alice), bobBefore = listener.marker(of: bob)
+
+        let store = try database.store()
+        _ = try store.create(userID: "alice", state: TaskState(title: "wakes alice"), now: 1_795_000_000_000)
+        writer.publish(alice)
+
+        let deadline = MonotonicClock.nanoseconds() + 5_000_000_000
+        while listener.marker(of: alice) == aliceBefore, MonotonicClock.nanoseconds() < deadline {
+            seen = listener.awaitChange(after: seen, timeoutNanoseconds: 100_000_000)
+        }
+        #expect(listener.marker(of: alice) != aliceBefore)
+        #expect(listener.marker(of: bob) == bobBefore)
+    }
+}
