@@ -311,3 +311,45 @@ def test_sigterm_answers_two_thousand_waiters_and_fails_none():
         assert time.monotonic() - began < 20
     finally:
         stack.stop()
+
+
+@pytest.mark.postgres_only
+def test_the_listener_reconnects_after_a_server_restart_and_waits_across_it_are_woken():
+    from stack import REPO
+    cluster_dir = os.environ.get("TODO_TEST_POSTGRES_DIR", "")
+    assert cluster_dir, "TODO_TEST_POSTGRES_DIR must name the test server's directory (scripts/postgres-cluster.sh)"
+    stack = Stack(processes=1, threads=4).start()
+    cluster = [os.path.join(REPO, "scripts", "postgres-cluster.sh")]
+    try:
+        user, token = "reconnects", make_token("reconnects")
+        cursor = cursor_now(stack, user, token)
+        across = Waiter(stack, f"/api/{user}/tasks/changes?since={cursor}&wait=45", token)
+        across.start()
+        time.sleep(0.5)
+        subprocess_run(cluster + ["stop", cluster_dir])
+        time.sleep(1.5)
+        subprocess_run(cluster + ["start", cluster_dir])
+        # The listener retries every second; then health is back too.
+        deadline = time.monotonic() + 15
+        while stack.request("GET", "/health").status != 200 and time.monotonic() < deadline:
+            time.sleep(0.2)
+        time.sleep(2.5)
+        assert across.result is None, across.result  # the outage ended no wait
+        fresh = Waiter(stack, f"/api/{user}/tasks/changes?since={cursor}&wait=30", token)
+        fresh.start()
+        time.sleep(0.5)
+        task = create(stack, user, token, "after the restart")
+        written_at = time.monotonic()
+        for waiter in (across, fresh):
+            waiter.join(10)
+            status, _, page, _ = waiter.result
+            assert status == 200 and [t["id"] for t in page["tasks"]] == [task["id"]]
+            assert waiter.answered_at - written_at < 1.0
+        assert "listening connection to PostgreSQL was lost" in stack.log()
+    finally:
+        stack.stop()
+
+
+def subprocess_run(command):
+    import subprocess
+    subprocess.run(command, check=True, timeout=60, capture_output=True)

@@ -97,6 +97,22 @@ public final class FastCGIRequest {
         return (body, exceeded)
     }
 
+    /// Lets go of the current request without answering it: libfcgi's buffers and parameters are
+    /// freed (`FCGX_Free` without closing), the slot is ready for the next `read(from:)`, and the
+    /// connection and request id move to the value returned, which answers from any thread.
+    /// Call only after the body was read to its end (nothing of the request is left unread).
+    /// `keepConnection: false` closes the connection after that answer whatever nginx asked.
+    public func detach(keepConnection: Bool = true) -> DetachedFastCGIRequest {
+        precondition(isActive, "detach() needs a request read")
+        isActive = false
+        let detached = DetachedFastCGIRequest(descriptor: request.pointee.ipcFd,
+                                              requestID: UInt16(truncatingIfNeeded: request.pointee.requestId),
+                                              keepsConnection: keepConnection && request.pointee.keepConnection != 0)
+        FCGX_Free(request, 0)
+        request.pointee.ipcFd = -1
+        return detached
+    }
+
     /// Writes response bytes (CGI headers, blank line, body) to the web server.
     public func write(_ bytes: [UInt8]) throws(FastCGIError) {
         let written = bytes.withUnsafeBytes { buffer in

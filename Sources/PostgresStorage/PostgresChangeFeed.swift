@@ -8,9 +8,8 @@ import TaskModel
 /// committed). Each process listens on one connection of its own, read by the one thread that
 /// calls `awaitChange`; what it hears moves the markers of a `LocalChangeFeed`.
 ///
-/// After the listening connection is lost, it is made again (every `retrySeconds` until it
-/// works), and every marker moves: a change notified meanwhile was not heard, so every waiter
-/// re-checks. `@unchecked Sendable`: the connection is touched only by the thread calling
+/// After the listening connection is lost, it is made again (every second until it works), and
+/// then every marker moves: a change notified meanwhile was not heard, so every waiter reads again. `@unchecked Sendable`: the connection is touched only by the thread calling
 /// `awaitChange` (documented as the single caller); `marker` and `publish` touch only the local feed.
 public final class PostgresChangeFeed: ChangeFeed, @unchecked Sendable {
     /// The notification channel (and the trigger's).
@@ -48,9 +47,10 @@ public final class PostgresChangeFeed: ChangeFeed, @unchecked Sendable {
         if current != seen { return current }
         let milliseconds = Int32(clamping: (deadline &- min(deadline, MonotonicClock.nanoseconds()) + 999_999) / 1_000_000)
         guard let notifications = listener.awaitNotifications(timeoutMilliseconds: milliseconds) else {
+            // Waiters keep waiting meanwhile (reading now would meet the same outage); once
+            // listening again, every one reads again (`connect`).
             self.listener = nil
-            warn("live sync: the listening connection to PostgreSQL was lost; reconnecting (waiting requests re-check meanwhile)")
-            local.publishEverything()
+            warn("live sync: the listening connection to PostgreSQL was lost; reconnecting")
             return local.awaitChange(after: seen, timeoutNanoseconds: 0)
         }
         for notification in notifications where notification.channel == Self.channel {

@@ -1,21 +1,22 @@
 import Clocks
+import FastCGI
 import Locks
 import Synchronization
 import TaskModel
 import TodoAPI
 
-/// A sync request waiting for its user's next change (contract §13): its FastCGI slot, the
-/// request to answer again, and when to give up. No thread holds it while it waits.
+/// A sync request waiting for its user's next change (contract §13): its connection (detached
+/// from libfcgi: no slot is held while it waits), the request to answer again, and when to give
+/// up. No thread holds it while it waits.
 ///
 /// `@unchecked Sendable`: it is touched by one thread at a time, handed over through the room's
-/// lock or the dispatcher's queue (as `ParkedRequest`'s slot); `marker` and `final` change only
-/// under the room's lock or while a worker holds it.
+/// lock or the dispatcher's queue; `marker` and `final` change only under the room's lock or
+/// while a worker holds it.
 final class ChangeWaiter: @unchecked Sendable {
-    let slot: MovableSlot
+    let connection: DetachedFastCGIRequest
     let request: HTTPRequest
     let user: AuthenticatedUser
-    let descriptor: Int32
-    let keepConnection: Bool
+    var descriptor: Int32 { connection.descriptor }
     /// When the wait ends with an empty page (`MonotonicClock` nanoseconds).
     let deadline: UInt64
     /// The access log's and the metrics' account, begun when the request arrived.
@@ -25,13 +26,11 @@ final class ChangeWaiter: @unchecked Sendable {
     /// Set when the wait is over (timed out, or the process stops): the next answer is final.
     var final = false
 
-    init(slot: MovableSlot, request: HTTPRequest, user: AuthenticatedUser, descriptor: Int32, keepConnection: Bool,
+    init(connection: DetachedFastCGIRequest, request: HTTPRequest, user: AuthenticatedUser,
          deadline: UInt64, answered: AnsweredRequest, marker: UInt64) {
-        self.slot = slot
+        self.connection = connection
         self.request = request
         self.user = user
-        self.descriptor = descriptor
-        self.keepConnection = keepConnection
         self.deadline = deadline
         self.answered = answered
         self.marker = marker

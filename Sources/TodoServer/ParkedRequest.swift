@@ -6,43 +6,6 @@ import Locks
 import Metrics
 import TodoAPI
 
-/// A FastCGI request slot on its way between threads: parked with its answer, completed by
-/// whichever thread's flush made its writes durable, then kept for the next request.
-///
-/// `@unchecked Sendable` because `FastCGIRequest` (libfcgi's `FCGX_Request`) is not: the slot is
-/// touched by exactly one thread at a time, and every hand-over goes through a mutex (the group
-/// commit's, or `SlotShelf`'s), which orders the two threads' accesses. libfcgi keeps a
-/// request's whole state in the request and its streams (no thread-local or global state on the
-/// paths used after `FCGX_Accept_r`: `FCGX_PutStr`, `FCGX_Finish_r`), so the thread that
-/// completes the request may be another than the one that read it (docs/OPERATIONS.md).
-final class MovableSlot: @unchecked Sendable {
-    let request: FastCGIRequest
-
-    init(_ request: FastCGIRequest) {
-        self.request = request
-    }
-}
-
-/// Idle request slots shared by a process's workers: a worker whose slot was parked takes
-/// another here (or makes one), and a completed parked request puts its slot back, so the
-/// slots in use follow the requests in flight, not the threads.
-final class SlotShelf: Sendable {
-    private let slots = Locked<[MovableSlot]>([])
-    /// Slots kept for reuse at most; more are freed (after a burst of parked writes).
-    static let capacity = 256
-
-    /// An idle slot, or a new one.
-    func take() throws(FastCGIError) -> MovableSlot {
-        if let slot = slots.withLock({ $0.popLast() }) { return slot }
-        return MovableSlot(try FastCGIRequest())
-    }
-
-    /// Keeps `slot` (finished) for the next request.
-    func put(_ slot: MovableSlot) {
-        slots.withLock { if $0.count < Self.capacity { $0.append(slot) } }
-    }
-}
-
 /// What a finished request leaves for the access log and the metrics: recorded by whichever
 /// thread answers it.
 struct AnsweredRequest: Sendable {
@@ -71,25 +34,24 @@ struct AnsweredRequest: Sendable {
 }
 
 /// A request answered but not yet acknowledged: its writes are committed and wait for the flush
-/// that makes them durable. It holds its slot and both possible answers; no thread waits for it.
+/// that makes them durable. It holds its connection (detached from libfcgi: the worker's slot
+/// serves the next request) and both possible answers; no thread waits for it.
 final class ParkedRequest: Sendable {
-    private let slot: MovableSlot
+    private let connection: DetachedFastCGIRequest
     /// The answer once durable, and the one if the flush fails (503, as a failed write).
     private let durableAnswer: [[UInt8]]
     private let failedAnswer: [[UInt8]]
     private let answered: AnsweredRequest
-    private let keepConnection: Bool
     private let metrics: ThreadMetrics?
-    private let done: @Sendable (MovableSlot, _ keptDescriptor: Int32?) -> Void
+    private let done: @Sendable (_ keptDescriptor: Int32?) -> Void
 
-    /// `done` gets the finished slot and the kept connection (nil when closed).
-    init(slot: MovableSlot, durableAnswer: [[UInt8]], failedAnswer: [[UInt8]], answered: AnsweredRequest,
-         keepConnection: Bool, metrics: ThreadMetrics?, done: @escaping @Sendable (MovableSlot, Int32?) -> Void) {
-        self.slot = slot
+    /// `done` gets the kept connection (nil when closed).
+    init(connection: DetachedFastCGIRequest, durableAnswer: [[UInt8]], failedAnswer: [[UInt8]], answered: AnsweredRequest,
+         metrics: ThreadMetrics?, done: @escaping @Sendable (Int32?) -> Void) {
+        self.connection = connection
         self.durableAnswer = durableAnswer
         self.failedAnswer = failedAnswer
         self.answered = answered
-        self.keepConnection = keepConnection
         self.metrics = metrics
         self.done = done
     }
@@ -100,15 +62,10 @@ final class ParkedRequest: Sendable {
             Log.error("flushing the WAL failed: \(answered.method) \(answered.reply.routeTemplate ?? "(no route)") answered 503 "
                 + "(committed, not known durable) id=\(answered.requestID ?? "-")")
         }
-        let parts = durable ? durableAnswer : failedAnswer
-        do {
-            for part in parts where !part.isEmpty { try slot.request.write(part) }
-        } catch {
-            // The web server went away meanwhile; nothing is left to tell it.
-            Log.write(.warn, "writing a parked response failed: \(error)")
-        }
+        // A web server that went away meanwhile fails the write; nothing is left to tell it.
+        let kept = connection.respond(durable ? durableAnswer : failedAnswer)
         answered.record(status: durable ? answered.reply.response.status : 503,
                         storageFailure: durable ? answered.reply.storageFailure : "unavailable", metrics: metrics)
-        done(slot, slot.request.finish(keepConnection: keepConnection))
+        done(kept)
     }
 }

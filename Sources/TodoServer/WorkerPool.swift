@@ -42,8 +42,6 @@ final class WorkerPool: Sendable {
     private let metricsFile: MetricsFile?
     private let processMetrics: ProcessMetrics?
     private let startTime = UInt64(WallClock.seconds())
-    /// FastCGI request slots not in use (see `ParkedRequest`).
-    private let slots = SlotShelf()
     /// Requests parked now, waiting for their writes' flush.
     private let parkedRequests = Atomic<Int>(0)
     /// Where sync requests wait for their users' changes; nil when waits are answered at once
@@ -222,7 +220,7 @@ final class WorkerPool: Sendable {
     }
 
     private func work() {
-        var slot: MovableSlot
+        let slot: FastCGIRequest
         let store: any TaskStore
         var application: TodoApplication
         var seenGeneration: Int
@@ -230,7 +228,7 @@ final class WorkerPool: Sendable {
         let metrics = try? metricsFile?.claimThreadSlot()
         let parksWrites: Bool
         do {
-            slot = try slots.take()
+            slot = try FastCGIRequest()
             store = try configuration.backend.makeStore()
             // Writes return once committed; a request waiting for its flush is parked (below).
             parksWrites = store.deferDurability()
@@ -250,7 +248,7 @@ final class WorkerPool: Sendable {
                 continue
             }
             do {
-                try slot.request.read(from: connection.descriptor)
+                try slot.read(from: connection.descriptor)
             } catch {
                 // The peer closed or sent no valid request; libfcgi has closed the connection.
                 Log.write(.debug, "reading a request failed: \(error)")
@@ -264,38 +262,39 @@ final class WorkerPool: Sendable {
                     Log.error("reloading the token settings failed, keeping the previous ones: \(error)")
                 }
             }
-            let (answered, answer) = serve(slot.request, application, connection: connection)
+            let (answered, answer) = serve(slot, application, connection: connection)
             // A peer that sent a request after this one before its answer (never nginx) gets
             // the connection closed: the bytes after this request are not silently dropped.
-            let keep = !connection.closeAfterResponse && !slot.request.hasUnreadInput
-            var replaced: (AnsweredRequest, [[UInt8]])?
+            let keep = !connection.closeAfterResponse && !slot.hasUnreadInput
             if let room, let wait = answered.record.reply.changeWait, let user = answered.record.reply.user {
-                // Nothing after its cursor yet: the request waits for its user's next change, off this thread.
-                let waiter = ChangeWaiter(slot: slot, request: answered.request, user: user, descriptor: connection.descriptor,
-                                          keepConnection: keep,
+                // Nothing after its cursor yet: the request waits for its user's next change, off
+                // this thread and off its slot, which serves the next request.
+                let waiter = ChangeWaiter(connection: slot.detach(keepConnection: keep), request: answered.request, user: user,
                                           deadline: MonotonicClock.nanoseconds() &+ UInt64(wait.seconds) * 1_000_000_000,
                                           answered: answered.record, marker: wait.marker)
-                if let refused = place(waiter, in: room, application) {
-                    replaced = refused
-                } else {
-                    do {
-                        slot = try slots.take()
-                    } catch {
-                        Log.error("a worker could not make a FastCGI request slot, it stops: \(error)")
-                        return
-                    }
-                    next = dispatcher.nextConnection(beforeWaiting: Log.flushAccessLines)
-                    continue
+                switch room.admit(waiter) {
+                case .waiting:
+                    break
+                case .changedAlready:
+                    dispatcher.resume(waiter.descriptor, state: waiter)
+                case .full:
+                    var record = waiter.answered
+                    record.reply = application.overloaded(waiter.request)
+                    record.reply.user = user
+                    answerNow(waiter, with: record, metrics: metrics)
+                case .closing:
+                    answerNow(waiter, with: waiter.answered, metrics: metrics)
                 }
+                next = dispatcher.nextConnection(beforeWaiting: Log.flushAccessLines)
+                continue
             }
             if parksWrites, let wait = store.takeDurabilityWait() {
                 // Its writes are committed, not yet durable: the request waits, this thread goes
                 // on. Whoever flushes them completes it (maybe this thread, at once).
                 let parked = ParkedRequest(
-                    slot: slot, durableAnswer: answer, failedAnswer: Self.parts(of: application.notDurable(answered.request)),
-                    answered: answered.record, keepConnection: keep, metrics: metrics,
-                    done: { [self] finished, kept in
-                        slots.put(finished)
+                    connection: slot.detach(keepConnection: keep), durableAnswer: answer,
+                    failedAnswer: Self.parts(of: application.notDurable(answered.request)), answered: answered.record, metrics: metrics,
+                    done: { [self] kept in
                         parkedRequests.subtract(1, ordering: .relaxed)
                         dispatcher.finished(keptDescriptor: kept)
                     })
@@ -307,47 +306,27 @@ final class WorkerPool: Sendable {
                     if durable, let changed { room?.feed.publish(changed) }
                     parked.complete(durable: durable)
                 }
-                do {
-                    slot = try slots.take()
-                } catch {
-                    // Without a slot this thread cannot serve; the others still do.
-                    Log.error("a worker could not make a FastCGI request slot, it stops: \(error)")
-                    return
-                }
                 next = dispatcher.nextConnection(beforeWaiting: Log.flushAccessLines)
                 continue
             }
-            let (record, parts) = replaced ?? (answered.record, answer)
             do {
-                for part in parts where !part.isEmpty { try slot.request.write(part) }
+                for part in answer where !part.isEmpty { try slot.write(part) }
             } catch {
                 // The web server went away mid-response; nothing is left to tell it.
                 Log.write(.warn, "writing the response failed: \(error)")
             }
+            let record = answered.record
             record.record(status: record.reply.response.status, storageFailure: record.reply.storageFailure, metrics: metrics)
             if record.reply.committedWrite, let user = record.reply.user { room?.feed.publish(user.changeKey) }
-            next = dispatcher.finished(keptDescriptor: slot.request.finish(keepConnection: keep), thenNext: Log.flushAccessLines)
+            next = dispatcher.finished(keptDescriptor: slot.finish(keepConnection: keep), thenNext: Log.flushAccessLines)
         }
     }
 
-    /// Lets `waiter` wait in `room`; nil when it no longer needs this thread (waiting, or queued to
-    /// read again), else what to answer now: 503 overloaded past `--max-waiters`, the page it
-    /// found when the process is stopping.
-    private func place(_ waiter: ChangeWaiter, in room: ChangeWaitRoom, _ application: TodoApplication) -> (AnsweredRequest, [[UInt8]])? {
-        switch room.admit(waiter) {
-        case .waiting:
-            return nil
-        case .changedAlready:
-            dispatcher.resume(waiter.descriptor, state: waiter)
-            return nil
-        case .full:
-            var record = waiter.answered
-            record.reply = application.overloaded(waiter.request)
-            record.reply.user = waiter.user
-            return (record, Self.parts(of: record.reply.response))
-        case .closing:
-            return (waiter.answered, Self.parts(of: waiter.answered.reply.response))
-        }
+    /// Writes `record`'s response as `waiter`'s answer, records it, and hands its connection back.
+    private func answerNow(_ waiter: ChangeWaiter, with record: AnsweredRequest, metrics: ThreadMetrics?) {
+        let kept = waiter.connection.respond(Self.parts(of: record.reply.response))
+        record.record(status: record.reply.response.status, storageFailure: record.reply.storageFailure, metrics: metrics)
+        dispatcher.finished(keptDescriptor: kept)
     }
 
     /// Reads the changes again for a waiter the room handed back, then answers it, or lets it wait
@@ -358,19 +337,19 @@ final class WorkerPool: Sendable {
         record.reply = application.recheck(waiter.request, user: waiter.user)
         if !waiter.final, let room, let wait = record.reply.changeWait {
             waiter.marker = wait.marker
-            if place(waiter, in: room, application) == nil {
+            switch room.admit(waiter) {
+            case .waiting:
                 return dispatcher.nextConnection(beforeWaiting: Log.flushAccessLines)
+            case .changedAlready:
+                dispatcher.resume(waiter.descriptor, state: waiter)
+                return dispatcher.nextConnection(beforeWaiting: Log.flushAccessLines)
+            case .full, .closing:
+                break  // answered now with what it found: the empty page
             }
         }
-        do {
-            for part in Self.parts(of: record.reply.response) where !part.isEmpty { try waiter.slot.request.write(part) }
-        } catch {
-            // The client went away as the answer came (its hang-up was not seen first).
-            Log.write(.debug, "writing a waiting request's answer failed: \(error)")
-        }
+        // A client that went away as the answer came (its hang-up not seen first) fails the write: nothing to tell.
+        let kept = waiter.connection.respond(Self.parts(of: record.reply.response))
         record.record(status: record.reply.response.status, storageFailure: record.reply.storageFailure, metrics: metrics)
-        let kept = waiter.slot.request.finish(keepConnection: waiter.keepConnection)
-        slots.put(waiter.slot)
         return dispatcher.finished(keptDescriptor: kept, thenNext: Log.flushAccessLines)
     }
 
@@ -378,8 +357,7 @@ final class WorkerPool: Sendable {
     /// client goes away): the request ends here, unanswered, and costs nothing further.
     private func waiterHungUp(_ fd: Int32) {
         guard let waiter = room?.claim(descriptor: fd) else { return }
-        _ = waiter.slot.request.finish(keepConnection: false)
-        slots.put(waiter.slot)
+        waiter.connection.abandon()
         // 499: nginx's own code for a client that closed the request before its answer.
         waiter.answered.record(status: 499, storageFailure: nil, metrics: nil)
         dispatcher.finished(keptDescriptor: nil)
