@@ -78,7 +78,7 @@ let package = Package(
         .testTarget(name: "TaskStoreConformanceTests", dependencies: ["TaskModel", "MemoryStorage", "SQLiteStorage", "SQLite", "PostgresStorage", "PostgreSQL", "Locks", "Clocks"]),
         .testTarget(name: "SQLiteStorageTests", dependencies: ["SQLiteStorage", "TaskModel", "SQLite", "Locks", "Clocks"]),
         .testTarget(name: "TodoAPITests", dependencies: ["APITables", "Metrics", "TodoAPI", "TaskModel", "MemoryStorage", "JWT", "JSON", "Clocks", "Locks"]),
-        .testTarget(name: "TodoServerTests", dependencies: ["TodoServer", "TodoAPI", "TaskModel", "SQLiteStorage", "PostgresStorage", "JWT", "Clocks"]),
+        .testTarget(name: "TodoServerTests", dependencies: ["TodoServer", "TodoAPI", "TaskModel", "SQLiteStorage", "PostgresStorage", "JWT", "Clocks", "FastCGI", "Locks"]),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -17,6 +17,14 @@ public struct DetachedFastCGIRequest: Sendable {
     /// and the caller's say).
     let keepsConnection: Bool
 
+    /// A request on connection `descriptor` with id `requestID` (`FastCGIRequest.detach` makes
+    /// them; tests make their own over a socket pair).
+    public init(descriptor: Int32, requestID: UInt16, keepsConnection: Bool) {
+        self.descriptor = descriptor
+        self.requestID = requestID
+        self.keepsConnection = keepsConnection
+    }
+
     /// The most content bytes one record carries: under the 16-bit length, a multiple of 8 (no padding needed).
     static let recordContentLimit = 65_528
 

@@ -5,6 +5,10 @@ import Synchronization
 import TaskModel
 import TodoAPI
 
+#if canImport(Glibc)
+import Glibc
+#endif
+
 /// A sync request waiting for its user's next change (contract §13): its connection (detached
 /// from libfcgi: no slot is held while it waits), the request to answer again, and when to give
 /// up. No thread holds it while it waits.
@@ -90,6 +94,9 @@ final class ChangeWaitRoom: Sendable {
     /// The longest the room's thread sleeps: a waiter admitted meanwhile with a marker already
     /// moved, or a wake-up lost anywhere, costs at most this, and deadlines are kept to it.
     static let sweepNanoseconds: UInt64 = 100_000_000
+    /// The least time between two sweeps (more when a sweep takes long: ten times its length, at
+    /// most 20 ms), which bounds the thread's work under a storm of commits.
+    static let minimumGapNanoseconds: UInt64 = 1_000_000
 
     let feed: any ChangeFeed
     /// Waiters held at most (`--max-waiters`).
@@ -135,12 +142,23 @@ final class ChangeWaitRoom: Sendable {
     /// passed; after `stop`, hands over every waiter and returns.
     func run(resume: (ChangeWaiter, Departure) -> Void) {
         var seen: UInt64 = 0
+        var lastSweepEnded: UInt64 = 0
+        var gap = Self.minimumGapNanoseconds
         while true {
-            let now = MonotonicClock.nanoseconds()
+            var now = MonotonicClock.nanoseconds()
+            // Under a storm of commits every sleep ends at once: sweeps (each comparing every
+            // waiting user's marker) are spaced so they take at most a tenth of this thread.
+            if now < lastSweepEnded &+ gap {
+                usleep(UInt32((lastSweepEnded &+ gap &- now) / 1000))
+                now = MonotonicClock.nanoseconds()
+            }
             let nextDeadline = state.withLock { $0.deadlines.earliest } ?? .max
             let sleep = min(Self.sweepNanoseconds, nextDeadline &- min(nextDeadline, now))
             seen = feed.awaitChange(after: seen, timeoutNanoseconds: sleep)
-            let (due, finished) = takeDue(now: MonotonicClock.nanoseconds())
+            let began = MonotonicClock.nanoseconds()
+            let (due, finished) = takeDue(now: began)
+            lastSweepEnded = MonotonicClock.nanoseconds()
+            gap = min(max(Self.minimumGapNanoseconds, (lastSweepEnded - began) * 10), 20_000_000)
             for (waiter, departure) in due {
                 switch departure {
                 case .changed: wokenByChange.add(1, ordering: .relaxed)
