@@ -65,19 +65,25 @@ def status_of(answer):
     return None
 
 
+def read_answer(client):
+    """Reads one whole FastCGI answer from `client`: (status or None when it closed first, bytes)."""
+    answer = b""
+    while (status := status_of(answer)) is None:
+        chunk = client.recv(65536)
+        if not chunk:
+            break
+        answer += chunk
+    return status, answer
+
+
 def exchange(path, request, timeout):
-    """Sends `request` on a new connection to `path` and returns (status, seconds)."""
+    """Sends `request` on a new connection to `path` and returns (status, seconds, answer)."""
     began = time.monotonic()
     with socket.socket(socket.AF_UNIX) as client:
         client.settimeout(timeout)
         client.connect(path)
         client.sendall(request)
-        answer = b""
-        while (status := status_of(answer)) is None:
-            chunk = client.recv(65536)
-            if not chunk:
-                break
-            answer += chunk
+        status, answer = read_answer(client)
         return status, time.monotonic() - began, answer
 
 

@@ -29,7 +29,7 @@ import time
 
 sys.path.insert(0, os.path.dirname(__file__))
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "IntegrationTests"))
-from parked import exchange, fastcgi, status_of, threads_of  # noqa: E402
+from parked import exchange, fastcgi, read_answer, threads_of  # noqa: E402
 from run import SECRET, WORKER, rss_kib, token  # noqa: E402
 
 
@@ -207,17 +207,11 @@ def one_process(args):
             gauge = int(found.group(1)) if found else -1
         threads_during, rss_during = threads_of(worker.pid), rss_kib(worker.pid)
         began = time.monotonic()
-        _, _, created = exchange(path, fastcgi("POST", "/api/lone-waiter/tasks", bearer, b'{"title":"wake all"}'), 10)
+        exchange(path, fastcgi("POST", "/api/lone-waiter/tasks", bearer, b'{"title":"wake all"}'), 10)
         statuses = []
         for client in clients:
             client.settimeout(30)
-            answer = b""
-            while (status := status_of(answer)) is None:
-                chunk = client.recv(65536)
-                if not chunk:
-                    break
-                answer += chunk
-            statuses.append(status)
+            statuses.append(read_answer(client)[0])
             client.close()
         all_woken = time.monotonic() - began
         print(f"\n### {args.one_process} waiters in one process (8 threads), straight to its socket\n")
