@@ -48,7 +48,7 @@ let package = Package(
         .target(name: "TaskModel", dependencies: ["ASCII", "JSON", "JWT", "Locks"]),
         // One module per backend: the task model over its driver.
         .target(name: "SQLiteStorage", dependencies: ["TaskModel", "SQLite", "ASCII", "Caching", "Clocks", "Locks", "CAtomics"]),
-        .target(name: "PostgresStorage", dependencies: ["TaskModel", "PostgreSQL", "ASCII", "Clocks", "Caching"]),
+        .target(name: "PostgresStorage", dependencies: ["TaskModel", "PostgreSQL", "ASCII", "Clocks", "Caching", "Locks"]),
         // The same rules in memory: the application's unit tests and the conformance suite's reference.
         .target(name: "MemoryStorage", dependencies: ["TaskModel", "Clocks", "Locks"]),
         // The HTTP application: routes, authentication, validation, rendering. It sees the task

@@ -118,7 +118,7 @@ def test_migrate_from_several_hosts_at_once_is_safe(database):
     results = [(p.wait(timeout=60), p.stderr.read()) for p in processes]
     assert all(code == 0 for code, _ in results), results
     assert as_role(database, "SELECT count(*) FROM todo_schema") == "1"
-    assert as_role(database, "SELECT version FROM todo_schema") == "4"
+    assert as_role(database, "SELECT version FROM todo_schema") == "5"
 
 
 def test_a_schema_newer_than_the_build_is_refused(database):

@@ -1,31 +1,41 @@
-import Clocks
+import Locks
 import PostgreSQL
+import Synchronization
 import TaskModel
+
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// The change feed of a PostgreSQL database, across hosts: every commit that moves a user's
 /// `task_sync.last_change` notifies channel `todo_task_changes` with the user's `ChangeKey` as 16
 /// hex digits (a trigger, schema version 5: whichever host or tool commits, and only once it has
-/// committed). Each process listens on one connection of its own, read by the one thread that
-/// calls `awaitChange`; what it hears moves the markers of a `LocalChangeFeed`.
+/// committed). Each process listens on one connection of its own, on a thread of its own (so a
+/// server that is slow to reach never delays the wait room's deadlines or a stop); what it
+/// hears moves the markers of a `LocalChangeFeed`, on which `awaitChange` sleeps.
 ///
 /// After the listening connection is lost, it is made again (every second until it works), and
-/// then every marker moves: a change notified meanwhile was not heard, so every waiter reads again. `@unchecked Sendable`: the connection is touched only by the thread calling
-/// `awaitChange` (documented as the single caller); `marker` and `publish` touch only the local feed.
-public final class PostgresChangeFeed: ChangeFeed, @unchecked Sendable {
+/// then every marker moves: a change notified meanwhile was not heard, so every waiter reads
+/// again. Meanwhile waiters keep waiting (reading during the outage would only fail).
+public final class PostgresChangeFeed: ChangeFeed {
     /// The notification channel (and the trigger's).
     static let channel = "todo_task_changes"
-    private static let retryNanoseconds: UInt64 = 1_000_000_000
 
-    private let connectionString: String
     private let local = LocalChangeFeed()
+    private let connectionString: String
     private let warn: @Sendable (String) -> Void
-    private var listener: PostgresConnection?
-    private var nextAttempt: UInt64 = 0
-    private var failureLogged = false
+    private let stopping = StopFlag()
+    /// Started by the first `awaitChange` (a feed nobody waits on needs no connection).
+    private let listener = Locked<WorkerThread?>(nil)
 
     init(connectionString: String, warn: @escaping @Sendable (String) -> Void) {
         self.connectionString = connectionString
         self.warn = warn
+    }
+
+    deinit {
+        stopping.raised.store(true, ordering: .sequentiallyConsistent)
+        listener.withLock { $0 }?.join()
     }
 
     public func marker(of key: ChangeKey) -> UInt64 {
@@ -36,44 +46,54 @@ public final class PostgresChangeFeed: ChangeFeed, @unchecked Sendable {
     public func publish(_ key: ChangeKey) {}
 
     public func awaitChange(after seen: UInt64, timeoutNanoseconds: UInt64) -> UInt64 {
-        let deadline = MonotonicClock.nanoseconds() &+ timeoutNanoseconds
-        if listener == nil { connect() }
-        guard let listener else {
-            // Not listening: sleep until the next attempt (or the deadline), as the local feed.
-            let pause = min(timeoutNanoseconds, nextAttempt &- min(nextAttempt, MonotonicClock.nanoseconds()))
-            return local.awaitChange(after: seen, timeoutNanoseconds: pause)
+        listener.withLock { thread in
+            if thread == nil {
+                let (local, connectionString, warn, stopping) = (local, connectionString, warn, stopping)
+                thread = WorkerThread { Self.listen(local: local, connectionString: connectionString, warn: warn, stopping: stopping) }
+            }
         }
-        let current = local.awaitChange(after: seen, timeoutNanoseconds: 0)
-        if current != seen { return current }
-        let milliseconds = Int32(clamping: (deadline &- min(deadline, MonotonicClock.nanoseconds()) + 999_999) / 1_000_000)
-        guard let notifications = listener.awaitNotifications(timeoutMilliseconds: milliseconds) else {
-            // Waiters keep waiting meanwhile (reading now would meet the same outage); once
-            // listening again, every one reads again (`connect`).
-            self.listener = nil
-            warn("live sync: the listening connection to PostgreSQL was lost; reconnecting")
-            return local.awaitChange(after: seen, timeoutNanoseconds: 0)
-        }
-        for notification in notifications where notification.channel == Self.channel {
-            if let key = ChangeKey(hex: notification.payload) { local.publish(key) }
-        }
-        return local.awaitChange(after: seen, timeoutNanoseconds: 0)
+        return local.awaitChange(after: seen, timeoutNanoseconds: timeoutNanoseconds)
     }
 
-    /// Connects and listens; on success every marker moves (what was notified before is unknown).
-    private func connect() {
-        let now = MonotonicClock.nanoseconds()
-        guard now >= nextAttempt else { return }
-        nextAttempt = now &+ Self.retryNanoseconds
-        do {
-            let connection = try PostgresConnection(connectionString: connectionString)
-            try connection.execute("LISTEN \(Self.channel)")
-            listener = connection
-            if failureLogged { warn("live sync: listening to PostgreSQL again") }
-            failureLogged = false
-            local.publishEverything()
-        } catch {
-            if !failureLogged { warn("live sync: cannot listen on PostgreSQL (retrying every second; waits end at their timeout meanwhile): \(error)") }
-            failureLogged = true
+    /// The listener thread: connect and `LISTEN` (again after every loss, once a second), and turn
+    /// each notification into a publication in `local`, until `stopping`.
+    private static func listen(local: LocalChangeFeed, connectionString: String, warn: @Sendable (String) -> Void,
+                               stopping: StopFlag) {
+        var connection: PostgresConnection?
+        var failureLogged = false
+        while !stopping.raised.load(ordering: .relaxed) {
+            guard let listening = connection else {
+                do {
+                    let fresh = try PostgresConnection(connectionString: connectionString)
+                    try fresh.execute("LISTEN \(channel)")
+                    connection = fresh
+                    if failureLogged { warn("live sync: listening to PostgreSQL again") }
+                    failureLogged = false
+                    // What was notified before this connection listened is unknown: everyone reads again.
+                    local.publishEverything()
+                } catch {
+                    if !failureLogged {
+                        warn("live sync: cannot listen on PostgreSQL (retrying every second; waits end at their timeout meanwhile): \(error)")
+                    }
+                    failureLogged = true
+                    for _ in 0..<10 where !stopping.raised.load(ordering: .relaxed) { usleep(100_000) }
+                }
+                continue
+            }
+            guard let notifications = listening.awaitNotifications(timeoutMilliseconds: 200) else {
+                connection = nil
+                failureLogged = true
+                warn("live sync: the listening connection to PostgreSQL was lost; reconnecting")
+                continue
+            }
+            for notification in notifications where notification.channel == channel {
+                if let key = ChangeKey(hex: notification.payload) { local.publish(key) }
+            }
         }
     }
+}
+
+/// Tells the listener thread to end (the feed is gone).
+private final class StopFlag: Sendable {
+    let raised = Atomic<Bool>(false)
 }
