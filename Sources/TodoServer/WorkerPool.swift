@@ -96,7 +96,8 @@ final class WorkerPool: Sendable {
                 kill(getpid(), SIGTERM)
             }
         }
-        dispatcher.onParkedHangUp { [self] fd in waiterHungUp(fd) }
+        // Weak: the dispatcher belongs to the pool, and a strong capture would keep both alive for good.
+        dispatcher.onParkedHangUp { [weak self] fd in self?.waiterHungUp(fd) }
         let threads = (0..<configuration.threads).map { _ in WorkerThread { [self] in work() } }
         let housekeeper = WorkerThread { [self] in keepHouse() }
         let waitRoom = room.map { room in
