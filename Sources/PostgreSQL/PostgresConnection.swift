@@ -127,6 +127,11 @@ public final class PostgresConnection {
         return isConnected ? received : nil
     }
 
+    /// Frees notifications libpq has received and nobody asked for.
+    private func discardNotifications() {
+        while let notification = PQnotifies(handle) { PQfreemem(notification) }
+    }
+
     /// The server's version as a number, e.g. 150004 for 15.4.
     public var serverVersion: Int32 { PQserverVersion(handle) }
 
@@ -184,6 +189,9 @@ public final class PostgresConnection {
     /// the connection turns to unnamed statements for good before throwing, so a caller may run
     /// the whole failed transaction again (nothing of it was committed).
     public func pipeline(_ steps: [Step]) throws(PostgresError) -> [PostgresResult] {
+        // Behind a transaction-mode pooler, a server connection another client made LISTEN
+        // delivers its notifications to whoever runs there next: dropped, never kept piling up.
+        defer { discardNotifications() }
         do {
             return try sendPipeline(steps)
         } catch {

@@ -18,6 +18,23 @@ struct PostgresConnectionTests {
         try PostgresConnection(connectionString: try #require(testServerURI()))
     }
 
+    @Test func aListenerHearsNotificationsAfterTheCommitAndAPipelineDropsUnaskedOnes() throws {
+        let listener = try connect()
+        let notifier = try connect()
+        try listener.execute("LISTEN todo_test_channel")
+        try notifier.execute("BEGIN; NOTIFY todo_test_channel, 'one'")
+        #expect(try #require(listener.awaitNotifications(timeoutMilliseconds: 200)).isEmpty, "nothing before the commit")
+        try notifier.execute("COMMIT")
+        var heard: [(channel: String, payload: [UInt8])] = []
+        for _ in 0..<20 where heard.isEmpty { heard = try #require(listener.awaitNotifications(timeoutMilliseconds: 100)) }
+        #expect(heard.map(\.channel) == ["todo_test_channel"] && heard.map(\.payload) == [Array("one".utf8)])
+        // A connection that runs statements (a store's, behind a pooler) does not keep them.
+        try notifier.execute("NOTIFY todo_test_channel, 'two'")
+        usleep(200_000)
+        _ = try listener.pipeline([.init("SELECT 1")])
+        #expect(try #require(listener.awaitNotifications(timeoutMilliseconds: 0)).isEmpty)
+    }
+
     @Test func aPipelineCommitsTogetherOrNotAtAll() throws {
         let connection = try connect()
         try connection.execute("CREATE TEMP TABLE items (n integer NOT NULL CHECK (n > 0))")
