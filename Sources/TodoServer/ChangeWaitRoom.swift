@@ -102,6 +102,9 @@ final class ChangeWaitRoom: Sendable {
     /// Waiters held at most (`--max-waiters`).
     let capacity: Int
     private let state = Locked(State())
+    /// Where the room's thread sleeps while no one waits: not on the feed, so that commits
+    /// (announced to every process) wake no thread, nor cost a wake-up system call, until someone waits.
+    private let admissions = LocalChangeFeed()
     /// Starts watching a waiter's connection for a hang-up (under the room's lock, so a
     /// hang-up is never reported for a waiter not yet in the room).
     private let watch: @Sendable (Int32) -> Void
@@ -123,6 +126,8 @@ final class ChangeWaitRoom: Sendable {
             if state.waiters.count >= capacity { return .full }
             if feed.marker(of: waiter.user.changeKey) != waiter.marker { return .changedAlready }
             state.insert(waiter)
+            // The first waiter wakes the room's thread, which sleeps apart from the feed while empty.
+            if state.waiters.count == 1 { admissions.publish(ChangeKey(value: 0)) }
             waiting.store(state.waiters.count, ordering: .relaxed)
             watch(waiter.descriptor)
             return .waiting
@@ -142,6 +147,7 @@ final class ChangeWaitRoom: Sendable {
     /// passed; after `stop`, hands over every waiter and returns.
     func run(resume: (ChangeWaiter, Departure) -> Void) {
         var seen: UInt64 = 0
+        var admitted: UInt64 = 0
         var lastSweepEnded: UInt64 = 0
         var gap = Self.minimumGapNanoseconds
         while true {
@@ -152,8 +158,17 @@ final class ChangeWaitRoom: Sendable {
                 usleep(UInt32((lastSweepEnded &+ gap &- now) / 1000))
                 now = MonotonicClock.nanoseconds()
             }
-            let nextDeadline = state.withLock { $0.deadlines.earliest } ?? .max
+            let (nextDeadline, empty) = state.withLock { state in
+                // With no one waiting, every deadline left is of a waiter gone (they go lazily).
+                if state.waiters.isEmpty { state.deadlines = DeadlineHeap() }
+                return (state.deadlines.earliest ?? .max, state.waiters.isEmpty && !state.stopping)
+            }
             let sleep = min(Self.sweepNanoseconds, nextDeadline &- min(nextDeadline, now))
+            if empty {
+                // An admission since the last look returns at once: no first waiter is missed.
+                admitted = admissions.awaitChange(after: admitted, timeoutNanoseconds: sleep)
+                continue
+            }
             seen = feed.awaitChange(after: seen, timeoutNanoseconds: sleep)
             let began = MonotonicClock.nanoseconds()
             let (due, finished) = takeDue(now: began)

@@ -80,6 +80,49 @@ import Glibc
         #expect(room.admit(waiter("dave", marker: 0)) == .closing)
     }
 
+    /// A local feed that counts the room's sleeps on it.
+    final class CountingFeed: ChangeFeed, @unchecked Sendable {
+        let inner = LocalChangeFeed()
+        let sleeps = Locked(0)
+        func marker(of key: ChangeKey) -> UInt64 { inner.marker(of: key) }
+        func publish(_ key: ChangeKey) { inner.publish(key) }
+        func awaitChange(after seen: UInt64, timeoutNanoseconds: UInt64) -> UInt64 {
+            sleeps.withLock { $0 += 1 }
+            return inner.awaitChange(after: seen, timeoutNanoseconds: timeoutNanoseconds)
+        }
+    }
+
+    @Test func anEmptyRoomSleepsApartFromTheFeedAndItsFirstWaiterIsStillWokenAtOnce() throws {
+        let feed = CountingFeed()
+        let room = ChangeWaitRoom(feed: feed, capacity: 10) { _ in }
+        let woken = Locked<[UInt64]>([])
+        let thread = WorkerThread { room.run { _, _ in woken.withLock { $0.append(MonotonicClock.nanoseconds()) } } }
+        // Commits while no one waits: the room's thread never sleeps on the feed, so none wakes it.
+        for index in 0..<200 {
+            feed.publish(ChangeKey(userID: "someone-\(index)"))
+            usleep(1000)
+        }
+        #expect(feed.sleeps.withLock { $0 } == 0)
+        // A waiter that left at once (its client hung up) leaves an empty room: no busy loop on its deadline.
+        let gone = waiter("gone", marker: feed.marker(of: ChangeKey(userID: "gone")), seconds: 0.05)
+        #expect(room.admit(gone) == .waiting)
+        #expect(room.claim(descriptor: gone.descriptor) === gone)
+        usleep(300_000)
+        #expect(feed.sleeps.withLock { $0 } < 20)
+        // The first waiter after the quiet: woken by its change as fast as ever.
+        let alice = ChangeKey(userID: "alice")
+        #expect(room.admit(waiter("alice", marker: feed.marker(of: alice))) == .waiting)
+        usleep(20_000)
+        let published = MonotonicClock.nanoseconds()
+        feed.publish(alice)
+        usleep(200_000)
+        room.stop()
+        thread.join()
+        let times = woken.withLock { $0 }
+        #expect(times.count == 1)
+        #expect((times.first ?? .max) - published < 50_000_000)
+    }
+
     @Test func theDeadlineHeapGivesTheEarliestFirstWhateverTheInsertionOrder() {
         var heap = DeadlineHeap()
         let deadlines: [UInt64] = (0..<200).map { _ in UInt64.random(in: 0..<1_000_000) }
