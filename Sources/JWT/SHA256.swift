@@ -19,7 +19,12 @@ public enum SHA256 {
 
     /// The first `count` hex digits of the digest of `bytes`, e.g. for logging an identifier without revealing it.
     public static func hexPrefix(of bytes: some Collection<UInt8>, count: Int = 12) -> String {
-        guard let digest = try? hash(bytes) else { return "-" }
+        hexPrefix(ofDigest: (try? hash(bytes)) ?? [], count: count)
+    }
+
+    /// The first `count` hex digits of a `digest` already made ("-" for none: hashing failed).
+    public static func hexPrefix(ofDigest digest: [UInt8], count: Int = 12) -> String {
+        guard !digest.isEmpty else { return "-" }
         return String(ASCIIHex.encode(digest.prefix((count + 1) / 2)).prefix(count))
     }
 }

@@ -10,7 +10,11 @@ public struct ChangeKey: Hashable, Sendable {
 
     /// The key of `userID`.
     public init(userID: String) {
-        let digest = (try? SHA256.hash(userID.utf8)) ?? []
+        self.init(sha256: (try? SHA256.hash(userID.utf8)) ?? [])
+    }
+
+    /// The key of the user whose id has SHA-256 `digest` (for a caller that hashed it already).
+    public init(sha256 digest: [UInt8]) {
         value = digest.prefix(8).reduce(0) { $0 << 8 | UInt64($1) }
     }
 

@@ -71,7 +71,6 @@ final class ChangeWaitRoom: Sendable {
         var deadlines = DeadlineHeap()
         var nextSerial: UInt64 = 0
         var stopping = false
-        var stopped = false
 
         mutating func insert(_ waiter: ChangeWaiter) {
             nextSerial += 1
@@ -200,7 +199,6 @@ final class ChangeWaitRoom: Sendable {
                 for serial in Array(state.waiters.keys) {
                     if let waiter = state.remove(serial) { due.append((waiter, .stopping)) }
                 }
-                state.stopped = true
             } else {
                 while let (deadline, serial) = state.deadlines.popEarliest(notAfter: now) {
                     // A waiter may have left already (its entry stays in the heap): skipped.
@@ -217,7 +215,8 @@ final class ChangeWaitRoom: Sendable {
             }
             for (waiter, departure) in due where departure != .changed { waiter.final = true }
             waiting.store(state.waiters.count, ordering: .relaxed)
-            return (due, state.stopped)
+            // Once stopping, every waiter is out after this sweep: the room is done.
+            return (due, state.stopping)
         }
     }
 }

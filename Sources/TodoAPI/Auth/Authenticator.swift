@@ -15,8 +15,10 @@ public struct AuthenticatedUser: Sendable, Equatable {
     /// The user `id`.
     public init(id: String) {
         self.id = id
-        logID = SHA256.hexPrefix(of: id.utf8)
-        changeKey = ChangeKey(userID: id)
+        // One digest for both.
+        let digest = (try? SHA256.hash(id.utf8)) ?? []
+        logID = SHA256.hexPrefix(ofDigest: digest)
+        changeKey = ChangeKey(sha256: digest)
     }
 }
 
