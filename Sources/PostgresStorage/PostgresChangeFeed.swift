@@ -22,10 +22,12 @@ public final class PostgresChangeFeed: ChangeFeed {
     static let channel = "todo_task_changes"
 
     private let local = LocalChangeFeed()
+    /// Moves when the listener's first attempt to connect ended (what `startListening` waits for).
+    private let firstAttempt = LocalChangeFeed()
     private let connectionString: String
     private let warn: @Sendable (String) -> Void
     private let stopping = StopFlag()
-    /// Started by the first `awaitChange` (a feed nobody waits on needs no connection).
+    /// Started by `startListening`, or else the first `awaitChange` (a feed nobody waits on needs no connection).
     private let listener = Locked<WorkerThread?>(nil)
 
     init(connectionString: String, warn: @escaping @Sendable (String) -> Void) {
@@ -46,21 +48,39 @@ public final class PostgresChangeFeed: ChangeFeed {
     public func publish(_ key: ChangeKey) {}
 
     public func awaitChange(after seen: UInt64, timeoutNanoseconds: UInt64) -> UInt64 {
-        listener.withLock { thread in
-            if thread == nil {
-                let (local, connectionString, warn, stopping) = (local, connectionString, warn, stopping)
-                thread = WorkerThread { Self.listen(local: local, connectionString: connectionString, warn: warn, stopping: stopping) }
-            }
-        }
+        // Started here when nobody called `startListening` (a feed only waited on); the thread
+        // connects, so an unreachable server never delays the caller.
+        startListener()
         return local.awaitChange(after: seen, timeoutNanoseconds: timeoutNanoseconds)
     }
 
+    /// Starts the listener and returns once its first attempt to connect and `LISTEN` ended (at
+    /// most `connect_timeout`, 5 s), before the process serves: no waiter's marker then predates
+    /// the listening connection, and none is woken by its making. A server that cannot be reached
+    /// now is tried again every second, as after a loss.
+    public func startListening() {
+        startListener()
+        _ = firstAttempt.awaitChange(after: 0, timeoutNanoseconds: 6_000_000_000)
+    }
+
+    private func startListener() {
+        listener.withLock { thread in
+            guard thread == nil else { return }
+            let (local, firstAttempt, connectionString, warn, stopping) = (local, firstAttempt, connectionString, warn, stopping)
+            thread = WorkerThread {
+                Self.listen(local: local, firstAttempt: firstAttempt, connectionString: connectionString, warn: warn, stopping: stopping)
+            }
+        }
+    }
+
     /// The listener thread: connect and `LISTEN` (again after every loss, once a second), and turn
-    /// each notification into a publication in `local`, until `stopping`.
-    private static func listen(local: LocalChangeFeed, connectionString: String, warn: @Sendable (String) -> Void,
-                               stopping: StopFlag) {
+    /// each notification into a publication in `local`, until `stopping`. `firstAttempt` moves
+    /// once the first connection was made or failed.
+    private static func listen(local: LocalChangeFeed, firstAttempt: LocalChangeFeed, connectionString: String,
+                               warn: @Sendable (String) -> Void, stopping: StopFlag) {
         var connection: PostgresConnection?
         var failureLogged = false
+        defer { firstAttempt.publishEverything() }
         while !stopping.raised.load(ordering: .relaxed) {
             guard let listening = connection else {
                 do {
@@ -71,11 +91,13 @@ public final class PostgresChangeFeed: ChangeFeed {
                     failureLogged = false
                     // What was notified before this connection listened is unknown: everyone reads again.
                     local.publishEverything()
+                    firstAttempt.publishEverything()
                 } catch {
                     if !failureLogged {
                         warn("live sync: cannot listen on PostgreSQL (retrying every second; waits end at their timeout meanwhile): \(error)")
                     }
                     failureLogged = true
+                    firstAttempt.publishEverything()
                     for _ in 0..<10 where !stopping.raised.load(ordering: .relaxed) { usleep(100_000) }
                 }
                 continue

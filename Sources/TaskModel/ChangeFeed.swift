@@ -49,6 +49,15 @@ public protocol ChangeFeed: AnyObject, Sendable {
     /// Blocks until some marker may have moved since `seen` (what the previous call returned; 0
     /// at first), or `timeoutNanoseconds` passed; returns the value to pass next time.
     func awaitChange(after seen: UInt64, timeoutNanoseconds: UInt64) -> UInt64
+    /// Readies the feed before any waiter reads a marker: a feed that hears changes over a
+    /// connection makes it now, so that no waiter's marker predates it (and its first connection
+    /// wakes no one). A feed that needs nothing returns at once.
+    func startListening()
+}
+
+extension ChangeFeed {
+    /// Nothing to ready: the feed hears every change from the start.
+    public func startListening() {}
 }
 
 /// Markers in buckets: a key's marker is its bucket's counter plus a generation that moves every

@@ -71,6 +71,8 @@ final class WorkerPool: Sendable {
         if configuration.maximumWaiters > 0 {
             do {
                 let feed = try configuration.backend.makeChangeFeed()
+                // Before serving: a feed listening from the start wakes no waiter when it starts.
+                feed.startListening()
                 room = ChangeWaitRoom(feed: feed, capacity: configuration.maximumWaiters) { [dispatcher] fd in
                     dispatcher.watchForHangUp(fd)
                 }

@@ -33,4 +33,23 @@ import Testing
         #expect(listener.marker(of: alice) != aliceBefore)
         #expect(listener.marker(of: bob) == bobBefore)
     }
+
+    /// A process readies its feed before serving; after that, no marker moves unless something
+    /// changed: the PostgreSQL listener's first connection (made then) wakes no waiter. (It used to
+    /// be made by the first wait and move every marker: a full wait room emptied for a moment and
+    /// let one more waiter in.)
+    @Test(arguments: BackendKind.available)
+    func aReadiedFeedMovesNoMarkerUntilSomethingChanges(_ kind: BackendKind) throws {
+        let database = try FreshDatabase(kind)
+        let feed = try database.backend.makeChangeFeed()
+        feed.startListening()
+        let alice = ChangeKey(userID: "alice")
+        let before = feed.marker(of: alice)
+        var seen: UInt64 = 0
+        let quiet = MonotonicClock.nanoseconds() + 700_000_000
+        while MonotonicClock.nanoseconds() < quiet {
+            seen = feed.awaitChange(after: seen, timeoutNanoseconds: 100_000_000)
+        }
+        #expect(feed.marker(of: alice) == before)
+    }
 }
