@@ -7,9 +7,9 @@ import Glibc
 
 /// Decouples connections from threads: one thread (running `run()`) owns the listening sockets
 /// and every idle connection in an epoll set; a connection whose next request has arrived
-/// whole joins a FIFO ready queue, and worker threads take them one at a time
-/// (`nextConnection()`), answer the request, and hand the connection back
-/// (`finished(keptDescriptor:)`).
+/// whole is handed straight to a sleeping worker (the one asleep the shortest time), or else
+/// joins a FIFO ready queue, and worker threads take them one at a time (`nextConnection()`),
+/// answer the request, and hand the connection back (`finished(keptDescriptor:)`).
 ///
 /// An idle kept-alive connection from nginx therefore costs a descriptor and an epoll entry,
 /// never a thread, and no request waits behind idle connections. "Arrived whole" is read from
@@ -60,8 +60,11 @@ public final class ConnectionDispatcher: @unchecked Sendable {
     private let log: @Sendable (String) -> Void
 
     private let mutex: UnsafeMutablePointer<pthread_mutex_t>
-    private let workAvailable: UnsafeMutablePointer<pthread_cond_t>
     private var queue = ReadyQueue()
+    /// Workers asleep for want of work, the most recent last. A ready connection goes straight
+    /// to the last (its caches are the warmest), never through the queue: the queue has
+    /// entries only while no worker sleeps.
+    private var sleepers: [Sleeper] = []
     /// Idle connections, and since when (the clock's nanoseconds) each has been idle.
     private var idle: [Int32: UInt64] = [:]
     /// Connections whose request waits off any thread, watched for their peer hanging up.
@@ -69,7 +72,6 @@ public final class ConnectionDispatcher: @unchecked Sendable {
     /// Told (on the dispatcher thread) which parked connection hung up.
     private var hangUpHandler: (@Sendable (Int32) -> Void)?
     private var statistics = Statistics()
-    private var waitingWorkers = 0
     private var stopping = false
     private var graceDeadline: UInt64 = .max
     /// Set once stopping and every connection is closed: workers then leave.
@@ -110,8 +112,6 @@ public final class ConnectionDispatcher: @unchecked Sendable {
         peekBuffer = .allocate(byteCount: settings.maximumRequestBytes + 1, alignment: 8)
         mutex = .allocate(capacity: 1)
         pthread_mutex_init(mutex, nil)
-        workAvailable = .allocate(capacity: 1)
-        pthread_cond_init(workAvailable, nil)
     }
 
     deinit {
@@ -119,8 +119,6 @@ public final class ConnectionDispatcher: @unchecked Sendable {
         for fd in arriving.keys { close(fd) }
         peekBuffer.deallocate()
         while let connection = queue.removeFirst() { close(connection.descriptor) }
-        pthread_cond_destroy(workAvailable)
-        workAvailable.deallocate()
         pthread_mutex_destroy(mutex)
         mutex.deallocate()
     }
@@ -142,9 +140,12 @@ public final class ConnectionDispatcher: @unchecked Sendable {
                 pthread_mutex_lock(mutex)
                 continue
             }
-            waitingWorkers += 1
-            pthread_cond_wait(workAvailable, mutex)
-            waitingWorkers -= 1
+            // Asleep until handed a connection (or nil once drained): woken, it owns it
+            // without taking the lock again, so it never contends with whoever woke it.
+            let sleeper = Sleeper()
+            sleepers.append(sleeper)
+            pthread_mutex_unlock(mutex)
+            return sleeper.awaitHandOver()
         }
         let connection = takeReadyLocked()
         pthread_mutex_unlock(mutex)
@@ -164,7 +165,24 @@ public final class ConnectionDispatcher: @unchecked Sendable {
 
     /// The first ready connection, counted as in service; nil when the queue is empty. Under the lock.
     private func takeReadyLocked() -> ReadyConnection? {
-        guard var connection = queue.removeFirst() else { return nil }
+        guard let connection = queue.removeFirst() else { return nil }
+        return serveLocked(connection)
+    }
+
+    /// A ready connection becomes a sleeping worker's at once, or else joins the queue. Under
+    /// the lock; the sleeper returned is to be woken after unlocking.
+    private func offerLocked(_ connection: ReadyConnection) -> Sleeper? {
+        guard let sleeper = sleepers.popLast() else {
+            queue.append(connection)
+            return nil
+        }
+        sleeper.handed = serveLocked(connection)
+        return sleeper
+    }
+
+    /// `connection` as taken by a worker now: counted as in service, its wait measured. Under the lock.
+    private func serveLocked(_ taken: ReadyConnection) -> ReadyConnection {
+        var connection = taken
         let now = clock()
         connection.waitedNanoseconds = now > connection.readySince ? now - connection.readySince : 0
         // A resumed request is answered however long it queued: it has been accepted already.
@@ -174,6 +192,32 @@ public final class ConnectionDispatcher: @unchecked Sendable {
         statistics.waitedNanoseconds &+= connection.waitedNanoseconds
         if connection.isOverdue { statistics.shed += 1 }
         return connection
+    }
+
+    /// A worker asleep in `nextConnection`: posted once, after `handed` is set (nil: drained).
+    private final class Sleeper: @unchecked Sendable {
+        private let semaphore: UnsafeMutablePointer<sem_t>
+        /// Set under the dispatcher's lock before `wake`; read by the sleeper after it woke.
+        var handed: ReadyConnection?
+
+        init() {
+            semaphore = .allocate(capacity: 1)
+            sem_init(semaphore, 0, 0)
+        }
+
+        deinit {
+            sem_destroy(semaphore)
+            semaphore.deallocate()
+        }
+
+        func wake() {
+            sem_post(semaphore)
+        }
+
+        func awaitHandOver() -> ReadyConnection? {
+            while sem_wait(semaphore) != 0 {}  // EINTR: a signal came first
+            return handed
+        }
     }
 
     /// Reports that a worker is done with the connection it took: `keptDescriptor` is the
@@ -230,10 +274,9 @@ public final class ConnectionDispatcher: @unchecked Sendable {
         ready.resumed = state
         pthread_mutex_lock(mutex)
         statistics.busy -= 1  // taken again from the queue
-        queue.append(ready)
-        let wakeWorker = waitingWorkers > 0
+        let sleeper = offerLocked(ready)
         pthread_mutex_unlock(mutex)
-        if wakeWorker { pthread_cond_signal(workAvailable) }
+        sleeper?.wake()
     }
 
     /// What is left to do, without the lock, after a connection came back.
@@ -353,11 +396,9 @@ public final class ConnectionDispatcher: @unchecked Sendable {
                 pthread_mutex_lock(mutex)
                 idle.removeValue(forKey: fd)
                 statistics.arriving = arriving.count
-                queue.append(ready)
-                let wakeWorker = waitingWorkers > 0
+                let sleeper = offerLocked(ready)
                 pthread_mutex_unlock(mutex)
-                // Signalled after unlocking: the woken worker's first step is to take the lock.
-                if wakeWorker { pthread_cond_signal(workAvailable) }
+                sleeper?.wake()
             case .incomplete where peeked > settings.maximumRequestBytes || hungUp:
                 refuse(fd)  // too large, or the rest can never come
             case .incomplete:
@@ -569,7 +610,9 @@ public final class ConnectionDispatcher: @unchecked Sendable {
     private func markDrained() {
         pthread_mutex_lock(mutex)
         drained = true
-        pthread_cond_broadcast(workAvailable)
+        let woken = sleepers
+        sleepers.removeAll()
         pthread_mutex_unlock(mutex)
+        for sleeper in woken { sleeper.wake() }  // each hands over nil: there is no more work
     }
 }
