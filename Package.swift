@@ -70,7 +70,7 @@ let package = Package(
         .testTarget(name: "MetricsTests", dependencies: ["Metrics", "APITables"]),
         .testTarget(name: "SQLiteTests", dependencies: ["SQLite"]),
         .testTarget(name: "PostgreSQLTests", dependencies: ["PostgreSQL"]),
-        .testTarget(name: "DispatcherTests", dependencies: ["Dispatcher", "Clocks"]),
+        .testTarget(name: "DispatcherTests", dependencies: ["Dispatcher", "Clocks", "Locks"]),
         .testTarget(name: "FastCGITests", dependencies: ["FastCGI"]),
         .testTarget(name: "JWTTests", dependencies: ["JWT", "JSON", "HTTPFetch"]),
         .testTarget(name: "TaskModelTests", dependencies: ["TaskModel", "JSON"]),

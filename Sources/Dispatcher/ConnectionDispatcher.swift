@@ -51,6 +51,8 @@ public final class ConnectionDispatcher: @unchecked Sendable {
         public var timedOutRequests = 0
         /// Idle connections closed after the idle timeout, or to make room at the limit.
         public var closedIdle = 0
+        /// Worker threads asleep for want of a ready request.
+        public var sleeping = 0
     }
 
     private let poll: EventPoll
@@ -326,6 +328,7 @@ public final class ConnectionDispatcher: @unchecked Sendable {
         var snapshot = statistics
         snapshot.idle = idle.count
         snapshot.queued = queue.count
+        snapshot.sleeping = sleepers.count
         return snapshot
     }
 

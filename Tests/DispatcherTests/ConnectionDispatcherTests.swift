@@ -1,5 +1,6 @@
 import Testing
 @testable import Dispatcher
+import Locks
 
 #if canImport(Glibc)
 import Glibc
@@ -51,6 +52,34 @@ struct ConnectionDispatcherTests {
             harness.dispatcher.finished(keptDescriptor: ready.descriptor)
         }
         #expect(order == ["request 2", "request 0", "request 1"])
+    }
+
+    /// A ready request goes straight to the worker asleep the shortest time (its caches are the
+    /// warmest), never through the queue; stopping wakes the others with nothing.
+    @Test func aReadyRequestGoesStraightToTheWorkerThatSleptLast() throws {
+        let harness = try DispatcherHarness()
+        harness.start()
+        let taken = Locked<[String: ReadyConnection?]>([:])
+        var workers: [pthread_t] = []
+        for name in ["first", "second"] {
+            let dispatcher = harness.dispatcher
+            workers.append(startThread { let ready = dispatcher.nextConnection(); taken.withLock { $0[name] = ready } })
+            #expect(harness.eventually { $0.sleeping == workers.count })
+        }
+        let client = harness.connectClient()
+        sendRequest("for the second", on: client)
+        #expect(harness.eventually { _ in taken.withLock { $0["second"] != nil } })
+        let statistics = harness.dispatcher.currentStatistics
+        #expect(statistics.sleeping == 1 && statistics.queued == 0 && statistics.busy == 1 && statistics.dequeued == 1)
+        let ready = try #require(taken.withLock { $0["second"] } ?? nil)
+        #expect(receiveRequest(from: ready.descriptor) == "for the second")
+        #expect(taken.withLock { $0["first"] } == nil)
+        harness.dispatcher.finished(keptDescriptor: nil)
+        close(ready.descriptor)
+        harness.stop(graceSeconds: 0)
+        workers.forEach { pthread_join($0, nil) }
+        // The first woke when the dispatcher drained, with nothing to do.
+        #expect(taken.withLock { $0.keys.contains("first") && $0["first"]! == nil })
     }
 
     @Test func idleConnectionsHoldNoThreadAndDelayNoRequest() throws {
