@@ -75,12 +75,11 @@ public final class PostgresChangeFeed: ChangeFeed {
 
     /// The listener thread: connect and `LISTEN` (again after every loss, once a second), and turn
     /// each notification into a publication in `local`, until `stopping`. `firstAttempt` moves
-    /// once the first connection was made or failed.
+    /// after every attempt to connect, made or failed.
     private static func listen(local: LocalChangeFeed, firstAttempt: LocalChangeFeed, connectionString: String,
                                warn: @Sendable (String) -> Void, stopping: StopFlag) {
         var connection: PostgresConnection?
         var failureLogged = false
-        defer { firstAttempt.publishEverything() }
         while !stopping.raised.load(ordering: .relaxed) {
             guard let listening = connection else {
                 do {
@@ -91,13 +90,15 @@ public final class PostgresChangeFeed: ChangeFeed {
                     failureLogged = false
                     // What was notified before this connection listened is unknown: everyone reads again.
                     local.publishEverything()
-                    firstAttempt.publishEverything()
                 } catch {
                     if !failureLogged {
                         warn("live sync: cannot listen on PostgreSQL (retrying every second; waits end at their timeout meanwhile): \(error)")
                     }
                     failureLogged = true
-                    firstAttempt.publishEverything()
+                }
+                // An attempt ended, made or failed: `startListening` waits no longer.
+                firstAttempt.publishEverything()
+                if connection == nil {
                     for _ in 0..<10 where !stopping.raised.load(ordering: .relaxed) { usleep(100_000) }
                 }
                 continue
