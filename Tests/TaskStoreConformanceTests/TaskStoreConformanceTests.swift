@@ -241,6 +241,27 @@ struct TaskStoreConformanceTests {
         #expect(try store.list(userID: "alice", query: query) { _ in Issue.record("a row past the end") } == 6)
     }
 
+    /// The total is exact at every edge of a page: a page that ends the list, one that ends just
+    /// before its end, one exactly at it, and pages past it (backends that count only when a page
+    /// is full, or read one row ahead, must agree with a plain count).
+    @Test(arguments: BackendKind.available)
+    func aListsTotalIsExactAtEveryPageEdge(_ kind: BackendKind) throws {
+        let database = try FreshDatabase(kind)
+        let store = try database.store()
+        for index in 0..<5 { _ = try store.create(userID: "alice", state: state("t\(index)"), now: Self.now) }
+        _ = try store.create(userID: "bob", state: state("other"), now: Self.now)
+        for (limit, offset, rows) in [(4, 0, 4), (5, 0, 5), (6, 0, 5), (2, 3, 2), (3, 3, 2), (1, 4, 1), (1, 5, 0), (3, 9, 0)] {
+            var query = TaskListQuery()
+            (query.limit, query.offset) = (limit, Int64(offset))
+            var page = 0
+            #expect(try store.list(userID: "alice", query: query) { _ in page += 1 } == 5, "\(kind): limit \(limit) offset \(offset)")
+            #expect(page == rows, "\(kind): limit \(limit) offset \(offset)")
+        }
+        var empty = TaskListQuery()
+        empty.offset = 2
+        #expect(try store.list(userID: "nobody", query: empty) { _ in Issue.record("a row of nobody's") } == 0)
+    }
+
     private func titleKey(of id: Int64, in store: any TaskStore) -> String {
         ((try? store.find(userID: "alice", id: id) { StoredTask($0) }) ?? nil)?.state.title.lowercased() ?? ""
     }
