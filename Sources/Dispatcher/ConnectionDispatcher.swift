@@ -57,6 +57,9 @@ public final class ConnectionDispatcher: @unchecked Sendable {
 
     private let poll: EventPoll
     private let listeners: [Int32]
+    /// Descriptors whose readiness the dispatcher thread reports to a handler (`notifiers` of
+    /// `init`), in the order events arrive: before any connection that turned ready after them.
+    private let notifiers: [Int32: @Sendable () -> Void]
     private let settings: DispatcherSettings
     private let clock: @Sendable () -> UInt64
     private let log: @Sendable (String) -> Void
@@ -98,12 +101,18 @@ public final class ConnectionDispatcher: @unchecked Sendable {
     }
 
     /// A dispatcher for `listeningSockets` (they are made non-blocking; they stay open on stop,
-    /// since under systemd or spawn-fcgi other processes may share them).
+    /// since under systemd or spawn-fcgi other processes may share them). Each of `notifiers`'
+    /// descriptors is watched too: while it is readable, its handler runs on the dispatcher thread
+    /// (and must make it unreadable), before the dispatcher hands out any request that arrived
+    /// after it turned readable. The caller keeps the descriptors open while the dispatcher lives.
     public init(listeningSockets: [Int32], settings: DispatcherSettings = DispatcherSettings(),
+                notifiers: [Int32: @Sendable () -> Void] = [:],
                 clock: @escaping @Sendable () -> UInt64 = MonotonicClock.nanoseconds,
                 log: @escaping @Sendable (String) -> Void) throws(SystemCallError) {
         poll = try EventPoll()
         listeners = listeningSockets
+        self.notifiers = notifiers
+        for fd in notifiers.keys { try poll.add(fd, .wake) }
         self.settings = settings
         self.clock = clock
         self.log = log
@@ -362,6 +371,8 @@ public final class ConnectionDispatcher: @unchecked Sendable {
                 let fd = event.data.fd
                 if fd == poll.wakeDescriptor {
                     poll.consumeWake()
+                } else if let notify = notifiers[fd] {
+                    notify()
                 } else if listeners.contains(fd) {
                     acceptConnections(on: fd)
                 } else {

@@ -23,7 +23,7 @@ final class EventPoll: @unchecked Sendable {
         /// A connection: readable or hung up, reported once until re-armed (`EPOLLONESHOT`),
         /// so exactly one thread owns it at any time.
         case connection
-        /// The eventfd: level-triggered until consumed.
+        /// The eventfd, or a notifier: level-triggered until consumed.
         case wake
         /// A connection whose request waits off any thread: only its hang-up is reported, once.
         case parked

@@ -9,7 +9,8 @@ import Glibc
 ///
 /// SQLite keeps using an open file even after it is deleted or replaced on disk, so writes
 /// would go to a file nobody will ever open again. Each store compares the file at the path
-/// with the one it opened before every operation: a missing file, or a different one (a
+/// with the one it opened before every operation (by `stat`, or by what a `DatabaseFileWatch`
+/// heard since its last `stat`): a missing file, or a different one (a
 /// backup restored under the running service), makes it unavailable (503) until the service
 /// restarts; it never reopens (see `SQLiteTaskStore.ensureCurrentFile`).
 public struct DatabaseFile: Sendable {
@@ -21,10 +22,13 @@ public struct DatabaseFile: Sendable {
 
     /// How to open the file.
     public let options: TaskDatabase.Options
+    /// Events about the path that spare most checks; nil: every check is a `stat`.
+    let watch: DatabaseFileWatch?
 
-    /// Watches the file of `options`.
-    public init(options: TaskDatabase.Options) {
+    /// Watches the file of `options`, through `watch` when given.
+    public init(options: TaskDatabase.Options, watch: DatabaseFileWatch? = nil) {
         self.options = options
+        self.watch = watch
     }
 
     /// The identity of whatever is at the path now, or nil when nothing is.

@@ -1,3 +1,4 @@
+import Locks
 import SQLite
 import TaskModel
 
@@ -13,6 +14,8 @@ public struct SQLiteBackend: TaskBackend {
     private let committer: GroupCommit
     private let health: WriteHealth
     private let checkpointer: SharedCheckpointer
+    /// The watch of `watchFileReplacement()`, shared by the stores made after it started.
+    private let fileWatch = Locked<DatabaseFileWatch?>(nil)
 
     /// The database at `options.path`.
     public init(options: TaskDatabase.Options, health: WriteHealth = WriteHealth()) {
@@ -30,6 +33,15 @@ public struct SQLiteBackend: TaskBackend {
 
     public var databaseFile: String? { options.path }
 
+    /// inotify on the file's directory (`DatabaseFileWatch`); nil for a symbolic link or when
+    /// inotify is unavailable.
+    public func watchFileReplacement() -> (any FileReplacementWatch)? {
+        fileWatch.withLock { watch in
+            if watch == nil { watch = DatabaseFileWatch(path: options.path) }
+            return watch
+        }
+    }
+
     @discardableResult
     public func migrate(progress: (Int, Int) -> Void) throws(StorageError) -> Int64 {
         _ = try Self.open(options, migrate: true, progress: progress)
@@ -42,7 +54,7 @@ public struct SQLiteBackend: TaskBackend {
     }
 
     public func makeStore() throws(StorageError) -> any TaskStore {
-        let file = DatabaseFile(options: options)
+        let file = DatabaseFile(options: options, watch: fileWatch.withLock { $0 })
         let connection = try Self.open(options, migrate: false)
         if options.synchronous == .full {
             // Commits write their frames and release the lock; the committer flushes them before

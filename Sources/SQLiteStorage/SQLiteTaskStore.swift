@@ -12,6 +12,8 @@ public final class SQLiteTaskStore: TaskStore {
     private let health: WriteHealth
     private let file: DatabaseFile?
     private let identity: DatabaseFile.Identity?
+    /// The watch's mark at the last `stat` that found the file unchanged.
+    private var fileMark: DatabaseFileWatch.Mark?
     private var cursorKey: [UInt8]?
     /// Held, not used: it checkpoints while any store of the backend lives.
     let checkpointer: WALCheckpointer?
@@ -47,10 +49,15 @@ public final class SQLiteTaskStore: TaskStore {
     /// using by then. Restoring is stop → restore → start (docs/OPERATIONS.md).
     private func ensureCurrentFile() throws(StorageError) {
         guard let file else { return }
+        if let watch = file.watch, let fileMark, watch.vouches(for: fileMark) { return }
+        let mark = file.watch?.mark()
         guard let current = file.currentIdentity() else {
             throw StorageError(.unavailable, "the database file \(file.options.path) is missing")
         }
-        guard current != identity else { return }
+        guard current != identity else {
+            fileMark = mark
+            return
+        }
         throw StorageError(.unavailable, "the database file \(file.options.path) was replaced while the service runs; "
             + "restart the service to use the new file")
     }

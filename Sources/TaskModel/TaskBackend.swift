@@ -25,6 +25,11 @@ public protocol TaskBackend: Sendable {
     var commits: Int { get }
     /// The database file, whose size the metrics report; nil for a server database.
     var databaseFile: String? { get }
+    /// Starts watching the database file for being replaced or deleted, where there is one and
+    /// the system can: stores made afterwards rely on the watch instead of checking the file
+    /// before every operation, so the caller must drain it whenever its descriptor turns
+    /// readable (`FileReplacementWatch`). Nil: nothing to watch; stores check for themselves.
+    func watchFileReplacement() -> (any FileReplacementWatch)?
     /// Calls `each` with every task of every user, in id order, all from one snapshot, read as a
     /// stream (the row is valid only during the call), and returns the highest id the database
     /// ever issued (deleted tasks included).
@@ -53,7 +58,19 @@ public protocol TaskImporter: AnyObject {
     func finish(highestIssuedID: Int64, syncCursorKey: [UInt8]) throws(StorageError) -> Int
 }
 
+/// Events about a database file, read through a descriptor the caller's event loop watches.
+public protocol FileReplacementWatch: AnyObject, Sendable {
+    /// Readable while events are pending.
+    var descriptor: Int32 { get }
+    /// Reads the pending events; called by one thread at a time, before that thread hands out any
+    /// request that arrived after the descriptor turned readable.
+    func drain()
+}
+
 extension TaskBackend {
+    /// Nothing to watch: a server database, or memory.
+    public func watchFileReplacement() -> (any FileReplacementWatch)? { nil }
+
     /// Creates the database or upgrades its schema, silently; returns the schema version.
     @discardableResult
     public func migrate() throws(StorageError) -> Int64 {

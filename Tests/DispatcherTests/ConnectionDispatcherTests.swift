@@ -82,6 +82,35 @@ struct ConnectionDispatcherTests {
         #expect(taken.withLock { $0.keys.contains("first") && $0["first"]! == nil })
     }
 
+    /// What a notifier reports (the database file's watch) is heard before any request that
+    /// arrived after it is handed out: a request sent after the file was replaced finds it so.
+    @Test func aNotifierIsHeardBeforeAnyRequestThatArrivedAfterIt() throws {
+        var ends: [Int32] = [0, 0]
+        #expect(pipe(&ends) == 0)
+        let (source, sink) = (ends[0], ends[1])
+        defer { close(source); close(sink) }
+        _ = fcntl(source, F_SETFL, O_NONBLOCK)
+        let heard = Locked(0)
+        let harness = try DispatcherHarness(notifiers: [source: {
+            var bytes = [UInt8](repeating: 0, count: 64)
+            let count = read(source, &bytes, bytes.count)
+            if count > 0 { heard.withLock { $0 += count } }
+        }])
+        harness.start()
+        let client = harness.connectClient()
+        #expect(harness.eventually { $0.idle == 1 })
+        for round in 1...50 {
+            var one: UInt8 = 1
+            _ = write(sink, &one, 1)
+            sendRequest("after \(round)", on: client)
+            let ready = try #require(harness.nextReady())
+            #expect(heard.withLock { $0 } == round, "round \(round)")
+            #expect(receiveRequest(from: ready.descriptor) == "after \(round)")
+            harness.dispatcher.finished(keptDescriptor: ready.descriptor)
+        }
+        harness.stop(graceSeconds: 0)
+    }
+
     @Test func idleConnectionsHoldNoThreadAndDelayNoRequest() throws {
         let harness = try DispatcherHarness()
         harness.start()

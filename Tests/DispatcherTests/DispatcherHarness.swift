@@ -16,7 +16,8 @@ final class DispatcherHarness: @unchecked Sendable {
     private var loop: pthread_t?
     private var clients: [Int32] = []
 
-    init(settings: DispatcherSettings = DispatcherSettings(), tcp: Bool = false) throws {
+    init(settings: DispatcherSettings = DispatcherSettings(), tcp: Bool = false,
+         notifiers: [Int32: @Sendable () -> Void] = [:]) throws {
         // A client writing to a connection the dispatcher closed gets EPIPE, not a fatal signal.
         signal(SIGPIPE, SIG_IGN)
         let listener: Int32
@@ -42,7 +43,7 @@ final class DispatcherHarness: @unchecked Sendable {
         }
         guard listen(listener, 512) == 0 else { throw SystemCallError("listen", errorNumber: errno) }
         self.listener = listener
-        dispatcher = try ConnectionDispatcher(listeningSockets: [listener], settings: settings, log: { _ in })
+        dispatcher = try ConnectionDispatcher(listeningSockets: [listener], settings: settings, notifiers: notifiers, log: { _ in })
     }
 
     deinit {
