@@ -17,7 +17,7 @@ import Glibc
 /// out any request that arrived after it did: the kernel queues the event during the rename or
 /// unlink itself, ahead of any request sent afterwards, so such a request finds the file refused
 /// exactly as it would after its own `stat`.
-public final class DatabaseFileWatch: FileReplacementWatch, @unchecked Sendable {
+public final class DatabaseFileWatch: FileReplacementWatch {
     /// The inotify instance: readable while events are pending.
     public let descriptor: Int32
     /// The database's file name inside the watched directory.
@@ -42,13 +42,14 @@ public final class DatabaseFileWatch: FileReplacementWatch, @unchecked Sendable 
         let bytes = Array(path.utf8)
         let slash = bytes.lastIndex(of: UInt8(ascii: "/"))
         let directory = slash.map { $0 == 0 ? "/" : String(decoding: bytes[..<$0], as: UTF8.self) } ?? "."
-        name = Array(bytes[(slash.map { $0 + 1 } ?? 0)...])
-        descriptor = inotify_init1(Int32(IN_NONBLOCK | IN_CLOEXEC))
-        guard descriptor >= 0 else { return nil }
-        guard inotify_add_watch(descriptor, directory, Self.mask | UInt32(IN_ONLYDIR)) >= 0 else {
-            close(descriptor)
+        let instance = inotify_init1(Int32(IN_NONBLOCK | IN_CLOEXEC))
+        guard instance >= 0 else { return nil }
+        guard inotify_add_watch(instance, directory, Self.mask | UInt32(IN_ONLYDIR)) >= 0 else {
+            close(instance)
             return nil
         }
+        name = Array(bytes[(slash.map { $0 + 1 } ?? 0)...])
+        descriptor = instance
     }
 
     deinit {
