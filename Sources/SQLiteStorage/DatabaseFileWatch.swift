@@ -87,7 +87,7 @@ public final class DatabaseFileWatch: FileReplacementWatch {
 
     /// What a store records after a `stat` that found the file unchanged: the changes count read
     /// before that `stat`, and when.
-    public struct Mark: Sendable {
+    struct Mark: Sendable {
         let changes: UInt64
         let at: UInt64
     }

@@ -27,8 +27,6 @@ final class WorkerPool: Sendable {
 
     private let configuration: ServerConfiguration
     private let dispatcher: ConnectionDispatcher
-    /// Held for the dispatcher, which watches its descriptor.
-    private let fileWatch: (any FileReplacementWatch)?
     /// The token settings in force; replaced on SIGHUP. Workers compare `generation`
     /// (one atomic load per request) and rebuild their authenticator when it moved.
     private let jwt: Locked<JWTConfiguration>
@@ -56,7 +54,6 @@ final class WorkerPool: Sendable {
         // The database file's watch is drained by the dispatcher, ahead of the requests sent after
         // what it heard: stores made from now on skip their per-operation `stat`.
         let fileWatch = configuration.backend.watchFileReplacement()
-        self.fileWatch = fileWatch
         self.dispatcher = try ConnectionDispatcher(listeningSockets: [socket], settings: configuration.dispatcher,
                                                    notifiers: fileWatch.map { watch in [watch.descriptor: { watch.drain() }] } ?? [:],
                                                    log: Log.error)
