@@ -5,6 +5,7 @@
    gcc -O2 -shared -fPIC -o flush-delay.so bench/flush-delay.c -ldl */
 #define _GNU_SOURCE
 #include <dlfcn.h>
+#include <errno.h>
 #include <stdlib.h>
 #include <unistd.h>
 
@@ -20,9 +21,20 @@ int fsync(int fd) {
     return real(fd);
 }
 
+/* With FLUSH_FAIL_FILE set, an fdatasync that finds that file removes it and fails with EIO
+   (once per file made): the disk error the tests of a failed WAL flush need. */
+static int fails_now(void) {
+    const char *path = getenv("FLUSH_FAIL_FILE");
+    return path && unlink(path) == 0;
+}
+
 int fdatasync(int fd) {
     static int (*real)(int);
     if (!real) real = (int (*)(int))dlsym(RTLD_NEXT, "fdatasync");
     usleep(delay());
+    if (fails_now()) {
+        errno = EIO;
+        return -1;
+    }
     return real(fd);
 }

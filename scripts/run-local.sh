@@ -77,4 +77,14 @@ todo-fcgi is serving on http://127.0.0.1:$port (database $shown_database). Try:
   curl -s -H "Authorization: Bearer \$TOKEN" http://127.0.0.1:$port/api/alice/tasks
 Press Ctrl-C to stop.
 INFO
-wait -n "${pids[@]}"
+status=0
+wait -n "${pids[@]}" || status=$?
+# Reached when nginx or the worker stopped by itself: say which, and why, before stopping the other.
+if ! kill -0 "${pids[0]}" 2>/dev/null; then
+    echo "todo-fcgi stopped by itself (status $status): its last log lines above say why" \
+         "(e.g. a failed flush of the WAL, after which a process takes no more writes;" \
+         "start again to let SQLite recover the WAL)" >&2
+else
+    echo "nginx stopped by itself (status $status): see $run_dir/nginx-error.log" >&2
+fi
+exit "$status"

@@ -75,15 +75,24 @@ final class GroupCommit: @unchecked Sendable {
     /// Groups committed, and the highest of them whose flush has returned (well or not).
     private var committedSequence = 0
     private var settledSequence = 0
-    /// The sequence ranges whose flush failed: their writes are never acknowledged.
-    private var failedRanges: [ClosedRange<Int>] = []
+    /// The first group covered by a failed flush, once one failed. A failure is permanent: on
+    /// Linux a failed `fdatasync` may drop the dirty pages it could not write and let the next
+    /// flush succeed without them, and SQLite's WAL recovery stops at the first bad frame, so a
+    /// write committed after it could vanish on power loss however well its own flush went.
+    /// From then on no group is durable and no write is run (PostgreSQL panics for the same reason).
+    private var failedFrom: Int?
+    /// Told once, with the errno, when the first flush fails (from the flushing thread).
+    private let onFlushFailure: @Sendable (Int32) -> Void
     private var waiters: [DurabilityWaiter] = []
     private var flushing = false
 
     /// An empty committer; share one between the threads of a process. With `flusher`, commits
     /// are made durable by it, outside SQLite's write lock.
-    init(flusher: (any LogFlusher)? = nil) {
+    /// `onFlushFailure` hears the first failed flush (its errno), after which this committer
+    /// takes no more writes.
+    init(flusher: (any LogFlusher)? = nil, onFlushFailure: @escaping @Sendable (Int32) -> Void = { _ in }) {
         self.flusher = flusher
+        self.onFlushFailure = onFlushFailure
         mutex = .allocate(capacity: 1)
         pthread_mutex_init(mutex, nil)
     }
@@ -118,8 +127,22 @@ final class GroupCommit: @unchecked Sendable {
         return (box.value!, sequence)
     }
 
+    /// The error of every write once a flush failed.
+    static let flushFailedError = SQLiteError(code: .ioError, message: "an earlier flush of the WAL failed: this process takes no more writes")
+
+    /// Whether a flush has failed (for good: see `failedFrom`).
+    var flushFailed: Bool {
+        pthread_mutex_lock(mutex)
+        defer { pthread_mutex_unlock(mutex) }
+        return failedFrom != nil
+    }
+
     private func perform(on connection: SQLiteConnection, _ request: Request) throws(SQLiteError) -> Int? {
         pthread_mutex_lock(mutex)
+        guard failedFrom == nil else {
+            pthread_mutex_unlock(mutex)
+            throw Self.flushFailedError
+        }
         queue.append(request)
         if leading {
             while request.result == nil, !request.leads {
@@ -172,8 +195,8 @@ final class GroupCommit: @unchecked Sendable {
     /// flush is running.
     func whenDurable(_ sequence: Int, _ body: @escaping @Sendable (_ durable: Bool) -> Void) {
         pthread_mutex_lock(mutex)
-        if sequence <= settledSequence {
-            let durable = !failedRanges.contains { $0.contains(sequence) }
+        if sequence <= settledSequence || failedFrom != nil {
+            let durable = failedFrom.map { sequence < $0 } ?? true
             pthread_mutex_unlock(mutex)
             body(durable)
             return
@@ -202,12 +225,16 @@ final class GroupCommit: @unchecked Sendable {
             pthread_mutex_unlock(mutex)
             let failure = flusher.flush()
             pthread_mutex_lock(mutex)
-            if failure != 0 { failedRanges.append((settledSequence + 1)...target) }
+            let firstFailure = failure != 0 && failedFrom == nil
+            if firstFailure { failedFrom = settledSequence + 1 }
             settledSequence = target
-            let covered = waiters.filter { $0.sequence <= target }
-            waiters.removeAll { $0.sequence <= target }
+            // After a failure every wait is settled as failed, those of later groups included.
+            let durable = failedFrom == nil
+            let covered = durable ? waiters.filter { $0.sequence <= target } : waiters
+            waiters.removeAll { !durable || $0.sequence <= target }
             pthread_mutex_unlock(mutex)
-            for waiter in covered { waiter.body(failure == 0) }
+            if firstFailure { onFlushFailure(failure) }
+            for waiter in covered { waiter.body(durable) }
             pthread_mutex_lock(mutex)
         }
         flushing = false

@@ -23,8 +23,15 @@ public struct SQLiteBackend: TaskBackend {
         self.health = health
         checkpointer = SharedCheckpointer(options: options)
         // synchronous=FULL: the group commit flushes the WAL itself, outside SQLite's write lock.
-        committer = GroupCommit(flusher: options.synchronous == .full ? WALFlusher(databasePath: options.path) : nil)
+        let walPath = options.path + "-wal"
+        committer = GroupCommit(flusher: options.synchronous == .full ? WALFlusher(databasePath: options.path) : nil) { [health] errno in
+            health.recordPermanentFailure("flushing \(walPath) failed (\(String(cString: strerror(errno)))): writes committed "
+                + "since the last good flush may not survive a power loss, and this process takes no more writes")
+        }
     }
+
+    /// Set once a flush of the WAL failed: the process must stop and be started again.
+    public var fatalFailure: String? { health.permanentFailure }
 
     /// Transactions committed by this process (each holds one or more writes).
     public var commits: Int { committer.commits }

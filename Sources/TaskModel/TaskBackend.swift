@@ -30,6 +30,9 @@ public protocol TaskBackend: Sendable {
     /// before every operation, so the caller must drain it whenever its descriptor turns
     /// readable (`FileReplacementWatch`). Nil: nothing to watch; stores check for themselves.
     func watchFileReplacement() -> (any FileReplacementWatch)?
+    /// Why this process can no longer serve the database safely and must exit (a failed flush of
+    /// SQLite's WAL: see `GroupCommit`); nil while all is well. The server polls it.
+    var fatalFailure: String? { get }
     /// Calls `each` with every task of every user, in id order, all from one snapshot, read as a
     /// stream (the row is valid only during the call), and returns the highest id the database
     /// ever issued (deleted tasks included).
@@ -70,6 +73,9 @@ public protocol FileReplacementWatch: AnyObject, Sendable {
 extension TaskBackend {
     /// Nothing to watch: a server database, or memory.
     public func watchFileReplacement() -> (any FileReplacementWatch)? { nil }
+
+    /// Nothing is ever fatal.
+    public var fatalFailure: String? { nil }
 
     /// Creates the database or upgrades its schema, silently; returns the schema version.
     @discardableResult

@@ -12,17 +12,19 @@ extension TodoApplication {
             }
             let body = try requireBody(request)
             let state = try TaskInput.create(from: body)
-            return try create(user: user, state: state, idempotency: IdempotencyKeyHeader.parse(request.idempotencyKey, body: body))
+            return try create(user: user, state: state, idempotency: IdempotencyKeyHeader.parse(request.idempotencyKey, body: body), &reply)
         case .task(let rawID):
             switch method {
             case .put, .patch:
                 let changes = try TaskInput.changes(from: requireBody(request, mergePatch: method == .patch))
                 let id = try taskID(rawID)
-                return try update(user: user, id: id, TaskUpdate(method == .put ? .replace(changes) : .merge(changes), ifMatch: request.ifMatch))
+                return try update(user: user, id: id, TaskUpdate(method == .put ? .replace(changes) : .merge(changes), ifMatch: request.ifMatch), &reply)
             case .delete:
                 let id = try taskID(rawID)
                 switch try store.delete(userID: user.id, id: id, deletion: TaskDeletion(ifMatch: request.ifMatch), now: now()) {
-                case .deleted: return HTTPResponse(status: 204)
+                case .deleted:
+                    reply.committedChange = .deleted
+                    return HTTPResponse(status: 204)
                 case .notFound: throw APIError.taskNotFound
                 case .preconditionFailed: throw APIError.preconditionFailed
                 }
@@ -40,7 +42,7 @@ extension TodoApplication {
             let body = try optionalBody(request)
             let completed = try body.map { (bytes) throws(APIError) in try TaskInput.completion(from: bytes) }
             let id = try taskID(rawID)
-            return try update(user: user, id: id, TaskUpdate(.complete(completed), ifMatch: request.ifMatch))
+            return try update(user: user, id: id, TaskUpdate(.complete(completed), ifMatch: request.ifMatch), &reply)
         case .changes:
             return try sync(user: user, request: request, &reply)
         }
@@ -65,10 +67,11 @@ extension TodoApplication {
         return HTTPResponse(status: 200, headers: [("X-Total-Count", String(total))], body: writer.bytes)
     }
 
-    private func create(user: AuthenticatedUser, state: TaskState, idempotency: IdempotencyKey?) throws -> HTTPResponse {
+    private func create(user: AuthenticatedUser, state: TaskState, idempotency: IdempotencyKey?, _ reply: inout Reply) throws -> HTTPResponse {
         let location = { (id: Int64) in "/api/\(PercentDecoding.encodePathSegment(user.id.utf8))/tasks/\(id)" }
         switch try store.create(userID: user.id, state: state, now: now(), idempotency: idempotency, render: TaskJSON.encode) {
         case .created(let task):
+            reply.committedChange = .created
             return tagged(HTTPResponse(status: 201, headers: [("Location", location(task.id))], body: TaskJSON.encode(task.row)),
                           version: task.version)
         case .replayed(let taskID, let body):
@@ -81,7 +84,7 @@ extension TodoApplication {
         }
     }
 
-    private func update(user: AuthenticatedUser, id: Int64, _ update: TaskUpdate) throws -> HTTPResponse {
+    private func update(user: AuthenticatedUser, id: Int64, _ update: TaskUpdate, _ reply: inout Reply) throws -> HTTPResponse {
         switch try store.update(userID: user.id, id: id, update: update, now: now()) {
         case .notFound:
             throw APIError.taskNotFound
@@ -89,7 +92,11 @@ extension TodoApplication {
             throw APIError.validation(violation.message)
         case .refused:
             throw APIError.preconditionFailed
-        case .unchanged(let task), .updated(let task):
+        case .unchanged(let task):
+            // Nothing was written: no change to count or announce.
+            return tagged(json(200, TaskJSON.encode(task.row)), version: task.version)
+        case .updated(let task):
+            reply.committedChange = .updated
             return tagged(json(200, TaskJSON.encode(task.row)), version: task.version)
         }
     }

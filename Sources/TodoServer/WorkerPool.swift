@@ -36,8 +36,10 @@ final class WorkerPool: Sendable {
     private let failedToStart = Atomic<Int>(0)
     /// Set when the pool stops: the key refresher then returns.
     private let stopping = Atomic<Bool>(false)
-    /// Set when the dispatcher loop failed: the process then exits non-zero.
+    /// Set when the dispatcher loop failed, or the backend said the process cannot go on
+    /// (`TaskBackend.fatalFailure`): the process then exits non-zero, and its supervisor starts it again.
     private let dispatcherFailed = Atomic<Bool>(false)
+    private let storageFailed = Atomic<Bool>(false)
     /// The metrics shared with the other processes of this database; nil when off or unusable.
     private let metricsFile: MetricsFile?
     private let processMetrics: ProcessMetrics?
@@ -138,7 +140,9 @@ final class WorkerPool: Sendable {
         dispatcherThread.join()
         threads.forEach { $0.join() }
         housekeeper.join()
-        if failures > 0 || dispatcherFailed.load(ordering: .sequentiallyConsistent) { return 1 }
+        if failures > 0 || dispatcherFailed.load(ordering: .sequentiallyConsistent) || storageFailed.load(ordering: .sequentiallyConsistent) {
+            return 1
+        }
         Log.notice("stopped")
         return 0
     }
@@ -159,6 +163,12 @@ final class WorkerPool: Sendable {
             (jwt.withLock { $0.keys } as? JWKSKeyStore)?.refreshIfDue()
             publishProcessMetrics()
             Log.flushAccessLines()
+            if !storageFailed.load(ordering: .relaxed), let reason = configuration.backend.fatalFailure {
+                storageFailed.store(true, ordering: .sequentiallyConsistent)
+                // Every write since is answered 503; the restart lets SQLite recover the WAL.
+                Log.error("stopping: \(reason); exiting with status 1 so that the supervisor starts the worker again")
+                kill(getpid(), SIGTERM)
+            }
             if let metricsFile, !metricsDetachedLogged, !metricsFile.checkIntact() {
                 metricsDetachedLogged = true
                 Log.error("the metrics file \(metricsFile.path) was shrunk under this process: it stopped recording into it "

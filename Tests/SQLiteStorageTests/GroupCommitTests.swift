@@ -201,8 +201,8 @@ struct DeferredDurabilityTests {
         let committer: GroupCommit
         var connections: [SQLiteConnection] = []
 
-        init(writers: Int) throws {
-            committer = GroupCommit(flusher: flusher)
+        init(writers: Int, onFlushFailure: @escaping @Sendable (Int32) -> Void = { _ in }) throws {
+            committer = GroupCommit(flusher: flusher, onFlushFailure: onFlushFailure)
             for _ in 0..<writers {
                 let connection = try TaskDatabase.open(TaskDatabase.Options(path: path))
                 try connection.execute("PRAGMA synchronous = NORMAL")
@@ -256,30 +256,44 @@ struct DeferredDurabilityTests {
         #expect(subject.flusher.started == 2)
     }
 
-    @Test func aFailedFlushFailsEveryWriteItCoveredAndOnlyThose() throws {
-        let subject = try Subject(writers: 1)
+    /// Hardening round 3, item 6: a failed flush fails every write it covered, and is
+    /// permanent: no later write runs or is acknowledged (before, the next write's flush
+    /// succeeded and it was answered, although its frames follow frames that may be lost).
+    @Test func aFailedFlushFailsEveryWriteItCoveredAndEveryWriteAfterIt() throws {
+        let failures = Shared<[Int32]>([])
+        let subject = try Subject(writers: 1) { errno in failures.update { $0.append(errno) } }
         let answered = Shared<[Int: Bool]>([:])
+        let durable = try #require(try subject.insert(on: 0))
+        let durableThread = WorkerThread { subject.committer.whenDurable(durable) { ok in answered.update { $0[durable] = ok } } }
+        waitFor { subject.flusher.started == 1 }
+        subject.flusher.release()
+        durableThread.join()
+        #expect(answered.value == [durable: true])
         let first = try #require(try subject.insert(on: 0))
         let second = try #require(try subject.insert(on: 0))
         let flusherThread = WorkerThread {
             subject.committer.whenDurable(first) { durable in answered.update { $0[first] = durable } }
         }
-        waitFor { subject.flusher.started == 1 }
+        waitFor { subject.flusher.started == 2 }
         subject.committer.whenDurable(second) { durable in answered.update { $0[second] = durable } }
+        #expect(!subject.committer.flushFailed)
         subject.flusher.release(failing: true)
         flusherThread.join()
         // One flush covered both groups; it failed, so neither may be acknowledged.
-        #expect(answered.value == [first: false, second: false])
-        // Asked again later, they are still not durable; a new write's flush succeeds.
-        let late = Shared<Bool?>(nil)
-        subject.committer.whenDurable(first) { durable in late.update { $0 = durable } }
-        #expect(late.value == false)
-        let third = try #require(try subject.insert(on: 0))
-        let thirdThread = WorkerThread { subject.committer.whenDurable(third) { durable in answered.update { $0[third] = durable } } }
-        waitFor { subject.flusher.started == 2 }
-        subject.flusher.release()
-        thirdThread.join()
-        #expect(answered.value[third] == true)
+        #expect(answered.value == [durable: true, first: false, second: false])
+        #expect(failures.value == [EIO])
+        #expect(subject.committer.flushFailed)
+        // Asked again later, they are still not durable; what was durable before stays so.
+        let late = Shared<[Bool]>([])
+        subject.committer.whenDurable(first) { ok in late.update { $0.append(ok) } }
+        subject.committer.whenDurable(durable) { ok in late.update { $0.append(ok) } }
+        #expect(late.value == [false, true])
+        // No write runs any more, and no flush is attempted for one.
+        #expect(throws: SQLiteError.self) { try subject.insert(on: 0) }
+        let rows = try subject.connections[0].scalarInteger("SELECT count(*) FROM tasks")
+        #expect(rows == 3)
+        #expect(subject.flusher.started == 2)
+        #expect(failures.value == [EIO])
     }
 
     @Test func aWaitingWriterIsAnsweredOnlyAfterItsFlushReturns() throws {

@@ -51,6 +51,30 @@ struct MetricsRouteTests {
         _ = try h.send("DELETE", "/api/alice/tasks/999", as: "alice")
         #expect(h.lastReply?.committedWrite == false)
         _ = try h.send("DELETE", "/api/alice/tasks/\(id)", as: "alice")
-        #expect(h.lastReply?.committedWrite == true)
+        #expect(h.lastReply?.committedChange == .deleted)
+    }
+
+    /// Hardening round 3, item 9: whether a write happened comes from the store's outcome. A
+    /// replayed create and a merge that changes nothing answer 2xx but changed nothing, so they
+    /// are not counted as writes nor announced to live sync.
+    @Test func aReplayOrANoOpIsNotACommittedWrite() throws {
+        let h = try Harness()
+        let body = #"{"title":"keyed"}"#
+        #expect(try h.send("POST", "/api/alice/tasks", as: "alice", json: body, idempotencyKey: "k-1").status == 201)
+        #expect(h.lastReply?.committedChange == .created)
+        let replay = try h.send("POST", "/api/alice/tasks", as: "alice", json: body, idempotencyKey: "k-1")
+        #expect(replay.status == 201 && replay.header("Idempotent-Replayed") == "true")
+        #expect(h.lastReply?.committedChange == nil)
+        #expect(h.lastReply?.committedWrite == false)
+        let id = try h.create("alice", #"{"title":"same","priority":"high"}"#)
+        let noOp = try h.send("PATCH", "/api/alice/tasks/\(id)", as: "alice", json: #"{"title":"same","priority":"high"}"#,
+                              contentType: "application/merge-patch+json")
+        #expect(noOp.status == 200)
+        #expect(h.lastReply?.committedChange == nil)
+        _ = try h.send("PATCH", "/api/alice/tasks/\(id)", as: "alice", json: #"{"priority":"low"}"#,
+                       contentType: "application/merge-patch+json")
+        #expect(h.lastReply?.committedChange == .updated)
+        _ = try h.send("PATCH", "/api/alice/tasks/\(id)/complete", as: "alice")
+        #expect(h.lastReply?.committedChange == .updated)
     }
 }

