@@ -5,12 +5,13 @@ for plain requests, sync never shows a write that is not durable, `backup` never
 a symlink, and a shrunk change file never kills a worker."""
 import os
 import re
+import subprocess
 import time
 import urllib.parse
 
 import pytest
 
-from stack import BACKEND, Stack, make_token
+from stack import BACKEND, BINARY, SECRET, Stack, make_token
 from test_crash import flush_delay_library
 from test_faults import wait_for
 from test_live_sync import Waiter, create, cursor_now, get
@@ -88,3 +89,40 @@ def test_after_a_failed_wal_flush_the_worker_acknowledges_no_write_and_exits(tmp
         assert stack.request("POST", tasks_path(user), token, {"title": "after the restart"}).status == 201
     finally:
         stack.stop()
+
+
+# Item 8: `backup PATH` as `keygen` writes its files.
+
+def backup(stack, destination, *extra):
+    env = {"PATH": os.environ["PATH"], "BETTER_AUTH_SECRET": SECRET, "TODO_DATABASE": stack.database}
+    return subprocess.run([BINARY, "backup", "--quiet", str(destination), *extra], env=env, capture_output=True,
+                          text=True, timeout=120)
+
+
+def test_backup_never_writes_through_a_symlink_nor_over_a_file_and_makes_it_private(stack, user, token, tmp_path):
+    assert stack.request("POST", tasks_path(user), token, {"title": "backed up"}).status == 201
+    victim = tmp_path / "victim"
+    victim.write_text("not yours\n")
+    victim.chmod(0o644)
+    through_link = tmp_path / "link-to-victim"
+    through_link.symlink_to(victim)
+    dangling = tmp_path / "dangling"
+    dangling.symlink_to(tmp_path / "created-through-the-link")
+    for destination in (through_link, dangling):
+        refused = backup(stack, destination)
+        # Before: the backup was written into the link's target, mode 0644.
+        assert refused.returncode == 2 and "already exists" in refused.stderr, (refused.returncode, refused.stderr)
+    assert victim.read_text() == "not yours\n" and oct(victim.stat().st_mode & 0o777) == "0o644"
+    assert not (tmp_path / "created-through-the-link").exists()
+    fresh = tmp_path / "fresh.backup"
+    made = backup(stack, fresh)
+    assert made.returncode == 0, made.stderr
+    assert oct(fresh.stat().st_mode & 0o777) == "0o600" and fresh.stat().st_size > 0
+    assert backup(stack, fresh).returncode == 2
+    # --force replaces the name (a link too: the link goes, its target stays), still 0600.
+    replaced = backup(stack, through_link, "--force")
+    assert replaced.returncode == 0, replaced.stderr
+    assert not through_link.is_symlink() and oct(through_link.stat().st_mode & 0o777) == "0o600"
+    assert victim.read_text() == "not yours\n"
+    # Nothing half-made is left beside the destinations.
+    assert not [name for name in os.listdir(tmp_path) if ".partial-" in name]

@@ -43,7 +43,7 @@ public final class MemoryTaskBackend: TaskBackend {
         "database ok: memory, \(database.withLock { $0.tasks.count }) tasks"
     }
 
-    public func backup(to destination: String, progress: @escaping (Int64, Int64) -> Void) throws(StorageError) -> String {
+    public func backup(to destination: String, replacing: Bool, progress: @escaping (Int64, Int64) -> Void) throws(StorageError) -> String {
         throw StorageError(.incompatible, "an in-memory database has nothing to back up")
     }
 

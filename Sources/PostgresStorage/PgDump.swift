@@ -10,8 +10,8 @@ import Glibc
 /// The connection settings reach it as libpq environment variables (`PGHOST`, `PGPASSWORD`, …),
 /// never as arguments, which every user of the machine can read in the process list.
 enum PgDump {
+    /// Dumps into `destination`, an empty file made for it (`BackupFile`), which pg_dump truncates.
     static func run(connectionString: String, destination: String) throws(StorageError) {
-        guard access(destination, F_OK) != 0 else { throw StorageError(.conflict, "\(destination) already exists") }
         let environment: [String: String]
         do {
             environment = try PostgresConnectionString.environment(connectionString)
@@ -32,7 +32,6 @@ enum PgDump {
         case .exited(0):
             return
         case .exited(let code):
-            unlink(destination)
             throw StorageError(.unavailable, "pg_dump failed with exit status \(code); its messages are above")
         }
     }

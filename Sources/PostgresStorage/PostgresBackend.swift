@@ -126,10 +126,12 @@ public struct PostgresBackend: TaskBackend {
     /// PostgreSQL is backed up with its own tools: this runs `pg_dump` (custom format, for
     /// `pg_restore`) when it is installed, and says so plainly when it is not.
     /// pg_dump reports no progress this can relay: `progress` is not called.
-    public func backup(to destination: String, progress: @escaping (Int64, Int64) -> Void) throws(StorageError) -> String {
+    public func backup(to destination: String, replacing: Bool, progress: @escaping (Int64, Int64) -> Void) throws(StorageError) -> String {
+        let output = try BackupFile(destination: destination, replacing: replacing)
         let connection = try connect()
         let tasks = try Self.mapped { () throws(PostgresError) -> Int64 in try Self.countAll(connection) }
-        try PgDump.run(connectionString: connectionString, destination: destination)
+        try PgDump.run(connectionString: connectionString, destination: output.temporaryPath)
+        try output.publish()
         return "backed up \(displayName) to \(destination) with pg_dump (custom format, restore with pg_restore): \(tasks) tasks"
     }
 

@@ -92,34 +92,42 @@ public struct SQLiteBackend: TaskBackend {
     }
 
     /// `VACUUM INTO` reads one snapshot (WAL lets writers go on meanwhile) and writes a compact,
-    /// self-contained file, which is then put in WAL mode and integrity-checked.
-    /// `progress` hears the bytes `VACUUM INTO` has written to `destination` so far, against the
-    /// source's size (the copy is compacted, so it may end below it), every few thousand steps.
-    public func backup(to destination: String, progress: @escaping (Int64, Int64) -> Void) throws(StorageError) -> String {
-        guard access(destination, F_OK) != 0 else { throw StorageError(.conflict, "\(destination) already exists") }
+    /// self-contained file, which is then put in WAL mode and integrity-checked before it is put
+    /// at `destination` (`BackupFile`).
+    /// `progress` hears the bytes `VACUUM INTO` has written so far, against the source's size
+    /// (the copy is compacted, so it may end below it), every few thousand steps.
+    public func backup(to destination: String, replacing: Bool, progress: @escaping (Int64, Int64) -> Void) throws(StorageError) -> String {
+        let output = try BackupFile(destination: destination, replacing: replacing)
+        let tasks = try backup(into: output.temporaryPath, progress: progress)
+        try output.publish()
+        return "backed up \(options.path) to \(destination): \(tasks) tasks, integrity ok"
+    }
+
+    /// `VACUUM INTO` the empty file at `path`, then WAL mode and an integrity check; returns
+    /// how many tasks the copy holds. Its connection is closed on return (no `-wal` is left).
+    private func backup(into path: String, progress: @escaping (Int64, Int64) -> Void) throws(StorageError) -> Int64 {
         let source = try Self.open(options, migrate: false)
-        return try Self.mapped { () throws(SQLiteError) -> String in
+        return try Self.mapped { () throws(SQLiteError) -> Int64 in
             let pages = try source.scalarInteger("PRAGMA page_count") ?? 0
             let pageSize = try source.scalarInteger("PRAGMA page_size") ?? 4096
             let total = pages * pageSize
             let statement = try source.prepare("VACUUM INTO ?1")
-            try statement.bind(destination, at: 1)
+            try statement.bind(path, at: 1)
             try source.withProgressHandler(every: 100_000, {
                 var status = stat()
-                if stat(destination, &status) == 0 { progress(Int64(status.st_size), total) }
+                if stat(path, &status) == 0 { progress(Int64(status.st_size), total) }
             }) { () throws(SQLiteError) in try statement.run() }
             var status = stat()
-            if stat(destination, &status) == 0 { progress(Int64(status.st_size), total) }
+            if stat(path, &status) == 0 { progress(Int64(status.st_size), total) }
             // VACUUM INTO writes a rollback-journal file: make the copy WAL, so a restored backup
             // serves like the original (readers never block the writer).
-            let copy = try SQLiteConnection(path: destination, create: false)
+            let copy = try SQLiteConnection(path: path, create: false)
             _ = try copy.scalarText("PRAGMA journal_mode = WAL")
             let integrity = try copy.scalarText("PRAGMA integrity_check") ?? "no answer"
             guard integrity == "ok" else {
-                throw SQLiteError(code: .corrupt, message: "the backup \(destination) failed its integrity check: \(integrity)")
+                throw SQLiteError(code: .corrupt, message: "the backup of \(options.path) failed its integrity check: \(integrity)")
             }
-            let tasks = try copy.scalarInteger("SELECT count(*) FROM tasks") ?? 0
-            return "backed up \(options.path) to \(destination): \(tasks) tasks, integrity ok"
+            return try copy.scalarInteger("SELECT count(*) FROM tasks") ?? 0
         }
     }
 

@@ -17,10 +17,12 @@ public protocol TaskBackend: Sendable {
     /// Verifies the database (reachable, this build's schema, integrity) and describes it in
     /// one line; a database that does not exist yet is reported, not an error.
     func check() throws(StorageError) -> String
-    /// Copies the live database, consistently, to `destination` (which must not exist) and
-    /// describes the copy in one line.
+    /// Copies the live database, consistently, to `destination` (a new file of mode 0600, never
+    /// written through a symbolic link; an existing one is refused unless `replacing`: see
+    /// `BackupFile`) and describes the copy in one line.
     /// `progress` hears how many bytes of about how many are written, when the backend can tell.
-    func backup(to destination: String, progress: @escaping (_ written: Int64, _ total: Int64) -> Void) throws(StorageError) -> String
+    func backup(to destination: String, replacing: Bool,
+                progress: @escaping (_ written: Int64, _ total: Int64) -> Void) throws(StorageError) -> String
     /// Transactions this process committed (for metrics).
     var commits: Int { get }
     /// The database file, whose size the metrics report; nil for a server database.

@@ -36,12 +36,12 @@ enum DatabaseCommands {
     /// `backup PATH`: a consistent copy of the live database while the service keeps serving.
     static func backup(_ settings: Settings) throws -> Int32 {
         guard settings.positional.count == 1, let destination = settings.positional.first else {
-            throw ConfigurationError("usage: todo-fcgi backup PATH (PATH must not exist)")
+            throw ConfigurationError("usage: todo-fcgi backup PATH [--force] (PATH must not exist unless --force)")
         }
         let backend = try settings.backend()
         let progress = progressLine(settings, label: "backup", unit: "MiB")
         let summary = try conflictAsUsageError { () throws(StorageError) in
-            try backend.backup(to: destination) { written, total in progress?.update(done: Int(written >> 20), total: total >> 20) }
+            try backend.backup(to: destination, replacing: settings.isSet(.force)) { written, total in progress?.update(done: Int(written >> 20), total: total >> 20) }
         }
         progress?.finish()
         print(summary)

@@ -86,7 +86,7 @@ extension Option {
     static let privateKeyFile = Option(flag: "--private-key", argument: "FILE", help: "keygen: where to write the private JWK (mode 0600).")
     static let jwksFile = Option(flag: "--jwks", argument: "FILE", help: "keygen: where to write the JWKS.")
     static let keyID = Option(flag: "--kid", argument: "ID", help: "keygen: the key id (default: random).")
-    static let force = Option(flag: "--force", argument: nil, help: "keygen: replace existing files (atomically).")
+    static let force = Option(flag: "--force", argument: nil, help: "keygen, backup: replace existing files (atomically).")
     static let quiet = Option(flag: "--quiet", argument: nil,
                               help: "copy, backup, migrate: no progress on stderr (stdout has only the final summary either way).")
     static let environmentFile = Option(flag: "--env-file", argument: "FILE",

@@ -26,8 +26,9 @@ public enum TodoCommandLine {
                 run: DatabaseCommands.migrate),
         Command(name: "check", synopsis: "check", help: "Validate configuration, JWKS and database, like `nginx -t`.",
                 run: DatabaseCommands.check),
-        Command(name: "backup", synopsis: "backup PATH [--quiet]",
-                help: "Copy the live database consistently to PATH (a new file; progress on stderr, --quiet: none); PostgreSQL through pg_dump.",
+        Command(name: "backup", synopsis: "backup PATH [--force] [--quiet]",
+                help: "Copy the live database consistently to PATH (a new file of mode 0600, never through a symlink; an existing "
+                    + "one only with --force; progress on stderr, --quiet: none); PostgreSQL through pg_dump.",
                 run: DatabaseCommands.backup, takesArguments: true),
         Command(name: "copy", synopsis: "copy --from SRC --to DST [--quiet]",
                 help: "Copy every task (ids, owners, timestamps) from one database to another, SQLite path or PostgreSQL "

@@ -20,8 +20,8 @@ struct FailingBackend: TaskBackend {
     func makeStore() throws(StorageError) -> any TaskStore { try inner.makeStore() }
     func makeChangeFeed() throws(StorageError) -> any ChangeFeed { try inner.makeChangeFeed() }
     func check() throws(StorageError) -> String { try inner.check() }
-    func backup(to destination: String, progress: @escaping (Int64, Int64) -> Void) throws(StorageError) -> String {
-        try inner.backup(to: destination, progress: progress)
+    func backup(to destination: String, replacing: Bool, progress: @escaping (Int64, Int64) -> Void) throws(StorageError) -> String {
+        try inner.backup(to: destination, replacing: replacing, progress: progress)
     }
     func countTasks() throws(StorageError) -> Int64 { try inner.countTasks() }
     func tasksHoldingNUL() throws(StorageError) -> [Int64] { try inner.tasksHoldingNUL() }
