@@ -14,6 +14,7 @@ import pytest
 from stack import BACKEND, BINARY, SECRET, Stack, make_token
 from test_crash import flush_delay_library
 from test_faults import wait_for
+from test_hardening_round2 import drop, fresh_database, run
 from test_live_sync import Waiter, create, cursor_now, get
 
 
@@ -126,3 +127,55 @@ def test_backup_never_writes_through_a_symlink_nor_over_a_file_and_makes_it_priv
     assert victim.read_text() == "not yours\n"
     # Nothing half-made is left beside the destinations.
     assert not [name for name in os.listdir(tmp_path) if ".partial-" in name]
+
+
+# Items 2 and 7: `copy` and sync history.
+
+def test_after_copy_every_source_cursor_is_410_and_a_destination_with_history_is_refused(tmp_path):
+    user = "emptied-before-copy"
+    token = make_token(user)
+    source, destination = fresh_database(tmp_path, "source"), fresh_database(tmp_path, "copy")
+    try:
+        original = Stack(processes=1, threads=2, database=source, env={"TODO_DATABASE": source}).start()
+        try:
+            ids = [original.request("POST", tasks_path(user), token, {"title": f"t{i}"}).json["id"] for i in range(3)]
+            for task_id in ids:
+                assert original.request("DELETE", f"{tasks_path(user)}/{task_id}", token).status == 204
+            old_cursor = cursor_now(original, user, token)
+            # Another user's task, so that the copy has something to move.
+            assert original.request("POST", tasks_path("keeper"), make_token("keeper"), {"title": "kept"}).status == 201
+        finally:
+            original.stop()
+        copied = run("copy", "--from", source, "--to", destination)
+        assert copied.returncode == 0, copied.stderr
+        stack = Stack(processes=1, threads=2, database=destination, env={"TODO_DATABASE": destination}).start()
+        try:
+            # Before: 400 at once, then 200 with one task after 7 changes (6 skipped for good).
+            expired = stack.request("GET", f"{tasks_path(user)}/changes?since={old_cursor}", token)
+            assert expired.status == 410 and expired.is_error("cursor_expired"), (expired.status, expired.body)
+            for n in range(7):
+                assert stack.request("POST", tasks_path(user), token, {"title": f"on the copy {n}"}).status == 201
+            still = stack.request("GET", f"{tasks_path(user)}/changes?since={old_cursor}", token)
+            assert still.status == 410, (still.status, still.body)
+        finally:
+            stack.stop()
+        # The copy now has history: a second copy into it is refused before moving anything,
+        # naming what it holds (before: every row moved, then a raw duplicate-key error, each rerun).
+        emptied = fresh_database(tmp_path, "emptied")
+        try:
+            holder = Stack(processes=1, threads=2, database=emptied, env={"TODO_DATABASE": emptied}).start()
+            try:
+                made = holder.request("POST", tasks_path(user), token, {"title": "gone"}, headers={"Idempotency-Key": "k1"})
+                assert holder.request("DELETE", f"{tasks_path(user)}/{made.json['id']}", token).status == 204
+            finally:
+                holder.stop()
+            for _ in range(2):
+                refused = run("copy", "--from", source, "--to", emptied)
+                assert refused.returncode == 2, (refused.returncode, refused.stderr)
+                assert "users with sync history" in refused.stderr and "idempotency keys" in refused.stderr, refused.stderr
+                assert "UNIQUE" not in refused.stderr and "duplicate key" not in refused.stderr
+        finally:
+            drop(emptied)
+    finally:
+        drop(source)
+        drop(destination)

@@ -68,11 +68,16 @@ public final class MemoryTaskBackend: TaskBackend {
         }
     }
 
+    public func usersWithSyncHistory() throws(StorageError) -> [String] {
+        database.withLock { $0.sync.keys.sorted() }
+    }
+
     public func makeImporter() throws(StorageError) -> any TaskImporter {
-        let existing = database.withLock { $0.tasks.count }
-        guard existing == 0 else {
-            throw StorageError(.conflict, "memory already has \(existing) tasks: copy only into an empty database")
+        let refusal = database.withLock { database in
+            Self.notEmpty(displayName, tasks: Int64(database.tasks.count), syncUsers: Int64(database.sync.count),
+                          tombstones: Int64(database.tombstones.count), idempotencyKeys: Int64(database.keys.count))
         }
+        if let refusal { throw refusal }
         return MemoryTaskImporter(backend: self)
     }
 }

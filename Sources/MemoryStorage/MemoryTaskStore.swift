@@ -189,7 +189,7 @@ final class MemoryTaskImporter: TaskImporter {
         for index in 0..<batch.count { pending.append(StoredTask(batch.row(index) as any TaskRowSource)) }
     }
 
-    func finish(highestIssuedID: Int64, syncCursorKey: [UInt8]) throws(StorageError) -> Int {
+    func finish(highestIssuedID: Int64, syncCursorKey: [UInt8], syncUsers: [String]) throws(StorageError) -> Int {
         // As the databases: change numbers are the ids, counters start at the copy's time.
         let start = WallClock.milliseconds()
         backend.database.withLock { database in
@@ -198,6 +198,7 @@ final class MemoryTaskImporter: TaskImporter {
                 database.tasks[task.id] = (task, task.id)
                 database.sync[String(decoding: task.userID, as: UTF8.self)] = (start, start)
             }
+            for user in syncUsers where database.sync[user] == nil { database.sync[user] = (start, start) }
             database.highestIssuedID = max(highestIssuedID, pending.map(\.id).max() ?? 0)
         }
         return pending.count

@@ -29,6 +29,18 @@ extension PostgresBackend {
         }
     }
 
+    public func usersWithSyncHistory() throws(StorageError) -> [String] {
+        let connection = try connect()
+        return try Self.mapped { () throws(PostgresError) -> [String] in
+            // Through the export policy, opened for this transaction only.
+            let results = try connection.pipeline([
+                .init("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY"), .init("SELECT set_config('todo.export', 'on', true)"),
+                .init("SELECT user_id FROM task_sync ORDER BY user_id"), .init("COMMIT"),
+            ])
+            return (0..<results[2].rowCount).map { results[2].text(row: $0, column: 0) ?? "" }
+        }
+    }
+
     public var storesNUL: Bool { false }
 
     /// None: PostgreSQL's text cannot hold U+0000.
@@ -37,19 +49,23 @@ extension PostgresBackend {
     public func makeImporter() throws(StorageError) -> any TaskImporter {
         try migrate()
         let connection = try connect()
-        return try Self.mapped { () throws(PostgresError) -> any TaskImporter in
+        return try Self.mapped { () throws(PostgresError) -> Result<any TaskImporter, StorageError> in
             // No writer may slip in between the emptiness check and the commit. The copy writes
             // every user's rows: row-level security is lifted for this transaction only (the
             // owner then bypasses it) and forced again before the commit.
             try connection.execute("BEGIN; LOCK TABLE tasks, task_sync IN ACCESS EXCLUSIVE MODE; SET LOCAL todo.export = 'on'; "
                 + "ALTER TABLE tasks NO FORCE ROW LEVEL SECURITY; ALTER TABLE task_sync NO FORCE ROW LEVEL SECURITY")
-            let existing = try connection.query("SELECT count(*) FROM tasks").int64(row: 0, column: 0)
-            guard existing == 0 else {
+            let held = try connection.query("""
+                SELECT (SELECT count(*) FROM tasks), (SELECT count(*) FROM task_sync), (SELECT count(*) FROM task_tombstones),
+                       (SELECT count(*) FROM idempotency_keys)
+                """)
+            if let refusal = Self.notEmpty(displayName, tasks: held.int64(row: 0, column: 0), syncUsers: held.int64(row: 0, column: 1),
+                                           tombstones: held.int64(row: 0, column: 2), idempotencyKeys: held.int64(row: 0, column: 3)) {
                 try connection.execute("ROLLBACK")
-                throw PostgresError(sqlState: "23000", message: "\(displayName) already has \(existing) tasks: copy only into an empty database")
+                return .failure(refusal)
             }
-            return try PostgresTaskImporter(connection: connection)
-        }
+            return .success(try PostgresTaskImporter(connection: connection))
+        }.get()
     }
 }
 
@@ -68,6 +84,8 @@ final class PostgresTaskImporter: TaskImporter {
     private var count = 0
     private var finished = false
     private var buffer = PostgresCopyText()
+    /// Users whose change counters one INSERT writes (one parameter each).
+    static let usersPerInsert = 1_000
     /// Bytes of rows sent to libpq at a time.
     static let messageSize = 1 << 16
 
@@ -124,7 +142,7 @@ final class PostgresTaskImporter: TaskImporter {
         buffer.removeAll()
     }
 
-    func finish(highestIssuedID: Int64, syncCursorKey: [UInt8]) throws(StorageError) -> Int {
+    func finish(highestIssuedID: Int64, syncCursorKey: [UInt8], syncUsers: [String]) throws(StorageError) -> Int {
         try PostgresBackend.mapped { () throws(PostgresError) in
             try connection.putCopyData(buffer.bytes)
             buffer.removeAll()
@@ -143,7 +161,16 @@ final class PostgresTaskImporter: TaskImporter {
             let start = WallClock.milliseconds()
             try connection.execute("""
                 INSERT INTO task_sync (user_id, last_change, purged_through)
-                SELECT user_id, \(start), \(start) FROM tasks GROUP BY user_id;
+                SELECT user_id, \(start), \(start) FROM tasks GROUP BY user_id
+                """)
+            // Users with history but no task now: their cursors are the source's too.
+            for chunk in stride(from: 0, to: syncUsers.count, by: Self.usersPerInsert) {
+                let users = Array(syncUsers[chunk..<min(chunk + Self.usersPerInsert, syncUsers.count)])
+                let values = (1...users.count).map { "($\($0), \(start), \(start))" }.joined(separator: ", ")
+                _ = try connection.query("INSERT INTO task_sync (user_id, last_change, purged_through) VALUES \(values) "
+                    + "ON CONFLICT (user_id) DO NOTHING", users)
+            }
+            try connection.execute("""
                 ALTER TABLE tasks FORCE ROW LEVEL SECURITY;
                 ALTER TABLE task_sync FORCE ROW LEVEL SECURITY;
                 COMMIT

@@ -26,6 +26,16 @@ extension SQLiteBackend {
         return try Self.mapped { () throws(SQLiteError) -> Int64 in try connection.scalarInteger("SELECT count(*) FROM tasks") ?? 0 }
     }
 
+    public func usersWithSyncHistory() throws(StorageError) -> [String] {
+        let connection = try Self.open(options, migrate: false)
+        return try Self.mapped { () throws(SQLiteError) -> [String] in
+            let statement = try connection.prepare("SELECT user_id FROM task_sync ORDER BY user_id")
+            var users: [String] = []
+            while try statement.step() { users.append(statement.string(at: 0) ?? "") }
+            return users
+        }
+    }
+
     public var storesNUL: Bool { true }
 
     public func tasksHoldingNUL() throws(StorageError) -> [Int64] {
@@ -46,7 +56,7 @@ extension SQLiteBackend {
 
     public func makeImporter() throws(StorageError) -> any TaskImporter {
         let connection = try Self.open(options, migrate: true)
-        return try Self.mapped { () throws(SQLiteError) -> any TaskImporter in
+        return try Self.mapped { () throws(SQLiteError) -> Result<any TaskImporter, StorageError> in
             // The copy's own connection: index builds sort on disk, not in memory (serving keeps
             // temp_store = MEMORY for its small sorts), with a page cache of 16 MiB, so memory
             // stays flat however many tasks come in.
@@ -62,14 +72,21 @@ extension SQLiteBackend {
             _ = try? connection.scalarText("PRAGMA journal_mode = DELETE")
             connection.setBusyTimeout(milliseconds: options.busyTimeoutMilliseconds)
             try connection.execute("BEGIN IMMEDIATE")
-            let existing = try connection.scalarInteger("SELECT count(*) FROM tasks") ?? 0
-            guard existing == 0 else {
+            let held = try connection.prepare("""
+                SELECT (SELECT count(*) FROM tasks), (SELECT count(*) FROM task_sync), (SELECT count(*) FROM task_tombstones),
+                       (SELECT count(*) FROM idempotency_keys)
+                """)
+            _ = try held.step()
+            let refusal = Self.notEmpty(options.path, tasks: held.int64(at: 0), syncUsers: held.int64(at: 1), tombstones: held.int64(at: 2),
+                                        idempotencyKeys: held.int64(at: 3))
+            held.reset()
+            if let refusal {
                 try connection.execute("ROLLBACK")
                 _ = try? connection.scalarText("PRAGMA journal_mode = WAL")
-                throw SQLiteError(code: .constraint, message: "\(options.path) already has \(existing) tasks: copy only into an empty database")
+                return .failure(refusal)
             }
-            return try SQLiteTaskImporter(connection: connection)
-        }
+            return .success(try SQLiteTaskImporter(connection: connection))
+        }.get()
     }
 }
 
@@ -139,7 +156,7 @@ final class SQLiteTaskImporter: TaskImporter {
         }
     }
 
-    func finish(highestIssuedID: Int64, syncCursorKey: [UInt8]) throws(StorageError) -> Int {
+    func finish(highestIssuedID: Int64, syncCursorKey: [UInt8], syncUsers: [String]) throws(StorageError) -> Int {
         do {
             for definition in droppedIndexes { try connection.execute(definition) }
             let key = try connection.cachedStatement("INSERT OR REPLACE INTO todo_keys (name, value) VALUES (?1, ?2)")
@@ -163,6 +180,13 @@ final class SQLiteTaskImporter: TaskImporter {
                 INSERT INTO task_sync (user_id, last_change, purged_through)
                 SELECT user_id, \(start), \(start) FROM tasks GROUP BY user_id
                 """)
+            // Users with history but no task now: their cursors are the source's too.
+            let counter = try connection.prepare("INSERT OR IGNORE INTO task_sync (user_id, last_change, purged_through) VALUES (?1, ?2, ?2)")
+            for user in syncUsers {
+                try counter.bind(user, at: 1)
+                try counter.bind(start, at: 2)
+                try counter.run()
+            }
             try connection.execute("COMMIT")
             finished = true
             _ = try connection.scalarText("PRAGMA journal_mode = WAL")

@@ -41,13 +41,18 @@ public protocol TaskBackend: Sendable {
     func exportTasks(_ each: (TaskRow) throws(StorageError) -> Void) throws(StorageError) -> Int64
     /// How many tasks the database holds, every user's.
     func countTasks() throws(StorageError) -> Int64
+    /// Every user the database ever gave a change number (who may hold a sync cursor), whether
+    /// or not they own tasks now; `copy` carries their counters over, so that each of their
+    /// cursors is refused as expired on the destination.
+    func usersWithSyncHistory() throws(StorageError) -> [String]
     /// Whether text with U+0000 can be stored (SQLite: yes, rows written before contract §11
     /// may hold it; PostgreSQL's text: no).
     var storesNUL: Bool { get }
     /// The ids of the tasks whose title, description or tags hold U+0000, in id order.
     func tasksHoldingNUL() throws(StorageError) -> [Int64]
     /// Starts copying tasks into this database, creating or migrating it first; refuses a
-    /// database that already has tasks. Nothing is visible until `finish`.
+    /// database that has tasks or any history (sync counters, tombstones, idempotency keys),
+    /// naming what it holds. Nothing is visible until `finish`.
     func makeImporter() throws(StorageError) -> any TaskImporter
 }
 
@@ -59,8 +64,10 @@ public protocol TaskImporter: AnyObject {
     /// Commits the copy and leaves the id sequence past both `highestIssuedID` and every copied
     /// id, so no id is ever issued twice, with the source's sync cursor key (so a source cursor
     /// verifies here, and is then refused as expired rather than as forged); returns how many
-    /// tasks were copied. Without it, nothing is copied.
-    func finish(highestIssuedID: Int64, syncCursorKey: [UInt8]) throws(StorageError) -> Int
+    /// tasks were copied. Every owner of a copied task and every user of `syncUsers` gets a
+    /// change counter past any number the source could have issued, with nothing before it
+    /// kept, so every cursor of the source is 410 here. Without it, nothing is copied.
+    func finish(highestIssuedID: Int64, syncCursorKey: [UInt8], syncUsers: [String]) throws(StorageError) -> Int
 }
 
 /// Events about a database file, read through a descriptor the caller's event loop watches.
@@ -78,6 +85,15 @@ extension TaskBackend {
 
     /// Nothing is ever fatal.
     public var fatalFailure: String? { nil }
+
+    /// The refusal of a copy into a database that is not empty, naming what it holds (nil: empty).
+    public static func notEmpty(_ name: String, tasks: Int64, syncUsers: Int64, tombstones: Int64, idempotencyKeys: Int64) -> StorageError? {
+        let held = [(tasks, "tasks"), (syncUsers, "users with sync history"), (tombstones, "deletions kept for sync"),
+                    (idempotencyKeys, "idempotency keys")].filter { $0.0 > 0 }
+        guard !held.isEmpty else { return nil }
+        return StorageError(.conflict, "\(name) already holds " + held.map { "\($0.0) \($0.1)" }.joined(separator: ", ")
+            + ": copy only into an empty database (a new file, or a new PostgreSQL database)")
+    }
 
     /// Creates the database or upgrades its schema, silently; returns the schema version.
     @discardableResult

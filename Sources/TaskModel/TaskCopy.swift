@@ -50,7 +50,9 @@ public enum TaskCopy {
         }
         reader.join()
         let highestID = try exported.withLock { $0 }.get()
-        return (try importer.finish(highestIssuedID: highestID, syncCursorKey: cursorKey), highestID)
+        // Read after the tasks' snapshot: a user with history then has it now (counters are never removed).
+        let syncUsers = try source.usersWithSyncHistory()
+        return (try importer.finish(highestIssuedID: highestID, syncCursorKey: cursorKey, syncUsers: syncUsers), highestID)
     }
 
     /// Reads every task of `source` into batches sent to `batches`; returns the source's

@@ -24,6 +24,7 @@ struct FailingBackend: TaskBackend {
         try inner.backup(to: destination, replacing: replacing, progress: progress)
     }
     func countTasks() throws(StorageError) -> Int64 { try inner.countTasks() }
+    func usersWithSyncHistory() throws(StorageError) -> [String] { try inner.usersWithSyncHistory() }
     func tasksHoldingNUL() throws(StorageError) -> [Int64] { try inner.tasksHoldingNUL() }
 
     func exportTasks(_ each: (TaskRow) throws(StorageError) -> Void) throws(StorageError) -> Int64 {
@@ -55,8 +56,8 @@ final class FailingImporter: TaskImporter {
         inserted += batch.count
     }
 
-    func finish(highestIssuedID: Int64, syncCursorKey: [UInt8]) throws(StorageError) -> Int {
-        try inner.finish(highestIssuedID: highestIssuedID, syncCursorKey: syncCursorKey)
+    func finish(highestIssuedID: Int64, syncCursorKey: [UInt8], syncUsers: [String]) throws(StorageError) -> Int {
+        try inner.finish(highestIssuedID: highestIssuedID, syncCursorKey: syncCursorKey, syncUsers: syncUsers)
     }
 }
 

@@ -343,6 +343,66 @@ struct TaskStoreConformanceTests {
         }
     }
 
+    /// Hardening round 3, item 2: every cursor the source issued is 410 on the copy, also for a
+    /// user with sync history and no task left (before, such a user's counter restarted at 1:
+    /// the old cursor was 400 at once and, after a few changes on the copy, 200 with changes
+    /// skipped for good).
+    @Test(arguments: BackendKind.available)
+    func everySourceCursorIsExpiredOnTheCopyWhateverItsUserStillOwns(_ kind: BackendKind) throws {
+        let source = try FreshDatabase(kind)
+        let store = try source.store()
+        var emptied: [StoredTask] = []
+        for index in 0..<7 { emptied.append(try store.create(userID: "emptied", state: state("e\(index)"), now: Self.now)) }
+        _ = try store.create(userID: "keeper", state: state("kept"), now: Self.now)
+        let keeperCursor = try store.syncPage(userID: "keeper", since: nil, limit: 10).cursor
+        for task in emptied {
+            #expect(try store.delete(userID: "emptied", id: task.id, deletion: TaskDeletion(), now: Self.now) == .deleted)
+        }
+        let emptiedCursor = try store.syncPage(userID: "emptied", since: nil, limit: 10).cursor
+        #expect(emptiedCursor.change >= 14)
+        for destinationKind in BackendKind.available {
+            let destination = try FreshDatabase(destinationKind)
+            _ = try TaskCopy.run(from: source.backend, to: destination.backend)
+            let copied = try destination.store()
+            #expect(try copied.syncPage(userID: "emptied", since: emptiedCursor, limit: 10).refusal == .expired, "\(kind) → \(destinationKind)")
+            #expect(try copied.syncPage(userID: "keeper", since: keeperCursor, limit: 10).refusal == .expired, "\(kind) → \(destinationKind)")
+            for index in 0..<7 { _ = try copied.create(userID: "emptied", state: state("new \(index)"), now: Self.now + 1) }
+            #expect(try copied.syncPage(userID: "emptied", since: emptiedCursor, limit: 10).refusal == .expired, "\(kind) → \(destinationKind)")
+            // A fresh sync on the copy sees all seven.
+            #expect(try copied.syncPage(userID: "emptied", since: nil, limit: 10).tasks.count == 7)
+        }
+    }
+
+    /// Hardening round 3, item 7: a destination with no tasks but with history is refused before
+    /// anything is copied, naming what it holds (before, every row was moved, then the copy
+    /// failed at the very end on a duplicate `task_sync` key, with a raw SQL message).
+    @Test(arguments: BackendKind.available)
+    func aCopyIntoADestinationWithHistoryIsRefusedUpFrontNamingIt(_ kind: BackendKind) throws {
+        let source = try FreshDatabase(.memory)
+        let sourceStore = try source.store()
+        for index in 0..<20 { _ = try sourceStore.create(userID: "alice", state: state("t\(index)"), now: Self.now) }
+        let destination = try FreshDatabase(kind)
+        let store = try destination.store()
+        let body = Array(#"{"title":"keyed"}"#.utf8)
+        let key = IdempotencyKey(key: "k", fingerprint: String(repeating: "0", count: 64))
+        guard case .created(let task) = try store.create(userID: "alice", state: state("keyed"), now: Self.now, idempotency: key,
+                                                         render: { _ in body }) else {
+            Issue.record("a keyed create did not create")
+            return
+        }
+        #expect(try store.delete(userID: "alice", id: task.id, deletion: TaskDeletion(), now: Self.now) == .deleted)
+        do {
+            _ = try TaskCopy.run(from: source.backend, to: destination.backend)
+            Issue.record("\(kind): a copy into a destination with history went through")
+        } catch {
+            #expect(error.kind == .conflict)
+            #expect(error.description.contains("1 users with sync history") && error.description.contains("1 deletions kept for sync")
+                    && error.description.contains("1 idempotency keys") && !error.description.contains(" tasks,"), "\(error)")
+        }
+        #expect(try destination.backend.countTasks() == 0)
+        #expect(try store.syncPage(userID: "alice", since: nil, limit: 10).tasks.isEmpty)
+    }
+
     /// `copy` drops the destination's secondary indexes for speed and builds them again: after
     /// it, every index is there, defined exactly as `migrate` defines it.
     @Test(arguments: BackendKind.available.filter { $0 != .memory })
