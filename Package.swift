@@ -37,7 +37,10 @@ let package = Package(
         // Counters and gauges of every worker process in one shared file, for /metrics.
         // A SIGBUS guard for the shared metrics mapping: a signal handler, so in C.
         .target(name: "CMappingGuard"),
-        .target(name: "Metrics", dependencies: ["CAtomics", "CMappingGuard", "APITables"]),
+        // The one way a file shared by the worker processes is made and mapped (metrics, live
+        // sync's change page): replaced by rename, never shrunk in place, a fault in it caught.
+        .target(name: "SharedMapping", dependencies: ["CMappingGuard"]),
+        .target(name: "Metrics", dependencies: ["CAtomics", "SharedMapping", "APITables"]),
         .target(name: "SQLite", dependencies: ["CSQLite", "Caching"]),
         .target(name: "PostgreSQL", dependencies: ["CPostgres", "ASCII", "Caching"]),
         .target(name: "JSON", dependencies: ["ASCII"]),
@@ -47,7 +50,8 @@ let package = Package(
         // the store protocols every backend implements. No database driver, no HTTP.
         .target(name: "TaskModel", dependencies: ["ASCII", "JSON", "JWT", "Locks"]),
         // One module per backend: the task model over its driver.
-        .target(name: "SQLiteStorage", dependencies: ["TaskModel", "SQLite", "ASCII", "Caching", "Clocks", "Locks", "CAtomics"]),
+        .target(name: "SQLiteStorage", dependencies: ["TaskModel", "SQLite", "ASCII", "Caching", "Clocks", "Locks", "CAtomics",
+                                                      "SharedMapping"]),
         .target(name: "PostgresStorage", dependencies: ["TaskModel", "PostgreSQL", "ASCII", "Clocks", "Caching", "Locks"]),
         // The same rules in memory: the application's unit tests and the conformance suite's reference.
         .target(name: "MemoryStorage", dependencies: ["TaskModel", "Clocks", "Locks"]),

@@ -131,7 +131,7 @@ def test_copy_between_sqlite_files_keeps_every_field_and_the_id_sequence(tmp_pat
     assert sqlite3.connect(destination).execute("SELECT seq FROM sqlite_sequence WHERE name = 'tasks'").fetchone()[0] == 9
     # A destination with tasks is refused and left as it was.
     refused = run("copy", "--from", source, "--to", destination)
-    assert refused.returncode == 2 and "already has 2 tasks" in refused.stderr
+    assert refused.returncode == 2 and "already holds 2 tasks" in refused.stderr
 
 
 def test_copy_reports_progress_on_stderr_and_only_the_summary_on_stdout(tmp_path):

@@ -15,7 +15,7 @@ from stack import BACKEND, BINARY, SECRET, Stack, make_token
 from test_crash import flush_delay_library
 from test_faults import wait_for
 from test_hardening_round2 import drop, fresh_database, run
-from test_live_sync import Waiter, create, cursor_now, get
+from test_live_sync import Waiter, create, cursor_now, get, open_waits, read_all, wait_for_metric
 
 
 def tasks_path(user):
@@ -179,3 +179,86 @@ def test_after_copy_every_source_cursor_is_410_and_a_destination_with_history_is
     finally:
         drop(source)
         drop(destination)
+
+
+# Item 3: each user has a share of the wait room.
+
+def test_one_user_cannot_fill_the_wait_room_and_others_still_get_in():
+    stack = Stack(processes=1, threads=2, env={"TODO_MAX_WAITERS": "50", "TODO_MAX_WAITS_PER_USER": "5"}).start()
+    try:
+        greedy, greedy_token = "greedy", make_token("greedy")
+        cursor = cursor_now(stack, greedy, greedy_token)
+        sockets = open_waits(stack, f"/api/{greedy}/tasks/changes?since={cursor}&wait=30", greedy_token, 5)
+        wait_for_metric(stack, "todo_sync_waiters", lambda v: v == 5)
+        # Before: with 55 waits one user held all 50 places and everyone else got 503.
+        status, headers, body, seconds = get(stack, f"/api/{greedy}/tasks/changes?since={cursor}&wait=30", greedy_token)
+        assert status == 429 and body["code"] == "too_many_waits" and int(headers["Retry-After"]) >= 1, (status, body)
+        assert seconds < 2
+        other, other_token = "patient", make_token("patient")
+        other_cursor = cursor_now(stack, other, other_token)
+        waiter = Waiter(stack, f"/api/{other}/tasks/changes?since={other_cursor}&wait=30", other_token)
+        waiter.start()
+        wait_for_metric(stack, "todo_sync_waiters", lambda v: v == 6)
+        create(stack, other, other_token, "for the patient one")
+        waiter.join(timeout=10)
+        status, _, page, _ = waiter.result
+        assert status == 200 and [t["title"] for t in page["tasks"]] == ["for the patient one"]
+        create(stack, greedy, greedy_token, "wakes the five")
+        assert all(a.startswith(b"HTTP/1.1 200") for a in read_all(sockets, 10))
+    finally:
+        stack.stop()
+
+
+# Item 4: waiting requests never take the connections plain requests need.
+
+def test_waiters_leave_connections_for_plain_requests():
+    # 30 connections, 4 threads: the room holds 22 (8 stay free) although --max-waiters says 50.
+    stack = Stack(processes=1, threads=4, env={"TODO_MAX_CONNECTIONS": "30", "TODO_MAX_WAITERS": "50"}).start()
+    try:
+        users = [(f"holder-{n}", make_token(f"holder-{n}")) for n in range(12)]
+        sockets = []
+        for name, bearer in users:
+            cursor = cursor_now(stack, name, bearer)
+            sockets += open_waits(stack, f"/api/{name}/tasks/changes?since={cursor}&wait=30", bearer, 2)
+        wait_for_metric(stack, "todo_sync_waiters", lambda v: v == 22)
+        assert "capped: 8 of 30 connections stay" in stack.log()
+        # Before: waiters held every connection and this GET waited ~9 s in the listen backlog.
+        began = time.monotonic()
+        plain = stack.request("GET", tasks_path("plain"), make_token("plain"))
+        assert plain.status == 200 and time.monotonic() - began < 1.5
+        refused = [a for a in read_all(sockets, 3) if a]
+        assert len(refused) == 2 and all(b" 503 " in a.split(b"\r\n", 1)[0] and b"wait_room_full" in a for a in refused)
+    finally:
+        stack.stop()
+
+
+# Item 1: a shrunk change file is a log line, never a dead worker.
+
+@pytest.mark.single_backend
+def test_a_shrunk_change_file_never_kills_the_worker_and_the_write_is_answered():
+    stack = Stack(processes=1, threads=2).start()
+    user, token = "shrunk-feed", make_token("shrunk-feed")
+    try:
+        assert stack.request("POST", tasks_path(user), token, {"title": "before"}).status == 201
+        pid = stack.worker_pids[0]
+        changes = stack.database + ".changes"
+        assert os.path.getsize(changes) > 0
+        os.truncate(changes, 0)
+        # Before: the flush completed, then publishing touched the mapping past the file's end:
+        # SIGBUS, the durable write answered 502 by nginx, the worker gone.
+        written = stack.request("POST", tasks_path(user), token, {"title": "after the truncation"})
+        assert written.status == 201, (written.status, written.body)
+        assert os.path.exists(f"/proc/{pid}")
+        assert wait_for(lambda: "change file was shrunk or replaced" in stack.log(), timeout=5), stack.log()[-2000:]
+        # Its own waiters still wake on its own writes.
+        cursor = cursor_now(stack, user, token)
+        waiter = Waiter(stack, f"{tasks_path(user)}/changes?since={cursor}&wait=20", token)
+        waiter.start()
+        time.sleep(0.5)
+        create(stack, user, token, "wakes the waiter")
+        waiter.join(timeout=10)
+        status, _, page, seconds = waiter.result
+        assert status == 200 and [t["title"] for t in page["tasks"]] == ["wakes the waiter"] and seconds < 5
+        assert stack.log().count("change file was shrunk or replaced") == 1
+    finally:
+        stack.stop()

@@ -247,9 +247,13 @@ def wait_for_metric(stack, name, predicate, timeout=10):
 
 
 def test_waits_hold_no_thread_and_are_counted_and_a_client_that_hangs_up_costs_nothing(stack, user, token):
-    cursor = cursor_now(stack, user, token)
+    # Four users (a user's share of a process's room is 10 by default), ten waits each.
+    users = [(f"{user}-{n}", make_token(f"{user}-{n}")) for n in range(4)]
     before = metric(stack, "todo_sync_wakeups_total") or 0
-    sockets = open_waits(stack, f"/api/{user}/tasks/changes?since={cursor}&wait=30", token, 40)
+    sockets = []
+    for name, bearer in users:
+        cursor = cursor_now(stack, name, bearer)
+        sockets += open_waits(stack, f"/api/{name}/tasks/changes?since={cursor}&wait=30", bearer, 10)
     # 40 waiting on 2 processes × 4 threads: more than the threads, and other requests still pass.
     wait_for_metric(stack, "todo_sync_waiters", lambda v: v >= 40)
     assert stack.request("GET", f"/api/{user}/tasks", token).status == 200
@@ -258,7 +262,8 @@ def test_waits_hold_no_thread_and_are_counted_and_a_client_that_hangs_up_costs_n
     for client in sockets[:20]:
         client.close()
     wait_for_metric(stack, "todo_sync_waiters", lambda v: v == 20)
-    create(stack, user, token, "for the other half")
+    for name, bearer in users[2:]:
+        create(stack, name, bearer, "for the other half")
     answers = read_all(sockets[20:], 10)
     assert all(answer.startswith(b"HTTP/1.1 200") and b"for the other half" in answer for answer in answers)
     wait_for_metric(stack, "todo_sync_waiters", lambda v: v == 0)
@@ -273,7 +278,7 @@ def test_timeouts_are_counted(stack, user, token):
     wait_for_metric(stack, "todo_sync_wait_timeouts_total", lambda v: v >= before + 1)
 
 
-def test_past_the_bound_a_wait_is_503_overloaded_with_retry_after():
+def test_past_the_bound_a_wait_is_503_wait_room_full_with_retry_after():
     stack = Stack(processes=1, threads=2, env={"TODO_MAX_WAITERS": "3"}).start()
     try:
         user, token = "bounded", make_token("bounded")
@@ -281,7 +286,9 @@ def test_past_the_bound_a_wait_is_503_overloaded_with_retry_after():
         sockets = open_waits(stack, f"/api/{user}/tasks/changes?since={cursor}&wait=30", token, 3)
         wait_for_metric(stack, "todo_sync_waiters", lambda v: v == 3)
         status, headers, body, seconds = get(stack, f"/api/{user}/tasks/changes?since={cursor}&wait=30", token)
-        assert status == 503 and body["code"] == "overloaded" and int(headers["Retry-After"]) >= 1
+        # Its own code and text: not "waited too long for a worker" (hardening round 3, item 3).
+        assert status == 503 and body["code"] == "wait_room_full" and int(headers["Retry-After"]) >= 1
+        assert "waiting for changes" in body["detail"]
         assert seconds < 2
         # Without wait the route still answers; the waiting three are answered by a change.
         assert get(stack, f"/api/{user}/tasks/changes?since={cursor}", token)[0] == 200

@@ -181,8 +181,10 @@ def one_process(args):
     directory = tempfile.mkdtemp(prefix="todo-fcgi-waiters-")
     path = os.path.join(directory, "worker.sock")
     env = dict(os.environ, BETTER_AUTH_SECRET=SECRET, TODO_DATABASE=os.path.join(directory, "bench.db"), TODO_LOG_LEVEL="warn")
-    worker = subprocess.Popen([WORKER, "serve", "--listen", path, "--threads", "8", "--max-connections", str(args.one_process + 64),
-                               "--max-waiters", str(args.one_process)], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    worker = subprocess.Popen([WORKER, "serve", "--listen", path, "--threads", "8", "--max-connections",
+                               # The room leaves a quarter of the connections to requests that do not wait.
+                               str(args.one_process * 4 // 3 + 64), "--max-waiters", str(args.one_process),
+                               "--max-waits-per-user", str(args.one_process)], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         while not os.path.exists(path):
             time.sleep(0.02)

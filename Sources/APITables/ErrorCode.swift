@@ -23,6 +23,10 @@ public enum ErrorCode: String, CaseIterable, Sendable {
     case serviceUnavailable = "service_unavailable"
     case databaseUnavailable = "database_unavailable"
     case overloaded
+    /// Live sync: this user already has their share of the process's waiting requests.
+    case tooManyWaits = "too_many_waits"
+    /// Live sync: the process holds as many waiting requests as it may.
+    case waitRoomFull = "wait_room_full"
 
     /// The HTTP status this error is sent with.
     public var status: Int {
@@ -38,8 +42,9 @@ public enum ErrorCode: String, CaseIterable, Sendable {
         case .payloadTooLarge: return 413
         case .unsupportedMediaType: return 415
         case .idempotencyKeyReused: return 422
+        case .tooManyWaits: return 429
         case .internalError: return 500
-        case .serviceUnavailable, .databaseUnavailable, .overloaded: return 503
+        case .serviceUnavailable, .databaseUnavailable, .overloaded, .waitRoomFull: return 503
         }
     }
 }

@@ -1,5 +1,5 @@
 import CAtomics
-import CMappingGuard
+import SharedMapping
 
 #if canImport(Glibc)
 import Glibc
@@ -21,10 +21,9 @@ public struct MetricsError: Error, Sendable, CustomStringConvertible {
 /// `@unchecked Sendable`: the mapping never moves; slots are written through relaxed atomics.
 public final class MetricsFile: @unchecked Sendable {
     /// The file's path.
-    public let path: String
-    private let descriptor: Int32
+    public var path: String { mapping.path }
+    private let mapping: GuardedFileMapping
     private let words: UnsafeMutablePointer<UInt64>
-    private let byteCount: Int
 
     /// Opens the metrics file at `path`, or makes a new one when there is none or its layout
     /// differs (another build's labels or sizes).
@@ -33,91 +32,38 @@ public final class MetricsFile: @unchecked Sendable {
     /// past a mapped file's end is SIGBUS for every process touching it): a new layout is
     /// written to a file of its own, allocated in full, and renamed over the old one; processes
     /// of the old layout keep their mapping of the old file (during an upgrade with mixed
-    /// versions) until they restart. Creation is serialized by a lock on the directory.
+    /// versions) until they restart (`GuardedFileMapping`).
     public init(path: String) throws(MetricsError) {
         precondition(MetricsLayout.threadSlotUsedWords <= MetricsLayout.threadSlotWords)
-        self.path = path
-        byteCount = MetricsLayout.fileWords * 8
-        let directory = open(Self.directory(of: path), O_RDONLY | O_DIRECTORY | O_CLOEXEC)
-        guard directory >= 0 else { throw Self.failure("open (its directory)", path) }
-        defer { close(directory) }
-        guard flock(directory, LOCK_EX) == 0 else { throw Self.failure("flock (its directory)", path) }
-        defer { flock(directory, LOCK_UN) }
-        var descriptor = open(path, O_RDWR | O_CLOEXEC | O_NOFOLLOW)
-        if descriptor >= 0, !Self.hasCurrentLayout(descriptor, byteCount: byteCount) {
-            close(descriptor)
-            descriptor = -1
+        let byteCount = MetricsLayout.fileWords * 8
+        let header = [MetricsLayout.magic, MetricsLayout.version, MetricsLayout.fingerprint]
+        do {
+            mapping = try GuardedFileMapping(path: path, byteCount: byteCount, isCurrent: { descriptor in
+                Self.hasCurrentLayout(descriptor, byteCount: byteCount, header: header)
+            }, initialize: { descriptor in
+                var written = header
+                return written.withUnsafeMutableBytes { pwrite(descriptor, $0.baseAddress, 24, 0) } == 24
+            })
+        } catch {
+            throw MetricsError(description: "metrics file \(error)")
         }
-        if descriptor < 0 {
-            descriptor = try Self.createFile(at: path, byteCount: byteCount)
-        }
-        guard let mapping = mmap(nil, byteCount, PROT_READ | PROT_WRITE, MAP_SHARED, descriptor, 0), mapping != MAP_FAILED else {
-            let error = Self.failure("mmap", path)
-            close(descriptor)
-            throw error
-        }
-        self.descriptor = descriptor
-        words = mapping.bindMemory(to: UInt64.self, capacity: MetricsLayout.fileWords)
-        // Should the file be shrunk under us after all, a fault in it detaches the mapping
-        // instead of killing the process (`isDetached`).
-        if todo_mapping_guard_add(mapping, byteCount) != 0 {
-            munmap(mapping, byteCount)
-            close(descriptor)
-            throw MetricsError(description: "metrics file \(path): no room to guard another mapping")
-        }
+        words = mapping.base.bindMemory(to: UInt64.self, capacity: MetricsLayout.fileWords)
     }
 
-    deinit {
-        todo_mapping_guard_remove(words)
-        munmap(words, byteCount)
-        close(descriptor)
-    }
+    /// True once this process stopped recording into the file: it was found shrunk or replaced
+    /// (by `checkIntact`, or by a fault in it), and the mapping now holds anonymous memory.
+    public var isDetached: Bool { mapping.isDetached }
 
-    /// True once this process stopped recording into the file: it was found shrunk (by
-    /// `checkIntact`, or by a fault in it), and the mapping now holds anonymous memory.
-    public var isDetached: Bool { todo_mapping_guard_tripped(words) != 0 }
-
-    /// Whether the file is still whole; when it has shrunk, detaches the mapping first (so no
-    /// access can fault) and returns false. Cheap (one `fstat`): the housekeeper calls it.
-    public func checkIntact() -> Bool {
-        if isDetached { return false }
-        var status = stat()
-        guard fstat(descriptor, &status) == 0, Int(status.st_size) < byteCount else { return true }
-        _ = todo_mapping_guard_detach(words)
-        return false
-    }
+    /// Whether the file is still whole; when it has shrunk or been replaced, detaches the
+    /// mapping first (so no access can fault) and returns false. Cheap: the housekeeper calls it.
+    public func checkIntact() -> Bool { mapping.checkIntact() }
 
     /// Whether the open file is of this build's layout and size.
-    private static func hasCurrentLayout(_ descriptor: Int32, byteCount: Int) -> Bool {
+    private static func hasCurrentLayout(_ descriptor: Int32, byteCount: Int, header expected: [UInt64]) -> Bool {
         var status = stat()
         var header = [UInt64](repeating: 0, count: 3)
         let headerRead = header.withUnsafeMutableBytes { pread(descriptor, $0.baseAddress, 24, 0) }
-        return fstat(descriptor, &status) == 0 && Int(status.st_size) == byteCount && headerRead == 24
-            && header == [MetricsLayout.magic, MetricsLayout.version, MetricsLayout.fingerprint]
-    }
-
-    /// A new file of this layout at `path`: written beside it (every block allocated now, so a
-    /// full disk later can never turn a counter update into SIGBUS), then renamed over it.
-    private static func createFile(at path: String, byteCount: Int) throws(MetricsError) -> Int32 {
-        let temporary = "\(path).new.\(getpid())"
-        let descriptor = open(temporary, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0o600)
-        guard descriptor >= 0 else { throw failure("open", temporary) }
-        let allocated = posix_fallocate(descriptor, 0, off_t(byteCount))
-        var header = [MetricsLayout.magic, MetricsLayout.version, MetricsLayout.fingerprint]
-        let written = header.withUnsafeMutableBytes { pwrite(descriptor, $0.baseAddress, 24, 0) }
-        guard allocated == 0, written == 24, rename(temporary, path) == 0 else {
-            let reason = allocated != 0 ? "cannot allocate \(byteCount) bytes: \(String(cString: strerror(allocated)))"
-                : "cannot write or rename \(temporary): \(String(cString: strerror(errno)))"
-            close(descriptor)
-            unlink(temporary)
-            throw MetricsError(description: "metrics file \(path): \(reason)")
-        }
-        return descriptor
-    }
-
-    private static func directory(of path: String) -> String {
-        guard let slash = path.lastIndex(of: "/") else { return "." }
-        return slash == path.startIndex ? "/" : String(path[..<slash])
+        return fstat(descriptor, &status) == 0 && Int(status.st_size) == byteCount && headerRead == 24 && header == expected
     }
 
     /// A slot of counters for the calling thread; the thread is its only writer from now on.
@@ -137,8 +83,8 @@ public final class MetricsFile: @unchecked Sendable {
     /// Takes a free slot, or one whose process is gone (keeping its counts), under the file lock;
     /// a slot never used before only when every used one is taken (`usedWord` counts them).
     private func claim(first: Int, count: Int, size: Int, usedWord: Int) throws(MetricsError) -> UnsafeMutablePointer<UInt64> {
-        guard flock(descriptor, LOCK_EX) == 0 else { throw Self.failure("flock", path) }
-        defer { flock(descriptor, LOCK_UN) }
+        guard mapping.lock() else { throw Self.failure("flock", path) }
+        defer { mapping.unlock() }
         // A dead process's slot first: its counts carry on, and the file stays as small as the
         // largest set of threads that ever ran at once.
         let used = usedSlots(usedWord, of: count)

@@ -1,4 +1,5 @@
 import CAtomics
+import SharedMapping
 import TaskModel
 
 #if canImport(Glibc)
@@ -27,47 +28,39 @@ public final class SharedChangeFeed: ChangeFeed, @unchecked Sendable {
     private static let headerWords = 8
     static var byteCount: Int { (headerWords + ChangeBuckets.count) * 8 }
 
+    private let mapping: GuardedFileMapping
     private let base: UnsafeMutablePointer<UInt64>
     private let wakeWord: UnsafeMutablePointer<UInt32>
     private let sleepers: UnsafeMutablePointer<UInt32>
     /// `@unchecked Sendable`: the mapping is only touched with atomic operations, and lives as
     /// long as the object.
-    public let path: String
+    public var path: String { mapping.path }
 
-    /// Maps the feed of the database at `databasePath`, creating its file (mode 0600) if needed.
+    /// Maps the feed of the database at `databasePath`, making its file (mode 0600) if needed,
+    /// through `GuardedFileMapping`: a file shrunk under a process is a log line, never SIGBUS.
     public init(databasePath: String) throws(StorageError) {
-        path = Self.path(forDatabase: databasePath)
-        let descriptor = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0o600)
-        guard descriptor >= 0 else { throw Self.failure("open", path) }
-        defer { close(descriptor) }
-        // Processes starting together: one sizes the file, the others wait for it under the lock.
-        flock(descriptor, LOCK_EX)
-        defer { flock(descriptor, LOCK_UN) }
-        var status = stat()
-        guard fstat(descriptor, &status) == 0 else { throw Self.failure("fstat", path) }
-        if status.st_size < Self.byteCount, ftruncate(descriptor, off_t(Self.byteCount)) != 0 {
-            throw Self.failure("ftruncate", path)
+        let path = Self.path(forDatabase: databasePath)
+        let header = [Self.magic, Self.version]
+        do {
+            mapping = try GuardedFileMapping(path: path, byteCount: Self.byteCount, isCurrent: { descriptor in
+                var found: [UInt64] = [0, 0]
+                return found.withUnsafeMutableBytes { pread(descriptor, $0.baseAddress, 16, 0) } == 16 && found == header
+            }, initialize: { descriptor in
+                var written = header
+                return written.withUnsafeMutableBytes { pwrite(descriptor, $0.baseAddress, 16, 0) } == 16
+            })
+        } catch {
+            throw StorageError(.unavailable, "the change feed \(error)")
         }
-        guard let mapping = mmap(nil, Self.byteCount, PROT_READ | PROT_WRITE, MAP_SHARED, descriptor, 0), mapping != MAP_FAILED else {
-            throw Self.failure("mmap", path)
-        }
-        base = mapping.assumingMemoryBound(to: UInt64.self)
+        base = mapping.base.bindMemory(to: UInt64.self, capacity: Self.byteCount / 8)
         let halves = UnsafeMutableRawPointer(base + 2).assumingMemoryBound(to: UInt32.self)
         wakeWord = halves
         sleepers = halves + 1
-        if todo_atomic_load_seq_cst(base) == 0 {
-            todo_atomic_store(base + 1, Self.version)
-            _ = todo_atomic_compare_exchange_seq_cst(base, 0, Self.magic)
-        }
-        guard todo_atomic_load_seq_cst(base) == Self.magic, todo_atomic_load_seq_cst(base + 1) == Self.version else {
-            munmap(mapping, Self.byteCount)
-            throw StorageError(.incompatible, "\(path) is not a change feed of this version (remove it while no worker runs)")
-        }
     }
 
-    deinit {
-        munmap(base, Self.byteCount)
-    }
+    /// Whether the file is still whole and in place; when not, this process stops sharing through
+    /// it (its waiters still wake on this process's own changes and on their deadlines).
+    public func checkIntact() -> Bool { mapping.checkIntact() }
 
     public func marker(of key: ChangeKey) -> UInt64 {
         todo_atomic_load_seq_cst(base + Self.headerWords + ChangeBuckets.index(of: key))
@@ -89,9 +82,5 @@ public final class SharedChangeFeed: ChangeFeed, @unchecked Sendable {
             _ = todo_atomic_add32_seq_cst(sleepers, -1)
         }
         return UInt64(todo_atomic_load32_seq_cst(wakeWord))
-    }
-
-    private static func failure(_ call: String, _ path: String) -> StorageError {
-        StorageError(.unavailable, "the change feed \(path): \(call) failed: \(String(cString: strerror(errno)))")
     }
 }

@@ -53,11 +53,17 @@ public protocol ChangeFeed: AnyObject, Sendable {
     /// connection makes it now, so that no waiter's marker predates it (and its first connection
     /// wakes no one). A feed that needs nothing returns at once.
     func startListening()
+    /// Whether the feed still reaches the other processes; false once it stopped (its shared
+    /// file shrunk or replaced under it). Cheap; the server checks it twice a second.
+    func checkIntact() -> Bool
 }
 
 extension ChangeFeed {
     /// Nothing to ready: the feed hears every change from the start.
     public func startListening() {}
+
+    /// Nothing shared that could break.
+    public func checkIntact() -> Bool { true }
 }
 
 /// Markers in buckets: a key's marker is its bucket's counter plus a generation that moves every

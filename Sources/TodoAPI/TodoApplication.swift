@@ -94,6 +94,15 @@ public final class TodoApplication {
         return Reply(response: response, routeTemplate: Router.route(request.path)?.template)
     }
 
+    /// The answer to a sync request that may not wait (contract §13): 429 `too_many_waits` when
+    /// its user already has their share of the waiting requests, else (the process holds all it
+    /// may) 503 `wait_room_full`; both with `Retry-After` and CORS headers, for `user`.
+    public func waitRefused(_ request: HTTPRequest, user: AuthenticatedUser, userShareTaken: Bool) -> Reply {
+        var response = (userShareTaken ? APIError.tooManyWaits : APIError.waitRoomFull).response
+        cors.decorate(&response, origin: request.origin)
+        return Reply(response: response, routeTemplate: RouteKind.changes.template, user: user)
+    }
+
     /// The answer to a write committed but not made durable (the flush covering it failed): 503,
     /// as for any write the database could not take, with CORS headers as for any error.
     public func notDurable(_ request: HTTPRequest) -> HTTPResponse {

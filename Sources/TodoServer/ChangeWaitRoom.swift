@@ -53,8 +53,10 @@ final class ChangeWaitRoom: Sendable {
         case waiting
         /// Its marker moved since it read the database: read again (it is not in the room).
         case changedAlready
-        /// The room holds `capacity` waiters: answer 503 overloaded.
+        /// The room holds `capacity` waiters: answer 503 `wait_room_full`.
         case full
+        /// Its user already has `perUserCapacity` waiters here: answer 429 `too_many_waits`.
+        case userShareTaken
         /// The process is stopping: answer now.
         case closing
     }
@@ -68,6 +70,8 @@ final class ChangeWaitRoom: Sendable {
         var waiters: [UInt64: ChangeWaiter] = [:]
         var byKey: [ChangeKey: [UInt64]] = [:]
         var byDescriptor: [Int32: UInt64] = [:]
+        /// Waiters per user id (not per change key: users may share a key's bucket).
+        var perUser: [String: Int] = [:]
         var deadlines = DeadlineHeap()
         var nextSerial: UInt64 = 0
         var stopping = false
@@ -77,6 +81,7 @@ final class ChangeWaitRoom: Sendable {
             waiters[nextSerial] = waiter
             byKey[waiter.user.changeKey, default: []].append(nextSerial)
             byDescriptor[waiter.descriptor] = nextSerial
+            perUser[waiter.user.id, default: 0] += 1
             deadlines.insert(waiter.deadline, nextSerial)
         }
 
@@ -86,6 +91,11 @@ final class ChangeWaitRoom: Sendable {
             byKey[key]?.removeAll { $0 == serial }
             if byKey[key]?.isEmpty == true { byKey.removeValue(forKey: key) }
             byDescriptor.removeValue(forKey: waiter.descriptor)
+            if let count = perUser[waiter.user.id], count > 1 {
+                perUser[waiter.user.id] = count - 1
+            } else {
+                perUser.removeValue(forKey: waiter.user.id)
+            }
             return waiter
         }
     }
@@ -98,8 +108,10 @@ final class ChangeWaitRoom: Sendable {
     static let minimumGapNanoseconds: UInt64 = 1_000_000
 
     let feed: any ChangeFeed
-    /// Waiters held at most (`--max-waiters`).
+    /// Waiters held at most (`--max-waiters`, capped below the connection limit).
     let capacity: Int
+    /// Waiters of one user held at most (`--max-waits-per-user`): one user cannot fill the room.
+    let perUserCapacity: Int
     private let state = Locked(State())
     /// Where the room's thread sleeps while no one waits: not on the feed, so that commits
     /// (announced to every process) wake no thread, nor cost a wake-up system call, until someone waits.
@@ -112,16 +124,19 @@ final class ChangeWaitRoom: Sendable {
     let wokenByChange = Atomic<UInt64>(0)
     let timedOut = Atomic<UInt64>(0)
 
-    init(feed: any ChangeFeed, capacity: Int, watch: @escaping @Sendable (Int32) -> Void) {
+    init(feed: any ChangeFeed, capacity: Int, perUserCapacity: Int, watch: @escaping @Sendable (Int32) -> Void) {
         self.feed = feed
         self.capacity = capacity
+        self.perUserCapacity = perUserCapacity
         self.watch = watch
     }
 
-    /// Lets `waiter` wait, unless its marker already moved, the room is full or closing.
+    /// Lets `waiter` wait, unless its marker already moved, its user's share is taken, or the
+    /// room is full or closing.
     func admit(_ waiter: ChangeWaiter) -> Admission {
         state.withLock { state in
             if state.stopping { return .closing }
+            if state.perUser[waiter.user.id, default: 0] >= perUserCapacity { return .userShareTaken }
             if state.waiters.count >= capacity { return .full }
             if feed.marker(of: waiter.user.changeKey) != waiter.marker { return .changedAlready }
             state.insert(waiter)

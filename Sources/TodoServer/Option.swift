@@ -70,8 +70,14 @@ extension Option {
                                            + "through a transaction-mode pooler, which cannot hold a LISTEN.")
     static let maxWaiters = Option(flag: "--max-waiters", variable: "TODO_MAX_WAITERS", argument: "N", defaultValue: "10000",
                                    range: 0...1_000_000,
-                                   help: "Live sync: requests waiting for a change at once per process (they hold no thread); "
-                                       + "more are answered 503 overloaded with Retry-After; 0 answers every wait at once.")
+                                   help: "Live sync: requests waiting for a change at once per process (they hold no thread, "
+                                       + "but a connection each: capped to leave a quarter of --max-connections, and two per "
+                                       + "thread, to other requests); more are answered 503 wait_room_full with Retry-After; "
+                                       + "0 answers every wait at once.")
+    static let maxWaitsPerUser = Option(flag: "--max-waits-per-user", variable: "TODO_MAX_WAITS_PER_USER", argument: "N",
+                                        defaultValue: "10", range: 1...1_000_000,
+                                        help: "Live sync: requests of one user waiting at once per process; more are answered "
+                                            + "429 too_many_waits with Retry-After, while other users still get in.")
     static let metricsFile = Option(flag: "--metrics-file", variable: "TODO_METRICS_FILE", argument: "PATH|off",
                                     help: "The file the worker processes share their metrics in (default: the SQLite database "
                                         + "path with .metrics appended; with PostgreSQL, todo-fcgi.metrics in $STATE_DIRECTORY or "
@@ -119,7 +125,7 @@ extension Option {
     /// Every setting, in `--help` order.
     static let all: [Option] = [
         listen, threads, backlog, maxConnections, queueTimeout, database, synchronous, statementCache, postgresStatements,
-        postgresListen, maxWaiters, metricsFile, logLevel,
+        postgresListen, maxWaiters, maxWaitsPerUser, metricsFile, logLevel,
         copySource, copyDestination, quiet, subject, lifetime, signingKey, privateKeyFile, jwksFile, keyID, force, environmentFile,
         secret, secretFile, credentialsDirectory, corsOrigins, betterAuthURL, jwksURL, jwksPath,
         jwksMaximumAge, jwksRefreshInterval, issuer, audience, leeway, webServerAddresses,

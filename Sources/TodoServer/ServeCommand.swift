@@ -37,7 +37,10 @@ enum ServeCommand {
             + "issuer \(configuration.jwt.issuer ?? "(any)"), audience \(configuration.jwt.audience ?? "(any)"), "
             + "leeway \(Int(configuration.jwt.leewaySeconds))s, "
             + "CORS origins \(configuration.cors.allowedOrigins.isEmpty ? "(none)" : configuration.cors.allowedOrigins.sorted().joined(separator: ",")), "
-            + "log level \(configuration.logLevel), sync waiters at most \(configuration.maximumWaiters)")
+            + "log level \(configuration.logLevel), sync waiters at most \(configuration.waitRoomCapacity) (\(configuration.maximumWaitsPerUser) per user)"
+            + (configuration.waitRoomCapacity < configuration.maximumWaiters
+                ? " (--max-waiters \(configuration.maximumWaiters) capped: \(configuration.connectionsKeptFromWaiters) of "
+                    + "\(configuration.dispatcher.maximumConnections) connections stay for requests that do not wait)" : ""))
         raiseDescriptorLimit(toServe: configuration.dispatcher.maximumConnections)
         return try WorkerPool(configuration: configuration, socket: socket).run {
             do {

@@ -23,6 +23,20 @@ struct ServerConfiguration: Sendable {
     var metricsPath: String?
     /// Live-sync requests waiting at once, at most (`--max-waiters`).
     var maximumWaiters: Int
+    /// Live-sync requests of one user waiting at once, at most (`--max-waits-per-user`).
+    var maximumWaitsPerUser: Int
+
+    /// Connections the wait room always leaves to requests that do not wait: a quarter of
+    /// `--max-connections`, and at least two per thread.
+    var connectionsKeptFromWaiters: Int {
+        max(dispatcher.maximumConnections / 4, 2 * threads)
+    }
+
+    /// The room's size: `--max-waiters`, capped so that waiting requests (each holds its
+    /// connection) can never take the connections plain requests need; 0 answers every wait at once.
+    var waitRoomCapacity: Int {
+        max(0, min(maximumWaiters, dispatcher.maximumConnections - connectionsKeptFromWaiters))
+    }
 }
 
 extension Settings {
@@ -32,7 +46,7 @@ extension Settings {
         return ServerConfiguration(listenAddress: value(.listen), backlog: Int32(try integer(.backlog)), threads: try integer(.threads),
                                    backend: backend, jwt: try jwtConfiguration(), cors: try corsPolicy(), logLevel: try logLevel(),
                                    dispatcher: try dispatcherSettings(), metricsPath: metricsPath(databaseFile: backend.databaseFile),
-                                   maximumWaiters: try integer(.maxWaiters))
+                                   maximumWaiters: try integer(.maxWaiters), maximumWaitsPerUser: try integer(.maxWaitsPerUser))
     }
 
     /// `--metrics-file` / `TODO_METRICS_FILE`, nil for `off`. By default beside an SQLite

@@ -74,12 +74,13 @@ final class WorkerPool: Sendable {
         metricsFile = file
         processMetrics = process
         var room: ChangeWaitRoom?
-        if configuration.maximumWaiters > 0 {
+        if configuration.waitRoomCapacity > 0 {
             do {
                 let feed = try configuration.backend.makeChangeFeed()
                 // Before serving: a feed listening from the start wakes no waiter when it starts.
                 feed.startListening()
-                room = ChangeWaitRoom(feed: feed, capacity: configuration.maximumWaiters) { [dispatcher] fd in
+                room = ChangeWaitRoom(feed: feed, capacity: configuration.waitRoomCapacity,
+                                      perUserCapacity: configuration.maximumWaitsPerUser) { [dispatcher] fd in
                     dispatcher.watchForHangUp(fd)
                 }
             } catch {
@@ -154,6 +155,7 @@ final class WorkerPool: Sendable {
     /// returns free heap pages.
     private func keepHouse() {
         var metricsDetachedLogged = false
+        var feedDetachedLogged = false
         var ticks = 0
         while !stopping.load(ordering: .sequentiallyConsistent) {
             ticks += 1
@@ -168,6 +170,11 @@ final class WorkerPool: Sendable {
                 // Every write since is answered 503; the restart lets SQLite recover the WAL.
                 Log.error("stopping: \(reason); exiting with status 1 so that the supervisor starts the worker again")
                 kill(getpid(), SIGTERM)
+            }
+            if let feed = room?.feed, !feedDetachedLogged, !feed.checkIntact() {
+                feedDetachedLogged = true
+                Log.error("live sync's change file was shrunk or replaced under this process: it stopped sharing changes "
+                    + "through it (its waiters wake on its own writes and at their deadline); restart the service to make a new one")
             }
             if let metricsFile, !metricsDetachedLogged, !metricsFile.checkIntact() {
                 metricsDetachedLogged = true
@@ -289,15 +296,15 @@ final class WorkerPool: Sendable {
                 let waiter = ChangeWaiter(connection: slot.detach(keepConnection: keep), request: answered.request, user: user,
                                           deadline: MonotonicClock.nanoseconds() &+ UInt64(wait.seconds) * 1_000_000_000,
                                           answered: answered.record, marker: wait.marker)
-                switch room.admit(waiter) {
+                let admission = room.admit(waiter)
+                switch admission {
                 case .waiting:
                     break
                 case .changedAlready:
                     dispatcher.resume(waiter.descriptor, state: waiter)
-                case .full:
+                case .full, .userShareTaken:
                     var record = waiter.answered
-                    record.reply = application.overloaded(waiter.request)
-                    record.reply.user = user
+                    record.reply = application.waitRefused(waiter.request, user: user, userShareTaken: admission == .userShareTaken)
                     answerNow(waiter, with: record, metrics: metrics)
                 case .closing:
                     answerNow(waiter, with: waiter.answered, metrics: metrics)
@@ -360,7 +367,7 @@ final class WorkerPool: Sendable {
             case .changedAlready:
                 dispatcher.resume(waiter.descriptor, state: waiter)
                 return dispatcher.nextConnection(beforeWaiting: Log.flushAccessLines)
-            case .full, .closing:
+            case .full, .userShareTaken, .closing:
                 break  // answered now with what it found: the empty page
             }
         }

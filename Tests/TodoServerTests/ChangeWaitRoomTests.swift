@@ -28,7 +28,7 @@ import Glibc
     @Test func admitsUpToItsCapacityWatchesEachAndRefusesAMovedMarker() {
         let feed = LocalChangeFeed()
         let watched = Locked<[Int32]>([])
-        let room = ChangeWaitRoom(feed: feed, capacity: 2) { fd in watched.withLock { $0.append(fd) } }
+        let room = ChangeWaitRoom(feed: feed, capacity: 2, perUserCapacity: 100) { fd in watched.withLock { $0.append(fd) } }
         let alice = ChangeKey(userID: "alice")
         let first = waiter("alice", marker: feed.marker(of: alice))
         #expect(room.admit(first) == .waiting)
@@ -44,9 +44,30 @@ import Glibc
         #expect(room.waiting.load(ordering: .relaxed) == 1)
     }
 
+    /// Hardening round 3, item 3: one user cannot hold the whole room. Past its share a user's
+    /// new wait is refused (429 upstream), while other users still get in; a user who leaves
+    /// gets its place back. Users whose change keys share a bucket are still counted apart.
+    @Test func eachUserHasAShareOfTheRoom() {
+        let feed = LocalChangeFeed()
+        let room = ChangeWaitRoom(feed: feed, capacity: 5, perUserCapacity: 2) { _ in }
+        let marker = { (user: String) in feed.marker(of: ChangeKey(userID: user)) }
+        let greedy = (0..<3).map { _ in waiter("greedy", marker: marker("greedy")) }
+        #expect(room.admit(greedy[0]) == .waiting)
+        #expect(room.admit(greedy[1]) == .waiting)
+        #expect(room.admit(greedy[2]) == .userShareTaken)
+        #expect(room.admit(waiter("other", marker: marker("other"))) == .waiting)
+        #expect(room.admit(waiter("third", marker: marker("third"))) == .waiting)
+        #expect(room.admit(waiter("third", marker: marker("third"))) == .waiting)
+        // Full: five waiting; a newcomer gets the room's own refusal.
+        #expect(room.admit(waiter("fourth", marker: marker("fourth"))) == .full)
+        #expect(room.claim(descriptor: greedy[0].descriptor) === greedy[0])
+        #expect(room.admit(greedy[2]) == .waiting)
+        #expect(room.waiting.load(ordering: .relaxed) == 5)
+    }
+
     @Test func handsOverOnAChangeOfItsUserOnItsDeadlineAndAllOnStopThenReturns() throws {
         let feed = LocalChangeFeed()
-        let room = ChangeWaitRoom(feed: feed, capacity: 100) { _ in }
+        let room = ChangeWaitRoom(feed: feed, capacity: 100, perUserCapacity: 100) { _ in }
         let alice = ChangeKey(userID: "alice"), bob = ChangeKey(userID: "bob"), carol = ChangeKey(userID: "carol")
         let aliceWaiters = (0..<3).map { _ in waiter("alice", marker: feed.marker(of: alice)) }
         let bobWaiter = waiter("bob", marker: feed.marker(of: bob), seconds: 0.3)
@@ -94,7 +115,7 @@ import Glibc
 
     @Test func anEmptyRoomSleepsApartFromTheFeedAndItsFirstWaiterIsStillWokenAtOnce() throws {
         let feed = CountingFeed()
-        let room = ChangeWaitRoom(feed: feed, capacity: 10) { _ in }
+        let room = ChangeWaitRoom(feed: feed, capacity: 10, perUserCapacity: 100) { _ in }
         let woken = Locked<[UInt64]>([])
         let thread = WorkerThread { room.run { _, _ in woken.withLock { $0.append(MonotonicClock.nanoseconds()) } } }
         // Commits while no one waits: the room's thread never sleeps on the feed, so none wakes it.

@@ -13,6 +13,25 @@ import Glibc
 struct ServerConfigurationTests {
     static let secret = ["BETTER_AUTH_SECRET": "a-shared-secret-of-at-least-32-bytes!"]
 
+    /// Hardening round 3, item 4: waiting requests hold a connection each, so the room is capped
+    /// to leave a quarter of `--max-connections` (at least two per thread) to other requests
+    /// (before, 50 waiters could hold all 30 connections and a plain GET waited in the backlog).
+    @Test func theWaitRoomAlwaysLeavesConnectionsForPlainRequests() throws {
+        let defaults = try SettingsTests.settings([], Self.secret).serverConfiguration()
+        #expect(defaults.waitRoomCapacity == 10_000 && defaults.maximumWaitsPerUser == 10)
+        let small = try SettingsTests.settings(["--max-connections", "30", "--max-waiters", "50", "--threads", "4"], Self.secret)
+            .serverConfiguration()
+        #expect(small.connectionsKeptFromWaiters == 8)
+        #expect(small.waitRoomCapacity == 22)
+        let tiny = try SettingsTests.settings(["--max-connections", "10", "--threads", "8"], Self.secret).serverConfiguration()
+        #expect(tiny.waitRoomCapacity == 0)
+        let large = try SettingsTests.settings(["--max-connections", "1000", "--max-waiters", "1000"], Self.secret).serverConfiguration()
+        #expect(large.waitRoomCapacity == 750)
+        let perUser = try SettingsTests.settings(["--max-waits-per-user", "3"], Self.secret).serverConfiguration()
+        #expect(perUser.maximumWaitsPerUser == 3)
+        #expect(throws: ConfigurationError.self) { try SettingsTests.settings(["--max-waits-per-user", "0"], Self.secret).serverConfiguration() }
+    }
+
     @Test func defaults() throws {
         let configuration = try SettingsTests.settings([], Self.secret).serverConfiguration()
         #expect(configuration.threads == 8)

@@ -54,6 +54,11 @@ extension APIError {
     static let overloaded = APIError(.overloaded, detail: "The service is overloaded: the request waited too long for a worker. Retry shortly.",
                                      headers: [Header(name: "Retry-After", value: "1")])
 
+    static let tooManyWaits = APIError(.tooManyWaits, detail: "This user already has as many requests waiting for changes as one "
+        + "user may; end one (or sync without wait) and retry.", headers: [Header(name: "Retry-After", value: "5")])
+    static let waitRoomFull = APIError(.waitRoomFull, detail: "Too many requests are waiting for changes on this worker; retry "
+        + "shortly.", headers: [Header(name: "Retry-After", value: "2")])
+
     static func methodNotAllowed(_ allowed: [HTTPMethod]) -> APIError {
         APIError(.methodNotAllowed, detail: "Method not allowed on this path.",
                  headers: [Header(name: "Allow", value: allowed.map(\.rawValue).joined(separator: ", "))])
