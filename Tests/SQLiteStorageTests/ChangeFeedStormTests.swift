@@ -81,7 +81,7 @@ import Glibc
         try Self.storm(publisher: feed, listener: feed)
     }
 
-    @Test func theFeedFileIsPrivateAndAForeignOneIsRefused() throws {
+    @Test func theFeedFileIsPrivateAndAForeignOneIsReplacedNeverUsed() throws {
         let path = "/tmp/todo-fcgi-feed-\(UInt64.random(in: 0...UInt64.max)).db"
         let feedPath = SharedChangeFeed.path(forDatabase: path)
         defer { unlink(feedPath) }
@@ -89,12 +89,23 @@ import Glibc
         var status = stat()
         #expect(stat(feedPath, &status) == 0)
         #expect(status.st_mode & 0o777 == 0o600)
-        // Another layout (here: garbage where the magic is) is never used.
+        // Another layout (here: garbage where the magic is) is never used: a new file is made
+        // beside it and renamed over it (GuardedFileMapping), so a process still mapping the old
+        // one keeps it, and the new one is private too.
         let descriptor = open(feedPath, O_WRONLY)
         var garbage: UInt64 = 0x1234
         #expect(pwrite(descriptor, &garbage, 8, 0) == 8)
+        var foreign = stat()
+        #expect(fstat(descriptor, &foreign) == 0)
+        let replaced = try SharedChangeFeed(databasePath: path)
         close(descriptor)
-        #expect(throws: StorageError.self) { try SharedChangeFeed(databasePath: path) }
+        var fresh = stat()
+        #expect(stat(feedPath, &fresh) == 0 && fresh.st_ino != foreign.st_ino && fresh.st_mode & 0o777 == 0o600)
+        var magic: UInt64 = 0
+        let reader = open(feedPath, O_RDONLY)
+        #expect(pread(reader, &magic, 8, 0) == 8 && magic == 0x746F_646F_6368_6E67)
+        close(reader)
+        #expect(replaced.checkIntact())
     }
 
     @Test func aKeyIsTheFirstEightBytesOfTheIdsSHA256AsPostgreSQLWritesIt() {

@@ -156,11 +156,13 @@ struct GroupCommitTests {
         // The flusher looks for a WAL where there is none: every flush fails (ENOENT).
         let subject = try Subject(writers: 1, flushing: true, flushPath: "/nonexistent-directory/todo.db")
         #expect(throws: SQLiteError.self) { try subject.insert("never acknowledged", on: 0) }
+        // A failed flush is permanent (hardening round 3, item 6): the next write is not even run.
         do {
-            _ = try subject.insert("never acknowledged", on: 0)
+            _ = try subject.insert("never run", on: 0)
         } catch {
-            #expect(error.code == .ioError && error.message.hasPrefix("flushing the WAL failed"))
+            #expect(error.code == .ioError && error.message.hasPrefix("an earlier flush of the WAL failed"))
         }
+        #expect(try subject.titles() == ["never acknowledged"])
     }
 }
 
