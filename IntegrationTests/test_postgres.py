@@ -249,7 +249,7 @@ def test_copy_sqlite_to_postgresql_and_back_leaves_byte_identical_api_output(tmp
     # A destination with tasks is refused (exit 2), whichever backend it is; nothing changes.
     for destination in (database, round_trip):
         refused = run("copy", "--from", sqlite_file, "--to", destination)
-        assert refused.returncode == 2 and "already has" in refused.stderr and "empty database" in refused.stderr
+        assert refused.returncode == 2 and "already holds" in refused.stderr and "empty database" in refused.stderr
     assert as_role(database, "BEGIN; SET LOCAL todo.export = 'on'; SELECT count(*) FROM tasks; COMMIT;").splitlines()[-1] \
         == str(len(USERS) * len(TITLES) - 1)
 
