@@ -81,18 +81,15 @@ final class GroupCommit: @unchecked Sendable {
     /// write committed after it could vanish on power loss however well its own flush went.
     /// From then on no group is durable and no write is run (PostgreSQL panics for the same reason).
     private var failedFrom: Int?
-    /// Told once, with the errno, when the first flush fails (from the flushing thread).
-    private let onFlushFailure: @Sendable (Int32) -> Void
+    /// The errno of that failed flush.
+    private var failedErrno: Int32 = 0
     private var waiters: [DurabilityWaiter] = []
     private var flushing = false
 
     /// An empty committer; share one between the threads of a process. With `flusher`, commits
     /// are made durable by it, outside SQLite's write lock.
-    /// `onFlushFailure` hears the first failed flush (its errno), after which this committer
-    /// takes no more writes.
-    init(flusher: (any LogFlusher)? = nil, onFlushFailure: @escaping @Sendable (Int32) -> Void = { _ in }) {
+    init(flusher: (any LogFlusher)? = nil) {
         self.flusher = flusher
-        self.onFlushFailure = onFlushFailure
         mutex = .allocate(capacity: 1)
         pthread_mutex_init(mutex, nil)
     }
@@ -130,11 +127,11 @@ final class GroupCommit: @unchecked Sendable {
     /// The error of every write once a flush failed.
     static let flushFailedError = SQLiteError(code: .ioError, message: "an earlier flush of the WAL failed: this process takes no more writes")
 
-    /// Whether a flush has failed (for good: see `failedFrom`).
-    var flushFailed: Bool {
+    /// The errno of the flush that failed, once one did (for good: see `failedFrom`); nil before.
+    var flushFailure: Int32? {
         pthread_mutex_lock(mutex)
         defer { pthread_mutex_unlock(mutex) }
-        return failedFrom != nil
+        return failedFrom == nil ? nil : failedErrno
     }
 
     private func perform(on connection: SQLiteConnection, _ request: Request) throws(SQLiteError) -> Int? {
@@ -225,15 +222,16 @@ final class GroupCommit: @unchecked Sendable {
             pthread_mutex_unlock(mutex)
             let failure = flusher.flush()
             pthread_mutex_lock(mutex)
-            let firstFailure = failure != 0 && failedFrom == nil
-            if firstFailure { failedFrom = settledSequence + 1 }
+            if failure != 0, failedFrom == nil {
+                failedFrom = settledSequence + 1
+                failedErrno = failure
+            }
             settledSequence = target
             // After a failure every wait is settled as failed, those of later groups included.
             let durable = failedFrom == nil
             let covered = durable ? waiters.filter { $0.sequence <= target } : waiters
             waiters.removeAll { !durable || $0.sequence <= target }
             pthread_mutex_unlock(mutex)
-            if firstFailure { onFlushFailure(failure) }
             for waiter in covered { waiter.body(durable) }
             pthread_mutex_lock(mutex)
         }

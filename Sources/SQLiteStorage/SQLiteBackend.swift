@@ -23,15 +23,17 @@ public struct SQLiteBackend: TaskBackend {
         self.health = health
         checkpointer = SharedCheckpointer(options: options)
         // synchronous=FULL: the group commit flushes the WAL itself, outside SQLite's write lock.
-        let walPath = options.path + "-wal"
-        committer = GroupCommit(flusher: options.synchronous == .full ? WALFlusher(databasePath: options.path) : nil) { [health] errno in
-            health.recordPermanentFailure("flushing \(walPath) failed (\(String(cString: strerror(errno)))): writes committed "
-                + "since the last good flush may not survive a power loss, and this process takes no more writes")
-        }
+        committer = GroupCommit(flusher: options.synchronous == .full ? WALFlusher(databasePath: options.path) : nil)
     }
 
-    /// Set once a flush of the WAL failed: the process must stop and be started again.
-    public var fatalFailure: String? { health.permanentFailure }
+    /// Set once a flush of the WAL failed (the group commit then takes no more writes): the
+    /// process must stop and be started again, so that SQLite recovers the WAL.
+    public var fatalFailure: String? {
+        committer.flushFailure.map { errno in
+            "flushing \(options.path)-wal failed (\(String(cString: strerror(errno)))): writes committed since the last good "
+                + "flush may not survive a power loss, and this process takes no more writes"
+        }
+    }
 
     /// Transactions committed by this process (each holds one or more writes).
     public var commits: Int { committer.commits }

@@ -457,7 +457,8 @@ public final class SQLiteTaskStore: TaskStore {
             defer { statement.reset() }
             _ = try statement.step()
         }
-        guard health.writesFailing else { return }
+        // After a failed flush the probe is refused as every write is: 503 until the process exits.
+        guard health.writesFailing || committer.flushFailure != nil else { return }
         try SQLiteBackend.mapped { () throws(SQLiteError) in try probeWrite() }
     }
 

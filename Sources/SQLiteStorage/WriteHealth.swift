@@ -19,7 +19,6 @@ public final class WriteHealth: Sendable {
         var failing = false
         var lastProbe = -Double.infinity
         var lastProbeError: SQLiteError?
-        var permanentFailure: String?
     }
 
     private let state = Locked(State())
@@ -37,21 +36,9 @@ public final class WriteHealth: Sendable {
     /// read-only, I/O error); cleared by the next successful write.
     public var writesFailing: Bool { state.withLock { $0.failing } }
 
-    /// Why this process can never take a write again (a failed flush of the WAL), once that
-    /// happened; the process should then exit, so that SQLite recovers the WAL on the next start.
-    public var permanentFailure: String? { state.withLock { $0.permanentFailure } }
-
-    /// Records that writes failed for good, with the reason (kept from the first call).
-    func recordPermanentFailure(_ reason: String) {
-        state.withLock { state in
-            state.failing = true
-            if state.permanentFailure == nil { state.permanentFailure = reason }
-        }
-    }
-
     /// Records the outcome of a write.
     func record(writeSucceeded: Bool) {
-        state.withLock { $0.failing = !writeSucceeded || $0.permanentFailure != nil }
+        state.withLock { $0.failing = !writeSucceeded }
     }
 
     /// Runs `probe` unless one ran within `probeInterval`; then the earlier probe's outcome is

@@ -203,8 +203,8 @@ struct DeferredDurabilityTests {
         let committer: GroupCommit
         var connections: [SQLiteConnection] = []
 
-        init(writers: Int, onFlushFailure: @escaping @Sendable (Int32) -> Void = { _ in }) throws {
-            committer = GroupCommit(flusher: flusher, onFlushFailure: onFlushFailure)
+        init(writers: Int) throws {
+            committer = GroupCommit(flusher: flusher)
             for _ in 0..<writers {
                 let connection = try TaskDatabase.open(TaskDatabase.Options(path: path))
                 try connection.execute("PRAGMA synchronous = NORMAL")
@@ -262,8 +262,7 @@ struct DeferredDurabilityTests {
     /// permanent: no later write runs or is acknowledged (before, the next write's flush
     /// succeeded and it was answered, although its frames follow frames that may be lost).
     @Test func aFailedFlushFailsEveryWriteItCoveredAndEveryWriteAfterIt() throws {
-        let failures = Shared<[Int32]>([])
-        let subject = try Subject(writers: 1) { errno in failures.update { $0.append(errno) } }
+        let subject = try Subject(writers: 1)
         let answered = Shared<[Int: Bool]>([:])
         let durable = try #require(try subject.insert(on: 0))
         let durableThread = WorkerThread { subject.committer.whenDurable(durable) { ok in answered.update { $0[durable] = ok } } }
@@ -278,13 +277,12 @@ struct DeferredDurabilityTests {
         }
         waitFor { subject.flusher.started == 2 }
         subject.committer.whenDurable(second) { durable in answered.update { $0[second] = durable } }
-        #expect(!subject.committer.flushFailed)
+        #expect(subject.committer.flushFailure == nil)
         subject.flusher.release(failing: true)
         flusherThread.join()
         // One flush covered both groups; it failed, so neither may be acknowledged.
         #expect(answered.value == [durable: true, first: false, second: false])
-        #expect(failures.value == [EIO])
-        #expect(subject.committer.flushFailed)
+        #expect(subject.committer.flushFailure == EIO)
         // Asked again later, they are still not durable; what was durable before stays so.
         let late = Shared<[Bool]>([])
         subject.committer.whenDurable(first) { ok in late.update { $0.append(ok) } }
@@ -295,7 +293,7 @@ struct DeferredDurabilityTests {
         let rows = try subject.connections[0].scalarInteger("SELECT count(*) FROM tasks")
         #expect(rows == 3)
         #expect(subject.flusher.started == 2)
-        #expect(failures.value == [EIO])
+        #expect(subject.committer.flushFailure == EIO)
     }
 
     @Test func aWaitingWriterIsAnsweredOnlyAfterItsFlushReturns() throws {
