@@ -50,13 +50,15 @@ public final class MetricsFile: @unchecked Sendable {
         words = mapping.base.bindMemory(to: UInt64.self, capacity: MetricsLayout.fileWords)
     }
 
-    /// True once this process stopped recording into the file: it was found shrunk or replaced
-    /// (by `checkIntact`, or by a fault in it), and the mapping now holds anonymous memory.
+    /// True once this process stopped recording into the file: it was found shrunk (by
+    /// `checkIntact`, or by a fault in it), and the mapping now holds anonymous memory.
     public var isDetached: Bool { mapping.isDetached }
 
-    /// Whether the file is still whole; when it has shrunk or been replaced, detaches the
-    /// mapping first (so no access can fault) and returns false. Cheap: the housekeeper calls it.
-    public func checkIntact() -> Bool { mapping.checkIntact() }
+    /// Whether the file is still whole; when it has shrunk, detaches the mapping first (so no
+    /// access can fault) and returns false. A file replaced by a new layout (an upgrade) is
+    /// not a failure: this process keeps its counts in the old one until it restarts.
+    /// Cheap: the housekeeper calls it.
+    public func checkIntact() -> Bool { mapping.checkIntegrity() != .detached }
 
     /// Whether the open file is of this build's layout and size.
     private static func hasCurrentLayout(_ descriptor: Int32, byteCount: Int, header expected: [UInt64]) -> Bool {

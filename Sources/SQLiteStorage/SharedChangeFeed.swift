@@ -58,9 +58,10 @@ public final class SharedChangeFeed: ChangeFeed, @unchecked Sendable {
         sleepers = halves + 1
     }
 
-    /// Whether the file is still whole and in place; when not, this process stops sharing through
-    /// it (its waiters still wake on this process's own changes and on their deadlines).
-    public func checkIntact() -> Bool { mapping.checkIntact() }
+    /// Whether the file is still whole and in place. Shrunk, this process stops sharing through
+    /// it; replaced, it shares only with the processes that still map the old one. Either way its
+    /// waiters still wake on its own changes and at their deadlines.
+    public func checkIntact() -> Bool { mapping.checkIntegrity() == .intact }
 
     public func marker(of key: ChangeKey) -> UInt64 {
         todo_atomic_load_seq_cst(base + Self.headerWords + ChangeBuckets.index(of: key))

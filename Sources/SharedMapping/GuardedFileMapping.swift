@@ -19,7 +19,7 @@ public struct MappingError: Error, Sendable, CustomStringConvertible {
 /// - Should the file be shrunk under the mapping after all (a truncation by hand, a foreign
 ///   tool), a fault in it is caught (`CMappingGuard`): the mapping is replaced with anonymous
 ///   memory and the access retried, so the process stops sharing through the file instead of
-///   dying. `checkIntact` finds a shrunk or replaced file before anything faults.
+///   dying. `checkIntegrity` finds a shrunk file before anything faults, and a replaced one.
 ///
 /// Not Sendable by itself: its owner shares `base` through atomics and keeps it alive.
 public final class GuardedFileMapping {
@@ -75,19 +75,32 @@ public final class GuardedFileMapping {
         close(descriptor)
     }
 
-    /// True once this process stopped sharing through the file: it was found shrunk or replaced
-    /// (`checkIntact`), or a fault in it was caught, and the mapping now holds anonymous memory.
+    /// True once this process stopped sharing through the file: it was found shrunk
+    /// (`checkIntegrity`), or a fault in it was caught, and the mapping now holds anonymous memory.
     public var isDetached: Bool { todo_mapping_guard_tripped(base) != 0 }
 
-    /// Whether the file is still whole and still the one at `path`; when not, detaches the
-    /// mapping first (so no access can fault) and returns false. Cheap (`fstat` and `stat`).
-    public func checkIntact() -> Bool {
-        if isDetached { return false }
+    /// What became of the file.
+    public enum Integrity: Equatable {
+        /// Whole, and still the one at `path`.
+        case intact
+        /// Whole, but `path` names another file now (or none): the mapping stays (nothing in it
+        /// can fault, and what it holds is kept), but processes that opened `path` since share
+        /// another file.
+        case replaced
+        /// Shrunk (or a fault in it caught): the mapping holds anonymous memory from now on.
+        case detached
+    }
+
+    /// Checks the file; a shrunk one is detached first, so that no access can fault. Cheap
+    /// (`fstat` and `stat`).
+    public func checkIntegrity() -> Integrity {
+        if isDetached { return .detached }
+        if Self.size(of: descriptor) < byteCount {
+            _ = todo_mapping_guard_detach(base)
+            return .detached
+        }
         var named = stat()
-        let replaced = stat(path, &named) != 0 || named.st_ino != inode
-        guard Self.size(of: descriptor) < byteCount || replaced else { return true }
-        _ = todo_mapping_guard_detach(base)
-        return false
+        return stat(path, &named) == 0 && named.st_ino == inode ? .intact : .replaced
     }
 
     /// Takes the file's lock (for claims that must not race between processes); false on failure.

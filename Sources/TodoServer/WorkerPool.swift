@@ -36,9 +36,10 @@ final class WorkerPool: Sendable {
     private let failedToStart = Atomic<Int>(0)
     /// Set when the pool stops: the key refresher then returns.
     private let stopping = Atomic<Bool>(false)
-    /// Set when the dispatcher loop failed, or the backend said the process cannot go on
-    /// (`TaskBackend.fatalFailure`): the process then exits non-zero, and its supervisor starts it again.
+    /// Set when the dispatcher loop failed: the process then exits non-zero.
     private let dispatcherFailed = Atomic<Bool>(false)
+    /// Set when the backend said the process cannot go on (`TaskBackend.fatalFailure`): the
+    /// process then stops and exits non-zero, and its supervisor starts it again.
     private let storageFailed = Atomic<Bool>(false)
     /// The metrics shared with the other processes of this database; nil when off or unusable.
     private let metricsFile: MetricsFile?
@@ -173,8 +174,9 @@ final class WorkerPool: Sendable {
             }
             if let feed = room?.feed, !feedDetachedLogged, !feed.checkIntact() {
                 feedDetachedLogged = true
-                Log.error("live sync's change file was shrunk or replaced under this process: it stopped sharing changes "
-                    + "through it (its waiters wake on its own writes and at their deadline); restart the service to make a new one")
+                Log.error("live sync's change file was shrunk or replaced under this process: it no longer shares changes "
+                    + "with the processes that opened it since (its waiters wake on its own writes and at their deadline); "
+                    + "restart the service")
             }
             if let metricsFile, !metricsDetachedLogged, !metricsFile.checkIntact() {
                 metricsDetachedLogged = true

@@ -108,6 +108,25 @@ import Glibc
         #expect(replaced.checkIntact())
     }
 
+    /// A change file renamed over (another process made a new one) is told (`checkIntact` false)
+    /// but kept: nothing in it can fault, and the processes still mapping it still share it.
+    @Test func aReplacedFeedFileIsToldAndKeptNotDetached() throws {
+        let path = "/tmp/todo-fcgi-feed-\(UInt64.random(in: 0...UInt64.max)).db"
+        let feedPath = SharedChangeFeed.path(forDatabase: path)
+        defer { unlink(feedPath) }
+        let first = try SharedChangeFeed(databasePath: path)
+        let second = try SharedChangeFeed(databasePath: path)
+        let key = ChangeKey(userID: "alice")
+        #expect(first.checkIntact() && second.checkIntact())
+        unlink(feedPath)
+        let third = try SharedChangeFeed(databasePath: path)
+        #expect(!first.checkIntact() && !second.checkIntact() && third.checkIntact())
+        // The first two still share the old file; the third does not see them.
+        first.publish(key)
+        #expect(second.marker(of: key) == first.marker(of: key) && first.marker(of: key) > 0)
+        #expect(third.marker(of: key) == 0)
+    }
+
     @Test func aKeyIsTheFirstEightBytesOfTheIdsSHA256AsPostgreSQLWritesIt() {
         // SHA-256("abc") = ba7816bf8f01cfea 414140de…
         #expect(ChangeKey(userID: "abc").value == 0xba78_16bf_8f01_cfea)
