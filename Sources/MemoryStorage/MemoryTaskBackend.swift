@@ -73,9 +73,10 @@ public final class MemoryTaskBackend: TaskBackend {
     }
 
     public func makeImporter() throws(StorageError) -> any TaskImporter {
+        // In the order of `CopyDestination.tables`.
         let refusal = database.withLock { database in
-            Self.notEmpty(displayName, tasks: Int64(database.tasks.count), syncUsers: Int64(database.sync.count),
-                          tombstones: Int64(database.tombstones.count), idempotencyKeys: Int64(database.keys.count))
+            CopyDestination.refusal(displayName, counts: [database.tasks.count, database.sync.count, database.tombstones.count,
+                                                          database.keys.count].map(Int64.init))
         }
         if let refusal { throw refusal }
         return MemoryTaskImporter(backend: self)

@@ -55,12 +55,9 @@ extension PostgresBackend {
             // owner then bypasses it) and forced again before the commit.
             try connection.execute("BEGIN; LOCK TABLE tasks, task_sync IN ACCESS EXCLUSIVE MODE; SET LOCAL todo.export = 'on'; "
                 + "ALTER TABLE tasks NO FORCE ROW LEVEL SECURITY; ALTER TABLE task_sync NO FORCE ROW LEVEL SECURITY")
-            let held = try connection.query("""
-                SELECT (SELECT count(*) FROM tasks), (SELECT count(*) FROM task_sync), (SELECT count(*) FROM task_tombstones),
-                       (SELECT count(*) FROM idempotency_keys)
-                """)
-            if let refusal = Self.notEmpty(displayName, tasks: held.int64(row: 0, column: 0), syncUsers: held.int64(row: 0, column: 1),
-                                           tombstones: held.int64(row: 0, column: 2), idempotencyKeys: held.int64(row: 0, column: 3)) {
+            let held = try connection.query(CopyDestination.countSQL)
+            let counts = CopyDestination.tables.indices.map { held.int64(row: 0, column: Int32($0)) }
+            if let refusal = CopyDestination.refusal(displayName, counts: counts) {
                 try connection.execute("ROLLBACK")
                 return .failure(refusal)
             }

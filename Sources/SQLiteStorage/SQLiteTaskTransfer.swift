@@ -72,13 +72,9 @@ extension SQLiteBackend {
             _ = try? connection.scalarText("PRAGMA journal_mode = DELETE")
             connection.setBusyTimeout(milliseconds: options.busyTimeoutMilliseconds)
             try connection.execute("BEGIN IMMEDIATE")
-            let held = try connection.prepare("""
-                SELECT (SELECT count(*) FROM tasks), (SELECT count(*) FROM task_sync), (SELECT count(*) FROM task_tombstones),
-                       (SELECT count(*) FROM idempotency_keys)
-                """)
+            let held = try connection.prepare(CopyDestination.countSQL)
             _ = try held.step()
-            let refusal = Self.notEmpty(options.path, tasks: held.int64(at: 0), syncUsers: held.int64(at: 1), tombstones: held.int64(at: 2),
-                                        idempotencyKeys: held.int64(at: 3))
+            let refusal = CopyDestination.refusal(options.path, counts: CopyDestination.tables.indices.map { held.int64(at: Int32($0)) })
             held.reset()
             if let refusal {
                 try connection.execute("ROLLBACK")
@@ -182,9 +178,9 @@ final class SQLiteTaskImporter: TaskImporter {
                 """)
             // Users with history but no task now: their cursors are the source's too.
             let counter = try connection.prepare("INSERT OR IGNORE INTO task_sync (user_id, last_change, purged_through) VALUES (?1, ?2, ?2)")
+            try counter.bind(start, at: 2)
             for user in syncUsers {
                 try counter.bind(user, at: 1)
-                try counter.bind(start, at: 2)
                 try counter.run()
             }
             try connection.execute("COMMIT")

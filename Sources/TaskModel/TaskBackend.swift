@@ -86,18 +86,31 @@ extension TaskBackend {
     /// Nothing is ever fatal.
     public var fatalFailure: String? { nil }
 
-    /// The refusal of a copy into a database that is not empty, naming what it holds (nil: empty).
-    public static func notEmpty(_ name: String, tasks: Int64, syncUsers: Int64, tombstones: Int64, idempotencyKeys: Int64) -> StorageError? {
-        let held = [(tasks, "tasks"), (syncUsers, "users with sync history"), (tombstones, "deletions kept for sync"),
-                    (idempotencyKeys, "idempotency keys")].filter { $0.0 > 0 }
-        guard !held.isEmpty else { return nil }
-        return StorageError(.conflict, "\(name) already holds " + held.map { "\($0.0) \($0.1)" }.joined(separator: ", ")
-            + ": copy only into an empty database (a new file, or a new PostgreSQL database)")
-    }
-
     /// Creates the database or upgrades its schema, silently; returns the schema version.
     @discardableResult
     public func migrate() throws(StorageError) -> Int64 {
         try migrate { _, _ in }
+    }
+}
+
+/// What a `copy` destination must not hold: each table that keeps tasks or their history, with
+/// what its rows are called. Both databases count them with `countSQL`; memory in this order.
+public enum CopyDestination {
+    /// The tables, in the order of `countSQL`'s columns.
+    public static let tables: [(name: String, holds: String)] = [
+        ("tasks", "tasks"), ("task_sync", "users with sync history"), ("task_tombstones", "deletions kept for sync"),
+        ("idempotency_keys", "idempotency keys"),
+    ]
+
+    /// One row: the number of rows of each table of `tables`.
+    public static let countSQL = "SELECT " + tables.map { "(SELECT count(*) FROM \($0.name))" }.joined(separator: ", ")
+
+    /// The refusal of a copy into the database `name`, whose tables hold `counts` rows (in the
+    /// order of `tables`), naming what it holds; nil when it is empty.
+    public static func refusal(_ name: String, counts: [Int64]) -> StorageError? {
+        let held = zip(counts, tables).filter { $0.0 > 0 }
+        guard !held.isEmpty else { return nil }
+        return StorageError(.conflict, "\(name) already holds " + held.map { "\($0.0) \($0.1.holds)" }.joined(separator: ", ")
+            + ": copy only into an empty database (a new file, or a new PostgreSQL database)")
     }
 }
