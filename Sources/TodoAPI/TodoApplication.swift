@@ -80,9 +80,6 @@ public final class TodoApplication {
         if response.status != 204 || request.method != .options {
             cors.decorate(&response, origin: request.origin)
         }
-        // A failure after the store committed cannot happen (rendering does not throw), but a
-        // change is only ever reported with the success it belongs to.
-        if !(200..<300).contains(response.status) { reply.committedChange = nil }
         reply.response = response
     }
 
