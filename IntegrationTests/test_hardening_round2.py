@@ -3,6 +3,7 @@ its end after `copy` and after tombstones are purged, cursors no one but the ser
 text with U+0000 refused on every backend (never stored shortened), and Idempotency-Keys that
 expire at their documented lifetime."""
 import base64
+import contextlib
 import hashlib
 import os
 import sqlite3
@@ -60,6 +61,16 @@ def fresh_database(tmp_path, name):
     return create_postgres_database() if POSTGRES_ADMIN else str(tmp_path / f"{name}.db")
 
 
+@contextlib.contextmanager
+def serving(database):
+    """A one-process stack over `database` for the `with` block; stopped after it."""
+    stack = Stack(processes=1, threads=2, database=database, env={"TODO_DATABASE": database}).start()
+    try:
+        yield stack
+    finally:
+        stack.stop()
+
+
 def drop(database):
     if database.startswith("postgresql://"):
         drop_postgres_database(database)
@@ -73,20 +84,14 @@ def test_a_paged_first_sync_after_copy_reaches_its_end(tmp_path):
     user = "sync-after-copy"
     source, destination = fresh_database(tmp_path, "source"), fresh_database(tmp_path, "copy")
     try:
-        original = Stack(processes=1, threads=2, database=source, env={"TODO_DATABASE": source}).start()
-        try:
+        with serving(source) as original:
             ids = [original.request("POST", path(user), make_token(user), {"title": f"t{i}"}).json["id"] for i in range(23)]
             assert original.request("DELETE", path(user) + f"/{ids.pop(4)}", make_token(user)).status == 204
-        finally:
-            original.stop()
         copied = run("copy", "--from", source, "--to", destination)
         assert copied.returncode == 0, copied.stderr
-        stack = Stack(processes=1, threads=2, database=destination, env={"TODO_DATABASE": destination}).start()
-        try:
+        with serving(destination) as stack:
             seen, statuses = sync_to_the_end(stack, user, limit=5)
             assert set(statuses) == {200} and sorted(seen) == ids
-        finally:
-            stack.stop()
     finally:
         drop(source)
         drop(destination)

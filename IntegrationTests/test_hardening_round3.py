@@ -1,8 +1,8 @@
 """Hardening round 3 through nginx (both backends where storage is touched): a replayed or no-op
 write is not a write, a failed WAL flush is permanent, `copy` refuses a destination with history
 and leaves every source cursor 410, the wait room gives each user a share and leaves connections
-for plain requests, sync never shows a write that is not durable, `backup` never writes through
-a symlink, and a shrunk change file never kills a worker."""
+for plain requests, `backup` never writes through a symlink, and a shrunk change file never
+kills a worker."""
 import os
 import re
 import subprocess
@@ -11,11 +11,11 @@ import urllib.parse
 
 import pytest
 
-from stack import BACKEND, BINARY, SECRET, Stack, make_token
+from stack import BINARY, SECRET, Stack, make_token
 from test_crash import flush_delay_library
 from test_faults import wait_for
-from test_hardening_round2 import drop, fresh_database, run
-from test_live_sync import Waiter, create, cursor_now, get, open_waits, read_all, wait_for_metric
+from test_hardening_round2 import drop, fresh_database, run, serving
+from test_live_sync import Waiter, create, cursor_now, fill_then_wait_once_more, open_waits, read_all, wait_for_metric
 
 
 def tasks_path(user):
@@ -136,20 +136,16 @@ def test_after_copy_every_source_cursor_is_410_and_a_destination_with_history_is
     token = make_token(user)
     source, destination = fresh_database(tmp_path, "source"), fresh_database(tmp_path, "copy")
     try:
-        original = Stack(processes=1, threads=2, database=source, env={"TODO_DATABASE": source}).start()
-        try:
+        with serving(source) as original:
             ids = [original.request("POST", tasks_path(user), token, {"title": f"t{i}"}).json["id"] for i in range(3)]
             for task_id in ids:
                 assert original.request("DELETE", f"{tasks_path(user)}/{task_id}", token).status == 204
             old_cursor = cursor_now(original, user, token)
             # Another user's task, so that the copy has something to move.
             assert original.request("POST", tasks_path("keeper"), make_token("keeper"), {"title": "kept"}).status == 201
-        finally:
-            original.stop()
         copied = run("copy", "--from", source, "--to", destination)
         assert copied.returncode == 0, copied.stderr
-        stack = Stack(processes=1, threads=2, database=destination, env={"TODO_DATABASE": destination}).start()
-        try:
+        with serving(destination) as stack:
             # Before: 400 at once, then 200 with one task after 7 changes (6 skipped for good).
             expired = stack.request("GET", f"{tasks_path(user)}/changes?since={old_cursor}", token)
             assert expired.status == 410 and expired.is_error("cursor_expired"), (expired.status, expired.body)
@@ -157,18 +153,14 @@ def test_after_copy_every_source_cursor_is_410_and_a_destination_with_history_is
                 assert stack.request("POST", tasks_path(user), token, {"title": f"on the copy {n}"}).status == 201
             still = stack.request("GET", f"{tasks_path(user)}/changes?since={old_cursor}", token)
             assert still.status == 410, (still.status, still.body)
-        finally:
-            stack.stop()
-        # The copy now has history: a second copy into it is refused before moving anything,
-        # naming what it holds (before: every row moved, then a raw duplicate-key error, each rerun).
+        # A database with no task but with history: a copy into it is refused before moving
+        # anything, naming what it holds (before: every row moved, then a raw duplicate-key
+        # error, on each rerun).
         emptied = fresh_database(tmp_path, "emptied")
         try:
-            holder = Stack(processes=1, threads=2, database=emptied, env={"TODO_DATABASE": emptied}).start()
-            try:
+            with serving(emptied) as holder:
                 made = holder.request("POST", tasks_path(user), token, {"title": "gone"}, headers={"Idempotency-Key": "k1"})
                 assert holder.request("DELETE", f"{tasks_path(user)}/{made.json['id']}", token).status == 204
-            finally:
-                holder.stop()
             for _ in range(2):
                 refused = run("copy", "--from", source, "--to", emptied)
                 assert refused.returncode == 2, (refused.returncode, refused.stderr)
@@ -187,11 +179,8 @@ def test_one_user_cannot_fill_the_wait_room_and_others_still_get_in():
     stack = Stack(processes=1, threads=2, env={"TODO_MAX_WAITERS": "50", "TODO_MAX_WAITS_PER_USER": "5"}).start()
     try:
         greedy, greedy_token = "greedy", make_token("greedy")
-        cursor = cursor_now(stack, greedy, greedy_token)
-        sockets = open_waits(stack, f"/api/{greedy}/tasks/changes?since={cursor}&wait=30", greedy_token, 5)
-        wait_for_metric(stack, "todo_sync_waiters", lambda v: v == 5)
         # Before: with 55 waits one user held all 50 places and everyone else got 503.
-        status, headers, body, seconds = get(stack, f"/api/{greedy}/tasks/changes?since={cursor}&wait=30", greedy_token)
+        sockets, _, (status, headers, body, seconds) = fill_then_wait_once_more(stack, greedy, greedy_token, 5)
         assert status == 429 and body["code"] == "too_many_waits" and int(headers["Retry-After"]) >= 1, (status, body)
         assert seconds < 2
         other, other_token = "patient", make_token("patient")

@@ -235,6 +235,16 @@ def read_all(sockets, timeout):
     return [answers[client] for client in sockets]
 
 
+def fill_then_wait_once_more(stack, user, token, count):
+    """`count` waits of `user` held (the process's only waiters), then one more wait sent; the
+    held sockets, the cursor and that last request's (status, headers, json, seconds)."""
+    cursor = cursor_now(stack, user, token)
+    path = f"/api/{user}/tasks/changes?since={cursor}&wait=30"
+    sockets = open_waits(stack, path, token, count)
+    wait_for_metric(stack, "todo_sync_waiters", lambda v: v == count)
+    return sockets, cursor, get(stack, path, token)
+
+
 def wait_for_metric(stack, name, predicate, timeout=10):
     deadline = time.monotonic() + timeout
     value = None
@@ -282,10 +292,7 @@ def test_past_the_bound_a_wait_is_503_wait_room_full_with_retry_after():
     stack = Stack(processes=1, threads=2, env={"TODO_MAX_WAITERS": "3"}).start()
     try:
         user, token = "bounded", make_token("bounded")
-        cursor = cursor_now(stack, user, token)
-        sockets = open_waits(stack, f"/api/{user}/tasks/changes?since={cursor}&wait=30", token, 3)
-        wait_for_metric(stack, "todo_sync_waiters", lambda v: v == 3)
-        status, headers, body, seconds = get(stack, f"/api/{user}/tasks/changes?since={cursor}&wait=30", token)
+        sockets, cursor, (status, headers, body, seconds) = fill_then_wait_once_more(stack, user, token, 3)
         # Its own code and text: not "waited too long for a worker" (hardening round 3, item 3).
         assert status == 503 and body["code"] == "wait_room_full" and int(headers["Retry-After"]) >= 1
         assert "waiting for changes" in body["detail"]
