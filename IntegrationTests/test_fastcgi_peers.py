@@ -27,13 +27,15 @@ def pair(name, value):
     return length(name) + length(value) + name + value
 
 
-def fastcgi_request(path, request_id=1, keep=True):
-    """A GET of `path` framed as nginx frames it: begin (keep the connection), params, stdin."""
+def fastcgi_request(path, request_id=1, keep=True, method="GET", body=b"", headers=()):
+    """A request of `path` framed as nginx frames it: begin (keep the connection), params (with
+    `headers` as more (name, value) byte pairs), the body (under 64 KiB) and the empty stdin."""
     params = b"".join(pair(name, value) for name, value in
-                      ((b"REQUEST_METHOD", b"GET"), (b"REQUEST_URI", path.encode()), (b"CONTENT_LENGTH", b"")))
+                      ((b"REQUEST_METHOD", method.encode()), (b"REQUEST_URI", path.encode()),
+                       (b"CONTENT_LENGTH", str(len(body)).encode() if body else b""), *headers))
     begin = struct.pack(">HB5x", 1, 1 if keep else 0)
     return (record(1, request_id, begin) + record(4, request_id, params) + record(4, request_id)
-            + record(5, request_id))
+            + (record(5, request_id, body) if body else b"") + record(5, request_id))
 
 
 def connect(stack):

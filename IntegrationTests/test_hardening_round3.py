@@ -1,11 +1,12 @@
 """Hardening round 3 through nginx (both backends where storage is touched): a replayed or no-op
-write is not a write, a failed WAL flush is permanent, `copy` refuses a destination with history
+write is not a write, sync never shows a change before it is durable, a failed WAL flush is permanent, `copy` refuses a destination with history
 and leaves every source cursor 410, the wait room gives each user a share and leaves connections
 for plain requests, `backup` never writes through a symlink, and a shrunk change file never
 kills a worker."""
 import os
 import re
 import subprocess
+import threading
 import time
 import urllib.parse
 
@@ -13,9 +14,11 @@ import pytest
 
 from stack import BINARY, SECRET, Stack, make_token
 from test_crash import flush_delay_library
+from test_fastcgi_peers import connect, fastcgi_request, read_records
 from test_faults import wait_for
 from test_hardening_round2 import drop, fresh_database, run, serving
-from test_live_sync import Waiter, create, cursor_now, fill_then_wait_once_more, open_waits, read_all, wait_for_metric
+from test_parked import slow_flush_stack
+from test_live_sync import Waiter, create, cursor_now, get, fill_then_wait_once_more, open_waits, read_all, wait_for_metric
 
 
 def tasks_path(user):
@@ -54,6 +57,78 @@ def test_a_replayed_create_or_a_no_op_patch_is_not_counted_and_wakes_no_waiter(s
                             content_type="application/merge-patch+json")
     assert changed.status == 200
     assert wait_for(lambda: counter(stack, "todo_writes_committed_total") == writes_before + 1, timeout=5)
+
+
+# Item 5: sync pages and long-poll answers never go beyond the last durable change.
+
+class Writer(threading.Thread):
+    """A POST create in a thread of its own: `response` once answered."""
+
+    def __init__(self, stack, user, token, title):
+        super().__init__(daemon=True)
+        self.args = ("POST", tasks_path(user), token, {"title": title})
+        self.stack = stack
+        self.response = None
+
+    def run(self):
+        self.response = self.stack.request(*self.args)
+
+
+def failing_flush_stack(tmp_path, user):
+    """One process whose every flush takes a second; the first flush to end after
+    `fail_file` appears fails with EIO. Returns (stack, token, fail_file)."""
+    fail_file = str(tmp_path / "fail-next-flush")
+    stack, token = slow_flush_stack(tmp_path, 1.0, user, env={"FLUSH_FAIL_FILE": fail_file})
+    return stack, token, fail_file
+
+
+@pytest.mark.single_backend
+def test_a_sync_page_never_shows_a_create_whose_flush_then_fails(tmp_path):
+    user = "sync-not-durable"
+    stack, token, fail_file = failing_flush_stack(tmp_path, user)
+    try:
+        cursor = cursor_now(stack, user, token)
+        open(fail_file, "w").close()
+        writer = Writer(stack, user, token, "its flush fails")
+        writer.start()
+        time.sleep(0.3)  # committed, its flush under way
+        status, _, page, seconds = get(stack, f"{tasks_path(user)}/changes?since={cursor}", token)
+        writer.join(timeout=10)
+        assert writer.response.status == 503, writer.response.body
+        # Before: 200 at once with the task, whose writer was told 503 a second later; after a
+        # restart its change number is reused, and a client already past it skips the new change.
+        assert status == 503 and page["code"] == "service_unavailable", (status, page, seconds)
+    finally:
+        stack.stop()
+
+
+@pytest.mark.single_backend
+def test_a_long_poll_woken_by_a_durable_change_never_shows_a_later_one_whose_flush_fails(tmp_path):
+    user = "wait-not-durable"
+    stack, token, fail_file = failing_flush_stack(tmp_path, user)
+    try:
+        cursor = cursor_now(stack, user, token)
+        waiter = Waiter(stack, f"{tasks_path(user)}/changes?since={cursor}&wait=20", token)
+        waiter.start()
+        time.sleep(0.3)
+        durable = Writer(stack, user, token, "durable")
+        durable.start()  # its flush ends ~1 s from now and wakes the waiter
+        time.sleep(0.2)
+        doomed = Writer(stack, user, token, "its flush fails")
+        doomed.start()  # committed now; its flush runs from ~1 s to ~2 s
+        time.sleep(1.2)
+        open(fail_file, "w").close()
+        for thread in (durable, doomed, waiter):
+            thread.join(timeout=10)
+        assert durable.response.status == 201 and doomed.response.status == 503
+        status, _, page, _ = waiter.result
+        # Before: woken by the durable create, it answered 200 with both tasks, the second one
+        # a second before its writer was told 503.
+        titles = [task["title"] for task in page["tasks"]] if status == 200 else []
+        assert "its flush fails" not in titles, (status, page)
+        assert status == 503 and page["code"] == "service_unavailable", (status, page)
+    finally:
+        stack.stop()
 
 
 # Item 6: a failed flush of the WAL is permanent for the process.
@@ -249,5 +324,68 @@ def test_a_shrunk_change_file_never_kills_the_worker_and_the_write_is_answered()
         status, _, page, seconds = waiter.result
         assert status == 200 and [t["title"] for t in page["tasks"]] == ["wakes the waiter"] and seconds < 5
         assert stack.log().count("change file was shrunk or replaced") == 1
+    finally:
+        stack.stop()
+
+
+# Item 10: a kept connection is never closed under the request its peer has just sent.
+
+def rapid_fire(stack, user, token, connections, seconds):
+    """`connections` clients on the worker's own socket, each sending its next request the moment
+    it has read the last one's FCGI_END_REQUEST, as nginx does on a kept connection: lists,
+    creates and sync pages (both parked until their flush, which the shim makes 2 ms) and
+    health checks. Returns (answers by status, requests that got no end: reset, closed, timed out)."""
+    cursor = cursor_now(stack, user, token)
+    headers = ((b"HTTP_AUTHORIZATION", f"Bearer {token}".encode()), (b"CONTENT_TYPE", b"application/json"))
+    kinds = [("GET", f"{tasks_path(user)}?limit=20", b""), ("POST", tasks_path(user), b'{"title":"rapid"}'),
+             ("GET", "/health", b""), ("GET", f"{tasks_path(user)}/changes?since={cursor}&limit=5", b"")]
+    statuses, failures, lock = {}, [], threading.Lock()
+    deadline = time.monotonic() + seconds
+
+    def client(number):
+        connection, request_id, sent = connect(stack), 1, number
+        while time.monotonic() < deadline:
+            method, path, body = kinds[sent % len(kinds)]
+            sent += 1
+            connection.sendall(fastcgi_request(path, request_id, method=method, body=body, headers=headers))
+            records, closed = read_records(connection, until_end_of=request_id, timeout=10)
+            if not any(kind == 3 and rid == request_id for kind, rid, _ in records):
+                with lock:
+                    failures.append((method, path, "closed" if closed else "reset or timed out"))
+                connection.close()
+                connection = connect(stack)
+                continue
+            head = next(content for kind, _, content in records if kind == 6)
+            status = int(head.split(b" ", 2)[1]) if head.startswith(b"Status: ") else 200
+            with lock:
+                statuses[status] = statuses.get(status, 0) + 1
+            request_id = request_id % 65535 + 1
+        connection.close()
+
+    threads = [threading.Thread(target=client, args=(n,)) for n in range(connections)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=seconds + 30)
+    return statuses, failures
+
+
+@pytest.mark.single_backend
+def test_requests_sent_the_moment_the_last_answer_ends_are_never_reset(tmp_path):
+    """Before: a worker handing a kept connection back just as the dispatcher's idle sweep read the
+    clock stamped it idle later than the sweep's `now`; the unsigned difference wrapped and the
+    sweep closed it under the request nginx had just sent: reset, and a POST answered 502 (5 of
+    66,144 once). The sweep's arithmetic is proven by
+    `aConnectionHandedBackWhileTheSweepRunsIsNotTakenForLongIdle`; this run holds the whole path."""
+    env = {"LD_PRELOAD": flush_delay_library(str(tmp_path)), "FLUSH_DELAY_US": "2000"}
+    stack = Stack(processes=1, threads=4, env=env).start()
+    user, token = "rapid-fire", make_token("rapid-fire")
+    try:
+        statuses, failures = rapid_fire(stack, user, token, connections=32, seconds=12)
+        answered = sum(statuses.values())
+        assert failures == [], failures[:5]
+        assert set(statuses) <= {200, 201}, statuses
+        # Every kind ran many times, across a dozen idle sweeps (one a second).
+        assert answered >= 4000 and statuses.get(201, 0) >= 1000, statuses
     finally:
         stack.stop()

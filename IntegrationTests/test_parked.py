@@ -22,12 +22,12 @@ def gauge(metrics_text, name):
     return int(match.group(1)) if match else None
 
 
-def slow_flush_stack(tmp_path, seconds, user):
+def slow_flush_stack(tmp_path, seconds, user, env=None):
     """One process with two threads whose every flush takes `seconds`, past `user`'s first
     writes: those of a fresh WAL make SQLite itself sync, inside its write lock (every thread
     then waits for the lock, parked or not); after them, only the group's flush waits.
-    Returns the started stack and `user`'s token."""
-    env = {"LD_PRELOAD": flush_delay_library(str(tmp_path)), "FLUSH_DELAY_US": str(int(seconds * 1e6))}
+    `env` adds to the workers' environment. Returns the started stack and `user`'s token."""
+    env = {"LD_PRELOAD": flush_delay_library(str(tmp_path)), "FLUSH_DELAY_US": str(int(seconds * 1e6)), **(env or {})}
     stack = Stack(processes=1, threads=2, env=env).start()
     token = make_token(user)
     try:

@@ -6,6 +6,8 @@
 #define _GNU_SOURCE
 #include <dlfcn.h>
 #include <errno.h>
+#include <fcntl.h>
+#include <sys/stat.h>
 #include <stdlib.h>
 #include <unistd.h>
 
@@ -22,17 +24,23 @@ int fsync(int fd) {
 }
 
 /* With FLUSH_FAIL_FILE set, an fdatasync that finds that file removes it and fails with EIO
-   (once per file made): the disk error the tests of a failed WAL flush need. */
-static int fails_now(void) {
+   (once per file made): the disk error the tests of a failed WAL flush need. Only a regular file
+   opened read-only fails: the group commit's WAL flusher opens the WAL so, while SQLite opens its
+   files read-write (and a directory read-only, to sync it), so neither a checkpoint's sync nor
+   SQLite's own takes the failure a test meant for a flush. */
+static int fails_now(int fd) {
     const char *path = getenv("FLUSH_FAIL_FILE");
-    return path && unlink(path) == 0;
+    struct stat status;
+    int flags = fcntl(fd, F_GETFL);
+    return path && flags >= 0 && (flags & O_ACCMODE) == O_RDONLY && fstat(fd, &status) == 0 && S_ISREG(status.st_mode)
+        && unlink(path) == 0;
 }
 
 int fdatasync(int fd) {
     static int (*real)(int);
     if (!real) real = (int (*)(int))dlsym(RTLD_NEXT, "fdatasync");
     usleep(delay());
-    if (fails_now()) {
+    if (fails_now(fd)) {
         errno = EIO;
         return -1;
     }

@@ -582,7 +582,7 @@ public final class ConnectionDispatcher: @unchecked Sendable {
         let isStopping = stopping
         let pastGrace = isStopping && now >= graceDeadline
         for (fd, arrival) in arriving {
-            if pastGrace || now &- arrival.since > settings.requestTimeoutNanoseconds {
+            if pastGrace || Self.elapsed(since: arrival.since, now: now) > settings.requestTimeoutNanoseconds {
                 arriving.removeValue(forKey: fd)
                 toClose.append(fd)
                 if !pastGrace { statistics.timedOutRequests += 1 }
@@ -598,7 +598,7 @@ public final class ConnectionDispatcher: @unchecked Sendable {
             idle.removeAll()
         } else if now >= nextIdleSweep {
             nextIdleSweep = now &+ 1_000_000_000
-            for (fd, since) in idle where now &- since > settings.idleTimeoutNanoseconds {
+            for (fd, since) in idle where Self.elapsed(since: since, now: now) > settings.idleTimeoutNanoseconds {
                 idle.removeValue(forKey: fd)
                 toClose.append(fd)
                 statistics.closedIdle += 1
@@ -619,6 +619,14 @@ public final class ConnectionDispatcher: @unchecked Sendable {
         if done { return nil }
         if isStopping || acceptPausedUntil != 0 { return 50 }
         return Int32(clamping: (nextDue &- now + 999_999) / 1_000_000)
+    }
+
+    /// Nanoseconds from `since` to `now`; 0 when `since` is later. A worker that hands a
+    /// connection back between the sweep's clock reading and its lock stamps it later than the
+    /// sweep's `now`: a wrapping difference took that connection for centuries idle and closed
+    /// it while nginx was sending its next request (a reset, and a POST answered 502).
+    static func elapsed(since: UInt64, now: UInt64) -> UInt64 {
+        now > since ? now - since : 0
     }
 
     private func markDrained() {

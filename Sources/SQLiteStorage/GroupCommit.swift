@@ -124,6 +124,19 @@ final class GroupCommit: @unchecked Sendable {
         return (box.value!, sequence)
     }
 
+    /// A sequence whose flush covers every commit that a read already finished could have seen:
+    /// a group of no writes, numbered now, so the flush that settles it starts after this call,
+    /// and a flush of the WAL covers every frame written before it began, whichever process of
+    /// the database wrote it. What a sync page shows waits for it (a change shown, then lost to
+    /// a failed flush, would have its number reused). Nil without a flusher.
+    func sequenceCoveringReads() -> Int? {
+        guard flusher != nil else { return nil }
+        pthread_mutex_lock(mutex)
+        defer { pthread_mutex_unlock(mutex) }
+        committedSequence += 1
+        return committedSequence
+    }
+
     /// The error of every write once a flush failed.
     static let flushFailedError = SQLiteError(code: .ioError, message: "an earlier flush of the WAL failed: this process takes no more writes")
 

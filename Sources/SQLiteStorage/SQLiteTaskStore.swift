@@ -384,6 +384,11 @@ public final class SQLiteTaskStore: TaskStore {
             do throws(SQLiteError) {
                 let page = try changesPage(userID: userID, since: since, limit: limit)
                 try transaction("COMMIT")
+                // A page that moves its reader on is answered only once what it read is durable
+                // (`takeDurabilityWait()`), as a write is: it may show a commit still unflushed.
+                if defersDurability, page.movesPast(since), let sequence = committer.sequenceCoveringReads() {
+                    pendingSequence = max(pendingSequence ?? 0, sequence)
+                }
                 return page
             } catch {
                 try? transaction("ROLLBACK")

@@ -47,6 +47,13 @@ public struct SyncPage: Sendable {
     /// An empty page.
     public init() {}
 
+    /// Whether the page moves its reader past `since`: it shows a change, or hands out a cursor
+    /// later than `since` (a first sync's, at the user's last change). A cursor past a change
+    /// that is then lost (a failed flush) would skip the change that reuses its number.
+    public func movesPast(_ since: SyncPosition?) -> Bool {
+        refusal == nil && (cursor.change > (since?.change ?? 0) || cursor.floor > (since?.floor ?? 0))
+    }
+
     /// How long tombstones are kept at least (30 days); a cursor older than that is expired.
     public static let tombstoneRetentionMilliseconds: Int64 = 30 * 86_400_000
 

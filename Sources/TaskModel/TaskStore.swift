@@ -34,10 +34,11 @@ public protocol TaskStore: AnyObject {
     /// From now on this store's writes return once committed rather than once durable, when
     /// the backend makes the two differ (SQLite's group commit with its own WAL flush): the
     /// caller then takes each request's `takeDurabilityWait()` and acknowledges nothing before it
-    /// completes. Returns whether it does; false for a store whose writes are durable on return.
+    /// completes. A sync page that moves its reader on waits too: it may show such a commit.
+    /// Returns whether it does; false for a store whose writes are durable on return.
     func deferDurability() -> Bool
-    /// The wait for the writes this store returned since the last call (after
-    /// `deferDurability()`); nil when there is nothing to wait for.
+    /// The wait for the writes this store returned, and the commits its sync pages showed,
+    /// since the last call (after `deferDurability()`); nil when there is nothing to wait for.
     func takeDurabilityWait() -> (any DurabilityWait)?
 }
 

@@ -33,9 +33,10 @@ struct AnsweredRequest: Sendable {
     }
 }
 
-/// A request answered but not yet acknowledged: its writes are committed and wait for the flush
-/// that makes them durable. It holds its connection (detached from libfcgi: the worker's slot
-/// serves the next request) and both possible answers; no thread waits for it.
+/// A request answered but not yet acknowledged: its writes (or the commits its sync page shows)
+/// are committed and wait for the flush that makes them durable. It holds its connection
+/// (detached from libfcgi: the worker's slot serves the next request) and both possible
+/// answers; no thread waits for it.
 final class ParkedRequest: Sendable {
     private let connection: DetachedFastCGIRequest
     /// The answer once durable, and the one if the flush fails (503, as a failed write).
@@ -60,7 +61,7 @@ final class ParkedRequest: Sendable {
     func complete(durable: Bool) {
         if !durable {
             Log.error("flushing the WAL failed: \(answered.method) \(answered.reply.routeTemplate ?? "(no route)") answered 503 "
-                + "(committed, not known durable) id=\(answered.requestID ?? "-")")
+                + "(what it wrote or read is committed, not known durable) id=\(answered.requestID ?? "-")")
         }
         // A web server that went away meanwhile fails the write; nothing is left to tell it.
         let kept = connection.respond(durable ? durableAnswer : failedAnswer)

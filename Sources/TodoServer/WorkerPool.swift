@@ -270,7 +270,7 @@ final class WorkerPool: Sendable {
         var next = dispatcher.nextConnection(beforeWaiting: Log.flushAccessLines)
         while let connection = next {
             if let waiter = connection.resumed as? ChangeWaiter {
-                next = answerWaiter(waiter, application, metrics: metrics)
+                next = answerWaiter(waiter, application, store: store, metrics: metrics)
                 continue
             }
             do {
@@ -315,23 +315,10 @@ final class WorkerPool: Sendable {
                 continue
             }
             if parksWrites, let wait = store.takeDurabilityWait() {
-                // Its writes are committed, not yet durable: the request waits, this thread goes
-                // on. Whoever flushes them completes it (maybe this thread, at once).
-                let parked = ParkedRequest(
-                    connection: slot.detach(keepConnection: keep), durableAnswer: answer,
-                    failedAnswer: Self.parts(of: application.notDurable(answered.request)), answered: answered.record, metrics: metrics,
-                    done: { [self] kept in
-                        parkedRequests.subtract(1, ordering: .relaxed)
-                        dispatcher.finished(keptDescriptor: kept)
-                    })
-                parkedRequests.add(1, ordering: .relaxed)
-                let changed = answered.record.reply.committedWrite ? answered.record.reply.user?.changeKey : nil
-                wait.whenDurable { [room] durable in
-                    // Announced once durable, as the write's own answer: a waiter never sees a change
-                    // whose writer could still be told it failed.
-                    if durable, let changed { room?.feed.publish(changed) }
-                    parked.complete(durable: durable)
-                }
+                // Its writes (or what its sync page shows) are committed, not yet durable: the
+                // request waits, this thread goes on.
+                park(slot.detach(keepConnection: keep), answer: answer, failedAnswer: application.notDurable(answered.request),
+                     record: answered.record, metrics: metrics, until: wait)
                 next = dispatcher.nextConnection(beforeWaiting: Log.flushAccessLines)
                 continue
             }
@@ -348,6 +335,27 @@ final class WorkerPool: Sendable {
         }
     }
 
+    /// Parks a request until `wait` settles: no thread holds it meanwhile; whoever flushes answers
+    /// it (maybe this thread, at once), with `failedAnswer` (503) if the flush fails, and once
+    /// durable publishes its user's change, if it wrote one, to live sync. The change is announced
+    /// with the write's own answer; a waiter woken sooner by another change may read it first,
+    /// and its page then waits for a flush that covers it (`SQLiteTaskStore.syncPage`), so no
+    /// sync answer shows a change whose writer could still be told it failed.
+    private func park(_ connection: DetachedFastCGIRequest, answer: [[UInt8]], failedAnswer: HTTPResponse, record: AnsweredRequest,
+                      metrics: ThreadMetrics?, until wait: any DurabilityWait) {
+        let parked = ParkedRequest(connection: connection, durableAnswer: answer, failedAnswer: Self.parts(of: failedAnswer),
+                                   answered: record, metrics: metrics, done: { [self] kept in
+                                       parkedRequests.subtract(1, ordering: .relaxed)
+                                       dispatcher.finished(keptDescriptor: kept)
+                                   })
+        parkedRequests.add(1, ordering: .relaxed)
+        let changed = record.reply.committedWrite ? record.reply.user?.changeKey : nil
+        wait.whenDurable { [room] durable in
+            if durable, let changed { room?.feed.publish(changed) }
+            parked.complete(durable: durable)
+        }
+    }
+
     /// Writes `record`'s response as `waiter`'s answer, records it, and hands its connection back.
     private func answerNow(_ waiter: ChangeWaiter, with record: AnsweredRequest, metrics: ThreadMetrics?) {
         let kept = waiter.connection.respond(Self.parts(of: record.reply.response))
@@ -358,7 +366,8 @@ final class WorkerPool: Sendable {
     /// Reads the changes again for a waiter the room handed back, then answers it, or lets it wait
     /// again when there is still nothing (a change of another user sharing its marker); returns
     /// this thread's next connection.
-    private func answerWaiter(_ waiter: ChangeWaiter, _ application: TodoApplication, metrics: ThreadMetrics?) -> ReadyConnection? {
+    private func answerWaiter(_ waiter: ChangeWaiter, _ application: TodoApplication, store: any TaskStore,
+                              metrics: ThreadMetrics?) -> ReadyConnection? {
         var record = waiter.answered
         record.reply = application.recheck(waiter.request, user: waiter.user)
         if !waiter.final, let room, let wait = record.reply.changeWait {
@@ -372,6 +381,12 @@ final class WorkerPool: Sendable {
             case .full, .userShareTaken, .closing:
                 break  // answered now with what it found: the empty page
             }
+        }
+        if let wait = store.takeDurabilityWait() {
+            // The changes it found may include a commit not yet flushed.
+            park(waiter.connection, answer: Self.parts(of: record.reply.response), failedAnswer: application.notDurable(waiter.request),
+                 record: record, metrics: metrics, until: wait)
+            return dispatcher.nextConnection(beforeWaiting: Log.flushAccessLines)
         }
         // A client that went away as the answer came (its hang-up not seen first) fails the write: nothing to tell.
         let kept = waiter.connection.respond(Self.parts(of: record.reply.response))

@@ -294,6 +294,42 @@ struct ConnectionDispatcherTests {
         #expect(receive(from: idle) == "")
     }
 
+    /// Before: a worker handing a kept connection back just after the dispatcher read the clock
+    /// for its idle sweep (and before it took the lock) stamped the connection idle "later than
+    /// now"; the sweep's unsigned `now - since` wrapped to centuries, and the connection was
+    /// closed at once, while nginx, which had its answer, was already sending the next request
+    /// on it: closing with that request unread reset the connection, and nginx answered that
+    /// POST 502 (issue 34, item 10). The clock here replays that interleaving: the hand-back
+    /// reads it after the sweep did.
+    @Test func aConnectionHandedBackWhileTheSweepRunsIsNotTakenForLongIdle() throws {
+        let now = Locked<UInt64>(1_000_000_000_000)
+        var settings = DispatcherSettings()
+        settings.idleTimeoutNanoseconds = 10_000_000_000
+        let harness = try DispatcherHarness(settings: settings, clock: { now.withLock { $0 } })
+        harness.start()
+        defer { harness.stop(graceSeconds: 0) }
+        let client = harness.connectClient()
+        sendRequest("first", on: client)
+        let ready = try #require(harness.nextReady())
+        #expect(receiveRequest(from: ready.descriptor) == "first")
+        // The hand-back reads the clock 5 µs after the sweep below reads it (a second on, so the
+        // sweep is due).
+        now.withLock { $0 += 1_000_005_000 }
+        harness.dispatcher.finished(keptDescriptor: ready.descriptor)
+        now.withLock { $0 -= 5_000 }
+        _ = harness.connectClient()  // wakes the dispatcher: its loop sweeps after the accept
+        #expect(harness.eventually { $0.open == 2 })
+        usleep(50_000)
+        #expect(harness.dispatcher.currentStatistics.closedIdle == 0)
+        // The kept connection still carries nginx's next request.
+        sendRequest("second", on: client)
+        let second = try #require(harness.nextReady())
+        #expect(second.descriptor == ready.descriptor)
+        #expect(receiveRequest(from: second.descriptor) == "second")
+        harness.dispatcher.finished(keptDescriptor: nil)
+        close(second.descriptor)
+    }
+
     /// Before: libfcgi read a pipelined second request into its buffer and dropped it, and the
     /// connection stayed open with the request never answered.
     @Test func aPipelinedRequestMarksTheConnectionForClosing() throws {

@@ -17,7 +17,8 @@ final class DispatcherHarness: @unchecked Sendable {
     private var clients: [Int32] = []
 
     init(settings: DispatcherSettings = DispatcherSettings(), tcp: Bool = false,
-         notifiers: [Int32: @Sendable () -> Void] = [:]) throws {
+         notifiers: [Int32: @Sendable () -> Void] = [:],
+         clock: @escaping @Sendable () -> UInt64 = MonotonicClock.nanoseconds) throws {
         // A client writing to a connection the dispatcher closed gets EPIPE, not a fatal signal.
         signal(SIGPIPE, SIG_IGN)
         let listener: Int32
@@ -43,7 +44,8 @@ final class DispatcherHarness: @unchecked Sendable {
         }
         guard listen(listener, 512) == 0 else { throw SystemCallError("listen", errorNumber: errno) }
         self.listener = listener
-        dispatcher = try ConnectionDispatcher(listeningSockets: [listener], settings: settings, notifiers: notifiers, log: { _ in })
+        dispatcher = try ConnectionDispatcher(listeningSockets: [listener], settings: settings, notifiers: notifiers,
+                                                 clock: clock, log: { _ in })
     }
 
     deinit {

@@ -330,4 +330,45 @@ struct DeferredDurabilityTests {
         writer.join()
         #expect(failure.value == "\(SQLiteResultCode.ioError)")
     }
+
+    /// Hardening round 3, item 5: a sync page that moves its reader on is answered only after a
+    /// flush that started after its read (the flush running meanwhile may not cover what it
+    /// showed), and not at all if that flush fails; a page with nothing new waits for nothing.
+    /// Before, a page was answered at once, showing a create whose writer was then told 503.
+    @Test func aSyncPageThatMovesItsReaderWaitsForAFlushStartedAfterItsRead() throws {
+        let subject = try Subject(writers: 1)
+        let store = SQLiteTaskStore(connection: subject.connections[0], committer: subject.committer)
+        #expect(store.deferDurability())
+        _ = try store.create(userID: "u", state: TaskState(title: "committed, not flushed"), now: 1)
+        let write = try #require(store.takeDurabilityWait())
+        let answered = Shared<[String: Bool]>([:])
+        let flusherThread = WorkerThread { write.whenDurable { durable in answered.update { $0["write"] = durable } } }
+        waitFor { subject.flusher.started == 1 }
+        // Read while the write's flush runs: the page shows the write.
+        let page = try store.syncPage(userID: "u", since: nil, limit: 10)
+        #expect(page.tasks.count == 1)
+        let read = try #require(store.takeDurabilityWait())
+        read.whenDurable { durable in answered.update { $0["page"] = durable } }
+        subject.flusher.release()
+        waitFor { answered.value["write"] != nil }
+        usleep(20_000)
+        #expect(answered.value == ["write": true])  // the flush that ran during the read does not answer it
+        waitFor { subject.flusher.started == 2 }
+        subject.flusher.release()
+        flusherThread.join()
+        #expect(answered.value == ["write": true, "page": true])
+        // Nothing new after the cursor: nothing to wait for.
+        _ = try store.syncPage(userID: "u", since: page.cursor, limit: 10)
+        #expect(store.takeDurabilityWait() == nil)
+        // A page whose flush fails is not answered as durable.
+        _ = try store.create(userID: "u", state: TaskState(title: "its flush fails"), now: 2)
+        _ = store.takeDurabilityWait()
+        _ = try store.syncPage(userID: "u", since: page.cursor, limit: 10)
+        let doomed = try #require(store.takeDurabilityWait())
+        let failing = WorkerThread { doomed.whenDurable { durable in answered.update { $0["doomed page"] = durable } } }
+        waitFor { subject.flusher.started == 3 }
+        subject.flusher.release(failing: true)
+        failing.join()
+        #expect(answered.value["doomed page"] == false)
+    }
 }
