@@ -121,7 +121,7 @@ extension TodoApplication {
         case nil: break
         }
         if let marker, page.tasks.isEmpty, page.deleted.isEmpty, !page.hasMore {
-            reply.changeWait = ChangeWait(key: user.changeKey, marker: marker, seconds: parameters.wait)
+            reply.ending = .untilChange(ChangeWait(key: user.changeKey, marker: marker, seconds: parameters.wait))
         }
         var writer = JSONWriter(capacity: 256 + page.tasks.count * 300 + page.deleted.count * 12)
         writer.raw("{\"tasks\":[")

@@ -9,7 +9,7 @@ import TaskModel
 /// It sees only `HTTPRequest` and `HTTPResponse`, so it runs in tests without sockets.
 /// Not Sendable: it owns the thread's authenticator and store.
 public final class TodoApplication {
-    private let authenticator: Authenticator
+    private var authenticator: Authenticator
     let store: any TaskStore
     let now: @Sendable () -> Int64
     let log: @Sendable (String) -> Void
@@ -23,12 +23,16 @@ public final class TodoApplication {
     /// Creates the application over `store`; `nowMilliseconds` gives milliseconds since the epoch
     /// (task timestamps), `log` receives fault details, `metrics` renders `/metrics` (without
     /// it, `/metrics` is no route), and `changeMarker` reads live sync's markers (without it, a
-    /// sync request's `wait` is checked but answered at once).
+    /// sync request's `wait` is checked but answered at once). With `answersAfterDurability`,
+    /// the store's writes return once committed and a reply that rests on commits not yet
+    /// durable ends `.afterDurable` (where the store makes the two differ: `deferDurability`).
     public init(authenticator: Authenticator, store: any TaskStore, cors: CORSPolicy = CORSPolicy(),
                 nowMilliseconds: @escaping @Sendable () -> Int64 = WallClock.milliseconds,
                 metrics: (@Sendable () -> (contentType: String, body: [UInt8]))? = nil,
                 changeMarker: (@Sendable (ChangeKey) -> UInt64)? = nil,
+                answersAfterDurability: Bool = false,
                 log: @escaping @Sendable (String) -> Void) {
+        if answersAfterDurability { _ = store.deferDurability() }
         self.changeMarker = changeMarker
         self.authenticator = authenticator
         self.store = store
@@ -36,6 +40,11 @@ public final class TodoApplication {
         self.now = nowMilliseconds
         self.metrics = metrics
         self.log = log
+    }
+
+    /// Authenticates the requests from now on with `authenticator` (new token settings).
+    public func use(_ authenticator: Authenticator) {
+        self.authenticator = authenticator
     }
 
     /// The sync cursor codec under the database's key, read from the store once.
@@ -55,7 +64,7 @@ public final class TodoApplication {
 
     /// Reads the changes again for a sync request that has been waiting (contract §13), as its
     /// user: authenticated when it arrived, so a token that expired meanwhile does not matter.
-    /// The reply waits again (`changeWait`) when there is still nothing after its cursor.
+    /// The reply waits again (`.untilChange`) when there is still nothing after its cursor.
     public func recheck(_ request: HTTPRequest, user: AuthenticatedUser) -> Reply {
         var reply = Reply(response: HTTPResponse(status: 500), routeTemplate: RouteKind.changes.template, user: user)
         answer(request, &reply) { reply throws in try handleTasks(request, user: user, resource: .changes, &reply) }
@@ -81,6 +90,10 @@ public final class TodoApplication {
             cors.decorate(&response, origin: request.origin)
         }
         reply.response = response
+        // Taken here, where the store is owned: what the answer rests on that is not yet durable.
+        if let wait = store.takeDurabilityWait() {
+            reply.ending = .afterDurable(wait, failure: notDurable(request))
+        }
     }
 
     /// The answer to a request that waited too long for a free thread: 503 with `Retry-After`,
@@ -100,9 +113,9 @@ public final class TodoApplication {
         return Reply(response: response, routeTemplate: RouteKind.changes.template, user: user)
     }
 
-    /// The answer to a write committed but not made durable (the flush covering it failed): 503,
-    /// as for any write the database could not take, with CORS headers as for any error.
-    public func notDurable(_ request: HTTPRequest) -> HTTPResponse {
+    /// The answer to a request whose commits were not made durable (the flush covering them
+    /// failed): 503, as for any write the database could not take, with CORS headers.
+    private func notDurable(_ request: HTTPRequest) -> HTTPResponse {
         var response = APIError.unavailable("The database is temporarily unavailable.").response
         cors.decorate(&response, origin: request.origin)
         return response

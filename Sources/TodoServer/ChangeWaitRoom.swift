@@ -17,26 +17,21 @@ import Glibc
 /// lock or the dispatcher's queue; `marker` and `final` change only under the room's lock or
 /// while a worker holds it.
 final class ChangeWaiter: @unchecked Sendable {
-    let connection: DetachedFastCGIRequest
-    let request: HTTPRequest
+    /// The request, with the empty page it answers if no change comes.
+    let pending: PendingRequest
     let user: AuthenticatedUser
-    var descriptor: Int32 { connection.descriptor }
+    var descriptor: Int32 { pending.connection.descriptor }
     /// When the wait ends with an empty page (`MonotonicClock` nanoseconds).
     let deadline: UInt64
-    /// The access log's and the metrics' account, begun when the request arrived.
-    let answered: AnsweredRequest
     /// The user's marker when the database was last read: the wait ends when it moves.
     var marker: UInt64
     /// Set when the wait is over (timed out, or the process stops): the next answer is final.
     var final = false
 
-    init(connection: DetachedFastCGIRequest, request: HTTPRequest, user: AuthenticatedUser,
-         deadline: UInt64, answered: AnsweredRequest, marker: UInt64) {
-        self.connection = connection
-        self.request = request
+    init(_ pending: PendingRequest, user: AuthenticatedUser, deadline: UInt64, marker: UInt64) {
+        self.pending = pending
         self.user = user
         self.deadline = deadline
-        self.answered = answered
         self.marker = marker
     }
 }

@@ -25,15 +25,15 @@ final class WorkerPool: Sendable {
     /// would answer 502 and, for a POST, not retry).
     static let keptConnectionGrace: Double = 5
 
-    private let configuration: ServerConfiguration
-    private let dispatcher: ConnectionDispatcher
+    let configuration: ServerConfiguration
+    let dispatcher: ConnectionDispatcher
     /// The token settings in force; replaced on SIGHUP. Workers compare `generation`
     /// (one atomic load per request) and rebuild their authenticator when it moved.
-    private let jwt: Locked<JWTConfiguration>
-    private let generation = Atomic<Int>(0)
+    let jwt: Locked<JWTConfiguration>
+    let generation = Atomic<Int>(0)
     /// Workers that finished starting, and how many of them failed.
-    private let started = Atomic<Int>(0)
-    private let failedToStart = Atomic<Int>(0)
+    let started = Atomic<Int>(0)
+    let failedToStart = Atomic<Int>(0)
     /// Set when the pool stops: the key refresher then returns.
     private let stopping = Atomic<Bool>(false)
     /// Set when the dispatcher loop failed: the process then exits non-zero.
@@ -42,14 +42,14 @@ final class WorkerPool: Sendable {
     /// process then stops and exits non-zero, and its supervisor starts it again.
     private let storageFailed = Atomic<Bool>(false)
     /// The metrics shared with the other processes of this database; nil when off or unusable.
-    private let metricsFile: MetricsFile?
+    let metricsFile: MetricsFile?
     private let processMetrics: ProcessMetrics?
     private let startTime = UInt64(WallClock.seconds())
     /// Requests parked now, waiting for their writes' flush.
-    private let parkedRequests = Atomic<Int>(0)
+    let parkedRequests = Atomic<Int>(0)
     /// Where sync requests wait for their users' changes; nil when waits are answered at once
     /// (`--max-waiters 0`, or no change feed).
-    private let room: ChangeWaitRoom?
+    let room: ChangeWaitRoom?
 
     init(configuration: ServerConfiguration, socket: Int32) throws {
         self.configuration = configuration
@@ -226,202 +226,9 @@ final class WorkerPool: Sendable {
     }
 
     /// `/metrics`: this process's gauges freshly published, then every process's summed.
-    private func renderMetrics() -> (contentType: String, body: [UInt8]) {
+    func renderMetrics() -> (contentType: String, body: [UInt8]) {
         publishProcessMetrics()
         let text = metricsFile?.snapshot().prometheusText(version: TodoCommandLine.version) ?? ""
         return (MetricsSnapshot.contentType, Array(text.utf8))
-    }
-
-    private func makeApplication(store: any TaskStore) throws -> (TodoApplication, Int) {
-        let seen = generation.load(ordering: .sequentiallyConsistent)
-        let settings = jwt.withLock { $0 }
-        let metrics: (@Sendable () -> (contentType: String, body: [UInt8]))? = metricsFile == nil ? nil : { @Sendable [self] in renderMetrics() }
-        var changeMarker: (@Sendable (ChangeKey) -> UInt64)?
-        if let feed = room?.feed {
-            changeMarker = { key in feed.marker(of: key) }
-        }
-        let application = TodoApplication(authenticator: try Authenticator(configuration: settings), store: store,
-                                          cors: configuration.cors, metrics: metrics, changeMarker: changeMarker, log: Log.error)
-        return (application, seen)
-    }
-
-    private func work() {
-        let slot: FastCGIRequest
-        let store: any TaskStore
-        var application: TodoApplication
-        var seenGeneration: Int
-        // Without a slot (the file is full), this thread's requests are just not counted.
-        let metrics = try? metricsFile?.claimThreadSlot()
-        let parksWrites: Bool
-        do {
-            slot = try FastCGIRequest()
-            store = try configuration.backend.makeStore()
-            // Writes return once committed; a request waiting for its flush is parked (below).
-            parksWrites = store.deferDurability()
-            (application, seenGeneration) = try makeApplication(store: store)
-        } catch {
-            Log.error("worker failed to start: \(error)")
-            failedToStart.add(1, ordering: .sequentiallyConsistent)
-            started.add(1, ordering: .sequentiallyConsistent)
-            return
-        }
-        started.add(1, ordering: .sequentiallyConsistent)
-        // A thread about to wait for work writes the access lines gathered meanwhile.
-        var next = dispatcher.nextConnection(beforeWaiting: Log.flushAccessLines)
-        while let connection = next {
-            if let waiter = connection.resumed as? ChangeWaiter {
-                next = answerWaiter(waiter, application, store: store, metrics: metrics)
-                continue
-            }
-            do {
-                try slot.read(from: connection.descriptor)
-            } catch {
-                // The peer closed or sent no valid request; libfcgi has closed the connection.
-                Log.write(.debug, "reading a request failed: \(error)")
-                next = dispatcher.finished(keptDescriptor: nil, thenNext: Log.flushAccessLines)
-                continue
-            }
-            if generation.load(ordering: .relaxed) != seenGeneration {
-                do {
-                    (application, seenGeneration) = try makeApplication(store: store)
-                } catch {
-                    Log.error("reloading the token settings failed, keeping the previous ones: \(error)")
-                }
-            }
-            let (answered, answer) = serve(slot, application, connection: connection)
-            // A peer that sent a request after this one before its answer (never nginx) gets
-            // the connection closed: the bytes after this request are not silently dropped.
-            let keep = !connection.closeAfterResponse && !slot.hasUnreadInput
-            if let room, let wait = answered.record.reply.changeWait, let user = answered.record.reply.user {
-                // Nothing after its cursor yet: the request waits for its user's next change, off
-                // this thread and off its slot, which serves the next request.
-                let waiter = ChangeWaiter(connection: slot.detach(keepConnection: keep), request: answered.request, user: user,
-                                          deadline: MonotonicClock.nanoseconds() &+ UInt64(wait.seconds) * 1_000_000_000,
-                                          answered: answered.record, marker: wait.marker)
-                let admission = room.admit(waiter)
-                switch admission {
-                case .waiting:
-                    break
-                case .changedAlready:
-                    dispatcher.resume(waiter.descriptor, state: waiter)
-                case .full, .userShareTaken:
-                    var record = waiter.answered
-                    record.reply = application.waitRefused(waiter.request, user: user, userShareTaken: admission == .userShareTaken)
-                    answerNow(waiter, with: record, metrics: metrics)
-                case .closing:
-                    answerNow(waiter, with: waiter.answered, metrics: metrics)
-                }
-                next = dispatcher.nextConnection(beforeWaiting: Log.flushAccessLines)
-                continue
-            }
-            if parksWrites, let wait = store.takeDurabilityWait() {
-                // Its writes (or what its sync page shows) are committed, not yet durable: the
-                // request waits, this thread goes on.
-                park(slot.detach(keepConnection: keep), answer: answer, failedAnswer: application.notDurable(answered.request),
-                     record: answered.record, metrics: metrics, until: wait)
-                next = dispatcher.nextConnection(beforeWaiting: Log.flushAccessLines)
-                continue
-            }
-            do {
-                for part in answer where !part.isEmpty { try slot.write(part) }
-            } catch {
-                // The web server went away mid-response; nothing is left to tell it.
-                Log.write(.warn, "writing the response failed: \(error)")
-            }
-            let record = answered.record
-            record.record(status: record.reply.response.status, storageFailure: record.reply.storageFailure, metrics: metrics)
-            if record.reply.committedWrite, let user = record.reply.user { room?.feed.publish(user.changeKey) }
-            next = dispatcher.finished(keptDescriptor: slot.finish(keepConnection: keep), thenNext: Log.flushAccessLines)
-        }
-    }
-
-    /// Parks a request until `wait` settles: no thread holds it meanwhile; whoever flushes answers
-    /// it (maybe this thread, at once), with `failedAnswer` (503) if the flush fails, and once
-    /// durable publishes its user's change, if it wrote one, to live sync. The change is announced
-    /// with the write's own answer; a waiter woken sooner by another change may read it first,
-    /// and its page then waits for a flush that covers it (`SQLiteTaskStore.syncPage`), so no
-    /// sync answer shows a change whose writer could still be told it failed.
-    private func park(_ connection: DetachedFastCGIRequest, answer: [[UInt8]], failedAnswer: HTTPResponse, record: AnsweredRequest,
-                      metrics: ThreadMetrics?, until wait: any DurabilityWait) {
-        let parked = ParkedRequest(connection: connection, durableAnswer: answer, failedAnswer: Self.parts(of: failedAnswer),
-                                   answered: record, metrics: metrics, done: { [self] kept in
-                                       parkedRequests.subtract(1, ordering: .relaxed)
-                                       dispatcher.finished(keptDescriptor: kept)
-                                   })
-        parkedRequests.add(1, ordering: .relaxed)
-        let changed = record.reply.committedWrite ? record.reply.user?.changeKey : nil
-        wait.whenDurable { [room] durable in
-            if durable, let changed { room?.feed.publish(changed) }
-            parked.complete(durable: durable)
-        }
-    }
-
-    /// Writes `record`'s response as `waiter`'s answer, records it, and hands its connection back.
-    private func answerNow(_ waiter: ChangeWaiter, with record: AnsweredRequest, metrics: ThreadMetrics?) {
-        let kept = waiter.connection.respond(Self.parts(of: record.reply.response))
-        record.record(status: record.reply.response.status, storageFailure: record.reply.storageFailure, metrics: metrics)
-        dispatcher.finished(keptDescriptor: kept)
-    }
-
-    /// Reads the changes again for a waiter the room handed back, then answers it, or lets it wait
-    /// again when there is still nothing (a change of another user sharing its marker); returns
-    /// this thread's next connection.
-    private func answerWaiter(_ waiter: ChangeWaiter, _ application: TodoApplication, store: any TaskStore,
-                              metrics: ThreadMetrics?) -> ReadyConnection? {
-        var record = waiter.answered
-        record.reply = application.recheck(waiter.request, user: waiter.user)
-        if !waiter.final, let room, let wait = record.reply.changeWait {
-            waiter.marker = wait.marker
-            switch room.admit(waiter) {
-            case .waiting:
-                return dispatcher.nextConnection(beforeWaiting: Log.flushAccessLines)
-            case .changedAlready:
-                dispatcher.resume(waiter.descriptor, state: waiter)
-                return dispatcher.nextConnection(beforeWaiting: Log.flushAccessLines)
-            case .full, .userShareTaken, .closing:
-                break  // answered now with what it found: the empty page
-            }
-        }
-        if let wait = store.takeDurabilityWait() {
-            // The changes it found may include a commit not yet flushed.
-            park(waiter.connection, answer: Self.parts(of: record.reply.response), failedAnswer: application.notDurable(waiter.request),
-                 record: record, metrics: metrics, until: wait)
-            return dispatcher.nextConnection(beforeWaiting: Log.flushAccessLines)
-        }
-        // A client that went away as the answer came (its hang-up not seen first) fails the write: nothing to tell.
-        let kept = waiter.connection.respond(Self.parts(of: record.reply.response))
-        record.record(status: record.reply.response.status, storageFailure: record.reply.storageFailure, metrics: metrics)
-        return dispatcher.finished(keptDescriptor: kept, thenNext: Log.flushAccessLines)
-    }
-
-    /// The dispatcher saw a waiting request's connection hang up (nginx closes it when its
-    /// client goes away): the request ends here, unanswered, and costs nothing further.
-    private func waiterHungUp(_ fd: Int32) {
-        guard let waiter = room?.claim(descriptor: fd) else { return }
-        waiter.connection.abandon()
-        // 499: nginx's own code for a client that closed the request before its answer.
-        waiter.answered.record(status: 499, storageFailure: nil, metrics: nil)
-        dispatcher.finished(keptDescriptor: nil)
-    }
-
-    /// A response as the parts written for it: the CGI header, then the body.
-    private static func parts(of response: HTTPResponse) -> [[UInt8]] {
-        [response.cgiHeader(), response.body]
-    }
-
-    /// Answers the request on `slot` (without writing the answer yet): one that waited too long
-    /// for a thread gets 503 at once (its body is still read, so the kept connection stays in step).
-    private func serve(_ slot: FastCGIRequest, _ application: TodoApplication,
-                       connection: ReadyConnection) -> (answered: (request: HTTPRequest, record: AnsweredRequest), answer: [[UInt8]]) {
-        let began = MonotonicClock.nanoseconds()
-        var builder = CGIRequestBuilder()
-        slot.forEachParameter { name, value in builder.add(name: name, value: value) }
-        let limit = connection.isOverdue ? 0 : HTTPRequest.maximumBodySize
-        let body = slot.readBody(limit: limit, expected: builder.announcedLength ?? 0)
-        let request = builder.build(body: body.bytes, bodyExceededLimit: body.exceededLimit)
-        let reply = connection.isOverdue ? application.overloaded(request) : application.respond(to: request)
-        let record = AnsweredRequest(method: request.method.rawValue, reply: reply, requestID: request.requestID, began: began,
-                                     waitedNanoseconds: connection.waitedNanoseconds)
-        return ((request, record), Self.parts(of: reply.response))
     }
 }

@@ -20,9 +20,10 @@ import Glibc
         let request = HTTPRequest(method: .get, target: "/api/\(user)/tasks/changes?since=x&wait=30")
         let answered = AnsweredRequest(method: "GET", reply: Reply(response: HTTPResponse(status: 200)), requestID: nil,
                                        began: MonotonicClock.nanoseconds(), waitedNanoseconds: 0)
-        return ChangeWaiter(connection: DetachedFastCGIRequest(descriptor: pair[0], requestID: 1, keepsConnection: true), request: request,
-                            user: AuthenticatedUser(id: user), deadline: MonotonicClock.nanoseconds() + UInt64(seconds * 1e9),
-                            answered: answered, marker: marker)
+        let pending = PendingRequest(connection: DetachedFastCGIRequest(descriptor: pair[0], requestID: 1, keepsConnection: true),
+                                     request: request, answered: answered)
+        return ChangeWaiter(pending, user: AuthenticatedUser(id: user), deadline: MonotonicClock.nanoseconds() + UInt64(seconds * 1e9),
+                            marker: marker)
     }
 
     @Test func admitsUpToItsCapacityWatchesEachAndRefusesAMovedMarker() {

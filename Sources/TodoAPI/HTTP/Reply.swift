@@ -22,9 +22,27 @@ public struct Reply: Sendable {
     /// Whether the request changed stored data (a committed write): counted in the metrics and
     /// announced to the user's live-sync waiters.
     public var committedWrite: Bool { committedChange != nil }
-    /// Set when the request may wait for its user's next change (contract §13): `response` is
-    /// then the empty page it answers if none comes.
-    public var changeWait: ChangeWait?
+    /// How the request ends: answered now, once what it committed (or read) is durable, or when
+    /// its user's next change comes. The application decides, from its own store's outcome.
+    public var ending: RequestEnding = .now
+
+    /// The wait for the user's next change, when the request ends with one.
+    public var changeWait: ChangeWait? {
+        if case .untilChange(let wait) = ending { return wait }
+        return nil
+    }
+}
+
+/// How a request ends, as the application decides it; the server carries it out.
+public enum RequestEnding: Sendable {
+    /// `response` is the answer, at once.
+    case now
+    /// `response` is the answer once `wait` reports durable the commits it rests on (its own
+    /// writes, or those its sync page shows); if the flush fails, `failure` (503) is.
+    case afterDurable(any DurabilityWait, failure: HTTPResponse)
+    /// The request waits for its user's next change (contract §13); `response` is the empty
+    /// page it answers if none comes.
+    case untilChange(ChangeWait)
 }
 
 /// What a committed write did to a user's tasks.
