@@ -21,18 +21,19 @@ import Testing
     }
 
     @Test func aLargeAnswerIsSplitIntoStdoutRecordsThenTheEmptyOneThenEndRequest() {
+        // In parts, as a response is (CGI header, body), cut across a record's end.
         let content = (0..<70_001).map { UInt8(truncatingIfNeeded: $0) }
-        let records = parse(DetachedFastCGIRequest.records(requestID: 0x0102, content: content))
+        let records = parse(FastCGIRecord.answer(requestID: 0x0102, parts: [Array(content[..<100]), [], Array(content[100...])]))
         #expect(records.map(\.0) == [6, 6, 6, 3])
         #expect(records.allSatisfy { $0.1 == 0x0102 })
-        #expect(records[0].2.count == DetachedFastCGIRequest.recordContentLimit)
+        #expect(records[0].2.count == FastCGIRecord.contentLimit)
         #expect(records[0].2 + records[1].2 == content)
         #expect(records[2].2.isEmpty)
         #expect(records[3].2 == [0, 0, 0, 0, 0, 0, 0, 0])  // application status 0, FCGI_REQUEST_COMPLETE
     }
 
     @Test func anEmptyAnswerIsTheEmptyStdoutRecordAndEndRequest() {
-        let records = parse(DetachedFastCGIRequest.records(requestID: 1, content: []))
+        let records = parse(FastCGIRecord.answer(requestID: 1, parts: [[], []]))
         #expect(records.map(\.0) == [6, 3])
     }
 }
