@@ -490,29 +490,11 @@ public final class ConnectionDispatcher: @unchecked Sendable {
                 return
             }
             var address = sockaddr_storage()
-            var length = socklen_t(MemoryLayout<sockaddr_storage>.size)
-            let fd = withUnsafeMutablePointer(to: &address) { pointer in
-                pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-                    accept4(listener, $0, &length, Int32(SOCK_CLOEXEC.rawValue))
-                }
-            }
-            if fd < 0 {
-                let error = errno
-                switch error {
-                case EAGAIN, EWOULDBLOCK:
-                    return
-                case EINTR, ECONNABORTED, EPROTO, EPERM:
-                    continue
-                case EMFILE, ENFILE, ENOBUFS, ENOMEM:
-                    // Out of descriptors or memory: stop accepting for a moment instead of spinning.
-                    log("accept: \(String(cString: strerror(error))); pausing new connections for 100 ms")
-                    stopListening()
-                    acceptPausedUntil = clock() &+ 100_000_000
-                    return
-                default:
-                    log("accept failed: \(String(cString: strerror(error)))")
-                    return
-                }
+            let fd: Int32
+            switch accept(on: listener, into: &address) {
+            case .accepted(let descriptor): fd = descriptor
+            case .tryAgain: continue
+            case .stop: return
             }
             // Over the limit by this one: the longest-idle connection makes room for it.
             if full { _ = makeRoom() }
@@ -540,6 +522,42 @@ public final class ConnectionDispatcher: @unchecked Sendable {
                 log("watching a new connection failed: \(error)")
             }
             pthread_mutex_unlock(mutex)
+        }
+    }
+
+    /// What one `accept4` gave.
+    private enum Accepted {
+        case accepted(Int32)
+        /// Interrupted, or a connection that went away before it was taken: take the next.
+        case tryAgain
+        /// Nothing more to take now (or accepting is paused): back to the loop.
+        case stop
+    }
+
+    /// Takes one connection from `listener`, its peer's address into `address`.
+    private func accept(on listener: Int32, into address: inout sockaddr_storage) -> Accepted {
+        var length = socklen_t(MemoryLayout<sockaddr_storage>.size)
+        let fd = withUnsafeMutablePointer(to: &address) { pointer in
+            pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                accept4(listener, $0, &length, Int32(SOCK_CLOEXEC.rawValue))
+            }
+        }
+        guard fd < 0 else { return .accepted(fd) }
+        let error = errno
+        switch error {
+        case EAGAIN, EWOULDBLOCK:
+            return .stop
+        case EINTR, ECONNABORTED, EPROTO, EPERM:
+            return .tryAgain
+        case EMFILE, ENFILE, ENOBUFS, ENOMEM:
+            // Out of descriptors or memory: stop accepting for a moment instead of spinning.
+            log("accept: \(String(cString: strerror(error))); pausing new connections for 100 ms")
+            stopListening()
+            acceptPausedUntil = clock() &+ 100_000_000
+            return .stop
+        default:
+            log("accept failed: \(String(cString: strerror(error)))")
+            return .stop
         }
     }
 

@@ -121,16 +121,7 @@ final class WorkerPool: Sendable {
         while started.load(ordering: .sequentiallyConsistent) < threads.count { usleep(1000) }
         let failures = failedToStart.load(ordering: .sequentiallyConsistent)
         if failures == 0 {
-            while true {
-                let signal = Signals.waitForProcessSignal()
-                guard signal == SIGHUP else { break }
-                if let fresh = reload() {
-                    jwt.withLock { $0 = fresh }
-                    generation.add(1, ordering: .sequentiallyConsistent)
-                    Log.notice("SIGHUP: reloaded the token settings; requests from now on use them")
-                }
-            }
-            Log.notice("shutting down: no new connections, finishing the requests sent")
+            serveUntilStopped(reload: reload)
         } else {
             Log.error("\(failures) of \(threads.count) worker threads failed to start; exiting")
         }
@@ -147,6 +138,19 @@ final class WorkerPool: Sendable {
         }
         Log.notice("stopped")
         return 0
+    }
+
+    /// Waits for signals: on SIGHUP switches the workers to the settings `reload` gives (when it
+    /// gives some); returns on SIGTERM or SIGINT.
+    private func serveUntilStopped(reload: () -> JWTConfiguration?) {
+        while Signals.waitForProcessSignal() == SIGHUP {
+            if let fresh = reload() {
+                jwt.withLock { $0 = fresh }
+                generation.add(1, ordering: .sequentiallyConsistent)
+                Log.notice("SIGHUP: reloaded the token settings; requests from now on use them")
+            }
+        }
+        Log.notice("shutting down: no new connections, finishing the requests sent")
     }
 
     /// Twice a second, off the request path: keeps the JWKS fresh (a key removed at the source
