@@ -38,6 +38,8 @@ public struct SQLiteBackend: TaskBackend {
     /// Transactions committed by this process (each holds one or more writes).
     public var commits: Int { committer.commits }
 
+    public var busyRetries: Int { SQLiteConnection.busyRetries.load(ordering: .relaxed) }
+
     public var displayName: String { options.path }
 
     public var databaseFile: String? { options.path }

@@ -25,6 +25,8 @@ public protocol TaskBackend: Sendable {
                 progress: @escaping (_ written: Int64, _ total: Int64) -> Void) throws(StorageError) -> String
     /// Transactions this process committed (for metrics).
     var commits: Int { get }
+    /// Times this process's connections waited for another process's write lock (for metrics).
+    var busyRetries: Int { get }
     /// The database file, whose size the metrics report; nil for a server database.
     var databaseFile: String? { get }
     /// Starts watching the database file for being replaced or deleted, where there is one and
@@ -85,6 +87,9 @@ extension TaskBackend {
 
     /// Nothing is ever fatal.
     public var fatalFailure: String? { nil }
+
+    /// No lock shared with other processes to wait for.
+    public var busyRetries: Int { 0 }
 
     /// Creates the database or upgrades its schema, silently; returns the schema version.
     @discardableResult

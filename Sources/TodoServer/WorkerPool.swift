@@ -5,7 +5,6 @@ import FastCGI
 import JWT
 import Locks
 import Metrics
-import SQLite
 import Synchronization
 import TaskModel
 import TodoAPI
@@ -214,7 +213,7 @@ final class WorkerPool: Sendable {
         sample.queueWaitNanoseconds = statistics.waitedNanoseconds
         sample.requestsDequeued = UInt64(statistics.dequeued)
         sample.refusedPeers = UInt64(statistics.refusedPeers)
-        sample.busyRetries = UInt64(SQLiteConnection.busyRetries.load(ordering: .relaxed))
+        sample.busyRetries = UInt64(max(configuration.backend.busyRetries, 0))
         if let keys = jwt.withLock({ $0.keys }) as? JWKSKeyStore {
             sample.jwksKeys = UInt64(keys.current.allKeys.count)
             sample.jwksLastSuccess = keys.lastSuccess.map { UInt64($0) } ?? 0
