@@ -466,7 +466,7 @@ public final class PostgresTaskStore: TaskStore {
 
     /// The filter's values, as the list statement takes them after its fixed ones.
     static func listParameters(_ query: TaskListQuery) -> [String?] {
-        texts(of: TaskListSQL(query, firstParameter: 4, placeholder: listPlaceholder, contains: listContains).parameters)
+        texts(of: TaskListSQL.parameters(of: query))
     }
 
     private static func texts(of parameters: [TaskListSQL.Parameter]) -> [String?] {

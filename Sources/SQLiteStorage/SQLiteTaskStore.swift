@@ -501,7 +501,7 @@ public final class SQLiteTaskStore: TaskStore {
 
     /// The parameters `listSQL(query)` binds after the fixed ones.
     static func listParameters(_ query: TaskListQuery) -> [TaskListSQL.Parameter] {
-        TaskListSQL(query, firstParameter: 1, placeholder: { number, _ in "?\(number)" }, contains: { "instr(\($0), \($1)) > 0" }).parameters
+        TaskListSQL.parameters(of: query)
     }
 
     /// The statement `find` runs (`?1` id, `?2` user).
