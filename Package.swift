@@ -2,7 +2,7 @@
 import PackageDescription
 
 /// todo-fcgi: a FastCGI task API behind nginx. Each C library is reached only through its
-/// Swift wrapper module: libfcgi (FastCGI), sqlite3 (SQLite), libpq (PostgreSQL), libcrypto (JWT), libcurl
+/// Swift wrapper module: libfcgi (FastCGI), sqlite3 (SQLite), libpq (PostgreSQL), libcrypto (Crypto), libcurl
 /// (HTTPFetch, for fetching a JWKS over HTTPS) and Linux epoll (Dispatcher, which hands
 /// connections with a request ready to free worker threads).
 let package = Package(
@@ -10,7 +10,7 @@ let package = Package(
     products: [
         .executable(name: "todo-fcgi", targets: ["todo-fcgi"]),
         // The application logic and its parsers over SQLite, for FuzzTesting/ (a package of its own).
-        .library(name: "TodoAPI", targets: ["TodoAPI", "TaskModel", "SQLiteStorage", "SQLite", "APITables", "JWT", "JSON"]),
+        .library(name: "TodoAPI", targets: ["TodoAPI", "TaskModel", "SQLiteStorage", "SQLite", "APITables", "JWT", "Crypto", "JSON"]),
     ],
     targets: [
         .systemLibrary(name: "CFastCGI", pkgConfig: "fcgi", providers: [.apt(["libfcgi-dev"])]),
@@ -44,11 +44,12 @@ let package = Package(
         .target(name: "SQLite", dependencies: ["CSQLite", "Caching"]),
         .target(name: "PostgreSQL", dependencies: ["CPostgres", "ASCII", "Caching"]),
         .target(name: "JSON", dependencies: ["ASCII"]),
-        .target(name: "JWT", dependencies: ["CCrypto", "JSON", "ASCII", "Locks"]),
+        .target(name: "Crypto", dependencies: ["CCrypto"]),
+        .target(name: "JWT", dependencies: ["Crypto", "JSON", "ASCII", "Locks"]),
         .target(name: "HTTPFetch", dependencies: ["CCurl", "ASCII"]),
         // The task model: tasks, their rules, the list query, sync pages, the column table and
         // the store protocols every backend implements. No database driver, no HTTP.
-        .target(name: "TaskModel", dependencies: ["ASCII", "JSON", "JWT", "Locks"]),
+        .target(name: "TaskModel", dependencies: ["ASCII", "Crypto", "JSON", "Locks"]),
         // One module per backend: the task model over its driver.
         .target(name: "SQLiteStorage", dependencies: ["TaskModel", "SQLite", "ASCII", "Caching", "Clocks", "Locks", "CAtomics",
                                                       "SharedMapping"]),
@@ -57,15 +58,15 @@ let package = Package(
         .target(name: "MemoryStorage", dependencies: ["TaskModel", "Clocks", "Locks"]),
         // The HTTP application: routes, authentication, validation, rendering. It sees the task
         // model only, never a database driver.
-        .target(name: "TodoAPI", dependencies: ["APITables", "TaskModel", "JSON", "JWT", "ASCII", "Clocks"]),
+        .target(name: "TodoAPI", dependencies: ["APITables", "TaskModel", "JSON", "JWT", "Crypto", "ASCII", "Clocks"]),
         // Configuration, commands and the worker pool: a library, so they are unit-tested;
         // the executable is only its entry point.
         // The one place that names both backends.
         .target(name: "TodoServer", dependencies: ["APITables", "FastCGI", "Dispatcher", "TodoAPI", "TaskModel", "SQLiteStorage",
-                                                   "PostgresStorage", "PostgreSQL", "JWT", "HTTPFetch", "JSON", "Clocks", "Metrics",
+                                                   "PostgresStorage", "PostgreSQL", "JWT", "Crypto", "HTTPFetch", "JSON", "Clocks", "Metrics",
                                                    "ASCII", "Locks", "CMalloc"]),
         .executableTarget(name: "todo-fcgi", dependencies: ["TodoServer"]),
-        .executableTarget(name: "todo-bench", dependencies: ["TodoAPI", "TaskModel", "SQLiteStorage", "JWT", "SQLite", "Clocks", "Metrics"]),
+        .executableTarget(name: "todo-bench", dependencies: ["TodoAPI", "TaskModel", "SQLiteStorage", "JWT", "Crypto", "SQLite", "Clocks", "Metrics"]),
 
         .testTarget(name: "ASCIITests", dependencies: ["ASCII"]),
         .testTarget(name: "CachingTests", dependencies: ["Caching"]),
@@ -76,13 +77,13 @@ let package = Package(
         .testTarget(name: "PostgreSQLTests", dependencies: ["PostgreSQL"]),
         .testTarget(name: "DispatcherTests", dependencies: ["Dispatcher", "Clocks", "Locks"]),
         .testTarget(name: "FastCGITests", dependencies: ["FastCGI"]),
-        .testTarget(name: "JWTTests", dependencies: ["JWT", "JSON", "HTTPFetch"]),
+        .testTarget(name: "JWTTests", dependencies: ["JWT", "Crypto", "JSON", "HTTPFetch"]),
         .testTarget(name: "TaskModelTests", dependencies: ["TaskModel", "JSON"]),
         // One suite every TaskStore passes: memory, SQLite, and PostgreSQL when TODO_TEST_POSTGRES names a server.
         .testTarget(name: "TaskStoreConformanceTests", dependencies: ["TaskModel", "MemoryStorage", "SQLiteStorage", "SQLite", "PostgresStorage", "PostgreSQL", "Locks", "Clocks"]),
         .testTarget(name: "SQLiteStorageTests", dependencies: ["SQLiteStorage", "TaskModel", "SQLite", "Locks", "Clocks"]),
-        .testTarget(name: "TodoAPITests", dependencies: ["APITables", "Metrics", "TodoAPI", "TaskModel", "MemoryStorage", "JWT", "JSON", "Clocks", "Locks"]),
-        .testTarget(name: "TodoServerTests", dependencies: ["TodoServer", "TodoAPI", "TaskModel", "SQLiteStorage", "PostgresStorage", "JWT", "Clocks", "FastCGI", "Locks"]),
+        .testTarget(name: "TodoAPITests", dependencies: ["APITables", "Metrics", "TodoAPI", "TaskModel", "MemoryStorage", "JWT", "Crypto", "JSON", "Clocks", "Locks"]),
+        .testTarget(name: "TodoServerTests", dependencies: ["TodoServer", "TodoAPI", "TaskModel", "SQLiteStorage", "PostgresStorage", "JWT", "Crypto", "Clocks", "FastCGI", "Locks"]),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -3,7 +3,6 @@
 public enum ErrorCode: String, CaseIterable, Sendable {
     case invalidJSON = "invalid_json"
     case validationError = "validation_error"
-    case unknownField = "unknown_field"
     case invalidQuery = "invalid_query"
     case invalidCursor = "invalid_cursor"
     case invalidIdempotencyKey = "invalid_idempotency_key"
@@ -31,7 +30,7 @@ public enum ErrorCode: String, CaseIterable, Sendable {
     /// The HTTP status this error is sent with.
     public var status: Int {
         switch self {
-        case .invalidJSON, .validationError, .unknownField, .invalidQuery, .invalidCursor, .invalidIdempotencyKey: return 400
+        case .invalidJSON, .validationError, .invalidQuery, .invalidCursor, .invalidIdempotencyKey: return 400
         case .missingToken, .invalidToken: return 401
         case .forbidden: return 403
         case .routeNotFound, .taskNotFound: return 404

@@ -1,8 +1,8 @@
 import CCrypto
-import JSON
 
 /// An Ed25519 private key, for `todo-fcgi keygen` / `token --key` and for tests: it lets a
-/// developer mint tokens shaped like Better Auth's without running Better Auth.
+/// developer mint tokens shaped like Better Auth's without running Better Auth (`signToken`,
+/// in JWT).
 /// Not Sendable: it owns an EVP_PKEY used for signing.
 public final class Ed25519SigningKey {
     private let key: OpaquePointer
@@ -64,15 +64,5 @@ public final class Ed25519SigningKey {
         }
         guard ok, length == 64 else { throw CryptoError.takingQueue("EVP_DigestSign(Ed25519)") }
         return signature
-    }
-
-    /// Signs a compact JWS with the header `{"alg":"EdDSA","kid":...}`, as Better Auth's JWT plugin does.
-    public func signToken(payloadJSON: [UInt8], keyID: String) throws(CryptoError) -> String {
-        var header = JSONWriter()
-        header.raw("{\"alg\":\"EdDSA\",\"kid\":")
-        header.string(keyID)
-        header.raw("}")
-        let signingInput = Base64URL.encode(header.bytes) + "." + Base64URL.encode(payloadJSON)
-        return signingInput + "." + Base64URL.encode(try sign(Array(signingInput.utf8)))
     }
 }

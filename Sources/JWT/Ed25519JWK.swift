@@ -1,3 +1,4 @@
+import Crypto
 import JSON
 
 /// An Ed25519 key pair as JWKs (RFC 8037): the private JWK `keygen` writes and `token --key`

@@ -1,3 +1,4 @@
+import Crypto
 import JSON
 
 /// Mints HS256 tokens, for `todo-fcgi token` and for tests.

@@ -1,3 +1,4 @@
+import Crypto
 import JSON
 
 /// Verifies JWTs (RFC 7519) the way RFC 8725 recommends: HS256 with the shared secret,

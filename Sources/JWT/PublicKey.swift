@@ -1,12 +1,10 @@
-import CCrypto
+import Crypto
 import JSON
 
-/// A public key from a JWK, ready to verify JWS signatures through OpenSSL's EVP API.
+/// A public key from a JWK, ready to verify JWS signatures (through `Crypto.EVPKey`).
 ///
-/// `@unchecked Sendable`: the EVP_PKEY is immutable after construction, and OpenSSL allows
-/// concurrent use of one key for verification as long as each call has its own EVP_MD_CTX,
-/// which `verify` creates.
-public final class PublicKey: @unchecked Sendable {
+/// Sendable: its key verifies from any thread (`EVPKey`), and nothing else changes.
+public final class PublicKey: Sendable {
     /// The key types this service accepts.
     public enum Kind: Sendable, Equatable {
         case ed25519
@@ -48,10 +46,13 @@ public final class PublicKey: @unchecked Sendable {
         switch (jwk["kty"]?.stringValue, jwk["crv"]?.stringValue) {
         case ("OKP", "Ed25519"):
             let x = try Self.member(jwk, "x", length: 32)
-            guard let raw = x.withUnsafeBufferPointer({ EVP_PKEY_new_raw_public_key(todo_evp_pkey_ed25519(), nil, $0.baseAddress, 32) }) else {
-                throw KeyError("invalid Ed25519 key: \(CryptoError.takingQueue("EVP_PKEY_new_raw_public_key"))")
+            let key: EVPKey
+            do {
+                key = try EVPKey.ed25519PublicKey(raw: x)
+            } catch {
+                throw KeyError("invalid Ed25519 key: \(error)")
             }
-            self.init(key: EVPKey(owning: raw), kind: .ed25519, pinnedAlgorithm: pinned)
+            self.init(key: key, kind: .ed25519, pinnedAlgorithm: pinned)
         case ("EC", "P-256"):
             self.init(key: try Self.ecKey(jwk, curve: "P-256", coordinateLength: 32), kind: .p256, pinnedAlgorithm: pinned)
         case ("EC", "P-521"):
@@ -108,33 +109,14 @@ public final class PublicKey: @unchecked Sendable {
         default:
             encoded = signature
         }
-        guard let context = EVP_MD_CTX_new() else { return false }
-        defer {
-            EVP_MD_CTX_free(context)
-            ERR_clear_error()
-        }
-        var keyContext: OpaquePointer?
-        let digest: OpaquePointer?
+        let digest: EVPKey.Digest
         switch algorithm {
-        case .eddsa: digest = nil
-        case .es512: digest = EVP_sha512()
-        default: digest = EVP_sha256()
+        case .eddsa: digest = .none
+        case .es512: digest = .sha512
+        default: digest = .sha256
         }
-        guard EVP_DigestVerifyInit(context, &keyContext, digest, nil, key.pointer) == 1 else { return false }
-        switch algorithm {
-        case .rs256:
-            guard EVP_PKEY_CTX_set_rsa_padding(keyContext, todo_rsa_pkcs1_padding()) == 1 else { return false }
-        case .ps256:
-            guard EVP_PKEY_CTX_set_rsa_padding(keyContext, todo_rsa_pss_padding()) == 1,
-                  EVP_PKEY_CTX_set_rsa_pss_saltlen(keyContext, todo_rsa_pss_saltlen_digest()) == 1 else { return false }
-        default:
-            break
-        }
-        let result = encoded.withUnsafeBufferPointer { sig in
-            EVP_DigestVerify(context, sig.baseAddress, sig.count,
-                             message.baseAddress?.assumingMemoryBound(to: UInt8.self), message.count)
-        }
-        return result == 1
+        let padding: EVPKey.RSAPadding? = algorithm == .rs256 ? .pkcs1 : algorithm == .ps256 ? .pss : nil
+        return key.verify(signature: encoded, message: message, digest: digest, padding: padding)
     }
 
     private static func member(_ jwk: [String: JSONValue], _ name: String, length: Int? = nil) throws(KeyError) -> [UInt8] {
@@ -149,68 +131,20 @@ public final class PublicKey: @unchecked Sendable {
 
     private static func ecKey(_ jwk: [String: JSONValue], curve: String, coordinateLength: Int) throws(KeyError) -> EVPKey {
         let point = [0x04] + (try member(jwk, "x", length: coordinateLength)) + (try member(jwk, "y", length: coordinateLength))
-        guard let context = EVP_PKEY_CTX_new_from_name(nil, "EC", nil) else { throw KeyError("no EC support in libcrypto") }
-        defer { EVP_PKEY_CTX_free(context) }
-        var key: OpaquePointer?
-        let ok = "group".withCString { groupName in
-            curve.withCString { curveName in
-                "pub".withCString { pubName in
-                    point.withUnsafeBufferPointer { pointBytes in
-                        var params = [
-                            OSSL_PARAM_construct_utf8_string(groupName, UnsafeMutablePointer(mutating: curveName), 0),
-                            OSSL_PARAM_construct_octet_string(pubName, UnsafeMutableRawPointer(mutating: pointBytes.baseAddress), pointBytes.count),
-                            OSSL_PARAM_construct_end(),
-                        ]
-                        return EVP_PKEY_fromdata_init(context) == 1
-                            && EVP_PKEY_fromdata(context, &key, todo_evp_pkey_public_key_selection(), &params) == 1
-                    }
-                }
-            }
+        do {
+            return try EVPKey.ecPublicKey(curve: curve, point: point)
+        } catch {
+            throw KeyError("invalid \(curve) point: \(error)")
         }
-        guard ok, let key else { throw KeyError("invalid \(curve) point: \(CryptoError.takingQueue("EVP_PKEY_fromdata"))") }
-        let owned = EVPKey(owning: key)
-        try requireValidPublicKey(owned, curve)
-        return owned
     }
 
     private static func rsaKey(_ jwk: [String: JSONValue]) throws(KeyError) -> EVPKey {
         let modulus = try member(jwk, "n")
         let exponent = try member(jwk, "e")
-        let n = modulus.withUnsafeBufferPointer { BN_bin2bn($0.baseAddress, Int32($0.count), nil) }
-        let e = exponent.withUnsafeBufferPointer { BN_bin2bn($0.baseAddress, Int32($0.count), nil) }
-        defer {
-            BN_free(n)
-            BN_free(e)
-        }
-        guard let n, let e, let builder = OSSL_PARAM_BLD_new() else { throw KeyError("invalid RSA parameters") }
-        defer { OSSL_PARAM_BLD_free(builder) }
-        // The builder and the params it makes keep pointers to the names, not copies:
-        // the names must outlive both, hence one scope around everything.
-        let key: EVPKey? = "n".withCString { nName in
-            "e".withCString { eName in
-                guard OSSL_PARAM_BLD_push_BN(builder, nName, n) == 1, OSSL_PARAM_BLD_push_BN(builder, eName, e) == 1,
-                      let params = OSSL_PARAM_BLD_to_param(builder) else { return nil }
-                defer { OSSL_PARAM_free(params) }
-                guard let context = EVP_PKEY_CTX_new_from_name(nil, "RSA", nil) else { return nil }
-                defer { EVP_PKEY_CTX_free(context) }
-                var key: OpaquePointer?
-                guard EVP_PKEY_fromdata_init(context) == 1,
-                      EVP_PKEY_fromdata(context, &key, todo_evp_pkey_public_key_selection(), params) == 1 else { return nil }
-                return key.map(EVPKey.init(owning:))
-            }
-        }
-        guard let key else { throw KeyError("invalid RSA key: \(CryptoError.takingQueue("EVP_PKEY_fromdata"))") }
-        try requireValidPublicKey(key, "RSA")
-        return key
-    }
-
-    /// Throws unless OpenSSL finds `key` a valid public key (an EC point on its curve, a sane RSA
-    /// modulus). The key stays owned by the caller either way.
-    private static func requireValidPublicKey(_ key: EVPKey, _ name: String) throws(KeyError) {
-        guard let context = EVP_PKEY_CTX_new_from_pkey(nil, key.pointer, nil) else { throw KeyError("out of memory") }
-        defer { EVP_PKEY_CTX_free(context) }
-        guard EVP_PKEY_public_check(context) == 1 else {
-            throw KeyError("invalid \(name) public key: \(CryptoError.takingQueue("EVP_PKEY_public_check"))")
+        do {
+            return try EVPKey.rsaPublicKey(modulus: modulus, exponent: exponent)
+        } catch {
+            throw KeyError("invalid RSA key: \(error)")
         }
     }
 }

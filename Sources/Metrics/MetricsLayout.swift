@@ -12,12 +12,10 @@ public enum MetricsLayout {
     public static let statuses = HTTPStatus.produced.map(\.status) + [0]
     /// Upper bounds of the request-duration histogram buckets, in seconds (then +Inf).
     public static let durationBuckets: [Double] = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10]
-    /// Why a token was refused: RFC 6750's error descriptions as the API names them.
-    public static let authFailureReasons = ["missing_token", "malformed", "unsupported_algorithm", "bad_signature",
-                                            "unknown_key_id", "expired", "not_yet_valid", "invalid_claim",
-                                            "issuer_mismatch", "audience_mismatch", "other"]
-    /// Kinds of storage failure (`StorageError.Kind`).
-    public static let storageErrorKinds = ["unavailable", "busy", "conflict", "incompatible", "internal"]
+    /// Why a token was refused (the table's labels, in its order).
+    public static let authFailureReasons = AuthFailureReason.allCases.map(\.rawValue)
+    /// Kinds of storage failure (the table's labels, in its order).
+    public static let storageErrorKinds = StorageFailureKind.allCases.map(\.rawValue)
 
     /// The index of `value` in `labels`, else the last (catch-all) index.
     static func index<T: Equatable>(of value: T, in labels: [T]) -> Int {

@@ -1,3 +1,4 @@
+import APITables
 import CAtomics
 
 /// One worker thread's counters in the metrics file; only that thread records into them.
@@ -21,14 +22,16 @@ public struct ThreadMetrics: @unchecked Sendable {
         todo_atomic_add(base + MetricsLayout.durationCountOffset + routeIndex, 1)
     }
 
-    /// Counts a refused token by reason (one of `MetricsLayout.authFailureReasons`).
-    public func recordAuthFailure(reason: String) {
-        todo_atomic_add(base + MetricsLayout.authFailuresOffset + MetricsLayout.index(of: reason, in: MetricsLayout.authFailureReasons), 1)
+    /// Counts a refused token by reason.
+    public func recordAuthFailure(reason: AuthFailureReason) {
+        let index = AuthFailureReason.allCases.firstIndex(of: reason)!  // every case is in allCases
+        todo_atomic_add(base + MetricsLayout.authFailuresOffset + index, 1)
     }
 
-    /// Counts a storage failure by kind (one of `MetricsLayout.storageErrorKinds`).
-    public func recordStorageError(kind: String) {
-        todo_atomic_add(base + MetricsLayout.storageErrorsOffset + MetricsLayout.index(of: kind, in: MetricsLayout.storageErrorKinds), 1)
+    /// Counts a storage failure by kind.
+    public func recordStorageError(kind: StorageFailureKind) {
+        let index = StorageFailureKind.allCases.firstIndex(of: kind)!  // every case is in allCases
+        todo_atomic_add(base + MetricsLayout.storageErrorsOffset + index, 1)
     }
 
     /// Counts a write the database committed.

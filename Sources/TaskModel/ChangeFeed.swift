@@ -1,5 +1,5 @@
 import ASCII
-import JWT
+import Crypto
 
 /// Whose changes a wake-up is about: the first 8 bytes of the SHA-256 of the user id. Never the
 /// id itself (it crosses processes and, on PostgreSQL, the server's notification channel); two

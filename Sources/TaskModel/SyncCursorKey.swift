@@ -1,5 +1,5 @@
 import ASCII
-import JWT
+import Crypto
 
 /// The database's sync cursor key (`todo_keys`): made once by `migrate`, shared by every worker
 /// of the database, carried by `copy`, and used by the application's `SyncCursor` to bind each
@@ -25,10 +25,4 @@ public enum SyncCursorKey {
         }
         return key
     }
-}
-
-/// How many list-query shapes a connection keeps prepared by default (`--statement-cache`).
-public enum ListStatementCache {
-    /// The default bound: every shape a front end commonly asks for, with room to spare.
-    public static let defaultShapes = 64
 }

@@ -80,7 +80,7 @@ public final class TodoApplication {
             reply.authFailureReason = error.authFailureReason
             response = error.response
         } catch let error as StorageError {
-            reply.storageFailure = "\(error.kind)"
+            reply.storageFailure = StorageFailureKind(error.kind)
             response = Self.apiError(for: error, log: log).response
         } catch {
             log("unexpected error: \(error)")
@@ -166,7 +166,7 @@ public final class TodoApplication {
         do {
             try store.checkHealth()
         } catch {
-            reply.storageFailure = "\(error.kind)"
+            reply.storageFailure = StorageFailureKind(error.kind)
             log("health check failed: \(error)")
             return APIError(.databaseUnavailable, detail: "The database is not usable.",
                             headers: [.init(name: "Retry-After", value: "5")]).response

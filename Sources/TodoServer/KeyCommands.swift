@@ -1,4 +1,5 @@
 import Clocks
+import Crypto
 import JSON
 import JWT
 import TodoAPI

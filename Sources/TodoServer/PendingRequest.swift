@@ -12,13 +12,13 @@ struct AnsweredRequest: Sendable {
     var began: UInt64
     var waitedNanoseconds: UInt64
 
-    /// Counts the request in `metrics` and writes its access-log line.
-    func record(status: Int, storageFailure: String?, metrics: ThreadMetrics?) {
+    /// Counts the request, answered with `status`, in `metrics` and writes its access-log line.
+    func record(status: Int, metrics: ThreadMetrics?) {
         let elapsedNanoseconds = MonotonicClock.nanoseconds() - began
         if let metrics {
             metrics.recordRequest(route: reply.routeTemplate, method: method, status: status, seconds: Double(elapsedNanoseconds) / 1e9)
             if let reason = reply.authFailureReason { metrics.recordAuthFailure(reason: reason) }
-            if let kind = storageFailure { metrics.recordStorageError(kind: kind) }
+            if let kind = reply.storageFailure { metrics.recordStorageError(kind: kind) }
             if reply.committedWrite, (200..<300).contains(status) { metrics.recordCommittedWrite() }
         }
         if Log.enabled(.info) {

@@ -137,7 +137,7 @@ extension WorkerPool {
                 Log.error("flushing the WAL failed: \(pending.answered.method) \(route) answered 503 "
                     + "(what it wrote or read is committed, not known durable) id=\(pending.answered.requestID ?? "-")")
                 settled.reply.response = failure
-                settled.reply.storageFailure = "unavailable"
+                settled.reply.storageFailure = .unavailable
             }
             let kept = end(settled, metrics: metrics)
             parkedRequests.subtract(1, ordering: .relaxed)
@@ -187,7 +187,7 @@ extension WorkerPool {
         let reply = pending.reply
         guard !clientGone else {
             pending.connection.abandon()
-            pending.answered.record(status: 499, storageFailure: nil, metrics: metrics)
+            pending.answered.record(status: 499, metrics: metrics)
             return nil
         }
         if reply.committedWrite, (200..<300).contains(reply.response.status), let user = reply.user {
@@ -195,7 +195,7 @@ extension WorkerPool {
         }
         // A client that went away as the answer came fails the write: nothing is left to tell it.
         let kept = pending.connection.respond([reply.response.cgiHeader(), reply.response.body])
-        pending.answered.record(status: reply.response.status, storageFailure: reply.storageFailure, metrics: metrics)
+        pending.answered.record(status: reply.response.status, metrics: metrics)
         return kept
     }
 }

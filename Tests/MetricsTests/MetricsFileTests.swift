@@ -39,8 +39,8 @@ struct MetricsFileTests {
         a.recordRequest(route: "/api/{user_id}/tasks", method: "POST", status: 201, seconds: 0.003)
         b.recordRequest(route: "/api/{user_id}/tasks", method: "POST", status: 201, seconds: 20)
         b.recordRequest(route: nil, method: "BREW", status: 418, seconds: 0.001)
-        b.recordAuthFailure(reason: "expired")
-        b.recordStorageError(kind: "busy")
+        b.recordAuthFailure(reason: .expired)
+        b.recordStorageError(kind: .busy)
         a.recordCommittedWrite()
         for snapshot in [first.snapshot(), second.snapshot()] {
             #expect(snapshot.requests(route: "/api/{user_id}/tasks", method: "POST", status: 201) == 3)
@@ -209,7 +209,7 @@ struct PrometheusTextTests {
         let thread = try file.claimThreadSlot()
         thread.recordRequest(route: "/health", method: "GET", status: 200, seconds: 0.0007)
         thread.recordRequest(route: "/health", method: "GET", status: 200, seconds: 0.3)
-        thread.recordAuthFailure(reason: "bad_signature")
+        thread.recordAuthFailure(reason: .badSignature)
         var sample = ProcessMetrics.Sample()
         sample.threads = 8
         sample.startTime = 1_800_000_000

@@ -1,3 +1,5 @@
+import APITables
+import JWT
 import Testing
 import TaskModel
 @testable import TodoAPI
@@ -30,11 +32,11 @@ struct MetricsRouteTests {
     @Test func repliesNameTheAuthFailureReason() throws {
         let h = try Harness()
         _ = try h.send("GET", "/api/alice/tasks")
-        #expect(h.lastReply?.authFailureReason == "missing_token")
+        #expect(h.lastReply?.authFailureReason == .missingToken)
         _ = try h.send("GET", "/api/alice/tasks", authorization: "Bearer not-a-jwt")
-        #expect(h.lastReply?.authFailureReason == "malformed")
+        #expect(h.lastReply?.authFailureReason == .malformed)
         _ = try h.send("GET", "/api/alice/tasks", authorization: "Bearer " + (try h.token("alice", lifetime: -600)))
-        #expect(h.lastReply?.authFailureReason == "expired")
+        #expect(h.lastReply?.authFailureReason == .expired)
         _ = try h.send("GET", "/api/alice/tasks", as: "alice")
         #expect(h.lastReply?.authFailureReason == nil)
         #expect(h.lastReply?.authenticatedUser == "alice")
@@ -76,5 +78,21 @@ struct MetricsRouteTests {
         #expect(h.lastReply?.committedChange == .updated)
         _ = try h.send("PATCH", "/api/alice/tasks/\(id)/complete", as: "alice")
         #expect(h.lastReply?.committedChange == .updated)
+    }
+
+    /// The metrics' labels are one table (APITables): each token rejection has its own reason
+    /// (only an internal failure is "other"), and each storage failure kind its own label of the
+    /// same name. Before, the labels were spelled again in four places, and a spelling that
+    /// drifted fell silently into the catch-all.
+    @Test func everyRejectionAndStorageFailureHasItsOwnLabel() {
+        let kinds: [JWTError.Kind] = [.malformed, .unsupportedAlgorithm, .badSignature, .unknownKey, .expired, .notYetValid,
+                                      .invalidClaim, .issuerMismatch, .audienceMismatch, .internalFailure]
+        let reasons = kinds.map(Authenticator.label)
+        #expect(Set(reasons).count == kinds.count)
+        #expect(reasons.filter { $0 == .other } == [Authenticator.label(.internalFailure)])
+        #expect(Set(reasons + [.missingToken]) == Set(AuthFailureReason.allCases))
+        let storageKinds: [StorageError.Kind] = [.unavailable, .busy, .conflict, .incompatible, .internal]
+        #expect(storageKinds.map { StorageFailureKind($0).rawValue } == storageKinds.map { "\($0)" })
+        #expect(Set(storageKinds.map(StorageFailureKind.init)) == Set(StorageFailureKind.allCases))
     }
 }

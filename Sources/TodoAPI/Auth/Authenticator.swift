@@ -1,4 +1,6 @@
+import APITables
 import Clocks
+import Crypto
 import JWT
 import TaskModel
 
@@ -59,19 +61,19 @@ public final class Authenticator {
         }
     }
 
-    /// The name metrics give a rejection.
-    static func label(_ kind: JWTError.Kind) -> String {
+    /// The reason metrics give a rejection.
+    static func label(_ kind: JWTError.Kind) -> AuthFailureReason {
         switch kind {
-        case .malformed: return "malformed"
-        case .unsupportedAlgorithm: return "unsupported_algorithm"
-        case .badSignature: return "bad_signature"
-        case .unknownKey: return "unknown_key_id"
-        case .expired: return "expired"
-        case .notYetValid: return "not_yet_valid"
-        case .invalidClaim: return "invalid_claim"
-        case .issuerMismatch: return "issuer_mismatch"
-        case .audienceMismatch: return "audience_mismatch"
-        case .internalFailure: return "other"
+        case .malformed: return .malformed
+        case .unsupportedAlgorithm: return .unsupportedAlgorithm
+        case .badSignature: return .badSignature
+        case .unknownKey: return .unknownKeyID
+        case .expired: return .expired
+        case .notYetValid: return .notYetValid
+        case .invalidClaim: return .invalidClaim
+        case .issuerMismatch: return .issuerMismatch
+        case .audienceMismatch: return .audienceMismatch
+        case .internalFailure: return .other
         }
     }
 

@@ -14,7 +14,7 @@ public struct APIError: Error, Sendable, Equatable {
     /// Extra response headers (`Allow`, `WWW-Authenticate`, `Retry-After`).
     public var headers: [Header] = []
     /// For a refused token, why, as the metrics name it (`missing_token`, `expired`, …).
-    public var authFailureReason: String?
+    public var authFailureReason: AuthFailureReason?
 
     /// A response header carried by an error.
     public struct Header: Sendable, Equatable {
@@ -72,10 +72,6 @@ extension APIError {
         APIError(.validationError, detail: detail)
     }
 
-    static func unknownField(_ name: String) -> APIError {
-        APIError(.unknownField, detail: "Unknown field \"\(name.abbreviatedForMessage)\".")
-    }
-
     static func invalidQuery(_ detail: String) -> APIError {
         APIError(.invalidQuery, detail: detail)
     }
@@ -83,11 +79,11 @@ extension APIError {
     static let missingToken: APIError = {
         var error = APIError(.missingToken, detail: "A bearer token is required (Authorization: Bearer <JWT>).",
                              headers: [Header(name: "WWW-Authenticate", value: "Bearer")])
-        error.authFailureReason = "missing_token"
+        error.authFailureReason = .missingToken
         return error
     }()
 
-    static func invalidToken(_ reason: String, label: String) -> APIError {
+    static func invalidToken(_ reason: String, label: AuthFailureReason) -> APIError {
         var error = APIError(.invalidToken, detail: "Invalid token: \(reason).",
                              headers: [Header(name: "WWW-Authenticate",
                                               value: "Bearer error=\"invalid_token\", error_description=\"\(headerSafe(reason))\"")])

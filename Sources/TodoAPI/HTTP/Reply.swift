@@ -1,3 +1,4 @@
+import APITables
 import TaskModel
 
 /// What answering one request produced: the response to send, and what the access log (and
@@ -11,10 +12,10 @@ public struct Reply: Sendable {
     public var authenticatedUser: String? { user?.id }
     /// The authenticated user, when the request got that far.
     public var user: AuthenticatedUser?
-    /// Why the token was refused (`missing_token`, `expired`, …), when it was.
-    public var authFailureReason: String?
-    /// The kind of storage failure the request met, if any (`StorageError.Kind`'s name).
-    public var storageFailure: String?
+    /// Why the token was refused, when it was.
+    public var authFailureReason: AuthFailureReason?
+    /// The kind of storage failure the request met, if any.
+    public var storageFailure: StorageFailureKind?
     /// What the request changed in the store, as the store's outcome says (never inferred from
     /// the method or the status): nil for a read, a refusal, a replayed create or a merge that
     /// changed nothing. Set only once the store has committed the write.
@@ -63,4 +64,17 @@ public struct ChangeWait: Sendable, Equatable {
     public var marker: UInt64
     /// How long to wait at most, in seconds.
     public var seconds: Int
+}
+
+extension StorageFailureKind {
+    /// The metrics' label of a storage failure of `kind`: one for one.
+    init(_ kind: StorageError.Kind) {
+        switch kind {
+        case .unavailable: self = .unavailable
+        case .busy: self = .busy
+        case .conflict: self = .conflict
+        case .incompatible: self = .incompatible
+        case .internal: self = .internal
+        }
+    }
 }

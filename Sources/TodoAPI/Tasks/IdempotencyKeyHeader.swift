@@ -1,5 +1,5 @@
 import ASCII
-import JWT
+import Crypto
 import TaskModel
 
 /// The `Idempotency-Key` header of a create.

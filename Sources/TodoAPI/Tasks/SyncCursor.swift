@@ -1,4 +1,5 @@
 import ASCII
+import Crypto
 import JWT
 import TaskModel
 
