@@ -44,7 +44,7 @@ let package = Package(
         .target(name: "SQLite", dependencies: ["CSQLite", "Caching"]),
         .target(name: "PostgreSQL", dependencies: ["CPostgres", "ASCII", "Caching"]),
         .target(name: "JSON", dependencies: ["ASCII"]),
-        .target(name: "Crypto", dependencies: ["CCrypto"]),
+        .target(name: "Crypto", dependencies: ["CCrypto", "ASCII"]),
         .target(name: "JWT", dependencies: ["Crypto", "JSON", "ASCII", "Locks"]),
         .target(name: "HTTPFetch", dependencies: ["CCurl", "ASCII"]),
         // The task model: tasks, their rules, the list query, sync pages, the column table and
@@ -62,7 +62,10 @@ let package = Package(
         // Configuration, commands and the worker pool: a library, so they are unit-tested;
         // the executable is only its entry point.
         // The one place that names both backends.
-        .target(name: "TodoServer", dependencies: ["APITables", "FastCGI", "Dispatcher", "TodoAPI", "TaskModel", "SQLiteStorage",
+        // The serving runtime: the worker pool, how each request ends, the wait room, the log.
+        .target(name: "Serving", dependencies: ["APITables", "FastCGI", "Dispatcher", "TodoAPI", "TaskModel", "JWT", "Clocks",
+                                                "Metrics", "Locks", "CMalloc"]),
+        .target(name: "TodoServer", dependencies: ["Serving", "APITables", "FastCGI", "Dispatcher", "TodoAPI", "TaskModel", "SQLiteStorage",
                                                    "PostgresStorage", "PostgreSQL", "JWT", "Crypto", "HTTPFetch", "JSON", "Clocks", "Metrics",
                                                    "ASCII", "Locks", "CMalloc"]),
         .executableTarget(name: "todo-fcgi", dependencies: ["TodoServer"]),
@@ -83,7 +86,8 @@ let package = Package(
         .testTarget(name: "TaskStoreConformanceTests", dependencies: ["TaskModel", "MemoryStorage", "SQLiteStorage", "SQLite", "PostgresStorage", "PostgreSQL", "Locks", "Clocks"]),
         .testTarget(name: "SQLiteStorageTests", dependencies: ["SQLiteStorage", "TaskModel", "SQLite", "Locks", "Clocks"]),
         .testTarget(name: "TodoAPITests", dependencies: ["APITables", "Metrics", "TodoAPI", "TaskModel", "MemoryStorage", "JWT", "Crypto", "JSON", "Clocks", "Locks"]),
-        .testTarget(name: "TodoServerTests", dependencies: ["TodoServer", "TodoAPI", "TaskModel", "SQLiteStorage", "PostgresStorage", "JWT", "Crypto", "Clocks", "FastCGI", "Locks"]),
+        .testTarget(name: "ServingTests", dependencies: ["Serving", "TodoAPI", "TaskModel", "Clocks", "FastCGI", "Locks"]),
+        .testTarget(name: "TodoServerTests", dependencies: ["TodoServer", "Serving", "TodoAPI", "TaskModel", "SQLiteStorage", "PostgresStorage", "JWT", "Crypto", "Clocks", "FastCGI", "Locks"]),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -6,6 +6,7 @@ import TodoAPI
 
 #if canImport(Glibc)
 import Glibc
+import Serving
 #endif
 
 /// `todo-fcgi serve`: the worker pool.
@@ -42,7 +43,7 @@ enum ServeCommand {
                 ? " (--max-waiters \(configuration.maximumWaiters) capped: \(configuration.connectionsKeptFromWaiters) of "
                     + "\(configuration.dispatcher.maximumConnections) connections stay for requests that do not wait)" : ""))
         raiseDescriptorLimit(toServe: configuration.dispatcher.maximumConnections)
-        return try WorkerPool(configuration: configuration, socket: socket).run {
+        return try WorkerPool(configuration: configuration, socket: socket, buildVersion: TodoCommandLine.version).run {
             do {
                 let fresh = try settings.jwtConfiguration()
                 if !loadKeys(fresh), let previous = current.keys as? JWKSKeyStore, let store = fresh.keys as? JWKSKeyStore {

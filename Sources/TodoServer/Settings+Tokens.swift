@@ -5,6 +5,7 @@ import TodoAPI
 
 #if canImport(Glibc)
 import Glibc
+import Serving
 #endif
 
 extension Settings {

@@ -1,5 +1,6 @@
 import APITables
 import HTTPFetch
+import Serving
 import TodoAPI
 
 /// The `todo-fcgi` command line: picks the command, runs it, and turns every failure into one

@@ -13,8 +13,8 @@ struct ProcessResources {
     static func current(databaseFile: String?) -> ProcessResources {
         var resources = ProcessResources()
         // /proc/self/statm: "size resident shared ..." in pages.
-        let fields = (try? Settings.readFile("/proc/self/statm", limit: 256)).map { String(decoding: $0, as: UTF8.self).split(separator: " ") }
-        if let fields, fields.count >= 2, let pages = UInt64(fields[1]) {
+        let fields = Self.readSmallFile("/proc/self/statm").split(separator: " ")
+        if fields.count >= 2, let pages = UInt64(fields[1]) {
             resources.residentBytes = pages * UInt64(sysconf(Int32(_SC_PAGESIZE)))
         }
         if let directory = opendir("/proc/self/fd") {
@@ -30,5 +30,15 @@ struct ProcessResources {
         if stat(database, &status) == 0 { resources.databaseBytes = UInt64(status.st_size) }
         if stat(database + "-wal", &status) == 0 { resources.walBytes = UInt64(status.st_size) }
         return resources
+    }
+
+    /// The start of a small file under /proc (at most 255 bytes); "" when it cannot be read.
+    private static func readSmallFile(_ path: String) -> String {
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { return "" }
+        defer { close(fd) }
+        var buffer = [UInt8](repeating: 0, count: 256)
+        let count = read(fd, &buffer, 255)
+        return count > 0 ? String(decoding: buffer[..<count], as: UTF8.self) : ""
     }
 }

@@ -10,10 +10,11 @@ import Glibc
 /// `notice` (syslog's "normal but significant") carries the lifecycle lines — serving, keys
 /// loaded, SIGHUP, shutting down, stopped — so `notice` is the quiet level that still shows
 /// what the service is doing, without the one `info` line per request.
-enum LogLevel: Int, CaseIterable {
+public enum LogLevel: Int, CaseIterable, Sendable {
     case error = 0, warn, notice, info, debug
 
-    init?(name: String) {
+    /// The level named `name` (error, warn, notice, info, debug; any case).
+    public init?(name: String) {
         guard let level = LogLevel.allCases.first(where: { "\($0)" == name.lowercased() }) else { return nil }
         self = level
     }
@@ -27,7 +28,7 @@ enum LogLevel: Int, CaseIterable {
 /// tick, any other line, and shutdown flush them), so the request path makes no system call for
 /// its log line. A line therefore reaches the journal up to half a second late under a steady
 /// trickle, and a `kill -9` loses the lines not yet written (never more than one batch).
-enum Log {
+public enum Log {
     private static let threshold = Atomic<Int>(LogLevel.info.rawValue)
     /// This process's id, read once: the service never forks after starting.
     private static let processID = getpid()
@@ -40,18 +41,18 @@ enum Log {
     static let accessBatchBytes = 8192
 
     /// The level below which lines are dropped; changed at start-up and on SIGHUP.
-    static var level: LogLevel {
+    public static var level: LogLevel {
         get { LogLevel(rawValue: threshold.load(ordering: .relaxed)) ?? .info }
         set { threshold.store(newValue.rawValue, ordering: .relaxed) }
     }
 
     /// Whether lines of `level` are written.
-    static func enabled(_ level: LogLevel) -> Bool {
+    public static func enabled(_ level: LogLevel) -> Bool {
         level.rawValue <= threshold.load(ordering: .relaxed)
     }
 
     /// Writes `message` at `level`, after the access lines gathered before it.
-    @Sendable static func write(_ level: LogLevel, _ message: String) {
+    @Sendable public static func write(_ level: LogLevel, _ message: String) {
         guard enabled(level) else { return }
         writing.withLock { writes in
             writeAll(takeAccessLines())
@@ -62,7 +63,7 @@ enum Log {
     }
 
     /// Gathers an `info` access-log line for `message`; written with the next batch.
-    static func access(_ message: String) {
+    public static func access(_ message: String) {
         guard enabled(.info) else { return }
         var line = prefix(.info) + message + "\n"
         let full = line.withUTF8 { bytes in
@@ -75,7 +76,7 @@ enum Log {
     }
 
     /// Writes the access-log lines gathered so far.
-    static func flushAccessLines() {
+    public static func flushAccessLines() {
         writing.withLock { writes in
             writeAll(takeAccessLines())
             writes &+= 1
@@ -119,17 +120,17 @@ enum Log {
     }
 
     /// An error line: always written.
-    @Sendable static func error(_ message: String) {
+    @Sendable public static func error(_ message: String) {
         write(.error, message)
     }
 
     /// A lifecycle line (start, reload, stop).
-    @Sendable static func notice(_ message: String) {
+    @Sendable public static func notice(_ message: String) {
         write(.notice, message)
     }
 
     /// An informational line.
-    @Sendable static func info(_ message: String) {
+    @Sendable public static func info(_ message: String) {
         write(.info, message)
     }
 }

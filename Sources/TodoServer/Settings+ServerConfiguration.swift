@@ -3,41 +3,9 @@ import JWT
 import PostgreSQL
 import PostgresStorage
 import SQLiteStorage
+import Serving
 import TaskModel
 import TodoAPI
-
-/// Everything `serve` needs, from flags first and the environment second.
-struct ServerConfiguration: Sendable {
-    /// Where to listen: nil means the socket inherited on fd 0.
-    var listenAddress: String?
-    var backlog: Int32
-    var threads: Int
-    /// Where the tasks are; shared by the threads of the process.
-    var backend: any TaskBackend
-    var jwt: JWTConfiguration
-    var cors: CORSPolicy
-    var logLevel: LogLevel
-    /// Connection limits, the queue timeout and the TCP peer allow-list.
-    var dispatcher: DispatcherSettings
-    /// The shared metrics file; nil when metrics are off.
-    var metricsPath: String?
-    /// Live-sync requests waiting at once, at most (`--max-waiters`).
-    var maximumWaiters: Int
-    /// Live-sync requests of one user waiting at once, at most (`--max-waits-per-user`).
-    var maximumWaitsPerUser: Int
-
-    /// Connections the wait room always leaves to requests that do not wait: a quarter of
-    /// `--max-connections`, and at least two per thread.
-    var connectionsKeptFromWaiters: Int {
-        max(dispatcher.maximumConnections / 4, 2 * threads)
-    }
-
-    /// The room's size: `--max-waiters`, capped so that waiting requests (each holds its
-    /// connection) can never take the connections plain requests need; 0 answers every wait at once.
-    var waitRoomCapacity: Int {
-        max(0, min(maximumWaiters, dispatcher.maximumConnections - connectionsKeptFromWaiters))
-    }
-}
 
 extension Settings {
     /// The whole configuration of `serve` (and `check`), every setting validated.

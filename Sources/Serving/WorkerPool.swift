@@ -17,7 +17,7 @@ import Glibc
 /// idle connection; each worker has its own FastCGI request slot, task store (its own database
 /// connection, made by the backend) and application, and loops: take a connection with a
 /// request ready → answer → hand it back.
-final class WorkerPool: Sendable {
+public final class WorkerPool: Sendable {
     /// How long shutdown leaves idle kept-alive connections to nginx before closing them itself.
     /// nginx closes idle ones on its own (`keepalive_timeout 4s` in our upstream blocks), and
     /// only a close by nginx is free of the race with a request it has just sent (which nginx
@@ -25,6 +25,8 @@ final class WorkerPool: Sendable {
     static let keptConnectionGrace: Double = 5
 
     let configuration: ServerConfiguration
+    /// The build's version, for `/metrics`' `todo_build_info`.
+    let buildVersion: String
     let dispatcher: ConnectionDispatcher
     /// The token settings in force; replaced on SIGHUP. Workers compare `generation`
     /// (one atomic load per request) and rebuild their authenticator when it moved.
@@ -50,8 +52,11 @@ final class WorkerPool: Sendable {
     /// (`--max-waiters 0`, or no change feed).
     let room: ChangeWaitRoom?
 
-    init(configuration: ServerConfiguration, socket: Int32) throws {
+    /// A pool serving `socket` (a listening socket) as `configuration` says: its dispatcher, its
+    /// metrics slot and its wait room are made now; its threads start with `run`.
+    public init(configuration: ServerConfiguration, socket: Int32, buildVersion: String) throws {
         self.configuration = configuration
+        self.buildVersion = buildVersion
         self.jwt = Locked(configuration.jwt)
         // The database file's watch is drained by the dispatcher, ahead of the requests sent after
         // what it heard: stores made from now on skip their per-operation `stat`.
@@ -95,7 +100,7 @@ final class WorkerPool: Sendable {
     /// returns 0. On SIGHUP it calls `reload` and, when that succeeds, switches every thread to the
     /// new token settings. Returns 1 at once if a worker thread cannot start (so a supervisor
     /// restarts the service rather than leave a socket nobody serves), or if the dispatcher fails.
-    func run(reload: () -> JWTConfiguration?) -> Int32 {
+    public func run(reload: () -> JWTConfiguration?) -> Int32 {
         let dispatcherThread = WorkerThread { [self] in
             do {
                 try dispatcher.run()
@@ -231,7 +236,7 @@ final class WorkerPool: Sendable {
     /// `/metrics`: this process's gauges freshly published, then every process's summed.
     func renderMetrics() -> (contentType: String, body: [UInt8]) {
         publishProcessMetrics()
-        let text = metricsFile?.snapshot().prometheusText(version: TodoCommandLine.version) ?? ""
+        let text = metricsFile?.snapshot().prometheusText(version: buildVersion) ?? ""
         return (MetricsSnapshot.contentType, Array(text.utf8))
     }
 }

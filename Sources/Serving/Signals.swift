@@ -6,9 +6,9 @@ import Glibc
 /// synchronously by the main thread with `sigwait`, so no work happens in a handler and no
 /// system call of a worker is ever interrupted (a signal arriving while libfcgi reads a request
 /// could otherwise cut it short).
-enum Signals {
+public enum Signals {
     /// Blocks TERM, INT and HUP; threads created afterwards inherit the mask.
-    static func blockProcessSignals() {
+    public static func blockProcessSignals() {
         var set = processSignalSet()
         pthread_sigmask(SIG_BLOCK, &set, nil)
         // A client that goes away must not kill the process; writes then fail with EPIPE.
@@ -16,7 +16,7 @@ enum Signals {
     }
 
     /// Waits for TERM, INT or HUP and returns which arrived.
-    static func waitForProcessSignal() -> Int32 {
+    public static func waitForProcessSignal() -> Int32 {
         var set = processSignalSet()
         var received: Int32 = 0
         while sigwait(&set, &received) != 0 {}

@@ -4,7 +4,7 @@ import Locks
 import TaskModel
 import Testing
 @testable import TodoAPI
-@testable import TodoServer
+@testable import Serving
 
 #if canImport(Glibc)
 import Glibc
