@@ -28,8 +28,12 @@ public final class MemoryTaskBackend: TaskBackend {
     public var databaseFile: String? { nil }
     public var storesNUL: Bool { true }
 
-    /// Counts one committed transaction.
-    func countCommit() { committed.add(1, ordering: .relaxed) }
+    /// Counts one committed write that changed `userID`'s tasks and announces it to live sync
+    /// (memory is durable as soon as it is written).
+    func recordChange(of userID: String) {
+        committed.add(1, ordering: .relaxed)
+        feed.publish(ChangeKey(userID: userID))
+    }
 
     @discardableResult
     public func migrate(progress: (Int, Int) -> Void) throws(StorageError) -> Int64 { 1 }

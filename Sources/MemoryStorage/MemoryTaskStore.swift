@@ -31,7 +31,7 @@ final class MemoryTaskStore: TaskStore {
             }
             return .created(created)
         }
-        if case .created = outcome { backend.countCommit() }
+        if outcome.changedTasks { backend.recordChange(of: userID) }
         return outcome
     }
 
@@ -67,7 +67,7 @@ final class MemoryTaskStore: TaskStore {
                 return .updated(updated)
             }
         }
-        if case .updated = outcome { backend.countCommit() }
+        if outcome.changedTasks { backend.recordChange(of: userID) }
         return outcome
     }
 
@@ -86,7 +86,7 @@ final class MemoryTaskStore: TaskStore {
             }
             return .deleted
         }
-        if outcome == .deleted { backend.countCommit() }
+        if outcome.changedTasks { backend.recordChange(of: userID) }
         return outcome
     }
 

@@ -292,15 +292,21 @@ final class GroupCommit: @unchecked Sendable {
 }
 
 /// The durability of a store's writes up to group `sequence`: what a parked request waits for.
+/// Once durable, the changes they made are announced to live sync (`feed`), before the request
+/// is answered; if the flush fails, they never are.
 struct GroupDurabilityWait: DurabilityWait {
     let committer: GroupCommit
     let sequence: Int
     let health: WriteHealth
+    /// Whose tasks the writes changed.
+    let changes: [ChangeKey]
+    let feed: (any ChangeFeed)?
 
     func whenDurable(_ body: @escaping @Sendable (Bool) -> Void) {
-        committer.whenDurable(sequence) { [health] durable in
+        committer.whenDurable(sequence) { [health, changes, feed] durable in
             // A failed flush is a failed write for `/health`, as when the writer waited for it.
             if !durable { health.record(writeSucceeded: false) }
+            if durable, let feed { changes.forEach(feed.publish) }
             body(durable)
         }
     }

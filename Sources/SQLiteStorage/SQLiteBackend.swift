@@ -16,6 +16,9 @@ public struct SQLiteBackend: TaskBackend {
     private let checkpointer: SharedCheckpointer
     /// The watch of `watchFileReplacement()`, shared by the stores made after it started.
     private let fileWatch = Locked<DatabaseFileWatch?>(nil)
+    /// Live sync's feed, made on first use and shared by the process's stores (which announce
+    /// their durable changes to it) and its waiters.
+    private let changeFeed = Locked<SharedChangeFeed?>(nil)
 
     /// The database at `options.path`.
     public init(options: TaskDatabase.Options, health: WriteHealth = WriteHealth()) {
@@ -61,7 +64,19 @@ public struct SQLiteBackend: TaskBackend {
 
     /// The shared page beside the database file (`SharedChangeFeed`).
     public func makeChangeFeed() throws(StorageError) -> any ChangeFeed {
-        try SharedChangeFeed(databasePath: options.path)
+        try sharedChangeFeed()
+    }
+
+    /// The process's feed, made (and its file mapped) on first use.
+    private func sharedChangeFeed() throws(StorageError) -> SharedChangeFeed {
+        try changeFeed.withLock { feed -> Result<SharedChangeFeed, StorageError> in
+            if let feed { return .success(feed) }
+            return Result { () throws(StorageError) in try SharedChangeFeed(databasePath: options.path) }
+                .map { made in
+                    feed = made
+                    return made
+                }
+        }.get()
     }
 
     public func makeStore() throws(StorageError) -> any TaskStore {
@@ -76,8 +91,10 @@ public struct SQLiteBackend: TaskBackend {
         try Self.mapped { () throws(SQLiteError) in
             try connection.execute("PRAGMA wal_autocheckpoint = \(WALCheckpointer.backstopPages)")
         }
+        // Without a feed (its file cannot be made), writes are not announced; waits end at their deadline.
         return SQLiteTaskStore(connection: connection, committer: committer, health: health, file: file,
-                               listStatementCacheSize: options.listStatementCacheSize, checkpointer: checkpointer.acquire())
+                               listStatementCacheSize: options.listStatementCacheSize, checkpointer: checkpointer.acquire(),
+                               changeFeed: try? sharedChangeFeed())
     }
 
     public func check() throws(StorageError) -> String {

@@ -21,6 +21,10 @@ public final class SQLiteTaskStore: TaskStore {
     private var defersDurability = false
     /// The highest group committed by this store's writes since `takeDurabilityWait()`.
     private var pendingSequence: Int?
+    /// Whose tasks those writes changed: announced to `changeFeed` once durable.
+    private var pendingChanges: [ChangeKey] = []
+    /// Where durable changes are announced (live sync); nil: not announced.
+    private let changeFeed: (any ChangeFeed)?
     /// The list statements of the shapes used most recently: bounded, since a client can ask for
     /// any of some 300,000 shapes, and each prepared pair holds memory for the connection's life.
     private var listStatementCache: BoundedCache<TaskListQuery.Shape, (page: SQLiteStatement, count: SQLiteStatement)>
@@ -32,8 +36,9 @@ public final class SQLiteTaskStore: TaskStore {
     /// the one open.
     init(connection: SQLiteConnection, committer: GroupCommit = GroupCommit(), health: WriteHealth = WriteHealth(),
          file: DatabaseFile? = nil, listStatementCacheSize: Int = ListStatementCache.defaultShapes,
-         checkpointer: WALCheckpointer? = nil) {
+         checkpointer: WALCheckpointer? = nil, changeFeed: (any ChangeFeed)? = nil) {
         self.connection = connection
+        self.changeFeed = changeFeed
         self.checkpointer = checkpointer
         self.listStatementCache = BoundedCache(capacity: listStatementCacheSize)
         self.committer = committer
@@ -97,7 +102,20 @@ public final class SQLiteTaskStore: TaskStore {
     public func takeDurabilityWait() -> (any DurabilityWait)? {
         guard let sequence = pendingSequence else { return nil }
         pendingSequence = nil
-        return GroupDurabilityWait(committer: committer, sequence: sequence, health: health)
+        defer { pendingChanges.removeAll() }
+        return GroupDurabilityWait(committer: committer, sequence: sequence, health: health, changes: pendingChanges, feed: changeFeed)
+    }
+
+    /// A write of `userID`'s that changed their tasks: announced now if it is durable already,
+    /// else with its durability wait.
+    private func changed(_ userID: String) {
+        guard let changeFeed else { return }
+        let key = ChangeKey(userID: userID)
+        if defersDurability {
+            pendingChanges.append(key)
+        } else {
+            changeFeed.publish(key)
+        }
     }
 
     public func create(userID: String, state: TaskState, now: Int64, idempotency: IdempotencyKey?,
@@ -148,6 +166,7 @@ public final class SQLiteTaskStore: TaskStore {
             }
             return .created(created)
         }
+        if outcome.changedTasks { changed(userID) }
         return outcome
     }
 
@@ -304,6 +323,7 @@ public final class SQLiteTaskStore: TaskStore {
                 return .updated(updated)
             }
         }
+        if outcome.changedTasks { changed(userID) }
         return outcome
     }
 
@@ -351,6 +371,7 @@ public final class SQLiteTaskStore: TaskStore {
             try Self.purgeTombstones(userID: userID, before: now - SyncPage.tombstoneRetentionMilliseconds, on: connection)
             return .deleted
         }
+        if outcome.changedTasks { changed(userID) }
         return outcome
     }
 

@@ -181,17 +181,14 @@ extension WorkerPool {
 
     /// The one tail of every request, whichever way it ended: its reply's response written as
     /// the answer (or, its client gone, nothing: 499, nginx's own code for that), counted and
-    /// logged, and its committed change announced to live sync. Returns the connection to hand
-    /// back to the dispatcher; nil when it was closed (the peer asked, or went away).
+    /// logged. Returns the connection to hand back to the dispatcher; nil when it was closed (the
+    /// peer asked, or went away). Live sync heard of its change from the store, once durable.
     private func end(_ pending: PendingRequest, clientGone: Bool = false, metrics: ThreadMetrics?) -> Int32? {
         let reply = pending.reply
         guard !clientGone else {
             pending.connection.abandon()
             pending.answered.record(status: 499, metrics: metrics)
             return nil
-        }
-        if reply.committedWrite, (200..<300).contains(reply.response.status), let user = reply.user {
-            room?.feed.publish(user.changeKey)
         }
         // A client that went away as the answer came fails the write: nothing is left to tell it.
         let kept = pending.connection.respond([reply.response.cgiHeader(), reply.response.body])

@@ -5,8 +5,10 @@
 /// Reads reach the caller through `render`/`row` callbacks as `TaskRow` views valid only during
 /// the call, so a backend can hand out its own buffers and a list is encoded without copies.
 /// Writes return the stored row as a `StoredTask`. Every write also records a change for
-/// incremental sync (`syncPage`), in the same transaction. Stores render nothing: a keyed
-/// create stores the body the caller's `render` makes of the row it inserted.
+/// incremental sync (`syncPage`), in the same transaction, and a write that changed a user's
+/// tasks is announced to live sync (its backend's `ChangeFeed`) by the store itself once it is
+/// durable. Stores render nothing: a keyed create stores the body the caller's `render` makes
+/// of the row it inserted.
 public protocol TaskStore: AnyObject {
     /// Inserts a task for `userID` (both timestamps `now`, milliseconds). With `idempotency`,
     /// a key already stored for this user replays its response (same body) or is refused, and
@@ -94,6 +96,27 @@ public enum DeleteOutcome: Sendable, Equatable {
     case notFound
     /// `If-Match` did not match: 412; nothing changed.
     case preconditionFailed
+}
+
+extension CreateOutcome {
+    /// Whether the user's tasks changed: a new task (not a replay, not a refusal).
+    public var changedTasks: Bool {
+        if case .created = self { return true }
+        return false
+    }
+}
+
+extension UpdateOutcome {
+    /// Whether the user's tasks changed: the task was written (not a merge that changed nothing).
+    public var changedTasks: Bool {
+        if case .updated = self { return true }
+        return false
+    }
+}
+
+extension DeleteOutcome {
+    /// Whether the user's tasks changed: the task is gone.
+    public var changedTasks: Bool { self == .deleted }
 }
 
 /// Renders a task as the body a client gets (the application's JSON); a store runs it inside

@@ -371,4 +371,32 @@ struct DeferredDurabilityTests {
         failing.join()
         #expect(answered.value["doomed page"] == false)
     }
+
+    /// A store announces its change to live sync itself, once durable: not at the commit, and
+    /// never when the flush fails (before, the server published from the flush's callback).
+    @Test func aChangeIsAnnouncedOnceDurableAndNeverWhenItsFlushFails() throws {
+        let subject = try Subject(writers: 1)
+        let feed = LocalChangeFeed()
+        let store = SQLiteTaskStore(connection: subject.connections[0], committer: subject.committer, changeFeed: feed)
+        #expect(store.deferDurability())
+        let alice = ChangeKey(userID: "alice")
+        let before = feed.marker(of: alice)
+        _ = try store.create(userID: "alice", state: TaskState(title: "durable"), now: 1)
+        let write = try #require(store.takeDurabilityWait())
+        #expect(feed.marker(of: alice) == before)  // committed, not yet durable
+        let flusherThread = WorkerThread { write.whenDurable { _ in } }
+        waitFor { subject.flusher.started == 1 }
+        #expect(feed.marker(of: alice) == before)
+        subject.flusher.release()
+        flusherThread.join()
+        let durable = feed.marker(of: alice)
+        #expect(durable != before)
+        _ = try store.create(userID: "alice", state: TaskState(title: "its flush fails"), now: 2)
+        let doomed = try #require(store.takeDurabilityWait())
+        let failing = WorkerThread { doomed.whenDurable { _ in } }
+        waitFor { subject.flusher.started == 2 }
+        subject.flusher.release(failing: true)
+        failing.join()
+        #expect(feed.marker(of: alice) == durable)
+    }
 }

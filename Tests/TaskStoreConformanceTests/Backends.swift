@@ -44,7 +44,7 @@ final class FreshDatabase {
             let path = "/tmp/todo-fcgi-conformance-\(UInt64.random(in: 0...UInt64.max)).db"
             backend = SQLiteBackend(options: TaskDatabase.Options(path: path))
             location = path
-            cleanup = { for suffix in ["", "-wal", "-shm", ".metrics"] { unlink(path + suffix) } }
+            cleanup = { for suffix in ["", "-wal", "-shm", ".metrics", ".changes"] { unlink(path + suffix) } }
         case .postgresql:
             let admin = try PostgresConnection(connectionString: BackendKind.postgresAdminURI ?? "")
             let name = "todo_conformance_\(UInt64.random(in: 0...UInt64.max))"
@@ -61,6 +61,16 @@ final class FreshDatabase {
 
     /// A store of this database for the calling thread.
     func store() throws -> any TaskStore { try backend.makeStore() }
+
+    /// The same database as another worker process opens it (memory has no other process: the
+    /// same backend).
+    func backendOfAnotherProcess() throws -> any TaskBackend {
+        switch kind {
+        case .memory: return backend
+        case .sqlite: return SQLiteBackend(options: TaskDatabase.Options(path: location))
+        case .postgresql: return try PostgresBackend(connectionString: location)
+        }
+    }
 
     /// `postgresql://USER@/DATABASE?…` from the admin URI `postgresql://postgres@/postgres?…`.
     static func replacingUserAndDatabase(in uri: String, user: String, database: String) -> String {
