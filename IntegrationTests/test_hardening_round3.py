@@ -3,6 +3,7 @@ write is not a write, sync never shows a change before it is durable, a failed W
 and leaves every source cursor 410, the wait room gives each user a share and leaves connections
 for plain requests, `backup` never writes through a symlink, and a shrunk change file never
 kills a worker."""
+import contextlib
 import os
 import re
 import subprocess
@@ -74,20 +75,22 @@ class Writer(threading.Thread):
         self.response = self.stack.request(*self.args)
 
 
+@contextlib.contextmanager
 def failing_flush_stack(tmp_path, user):
-    """One process whose every flush takes a second; the first flush to end after
-    `fail_file` appears fails with EIO. Returns (stack, token, fail_file)."""
+    """One process whose every flush takes a second; the first flush of the WAL to end after
+    `fail_file` appears fails with EIO. Yields (stack, token, fail_file, `user`'s cursor now)."""
     fail_file = str(tmp_path / "fail-next-flush")
     stack, token = slow_flush_stack(tmp_path, 1.0, user, env={"FLUSH_FAIL_FILE": fail_file})
-    return stack, token, fail_file
+    try:
+        yield stack, token, fail_file, cursor_now(stack, user, token)
+    finally:
+        stack.stop()
 
 
 @pytest.mark.single_backend
 def test_a_sync_page_never_shows_a_create_whose_flush_then_fails(tmp_path):
     user = "sync-not-durable"
-    stack, token, fail_file = failing_flush_stack(tmp_path, user)
-    try:
-        cursor = cursor_now(stack, user, token)
+    with failing_flush_stack(tmp_path, user) as (stack, token, fail_file, cursor):
         open(fail_file, "w").close()
         writer = Writer(stack, user, token, "its flush fails")
         writer.start()
@@ -98,16 +101,12 @@ def test_a_sync_page_never_shows_a_create_whose_flush_then_fails(tmp_path):
         # Before: 200 at once with the task, whose writer was told 503 a second later; after a
         # restart its change number is reused, and a client already past it skips the new change.
         assert status == 503 and page["code"] == "service_unavailable", (status, page, seconds)
-    finally:
-        stack.stop()
 
 
 @pytest.mark.single_backend
 def test_a_long_poll_woken_by_a_durable_change_never_shows_a_later_one_whose_flush_fails(tmp_path):
     user = "wait-not-durable"
-    stack, token, fail_file = failing_flush_stack(tmp_path, user)
-    try:
-        cursor = cursor_now(stack, user, token)
+    with failing_flush_stack(tmp_path, user) as (stack, token, fail_file, cursor):
         waiter = Waiter(stack, f"{tasks_path(user)}/changes?since={cursor}&wait=20", token)
         waiter.start()
         time.sleep(0.3)
@@ -127,8 +126,6 @@ def test_a_long_poll_woken_by_a_durable_change_never_shows_a_later_one_whose_flu
         titles = [task["title"] for task in page["tasks"]] if status == 200 else []
         assert "its flush fails" not in titles, (status, page)
         assert status == 503 and page["code"] == "service_unavailable", (status, page)
-    finally:
-        stack.stop()
 
 
 # Item 6: a failed flush of the WAL is permanent for the process.
