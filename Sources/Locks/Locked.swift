@@ -32,6 +32,25 @@ public final class Locked<Value>: @unchecked Sendable {
         return try body(&valueStorage)
     }
 
+    /// Runs `body` with the value, the mutex held, once `isReady` holds for it: until then the
+    /// thread sleeps on `condition` (the mutex released meanwhile), woken by whoever changes the
+    /// value and then broadcasts or signals it. With `timeoutNanoseconds`, `body` runs after that
+    /// long even if the value is not ready (it can tell by looking).
+    public func withLock<Result>(waitingOn condition: LockCondition, until isReady: (Value) -> Bool,
+                                 timeoutNanoseconds: UInt64? = nil, _ body: (inout Value) throws -> Result) rethrows -> Result {
+        lock()
+        defer { unlock() }
+        if let timeoutNanoseconds {
+            var deadline = LockCondition.deadline(in: timeoutNanoseconds)
+            while !isReady(value) {
+                if pthread_cond_timedwait(condition.condition, mutex, &deadline) == ETIMEDOUT { break }
+            }
+        } else {
+            while !isReady(value) { pthread_cond_wait(condition.condition, mutex) }
+        }
+        return try body(&value)
+    }
+
     // Accessors for the inlinable entry point.
     @usableFromInline func lock() { pthread_mutex_lock(mutex) }
     @usableFromInline func unlock() { pthread_mutex_unlock(mutex) }

@@ -36,9 +36,12 @@ private final class OutcomeBox<Outcome> {
 /// is acknowledged before a flush that covers it returns; if that flush fails, every write of
 /// the groups it covered fails with it (`durable == false`).
 ///
-/// Shared by the threads of one process (`@unchecked Sendable`: all state is behind `mutex`, and
-/// a waiting writer's closure runs on the leader's thread while the writer is blocked).
+/// Shared by the threads of one process (`@unchecked Sendable`: all state is in `state`, behind
+/// its lock; the flusher is used by one thread at a time, the one whose turn `flushing` marks;
+/// and a waiting writer's closure runs on the leader's thread while the writer sleeps).
 final class GroupCommit: @unchecked Sendable {
+    /// One writer's write, from its queueing to its answer. Its fields change under the state's
+    /// lock; its writer reads them once woken.
     private final class Request {
         let write: GroupedWrite
         var result: Result<Void, SQLiteError>?
@@ -46,16 +49,11 @@ final class GroupCommit: @unchecked Sendable {
         var sequence: Int?
         /// Set when this writer is handed the lead while it still waits for its own write.
         var leads = false
-        let condition: UnsafeMutablePointer<pthread_cond_t> = .allocate(capacity: 1)
+        /// Where its writer sleeps until answered or handed the lead.
+        let woken = LockCondition()
 
         init(_ write: @escaping GroupedWrite) {
             self.write = write
-            pthread_cond_init(condition, nil)
-        }
-
-        deinit {
-            pthread_cond_destroy(condition)
-            condition.deallocate()
         }
     }
 
@@ -65,38 +63,36 @@ final class GroupCommit: @unchecked Sendable {
         let body: @Sendable (Bool) -> Void
     }
 
-    private let mutex: UnsafeMutablePointer<pthread_mutex_t>
-    private var queue: [Request] = []
-    private var leading = false
+    private struct State {
+        var queue: [Request] = []
+        var leading = false
+        /// Groups committed, and the highest of them whose flush has returned (well or not).
+        var committedSequence = 0
+        var settledSequence = 0
+        /// The first group covered by a failed flush, once one failed. A failure is permanent:
+        /// on Linux a failed `fdatasync` may drop the dirty pages it could not write and let the
+        /// next flush succeed without them, and SQLite's WAL recovery stops at the first bad
+        /// frame, so a write committed after it could vanish on power loss however well its own
+        /// flush went. From then on no group is durable and no write is run (PostgreSQL panics
+        /// for the same reason).
+        var failedFrom: Int?
+        /// The errno of that failed flush.
+        var failedErrno: Int32 = 0
+        var waiters: [DurabilityWaiter] = []
+        /// Set while a thread flushes (and completes the waits it covered).
+        var flushing = false
+    }
+
+    private let state = Locked(State())
     private let committedGroups = Atomic<Int>(0)
     /// Flushes the WAL after commits when SQLite does not (synchronous=NORMAL under it); nil
     /// when each COMMIT flushes (or nothing needs to, with `--synchronous normal`).
     private let flusher: (any LogFlusher)?
-    /// Groups committed, and the highest of them whose flush has returned (well or not).
-    private var committedSequence = 0
-    private var settledSequence = 0
-    /// The first group covered by a failed flush, once one failed. A failure is permanent: on
-    /// Linux a failed `fdatasync` may drop the dirty pages it could not write and let the next
-    /// flush succeed without them, and SQLite's WAL recovery stops at the first bad frame, so a
-    /// write committed after it could vanish on power loss however well its own flush went.
-    /// From then on no group is durable and no write is run (PostgreSQL panics for the same reason).
-    private var failedFrom: Int?
-    /// The errno of that failed flush.
-    private var failedErrno: Int32 = 0
-    private var waiters: [DurabilityWaiter] = []
-    private var flushing = false
 
     /// An empty committer; share one between the threads of a process. With `flusher`, commits
     /// are made durable by it, outside SQLite's write lock.
     init(flusher: (any LogFlusher)? = nil) {
         self.flusher = flusher
-        mutex = .allocate(capacity: 1)
-        pthread_mutex_init(mutex, nil)
-    }
-
-    deinit {
-        pthread_mutex_destroy(mutex)
-        mutex.deallocate()
     }
 
     /// Transactions committed so far (each holds one or more writes).
@@ -131,72 +127,69 @@ final class GroupCommit: @unchecked Sendable {
     /// a failed flush, would have its number reused). Nil without a flusher.
     func sequenceCoveringReads() -> Int? {
         guard flusher != nil else { return nil }
-        pthread_mutex_lock(mutex)
-        defer { pthread_mutex_unlock(mutex) }
-        committedSequence += 1
-        return committedSequence
+        return state.withLock { state in
+            state.committedSequence += 1
+            return state.committedSequence
+        }
     }
 
     /// The error of every write once a flush failed.
     static let flushFailedError = SQLiteError(code: .ioError, message: "an earlier flush of the WAL failed: this process takes no more writes")
 
-    /// The errno of the flush that failed, once one did (for good: see `failedFrom`); nil before.
+    /// The errno of the flush that failed, once one did (for good: see `State.failedFrom`); nil before.
     var flushFailure: Int32? {
-        pthread_mutex_lock(mutex)
-        defer { pthread_mutex_unlock(mutex) }
-        return failedFrom == nil ? nil : failedErrno
+        state.withLock { $0.failedFrom == nil ? nil : $0.failedErrno }
     }
 
     private func perform(on connection: SQLiteConnection, _ request: Request) throws(SQLiteError) -> Int? {
-        pthread_mutex_lock(mutex)
-        guard failedFrom == nil else {
-            pthread_mutex_unlock(mutex)
-            throw Self.flushFailedError
-        }
-        queue.append(request)
-        if leading {
-            while request.result == nil, !request.leads {
-                pthread_cond_wait(request.condition, mutex)
+        let admitted = state.withLock { state -> Bool in
+            guard state.failedFrom == nil else { return false }
+            state.queue.append(request)
+            if !state.leading {
+                state.leading = true
+                request.leads = true
             }
-        } else {
-            leading = true
-            request.leads = true
+            return true
         }
-        if request.result == nil {
-            lead(on: connection, until: request)
+        guard admitted else { throw Self.flushFailedError }
+        // A follower sleeps until its group's leader answers it, or hands it the lead.
+        let leadsNow = state.withLock(waitingOn: request.woken, until: { _ in request.result != nil || request.leads }) { _ in
+            request.result == nil
         }
-        pthread_mutex_unlock(mutex)
+        if leadsNow { lead(on: connection, until: request) }
         try request.result!.get()
         return request.sequence
     }
 
     /// Runs the group of everything queued (`mine` included), passes the lead on, numbers the
-    /// group and answers its writers. Called and returns with the mutex held; runs the
-    /// transaction without it, so writers keep queueing meanwhile.
+    /// group and answers its writers. The transaction runs outside the lock, so writers keep
+    /// queueing meanwhile.
     private func lead(on connection: SQLiteConnection, until mine: Request) {
-        let group = queue
-        queue.removeAll(keepingCapacity: true)
-        pthread_mutex_unlock(mutex)
+        let group = state.withLock { state -> [Request] in
+            defer { state.queue.removeAll(keepingCapacity: true) }
+            return state.queue
+        }
         let results = Self.run(group, on: connection)
         let committed = results.contains { if case .success = $0 { return true } else { return false } }
         if committed { committedGroups.add(1, ordering: .relaxed) }
-        pthread_mutex_lock(mutex)
-        // The next group may run (and commit) while this one is flushed.
-        if let next = queue.first {
-            next.leads = true
-            pthread_cond_signal(next.condition)
-        } else {
-            leading = false
-        }
-        var sequence: Int?
-        if committed, flusher != nil {
-            committedSequence += 1
-            sequence = committedSequence
-        }
-        for (request, result) in zip(group, results) {
-            request.result = result
-            if case .success = result { request.sequence = sequence }
-            if request !== mine { pthread_cond_signal(request.condition) }
+        state.withLock { state in
+            // The next group may run (and commit) while this one is flushed.
+            if let next = state.queue.first {
+                next.leads = true
+                next.woken.signal()
+            } else {
+                state.leading = false
+            }
+            var sequence: Int?
+            if committed, flusher != nil {
+                state.committedSequence += 1
+                sequence = state.committedSequence
+            }
+            for (request, result) in zip(group, results) {
+                request.result = result
+                if case .success = result { request.sequence = sequence }
+                if request !== mine { request.woken.signal() }
+            }
         }
     }
 
@@ -204,16 +197,21 @@ final class GroupCommit: @unchecked Sendable {
     /// when that is known, otherwise from the thread whose flush covers it — this one, when no
     /// flush is running.
     func whenDurable(_ sequence: Int, _ body: @escaping @Sendable (_ durable: Bool) -> Void) {
-        pthread_mutex_lock(mutex)
-        if sequence <= settledSequence || failedFrom != nil {
-            let durable = failedFrom.map { sequence < $0 } ?? true
-            pthread_mutex_unlock(mutex)
-            body(durable)
-            return
+        enum Next { case answer(Bool), queued, flush }
+        let next = state.withLock { state -> Next in
+            if sequence <= state.settledSequence || state.failedFrom != nil {
+                return .answer(state.failedFrom.map { sequence < $0 } ?? true)
+            }
+            state.waiters.append(DurabilityWaiter(sequence: sequence, body: body))
+            guard !state.flushing else { return .queued }
+            state.flushing = true
+            return .flush
         }
-        waiters.append(DurabilityWaiter(sequence: sequence, body: body))
-        if !flushing { flushUntilSettled() }
-        pthread_mutex_unlock(mutex)
+        switch next {
+        case .answer(let durable): body(durable)
+        case .queued: break
+        case .flush: flushUntilSettled()
+        }
     }
 
     /// Blocks until group `sequence` is durable (true) or its flush failed (false).
@@ -224,31 +222,37 @@ final class GroupCommit: @unchecked Sendable {
     }
 
     /// Flushes until every group someone waits for is settled, completing the waits each flush
-    /// covered (without the mutex: a completion writes a response). Called and returns with the
-    /// mutex held, by the one thread that set `flushing`.
+    /// covered (outside the lock: a completion writes a response). Run only by the thread that
+    /// set `flushing`; it clears it, in the same hold of the lock that finds no one waiting.
     private func flushUntilSettled() {
-        guard let flusher else { return }
-        // Every waiter is past `settledSequence` (`whenDurable` completes the others at once).
-        while !waiters.isEmpty {
-            flushing = true
-            let target = committedSequence
-            pthread_mutex_unlock(mutex)
-            let failure = flusher.flush()
-            pthread_mutex_lock(mutex)
-            if failure != 0, failedFrom == nil {
-                failedFrom = settledSequence + 1
-                failedErrno = failure
-            }
-            settledSequence = target
-            // After a failure every wait is settled as failed, those of later groups included.
-            let durable = failedFrom == nil
-            let covered = durable ? waiters.filter { $0.sequence <= target } : waiters
-            waiters.removeAll { !durable || $0.sequence <= target }
-            pthread_mutex_unlock(mutex)
-            for waiter in covered { waiter.body(durable) }
-            pthread_mutex_lock(mutex)
+        guard let flusher else {
+            state.withLock { $0.flushing = false }
+            return
         }
-        flushing = false
+        while true {
+            let target = state.withLock { state -> Int? in
+                guard !state.waiters.isEmpty else {
+                    state.flushing = false
+                    return nil
+                }
+                return state.committedSequence
+            }
+            guard let target else { return }
+            let failure = flusher.flush()
+            let (covered, durable) = state.withLock { state -> ([DurabilityWaiter], Bool) in
+                if failure != 0, state.failedFrom == nil {
+                    state.failedFrom = state.settledSequence + 1
+                    state.failedErrno = failure
+                }
+                state.settledSequence = target
+                // After a failure every wait is settled as failed, those of later groups included.
+                let durable = state.failedFrom == nil
+                let covered = durable ? state.waiters.filter { $0.sequence <= target } : state.waiters
+                state.waiters.removeAll { !durable || $0.sequence <= target }
+                return (covered, durable)
+            }
+            for waiter in covered { waiter.body(durable) }
+        }
     }
 
     /// One transaction for `group`, each write in its own savepoint.
