@@ -195,7 +195,7 @@ public final class ConnectionDispatcher: @unchecked Sendable {
     private func serveLocked(_ taken: ReadyConnection) -> ReadyConnection {
         var connection = taken
         let now = clock()
-        connection.waitedNanoseconds = now > connection.readySince ? now - connection.readySince : 0
+        connection.waitedNanoseconds = Self.elapsed(since: connection.readySince, now: now)
         // A resumed request is answered however long it queued: it has been accepted already.
         connection.isOverdue = connection.resumed == nil && connection.waitedNanoseconds > settings.queueTimeoutNanoseconds
         statistics.busy += 1

@@ -46,13 +46,8 @@ public final class PublicKey: Sendable {
         switch (jwk["kty"]?.stringValue, jwk["crv"]?.stringValue) {
         case ("OKP", "Ed25519"):
             let x = try Self.member(jwk, "x", length: 32)
-            let key: EVPKey
-            do {
-                key = try EVPKey.ed25519PublicKey(raw: x)
-            } catch {
-                throw KeyError("invalid Ed25519 key: \(error)")
-            }
-            self.init(key: key, kind: .ed25519, pinnedAlgorithm: pinned)
+            self.init(key: try Self.made("Ed25519 key") { () throws(CryptoError) in try EVPKey.ed25519PublicKey(raw: x) },
+                      kind: .ed25519, pinnedAlgorithm: pinned)
         case ("EC", "P-256"):
             self.init(key: try Self.ecKey(jwk, curve: "P-256", coordinateLength: 32), kind: .p256, pinnedAlgorithm: pinned)
         case ("EC", "P-521"):
@@ -131,20 +126,21 @@ public final class PublicKey: Sendable {
 
     private static func ecKey(_ jwk: [String: JSONValue], curve: String, coordinateLength: Int) throws(KeyError) -> EVPKey {
         let point = [0x04] + (try member(jwk, "x", length: coordinateLength)) + (try member(jwk, "y", length: coordinateLength))
-        do {
-            return try EVPKey.ecPublicKey(curve: curve, point: point)
-        } catch {
-            throw KeyError("invalid \(curve) point: \(error)")
-        }
+        return try made("\(curve) point") { () throws(CryptoError) in try EVPKey.ecPublicKey(curve: curve, point: point) }
     }
 
     private static func rsaKey(_ jwk: [String: JSONValue]) throws(KeyError) -> EVPKey {
         let modulus = try member(jwk, "n")
         let exponent = try member(jwk, "e")
+        return try made("RSA key") { () throws(CryptoError) in try EVPKey.rsaPublicKey(modulus: modulus, exponent: exponent) }
+    }
+
+    /// The key `make` builds; OpenSSL's refusal becomes the JWK's error, naming what was invalid.
+    private static func made(_ what: String, _ make: () throws(CryptoError) -> EVPKey) throws(KeyError) -> EVPKey {
         do {
-            return try EVPKey.rsaPublicKey(modulus: modulus, exponent: exponent)
+            return try make()
         } catch {
-            throw KeyError("invalid RSA key: \(error)")
+            throw KeyError("invalid \(what): \(error)")
         }
     }
 }

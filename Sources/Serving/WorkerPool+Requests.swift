@@ -103,12 +103,11 @@ extension WorkerPool {
     private func useCurrentTokenSettings(_ thread: WorkerContext) {
         let current = generation.load(ordering: .relaxed)
         guard current != thread.generation else { return }
+        thread.generation = current
         do {
             thread.application.use(try Authenticator(configuration: jwt.withLock { $0 }))
-            thread.generation = current
         } catch {
             Log.error("reloading the token settings failed, keeping the previous ones: \(error)")
-            thread.generation = current
         }
     }
 
@@ -117,7 +116,7 @@ extension WorkerPool {
     private func carryOut(_ pending: PendingRequest, _ thread: WorkerContext, resuming waiter: ChangeWaiter?) -> ReadyConnection? {
         switch pending.reply.ending {
         case .now:
-            return dispatcher.finished(keptDescriptor: end(pending, metrics: thread.metrics), thenNext: Log.flushAccessLines)
+            return endNow(pending, thread)
         case .afterDurable(let wait, let failure):
             park(pending, failure: failure, until: wait, metrics: thread.metrics)
             return dispatcher.nextConnection(beforeWaiting: Log.flushAccessLines)
@@ -151,7 +150,7 @@ extension WorkerPool {
     private func waitForChange(_ pending: PendingRequest, _ change: ChangeWait, _ thread: WorkerContext,
                                resuming waiter: ChangeWaiter?) -> ReadyConnection? {
         guard let room, let user = pending.reply.user, waiter?.final != true else {
-            return dispatcher.finished(keptDescriptor: end(pending, metrics: thread.metrics), thenNext: Log.flushAccessLines)
+            return endNow(pending, thread)
         }
         let waiting = waiter ?? ChangeWaiter(pending, user: user, deadline: MonotonicClock.nanoseconds() &+ UInt64(change.seconds) * 1_000_000_000,
                                              marker: change.marker)
@@ -169,7 +168,12 @@ extension WorkerPool {
         case .full, .userShareTaken, .closing:
             break  // the empty page it has
         }
-        return dispatcher.finished(keptDescriptor: end(answer, metrics: thread.metrics), thenNext: Log.flushAccessLines)
+        return endNow(answer, thread)
+    }
+
+    /// Ends `pending` now on this thread, and takes the thread's next connection.
+    private func endNow(_ pending: PendingRequest, _ thread: WorkerContext) -> ReadyConnection? {
+        dispatcher.finished(keptDescriptor: end(pending, metrics: thread.metrics), thenNext: Log.flushAccessLines)
     }
 
     /// The dispatcher saw a waiting request's connection hang up (nginx closes it when its
