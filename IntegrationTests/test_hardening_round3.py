@@ -19,7 +19,8 @@ from test_fastcgi_peers import connect, fastcgi_request, read_records
 from test_faults import wait_for
 from test_hardening_round2 import drop, fresh_database, run, serving
 from test_parked import slow_flush_stack
-from test_live_sync import Waiter, create, cursor_now, get, fill_then_wait_once_more, open_waits, read_all, wait_for_metric
+from test_live_sync import (Waiter, create, cursor_now, get, fill_then_wait_once_more, read_all, wait_for_changes_of,
+                            wait_for_metric)
 
 
 def tasks_path(user):
@@ -277,10 +278,7 @@ def test_waiters_leave_connections_for_plain_requests():
     stack = Stack(processes=1, threads=4, env={"TODO_MAX_CONNECTIONS": "30", "TODO_MAX_WAITERS": "50"}).start()
     try:
         users = [(f"holder-{n}", make_token(f"holder-{n}")) for n in range(12)]
-        sockets = []
-        for name, bearer in users:
-            cursor = cursor_now(stack, name, bearer)
-            sockets += open_waits(stack, f"/api/{name}/tasks/changes?since={cursor}&wait=30", bearer, 2)
+        sockets = wait_for_changes_of(stack, users, 2, 30)
         wait_for_metric(stack, "todo_sync_waiters", lambda v: v == 22)
         assert "capped: 8 of 30 connections stay" in stack.log()
         # Before: waiters held every connection and this GET waited ~9 s in the listen backlog.

@@ -214,6 +214,16 @@ def open_waits(stack, path, token, count):
     return sockets
 
 
+def wait_for_changes_of(stack, users, per_user, seconds):
+    """`per_user` waits of `seconds` for each of `users` ((name, token) pairs), each after that
+    user's cursor now, sent and left waiting; the sockets, user by user."""
+    sockets = []
+    for name, token in users:
+        cursor = cursor_now(stack, name, token)
+        sockets += open_waits(stack, f"/api/{name}/tasks/changes?since={cursor}&wait={seconds}", token, per_user)
+    return sockets
+
+
 def read_all(sockets, timeout):
     """Every socket's whole answer (until the server closes it), read together."""
     selector = selectors.DefaultSelector()
@@ -260,10 +270,7 @@ def test_waits_hold_no_thread_and_are_counted_and_a_client_that_hangs_up_costs_n
     # Four users (a user's share of a process's room is 10 by default), ten waits each.
     users = [(f"{user}-{n}", make_token(f"{user}-{n}")) for n in range(4)]
     before = metric(stack, "todo_sync_wakeups_total") or 0
-    sockets = []
-    for name, bearer in users:
-        cursor = cursor_now(stack, name, bearer)
-        sockets += open_waits(stack, f"/api/{name}/tasks/changes?since={cursor}&wait=30", bearer, 10)
+    sockets = wait_for_changes_of(stack, users, 10, 30)
     # 40 waiting on 2 processes × 4 threads: more than the threads, and other requests still pass.
     wait_for_metric(stack, "todo_sync_waiters", lambda v: v >= 40)
     assert stack.request("GET", f"/api/{user}/tasks", token).status == 200
@@ -309,10 +316,7 @@ def test_sigterm_answers_two_thousand_waiters_and_fails_none():
     stack = Stack(processes=2, threads=4).start()
     try:
         users = [(f"stopper-{i}", make_token(f"stopper-{i}")) for i in range(200)]
-        sockets = []
-        for user, token in users:
-            cursor = cursor_now(stack, user, token)
-            sockets += open_waits(stack, f"/api/{user}/tasks/changes?since={cursor}&wait=60", token, 10)
+        sockets = wait_for_changes_of(stack, users, 10, 60)
         wait_for_metric(stack, "todo_sync_waiters", lambda v: v == 2000, timeout=30)
         began = time.monotonic()
         for pid in stack.worker_pids:
