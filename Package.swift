@@ -33,7 +33,7 @@ let package = Package(
         .target(name: "APITables"),
 
         .target(name: "FastCGI", dependencies: ["CFastCGI"]),
-        .target(name: "Dispatcher", dependencies: ["CEventPoll", "Clocks", "FastCGI"]),
+        .target(name: "Dispatcher", dependencies: ["CEventPoll", "Clocks", "FastCGI", "Locks"]),
         // Counters and gauges of every worker process in one shared file, for /metrics.
         // A SIGBUS guard for the shared metrics mapping: a signal handler, so in C.
         .target(name: "CMappingGuard"),

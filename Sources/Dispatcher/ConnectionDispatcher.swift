@@ -1,5 +1,6 @@
 import CEventPoll
 import Clocks
+import Locks
 
 #if canImport(Glibc)
 import Glibc
@@ -19,42 +20,9 @@ import Glibc
 /// parameters are capped, an idle connection is closed after `idleTimeoutNanoseconds`, and at
 /// the connection limit the longest-idle connection makes room for a new one.
 ///
-/// Shared by all threads of the process: every mutable field is guarded by `mutex`, the
-/// listening-state fields are touched only by the dispatcher thread, and the pthread objects
-/// live at fixed heap addresses for the object's lifetime.
+/// Shared by all threads of the process: everything that changes is a `DispatcherState` behind
+/// one lock, and this class only carries out what its transitions say (the I/O).
 public final class ConnectionDispatcher: @unchecked Sendable {
-    /// A snapshot of what the dispatcher holds.
-    public struct Statistics: Sendable, Equatable {
-        /// Connections open: idle + queued + being served.
-        public var open = 0
-        /// Idle connections waiting in the epoll set for their next request.
-        public var idle = 0
-        /// Ready requests waiting for a free thread.
-        public var queued = 0
-        /// Requests being served by a worker thread.
-        public var busy = 0
-        /// Connections accepted since start.
-        public var accepted = 0
-        /// Requests answered 503 because they waited longer than the queue timeout.
-        public var shed = 0
-        /// TCP connections closed at once because the peer is not in the allow-list.
-        public var refusedPeers = 0
-        /// Total time requests waited in the ready queue, in nanoseconds.
-        public var waitedNanoseconds: UInt64 = 0
-        /// Requests taken from the ready queue.
-        public var dequeued = 0
-        /// Connections whose request has begun to arrive but is not whole yet.
-        public var arriving = 0
-        /// Connections closed because their request was not FastCGI, or too large.
-        public var refusedRequests = 0
-        /// Connections closed because their request did not arrive whole in time.
-        public var timedOutRequests = 0
-        /// Idle connections closed after the idle timeout, or to make room at the limit.
-        public var closedIdle = 0
-        /// Worker threads asleep for want of a ready request.
-        public var sleeping = 0
-    }
-
     private let poll: EventPoll
     private let listeners: [Int32]
     /// Descriptors whose readiness the dispatcher thread reports to a handler (`notifiers` of
@@ -63,42 +31,10 @@ public final class ConnectionDispatcher: @unchecked Sendable {
     private let settings: DispatcherSettings
     private let clock: @Sendable () -> UInt64
     private let log: @Sendable (String) -> Void
-
-    private let mutex: UnsafeMutablePointer<pthread_mutex_t>
-    private var queue = ReadyQueue()
-    /// Workers asleep for want of work, the most recent last. A ready connection goes straight
-    /// to the last (its caches are the warmest), never through the queue: the queue has
-    /// entries only while no worker sleeps.
-    private var sleepers: [Sleeper] = []
-    /// Idle connections, and since when (the clock's nanoseconds) each has been idle.
-    private var idle: [Int32: UInt64] = [:]
-    /// Connections whose request waits off any thread, watched for their peer hanging up.
-    private var parked: Set<Int32> = []
-    /// Told (on the dispatcher thread) which parked connection hung up.
-    private var hangUpHandler: (@Sendable (Int32) -> Void)?
-    private var statistics = Statistics()
-    private var stopping = false
-    private var graceDeadline: UInt64 = .max
-    /// Set once stopping and every connection is closed: workers then leave.
-    private var drained = false
-
-    // The dispatcher thread's own state.
-    private var listening = false
-    /// After accept failed for want of descriptors or memory: when to try again.
-    private var acceptPausedUntil: UInt64 = 0
-    /// Connections whose request is partly there, not watched until `retryAt`.
-    private var arriving: [Int32: Arrival] = [:]
-    /// Where a connection's pending bytes are peeked (`maximumRequestBytes` + 1).
+    private let state: Locked<DispatcherState>
+    /// Where a connection's pending bytes are peeked (`maximumRequestBytes` + 1); the
+    /// dispatcher thread's alone.
     private let peekBuffer: UnsafeMutableRawBufferPointer
-    /// When idle connections are next checked against the idle timeout.
-    private var nextIdleSweep: UInt64 = 0
-
-    /// A request partly received: since when, and when to look at the connection again.
-    private struct Arrival {
-        let since: UInt64
-        var retryAt: UInt64
-        var delay: UInt64
-    }
 
     /// A dispatcher for `listeningSockets` (they are made non-blocking; they stay open on stop,
     /// since under systemd or spawn-fcgi other processes may share them). Each of `notifiers`'
@@ -121,17 +57,12 @@ public final class ConnectionDispatcher: @unchecked Sendable {
             _ = try systemCall("fcntl(F_SETFL, O_NONBLOCK)") { fcntl(socket, F_SETFL, flags | O_NONBLOCK) }
         }
         peekBuffer = .allocate(byteCount: settings.maximumRequestBytes + 1, alignment: 8)
-        mutex = .allocate(capacity: 1)
-        pthread_mutex_init(mutex, nil)
+        state = Locked(DispatcherState(settings: settings))
     }
 
     deinit {
-        for fd in idle.keys { close(fd) }
-        for fd in arriving.keys { close(fd) }
+        for fd in state.withLock({ $0.unservedDescriptors }) { close(fd) }
         peekBuffer.deallocate()
-        while let connection = queue.removeFirst() { close(connection.descriptor) }
-        pthread_mutex_destroy(mutex)
-        mutex.deallocate()
     }
 
     // MARK: - Worker side
@@ -141,94 +72,33 @@ public final class ConnectionDispatcher: @unchecked Sendable {
     /// `beforeWaiting` runs (without the lock) once, when there is no work and the thread is about to
     /// wait for some: deferred chores go there, off every request's path.
     public func nextConnection(beforeWaiting: () -> Void = {}) -> ReadyConnection? {
-        pthread_mutex_lock(mutex)
-        var choresDone = false
-        while queue.isEmpty && !drained {
-            if !choresDone {
-                choresDone = true
-                pthread_mutex_unlock(mutex)
-                beforeWaiting()
-                pthread_mutex_lock(mutex)
-                continue
-            }
-            // Asleep until handed a connection (or nil once drained): woken, it owns it
-            // without taking the lock again, so it never contends with whoever woke it.
-            let sleeper = Sleeper()
-            sleepers.append(sleeper)
-            pthread_mutex_unlock(mutex)
-            return sleeper.awaitHandOver()
+        switch state.withLock({ $0.take(now: clock()) }) {
+        case .ready(let connection): return connection
+        case .drained: return nil
+        case .empty, .asleep: break
         }
-        let connection = takeReadyLocked()
-        pthread_mutex_unlock(mutex)
-        return connection
+        beforeWaiting()
+        // Asleep until handed a connection (or nil once drained): woken, it owns it without
+        // taking the lock again, so it never contends with whoever woke it.
+        let sleeper = Sleeper()
+        switch state.withLock({ $0.take(now: clock(), orSleep: sleeper) }) {
+        case .ready(let connection): return connection
+        case .drained: return nil
+        case .empty, .asleep: return sleeper.take()
+        }
     }
 
     /// `finished(keptDescriptor:)` and then `nextConnection(beforeWaiting:)`, taking the lock once
     /// when a request is already waiting (the common case under load).
     public func finished(keptDescriptor: Int32?, thenNext beforeWaiting: () -> Void) -> ReadyConnection? {
-        pthread_mutex_lock(mutex)
-        let release = releaseLocked(keptDescriptor)
-        let connection = queue.isEmpty ? nil : takeReadyLocked()
-        pthread_mutex_unlock(mutex)
-        complete(release)
-        return connection ?? nextConnection(beforeWaiting: beforeWaiting)
-    }
-
-    /// The first ready connection, counted as in service; nil when the queue is empty. Under the lock.
-    private func takeReadyLocked() -> ReadyConnection? {
-        guard let connection = queue.removeFirst() else { return nil }
-        return serveLocked(connection)
-    }
-
-    /// A ready connection becomes a sleeping worker's at once, or else joins the queue. Under
-    /// the lock; the sleeper returned is to be woken after unlocking.
-    private func offerLocked(_ connection: ReadyConnection) -> Sleeper? {
-        guard let sleeper = sleepers.popLast() else {
-            queue.append(connection)
-            return nil
-        }
-        sleeper.handed = serveLocked(connection)
-        return sleeper
-    }
-
-    /// `connection` as taken by a worker now: counted as in service, its wait measured. Under the lock.
-    private func serveLocked(_ taken: ReadyConnection) -> ReadyConnection {
-        var connection = taken
         let now = clock()
-        connection.waitedNanoseconds = Self.elapsed(since: connection.readySince, now: now)
-        // A resumed request is answered however long it queued: it has been accepted already.
-        connection.isOverdue = connection.resumed == nil && connection.waitedNanoseconds > settings.queueTimeoutNanoseconds
-        statistics.busy += 1
-        statistics.dequeued += 1
-        statistics.waitedNanoseconds &+= connection.waitedNanoseconds
-        if connection.isOverdue { statistics.shed += 1 }
-        return connection
-    }
-
-    /// A worker asleep in `nextConnection`: posted once, after `handed` is set (nil: drained).
-    private final class Sleeper: @unchecked Sendable {
-        private let semaphore: UnsafeMutablePointer<sem_t>
-        /// Set under the dispatcher's lock before `wake`; read by the sleeper after it woke.
-        var handed: ReadyConnection?
-
-        init() {
-            semaphore = .allocate(capacity: 1)
-            sem_init(semaphore, 0, 0)
+        let (release, next) = state.withLock { state in
+            let release = state.release(keptDescriptor, now: now, watch: keepWatching)
+            guard case .ready(let connection) = state.take(now: now) else { return (release, nil as ReadyConnection?) }
+            return (release, connection)
         }
-
-        deinit {
-            sem_destroy(semaphore)
-            semaphore.deallocate()
-        }
-
-        func wake() {
-            sem_post(semaphore)
-        }
-
-        func awaitHandOver() -> ReadyConnection? {
-            while sem_wait(semaphore) != 0 {}  // EINTR: a signal came first
-            return handed
-        }
+        complete(release)
+        return next ?? nextConnection(beforeWaiting: beforeWaiting)
     }
 
     /// Reports that a worker is done with the connection it took: `keptDescriptor` is the
@@ -238,19 +108,37 @@ public final class ConnectionDispatcher: @unchecked Sendable {
     /// answers 502 without retrying: seen under 64 connections). They are closed by nginx when
     /// idle, or by the grace deadline.
     public func finished(keptDescriptor: Int32?) {
-        pthread_mutex_lock(mutex)
-        let release = releaseLocked(keptDescriptor)
-        pthread_mutex_unlock(mutex)
-        complete(release)
+        let now = clock()
+        complete(state.withLock { $0.release(keptDescriptor, now: now, watch: keepWatching) })
+    }
+
+    /// Watches a kept connection again. Called under the lock: the stop path gives up idle
+    /// connections under it too, so no descriptor is re-armed after it was closed (and reused).
+    private func keepWatching(_ fd: Int32) -> Bool {
+        do {
+            try poll.rearm(fd)
+            return true
+        } catch {
+            log("keeping a connection failed, closing it: \(error)")
+            return false
+        }
+    }
+
+    private func complete(_ release: DispatcherState.Release) {
+        if let fd = release.closeNow { close(fd) }
+        if release.wakeDispatcher { poll.wake() }
+    }
+
+    /// What the dispatcher holds now.
+    public var currentStatistics: Statistics {
+        state.withLock { $0.snapshot }
     }
 
     // MARK: - Requests waiting off any thread
 
     /// Sets who hears that a parked connection's peer hung up (`watchForHangUp`).
     public func onParkedHangUp(_ handler: @escaping @Sendable (Int32) -> Void) {
-        pthread_mutex_lock(mutex)
-        hangUpHandler = handler
-        pthread_mutex_unlock(mutex)
+        state.withLock { $0.hangUpHandler = handler }
     }
 
     /// Watches the connection of a request that its worker parked (it stays counted as in service)
@@ -258,87 +146,31 @@ public final class ConnectionDispatcher: @unchecked Sendable {
     /// dispatcher thread. False when epoll refused (the hang-up then goes unnoticed).
     @discardableResult
     public func watchForHangUp(_ fd: Int32) -> Bool {
-        pthread_mutex_lock(mutex)
-        defer { pthread_mutex_unlock(mutex) }
-        do {
-            try poll.rearm(fd, .parked)
-            parked.insert(fd)
-            return true
-        } catch {
-            log("watching a waiting request's connection failed: \(error)")
-            return false
+        state.withLock { state in
+            do {
+                try poll.rearm(fd, .parked)
+                state.park(fd)
+                return true
+            } catch {
+                log("watching a waiting request's connection failed: \(error)")
+                return false
+            }
         }
     }
 
     /// Stops watching a parked connection: whoever calls this owns it again. A hang-up reported
     /// meanwhile is ignored (the next write or read finds it).
     public func stopWatching(_ fd: Int32) {
-        pthread_mutex_lock(mutex)
-        parked.remove(fd)
-        pthread_mutex_unlock(mutex)
+        state.withLock { $0.unpark(fd) }
     }
 
     /// Queues a parked request (not watched) for the next free worker, which gets `state` in
     /// `ReadyConnection.resumed`; it is finished as any other (`finished(keptDescriptor:)`).
-    public func resume(_ fd: Int32, state: any AnyObject & Sendable) {
-        var ready = ReadyConnection(descriptor: fd, readySince: clock())
-        ready.resumed = state
-        pthread_mutex_lock(mutex)
-        statistics.busy -= 1  // taken again from the queue
-        let sleeper = offerLocked(ready)
-        pthread_mutex_unlock(mutex)
-        sleeper?.wake()
-    }
-
-    /// What is left to do, without the lock, after a connection came back.
-    private struct Release {
-        var closeNow: Int32?
-        var wakeDispatcher = false
-    }
-
-    /// The bookkeeping of `finished`, under the lock.
-    private func releaseLocked(_ keptDescriptor: Int32?) -> Release {
-        var release = Release()
-        statistics.busy -= 1
+    public func resume(_ fd: Int32, state resumed: any AnyObject & Sendable) {
         let now = clock()
-        if let fd = keptDescriptor, !(stopping && now >= graceDeadline) {
-            idle[fd] = now
-            // Re-armed under the lock: the stop path closes idle connections under it too, so
-            // no descriptor number is re-armed after it was closed (and perhaps reused).
-            do {
-                try poll.rearm(fd)
-            } catch {
-                idle.removeValue(forKey: fd)
-                release.closeNow = fd
-                log("keeping a connection failed, closing it: \(error)")
-            }
-        } else {
-            release.closeNow = keptDescriptor
-        }
-        if release.closeNow != nil || keptDescriptor == nil {
-            statistics.open -= 1
-            release.wakeDispatcher = stopping || statistics.open == settings.maximumConnections - 1
-        } else {
-            // At the limit, an idle connection is room a new one can take: listen again.
-            release.wakeDispatcher = statistics.open >= settings.maximumConnections
-        }
-        return release
-    }
-
-    private func complete(_ release: Release) {
-        if let fd = release.closeNow { close(fd) }
-        if release.wakeDispatcher { poll.wake() }
-    }
-
-    /// What the dispatcher holds now.
-    public var currentStatistics: Statistics {
-        pthread_mutex_lock(mutex)
-        defer { pthread_mutex_unlock(mutex) }
-        var snapshot = statistics
-        snapshot.idle = idle.count
-        snapshot.queued = queue.count
-        snapshot.sleeping = sleepers.count
-        return snapshot
+        var ready = ReadyConnection(descriptor: fd, readySince: now)
+        ready.resumed = resumed
+        state.withLock { $0.resume(ready, now: now) }?.carryOut()
     }
 
     // MARK: - Stopping
@@ -347,12 +179,8 @@ public final class ConnectionDispatcher: @unchecked Sendable {
     /// are left for nginx to close (only a close by nginx cannot race a request it is sending)
     /// for up to `graceSeconds`, then closed; `run()` returns when every connection is closed.
     public func stop(graceSeconds: Double) {
-        pthread_mutex_lock(mutex)
-        if !stopping {
-            stopping = true
-            graceDeadline = clock() &+ UInt64(max(0, graceSeconds) * 1_000_000_000)
-        }
-        pthread_mutex_unlock(mutex)
+        let now = clock()
+        state.withLock { $0.stop(now: now, graceNanoseconds: UInt64(max(0, graceSeconds) * 1_000_000_000)) }
         poll.wake()
     }
 
@@ -361,8 +189,9 @@ public final class ConnectionDispatcher: @unchecked Sendable {
     /// The dispatcher loop: accepts connections and queues those with a request ready. Returns
     /// after `stop` once every connection is closed; fails only if epoll itself fails.
     public func run() throws(SystemCallError) {
-        defer { markDrained() }
-        try startListening()
+        defer { for sleeper in state.withLock({ $0.drain() }) { sleeper.give(nil) } }
+        for listener in listeners { try poll.add(listener, .listener) }
+        state.withLock { $0.startedListening() }
         var events = [epoll_event](repeating: epoll_event(), count: 256)
         var timeout: Int32 = -1
         while true {
@@ -376,16 +205,10 @@ public final class ConnectionDispatcher: @unchecked Sendable {
                 } else if listeners.contains(fd) {
                     acceptConnections(on: fd)
                 } else {
-                    pthread_mutex_lock(mutex)
-                    let wasParked = parked.remove(fd) != nil
-                    // Anything else is a stale report for a connection a worker holds: ignored.
-                    let isWatched = idle[fd] != nil || arriving[fd] != nil
-                    let handler = hangUpHandler
-                    pthread_mutex_unlock(mutex)
-                    if wasParked {
-                        handler?(fd)
-                    } else if isWatched {
-                        connectionBecameReadable(fd, hungUp: event.events & (EPOLLRDHUP.rawValue | EPOLLHUP.rawValue) != 0)
+                    switch state.withLock({ $0.readiness(of: fd) }) {
+                    case .parkedHungUp(let handler): handler?(fd)
+                    case .watched: connectionBecameReadable(fd, hungUp: event.events & (EPOLLRDHUP.rawValue | EPOLLHUP.rawValue) != 0)
+                    case .stale: break
                     }
                 }
             }
@@ -399,94 +222,41 @@ public final class ConnectionDispatcher: @unchecked Sendable {
     private func connectionBecameReadable(_ fd: Int32, hungUp: Bool) {
         let peeked = recv(fd, peekBuffer.baseAddress, peekBuffer.count, Int32(MSG_PEEK | MSG_DONTWAIT))
         let error = errno
-        if peeked > 0 {
-            let now = clock()
-            let pending = UnsafeRawBufferPointer(rebasing: peekBuffer[0..<peeked])
-            switch FastCGIFraming.scan(pending, maximumParamsBytes: settings.maximumParamsBytes) {
-            case .complete(let byteCount):
-                arriving.removeValue(forKey: fd)
-                var ready = ReadyConnection(descriptor: fd, readySince: now)
-                ready.closeAfterResponse = peeked > byteCount
-                pthread_mutex_lock(mutex)
-                idle.removeValue(forKey: fd)
-                statistics.arriving = arriving.count
-                let sleeper = offerLocked(ready)
-                pthread_mutex_unlock(mutex)
-                sleeper?.wake()
-            case .incomplete where peeked > settings.maximumRequestBytes || hungUp:
-                refuse(fd)  // too large, or the rest can never come
-            case .incomplete:
-                // Watched again after a short, growing pause: a partial request keeps the
-                // descriptor readable, so re-arming it at once would spin.
-                var arrival = arriving[fd] ?? Arrival(since: now, retryAt: 0, delay: 0)
-                arrival.delay = min(max(arrival.delay * 2, 1_000_000), 64_000_000)
-                arrival.retryAt = now &+ arrival.delay
-                arriving[fd] = arrival
-                pthread_mutex_lock(mutex)
-                idle.removeValue(forKey: fd)
-                statistics.arriving = arriving.count
-                pthread_mutex_unlock(mutex)
-            case .malformed, .paramsTooLarge:
-                refuse(fd)
+        guard peeked > 0 else {
+            if peeked < 0, error == EAGAIN || error == EINTR {
+                try? poll.rearm(fd)  // a spurious wake-up: keep waiting
+            } else if state.withLock({ $0.peerClosed(fd) }) {
+                close(fd)  // the peer closed (or the connection failed) between requests, or mid-request
             }
-        } else if peeked < 0, error == EAGAIN || error == EINTR {
-            try? poll.rearm(fd)  // a spurious wake-up: keep waiting
-        } else {
-            // The peer closed (or the connection failed) between requests, or mid-request.
-            let wasArriving = arriving.removeValue(forKey: fd) != nil
-            pthread_mutex_lock(mutex)
-            let wasIdle = idle.removeValue(forKey: fd) != nil
-            if wasIdle || wasArriving { statistics.open -= 1 }
-            statistics.arriving = arriving.count
-            pthread_mutex_unlock(mutex)
-            if wasIdle || wasArriving { close(fd) }
+            return
+        }
+        let now = clock()
+        let pending = UnsafeRawBufferPointer(rebasing: peekBuffer[0..<peeked])
+        switch FastCGIFraming.scan(pending, maximumParamsBytes: settings.maximumParamsBytes) {
+        case .complete(let byteCount):
+            state.withLock { $0.requestArrived(on: fd, now: now, closeAfterResponse: peeked > byteCount) }?.carryOut()
+        case .incomplete where peeked > settings.maximumRequestBytes || hungUp:
+            refuse(fd)  // too large, or the rest can never come
+        case .incomplete:
+            state.withLock { $0.requestPartlyArrived(on: fd, now: now) }
+        case .malformed, .paramsTooLarge:
+            refuse(fd)
         }
     }
 
     /// Closes a connection whose request is not FastCGI or is over the limits: nothing of it
     /// was read, and no thread ever saw it.
     private func refuse(_ fd: Int32) {
-        arriving.removeValue(forKey: fd)
-        pthread_mutex_lock(mutex)
-        idle.removeValue(forKey: fd)
-        statistics.open -= 1
-        statistics.refusedRequests += 1
-        statistics.arriving = arriving.count
-        pthread_mutex_unlock(mutex)
+        state.withLock { $0.refused(fd) }
         close(fd)
-    }
-
-    /// Past the connection limit: closes the longest-idle connection (else the oldest partial
-    /// request) to make room for the one just accepted; false when every connection is at work.
-    private func makeRoom() -> Bool {
-        pthread_mutex_lock(mutex)
-        var victim = idle.min(by: { $0.value < $1.value })?.key
-        if let fd = victim {
-            idle.removeValue(forKey: fd)
-        } else if let oldest = arriving.min(by: { $0.value.since < $1.value.since })?.key {
-            arriving.removeValue(forKey: oldest)
-            statistics.arriving = arriving.count
-            victim = oldest
-        }
-        if victim != nil {
-            statistics.open -= 1
-            statistics.closedIdle += 1
-        }
-        pthread_mutex_unlock(mutex)
-        guard let victim else { return false }
-        close(victim)
-        return true
     }
 
     private func acceptConnections(on listener: Int32) {
         // A bounded batch per wake-up, so one busy listener cannot starve ready connections.
         for _ in 0..<64 {
-            pthread_mutex_lock(mutex)
-            let full = statistics.open >= settings.maximumConnections
-            let roomCanBeMade = !idle.isEmpty || !arriving.isEmpty
-            pthread_mutex_unlock(mutex)
-            if full, !roomCanBeMade {
-                stopListening()
+            let (canAccept, full) = state.withLock { ($0.canAccept, $0.isFull) }
+            guard canAccept else {
+                stopListening { $0.stoppedListening() }
                 return
             }
             var address = sockaddr_storage()
@@ -497,31 +267,30 @@ public final class ConnectionDispatcher: @unchecked Sendable {
             case .stop: return
             }
             // Over the limit by this one: the longest-idle connection makes room for it.
-            if full { _ = makeRoom() }
+            if full, let victim = state.withLock({ $0.makeRoom() }) { close(victim) }
             let allowed = withUnsafePointer(to: &address) {
                 $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { settings.allowedPeers.allows($0) }
             }
             guard allowed else {
                 close(fd)
-                pthread_mutex_lock(mutex)
-                statistics.refusedPeers += 1
-                pthread_mutex_unlock(mutex)
+                state.withLock { $0.refusedPeer() }
                 continue
             }
             configure(fd, family: Int32(address.ss_family))
-            pthread_mutex_lock(mutex)
-            statistics.open += 1
-            statistics.accepted += 1
-            idle[fd] = clock()
-            do {
-                try poll.add(fd, .connection)
-            } catch {
-                idle.removeValue(forKey: fd)
-                statistics.open -= 1
-                close(fd)
-                log("watching a new connection failed: \(error)")
-            }
-            pthread_mutex_unlock(mutex)
+            let now = clock()
+            let watched = state.withLock { $0.accepted(fd, now: now, watch: watchNewConnection) }
+            if !watched { close(fd) }
+        }
+    }
+
+    /// Adds a new connection to the epoll set (under the lock, as it joins the idle set).
+    private func watchNewConnection(_ fd: Int32) -> Bool {
+        do {
+            try poll.add(fd, .connection)
+            return true
+        } catch {
+            log("watching a new connection failed: \(error)")
+            return false
         }
     }
 
@@ -552,8 +321,8 @@ public final class ConnectionDispatcher: @unchecked Sendable {
         case EMFILE, ENFILE, ENOBUFS, ENOMEM:
             // Out of descriptors or memory: stop accepting for a moment instead of spinning.
             log("accept: \(String(cString: strerror(error))); pausing new connections for 100 ms")
-            stopListening()
-            acceptPausedUntil = clock() &+ 100_000_000
+            let until = clock() &+ 100_000_000
+            stopListening { $0.pauseAccepting(until: until) }
             return .stop
         default:
             log("accept failed: \(String(cString: strerror(error)))")
@@ -574,85 +343,27 @@ public final class ConnectionDispatcher: @unchecked Sendable {
         }
     }
 
-    private func startListening() throws(SystemCallError) {
-        guard !listening else { return }
-        for listener in listeners { try poll.add(listener, .listener) }
-        listening = true
-    }
-
-    private func stopListening() {
-        guard listening else { return }
+    /// Takes the listening sockets out of the epoll set, if they are in it, as `change` records.
+    private func stopListening(_ change: (inout DispatcherState) -> Void) {
+        let wasListening = state.withLock { state in
+            defer { change(&state) }
+            return state.listening
+        }
+        guard wasListening else { return }
         for listener in listeners { try? poll.remove(listener) }
-        listening = false
     }
 
-    /// Bookkeeping after each batch of events: partial requests are looked at again when due
-    /// and closed past their deadline, idle connections past the idle timeout; accepting
-    /// resumes below the limit, and while stopping, idle connections are closed past the grace
-    /// deadline. Returns nil when the loop is done, else how long the next wait may block: until
-    /// the next partial request is due, at most a second (the idle sweep), 50 ms while stopping
-    /// or while accepting is paused.
+    /// The bookkeeping after each batch of events (`DispatcherState.sweep`), carried out: nil
+    /// when the loop is done, else how long the next wait may block.
     private func afterEvents() throws(SystemCallError) -> Int32? {
         let now = clock()
-        var toClose: [Int32] = []
-        var nextDue = now &+ 1_000_000_000
-        pthread_mutex_lock(mutex)
-        let isStopping = stopping
-        let pastGrace = isStopping && now >= graceDeadline
-        for (fd, arrival) in arriving {
-            if pastGrace || Self.elapsed(since: arrival.since, now: now) > settings.requestTimeoutNanoseconds {
-                arriving.removeValue(forKey: fd)
-                toClose.append(fd)
-                if !pastGrace { statistics.timedOutRequests += 1 }
-            } else if arrival.retryAt <= now {
-                arriving[fd]?.retryAt = .max  // re-armed: its next event says what is there now
-                try? poll.rearm(fd)
-            } else {
-                nextDue = min(nextDue, arrival.retryAt)
-            }
+        let sweep = state.withLock { $0.sweep(now: now) { fd in try? poll.rearm(fd) } }
+        for fd in sweep.toClose { close(fd) }
+        switch sweep.listen {
+        case true?: for listener in listeners { try poll.add(listener, .listener) }
+        case false?: for listener in listeners { try? poll.remove(listener) }
+        case nil: break
         }
-        if pastGrace, !idle.isEmpty {
-            toClose += idle.keys
-            idle.removeAll()
-        } else if now >= nextIdleSweep {
-            nextIdleSweep = now &+ 1_000_000_000
-            for (fd, since) in idle where Self.elapsed(since: since, now: now) > settings.idleTimeoutNanoseconds {
-                idle.removeValue(forKey: fd)
-                toClose.append(fd)
-                statistics.closedIdle += 1
-            }
-        }
-        statistics.open -= toClose.count
-        statistics.arriving = arriving.count
-        let belowLimit = statistics.open < settings.maximumConnections || !idle.isEmpty || !arriving.isEmpty
-        let done = isStopping && statistics.open == 0
-        pthread_mutex_unlock(mutex)
-        for fd in toClose { close(fd) }
-        if isStopping {
-            stopListening()
-        } else if !listening, belowLimit, now >= acceptPausedUntil {
-            acceptPausedUntil = 0
-            try startListening()
-        }
-        if done { return nil }
-        if isStopping || acceptPausedUntil != 0 { return 50 }
-        return Int32(clamping: (nextDue &- now + 999_999) / 1_000_000)
-    }
-
-    /// Nanoseconds from `since` to `now`; 0 when `since` is later. A worker that hands a
-    /// connection back between the sweep's clock reading and its lock stamps it later than the
-    /// sweep's `now`: a wrapping difference took that connection for centuries idle and closed
-    /// it while nginx was sending its next request (a reset, and a POST answered 502).
-    static func elapsed(since: UInt64, now: UInt64) -> UInt64 {
-        now > since ? now - since : 0
-    }
-
-    private func markDrained() {
-        pthread_mutex_lock(mutex)
-        drained = true
-        let woken = sleepers
-        sleepers.removeAll()
-        pthread_mutex_unlock(mutex)
-        for sleeper in woken { sleeper.wake() }  // each hands over nil: there is no more work
+        return sweep.timeoutMilliseconds
     }
 }
