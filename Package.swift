@@ -69,7 +69,8 @@ let package = Package(
                                                    "PostgresStorage", "PostgreSQL", "JWT", "Crypto", "HTTPFetch", "JSON", "Clocks", "Metrics",
                                                    "ASCII", "Locks", "CMalloc"]),
         .executableTarget(name: "todo-fcgi", dependencies: ["TodoServer"]),
-        .executableTarget(name: "todo-bench", dependencies: ["TodoAPI", "TaskModel", "SQLiteStorage", "JWT", "Crypto", "SQLite", "Clocks", "Metrics"]),
+        .executableTarget(name: "todo-bench", dependencies: ["TodoAPI", "TaskModel", "SQLiteStorage", "PostgresStorage", "JWT", "Crypto", "SQLite",
+                                                           "Clocks", "Metrics"]),
 
         .testTarget(name: "ASCIITests", dependencies: ["ASCII"]),
         .testTarget(name: "CachingTests", dependencies: ["Caching"]),

@@ -9,6 +9,7 @@ import re
 import subprocess
 import tempfile
 import threading
+import time
 import urllib.parse
 
 import pytest
@@ -112,4 +113,46 @@ def test_every_request_through_pgbouncer_in_transaction_mode_is_answered(bouncer
             assert "TODO_POSTGRES_STATEMENTS=unnamed" in warnings[0] and " warn: " in warnings[0]
     finally:
         stack.stop()
+        drop_postgres_database(database)
+
+
+def test_live_sync_behind_the_pooler_wakes_waiters_on_another_host(bouncer):
+    """Live sync with every worker behind the pooler in transaction mode: each listens on a
+    direct connection (TODO_POSTGRES_LISTEN, LISTEN needs a session) and sends its wake-ups
+    through the pooler, after its commits. A write on one stack (another host) wakes the waiters
+    of the other within a second; a write made with psql, as another tool would, wakes them too."""
+    from test_live_sync import Waiter, create, cursor_now
+    from stack import psql
+    database = create_postgres_database()
+    pooled = through(bouncer, database)
+    env = {"TODO_DATABASE": pooled, "TODO_POSTGRES_STATEMENTS": "unnamed", "TODO_POSTGRES_LISTEN": database}
+    waiting = Stack(processes=2, threads=4, database=pooled, env=env).start()
+    writing = Stack(processes=1, threads=2, database=pooled, env=env).start()
+    try:
+        user, token = "pooled-sync", make_token("pooled-sync")
+        for round_ in ("a worker's write on another host", "psql"):
+            cursor = cursor_now(waiting, user, token)
+            waiters = [Waiter(waiting, f"/api/{user}/tasks/changes?since={cursor}&wait=30", token) for _ in range(4)]
+            for waiter in waiters:
+                waiter.start()
+            time.sleep(0.5)
+            if round_ == "psql":
+                psql(f"BEGIN; SELECT set_config('todo.user_id', '{user}', true); "
+                     f"UPDATE tasks SET title = 'renamed by psql', version = version + 1, "
+                     f"change_seq = (SELECT last_change + 1 FROM task_sync WHERE user_id = '{user}') WHERE id = {task['id']}; "
+                     f"UPDATE task_sync SET last_change = last_change + 1 WHERE user_id = '{user}'; COMMIT", uri=database)
+                expected = task["id"]
+            else:
+                task = create(writing, user, token, "written elsewhere")
+                expected = task["id"]
+            written_at = time.monotonic()
+            for waiter in waiters:
+                waiter.join(10)
+                assert waiter.result is not None, f"{round_}: a waiter was not woken"
+                status, _, page, _ = waiter.result
+                assert status == 200 and [t["id"] for t in page["tasks"]] == [expected], (round_, page)
+                assert waiter.answered_at - written_at < 1.0, round_
+    finally:
+        writing.stop()
+        waiting.stop()
         drop_postgres_database(database)

@@ -298,6 +298,9 @@ SCENARIOS = {"ceiling": (18082, "/api/x/tasks", "plain"), "static": (18083, "/",
              "complete": (18081, "/", "complete"), "mix": (18081, "/", "mix"),
              "list-nokeep": (18084, "/", "list"), "create-nokeep": (18084, "/", "create"),
              "complete-nokeep": (18084, "/", "complete"),
+             # Writes for a user at random each (the others are one user's: that user's writes serialize).
+             "create-spread": (18081, "/", "create-spread"), "complete-spread": (18081, "/", "complete-spread"),
+             "patch-spread": (18081, "/", "patch-spread"),
              # Task model v2's search, filters and sorts: on the 5,000-task user with --scale,
              # else on the first seeded user (20 tasks).
              "search": (18081, "/", "query:q=task+filler&limit=20"),

@@ -1,6 +1,8 @@
 -- wrk script for every todo-fcgi scenario; SCENARIO and BENCH_USERS pick what it does.
 --   list | get : the first user of BENCH_USERS; create | complete : the last one
 --   mix  : 80% list, 10% get, 5% create, 5% complete across every user in BENCH_USERS
+--   create-spread | complete-spread | patch-spread : each request for a user of BENCH_USERS at
+--          random (writes spread over users, as real traffic is); patch sets a new description
 --   plain: GET wrk's URL path unchanged (references: ceiling, static)
 --   query: GET the list of QUERY_USER (token QUERY_TOKEN) with the query string QUERY (v2 filters)
 -- BENCH_USERS lines: "<user> <token> <task id> <task id> ..."
@@ -32,6 +34,14 @@ local function complete(u)
   return wrk.format("PATCH", "/api/" .. u.name .. "/tasks/" .. u.ids[math.random(#u.ids)] .. "/complete", { Authorization = u.auth })
 end
 
+local function patch(u)
+  return wrk.format("PATCH", "/api/" .. u.name .. "/tasks/" .. u.ids[math.random(#u.ids)],
+    { Authorization = u.auth, ["Content-Type"] = "application/json" },
+    '{"description":"patched ' .. math.random(1000000000) .. '"}')
+end
+
+local spread = { ["create-spread"] = create, ["complete-spread"] = complete, ["patch-spread"] = patch }
+
 local query_user, query_auth, query = os.getenv("QUERY_USER"), "Bearer " .. (os.getenv("QUERY_TOKEN") or ""), os.getenv("QUERY") or ""
 
 request = function()
@@ -39,6 +49,7 @@ request = function()
   if scenario == "query" then
     return wrk.format("GET", "/api/" .. query_user .. "/tasks?" .. query, { Authorization = query_auth })
   end
+  if spread[scenario] then return spread[scenario](users[math.random(#users)]) end
   if scenario == "mix" then
     local u = users[math.random(#users)]
     local roll = math.random(100)

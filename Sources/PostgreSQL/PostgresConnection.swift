@@ -171,7 +171,7 @@ public final class PostgresConnection {
     /// One statement of a pipeline: its text and its parameters (each declared `text`).
     public struct Step {
         let sql: String
-        let parameters: [String?]
+        public let parameters: [String?]
 
         /// `sql` with `parameters` for `$1`, `$2`, ….
         public init(_ sql: String, _ parameters: [String?] = []) {

@@ -1,9 +1,11 @@
+import Locks
 import PostgreSQL
 import Synchronization
 import TaskModel
 
 /// Tasks in a PostgreSQL database: the server database, for workers on several hosts. Each
-/// thread's store has its own connection; nothing is shared but a commit counter.
+/// thread's store has its own connection; they share a commit counter and the process's change
+/// feed, which they tell of every change they commit.
 public struct PostgresBackend: TaskBackend {
     /// The libpq connection string (it may hold a password: never print it).
     let connectionString: String
@@ -16,6 +18,8 @@ public struct PostgresBackend: TaskBackend {
     /// Where the live-sync listener connects, when not `connectionString` (a pooler in between).
     let listenConnectionString: String?
     private let warn: @Sendable (String) -> Void
+    /// Live sync's feed, made on first use and shared by the process's stores.
+    private let changeFeed = Locked<PostgresChangeFeed?>(nil)
 
     /// The database `connectionString` names; throws when libpq cannot parse it. `warn` gets
     /// the one line a process writes when a pooler turns its connections to unnamed statements,
@@ -62,15 +66,26 @@ public struct PostgresBackend: TaskBackend {
         return PostgresSchema.version
     }
 
-    /// A `LISTEN`ing connection of this process's own (`PostgresChangeFeed`); it connects on
+    /// The process's feed (`PostgresChangeFeed`): a `LISTEN`ing connection of its own, made on
     /// first use and after outages, so a server down at start-up delays only live sync.
     public func makeChangeFeed() throws(StorageError) -> any ChangeFeed {
-        PostgresChangeFeed(connectionString: listenConnectionString ?? connectionString, warn: warn)
+        sharedChangeFeed()
+    }
+
+    private func sharedChangeFeed() -> PostgresChangeFeed {
+        changeFeed.withLock { feed in
+            if let feed { return feed }
+            // Wake-ups go out through the workers' own route to the server (a pooler is fine).
+            let sender = PostgresWakeSender(connectionString: connectionString, statementMode: statementMode, warn: warn)
+            let made = PostgresChangeFeed(connectionString: listenConnectionString ?? connectionString, sender: sender, warn: warn)
+            feed = made
+            return made
+        }
     }
 
     public func makeStore() throws(StorageError) -> any TaskStore {
-        PostgresTaskStore(connectionString: connectionString, commits: committed, listStatementCacheSize: listStatementCacheSize,
-                          statementMode: statementMode, poolerNotice: poolerNotice)
+        PostgresTaskStore(connectionString: connectionString, commits: committed, changeFeed: sharedChangeFeed(),
+                          listStatementCacheSize: listStatementCacheSize, statementMode: statementMode, poolerNotice: poolerNotice)
     }
 
     /// Connectivity, the server, the schema version, the role (neither superuser nor
@@ -106,7 +121,7 @@ public struct PostgresBackend: TaskBackend {
                 + "schema version \(version), \(tasks) tasks, role \(roleName) (not superuser, no BYPASSRLS), "
                 + "row-level security enabled and forced on every table, TimeZone \(connection.parameterStatus("TimeZone") ?? "?") "
                 + "(timestamps are stored as UTC milliseconds), synchronous_commit \(synchronous)"
-                + (synchronous == "off" ? " (the workers turn it on for their sessions)" : "")
+                + (synchronous == "off" ? " (the workers turn it on for each of their transactions)" : "")
         }
     }
 

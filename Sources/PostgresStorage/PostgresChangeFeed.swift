@@ -7,12 +7,16 @@ import TaskModel
 import Glibc
 #endif
 
-/// The change feed of a PostgreSQL database, across hosts: every commit that moves a user's
-/// `task_sync.last_change` notifies channel `todo_task_changes` with the user's `ChangeKey` as 16
-/// hex digits (a trigger, schema version 5: whichever host or tool commits, and only once it has
-/// committed). Each process listens on one connection of its own, on a thread of its own (so a
-/// server that is slow to reach never delays the wait room's deadlines or a stop); what it
-/// hears moves the markers of a `LocalChangeFeed`, on which `awaitChange` sleeps.
+/// The change feed of a PostgreSQL database, across hosts. A worker's write moves its user's
+/// marker here as soon as it committed (`publish`), and the process's `PostgresWakeSender` tells
+/// the other hosts after it, many users in one notification on channel `todo_task_changes`
+/// (`origin:key,key,…`). Any other commit that moves a user's `task_sync.last_change` (psql,
+/// `copy`, an older build) notifies the channel itself with the user's `ChangeKey` as 16 hex
+/// digits (schema 6's trigger: whichever host or tool commits, once it has committed).
+///
+/// Each process listens on one connection of its own, on a thread of its own (so a server that
+/// is slow to reach never delays the wait room's deadlines or a stop); what it hears, but for
+/// what it sent itself, moves the markers of a `LocalChangeFeed`, on which `awaitChange` sleeps.
 ///
 /// After the listening connection is lost, it is made again (every second until it works), and
 /// then every marker moves: a change notified meanwhile was not heard, so every waiter reads
@@ -29,9 +33,13 @@ public final class PostgresChangeFeed: ChangeFeed {
     private let stopping = StopFlag()
     /// Started by `startListening`, or else the first `awaitChange` (a feed nobody waits on needs no connection).
     private let listener = Locked<WorkerThread?>(nil)
+    /// Tells the other hosts what this process's writes changed.
+    private let sender: PostgresWakeSender
 
-    init(connectionString: String, warn: @escaping @Sendable (String) -> Void) {
+    /// A feed that listens with `connectionString`, and sends through `sender`.
+    init(connectionString: String, sender: PostgresWakeSender, warn: @escaping @Sendable (String) -> Void) {
         self.connectionString = connectionString
+        self.sender = sender
         self.warn = warn
     }
 
@@ -44,8 +52,11 @@ public final class PostgresChangeFeed: ChangeFeed {
         local.marker(of: key)
     }
 
-    /// Nothing to do: the database's trigger announces every commit, to every host.
-    public func publish(_ key: ChangeKey) {}
+    /// Wakes this process's waiters for `key` at once, and tells the other hosts soon after.
+    public func publish(_ key: ChangeKey) {
+        local.publish(key)
+        sender.send(key)
+    }
 
     public func awaitChange(after seen: UInt64, timeoutNanoseconds: UInt64) -> UInt64 {
         // Started here when nobody called `startListening` (a feed only waited on); the thread
@@ -67,16 +78,18 @@ public final class PostgresChangeFeed: ChangeFeed {
         listener.withLock { thread in
             guard thread == nil else { return }
             let (local, firstAttempt, connectionString, warn, stopping) = (local, firstAttempt, connectionString, warn, stopping)
+            let origin = sender.origin
             thread = WorkerThread {
-                Self.listen(local: local, firstAttempt: firstAttempt, connectionString: connectionString, warn: warn, stopping: stopping)
+                Self.listen(local: local, firstAttempt: firstAttempt, connectionString: connectionString, origin: origin,
+                            warn: warn, stopping: stopping)
             }
         }
     }
 
     /// The listener thread: connect and `LISTEN` (again after every loss, once a second), and turn
-    /// each notification into a publication in `local`, until `stopping`. `firstAttempt` moves
-    /// after every attempt to connect, made or failed.
-    private static func listen(local: LocalChangeFeed, firstAttempt: LocalChangeFeed, connectionString: String,
+    /// each notification not sent by `origin` into publications in `local`, until `stopping`.
+    /// `firstAttempt` moves after every attempt to connect, made or failed.
+    private static func listen(local: LocalChangeFeed, firstAttempt: LocalChangeFeed, connectionString: String, origin: String,
                                warn: @Sendable (String) -> Void, stopping: StopFlag) {
         var connection: PostgresConnection?
         var failureLogged = false
@@ -110,9 +123,18 @@ public final class PostgresChangeFeed: ChangeFeed {
                 continue
             }
             for notification in notifications where notification.channel == channel {
-                if let key = ChangeKey(hex: notification.payload) { local.publish(key) }
+                for key in keys(in: notification.payload, unlessSentBy: origin) { local.publish(key) }
             }
         }
+    }
+
+    /// The users a notification's payload names: one key (the trigger's), or `origin:key,key,…`
+    /// (a `PostgresWakeSender`'s), none when `origin` is `ownOrigin` or the payload is neither.
+    static func keys(in payload: [UInt8], unlessSentBy ownOrigin: String) -> [ChangeKey] {
+        if let key = ChangeKey(hex: payload) { return [key] }
+        let parts = payload.split(separator: UInt8(ascii: ":"), maxSplits: 1, omittingEmptySubsequences: false)
+        guard parts.count == 2, parts[0].count == 16, !parts[0].elementsEqual(ownOrigin.utf8) else { return [] }
+        return parts[1].split(separator: UInt8(ascii: ",")).compactMap { ChangeKey(hex: $0) }
     }
 }
 

@@ -9,13 +9,24 @@ import TaskModel
 /// transaction only (`set_config(…, true)`), so it also holds behind PgBouncer in transaction mode.
 enum PostgresSchema {
     /// The schema version this build writes (the one row of `todo_schema`).
-    static let version: Int64 = 5
+    static let version: Int64 = 6
 
     /// Serializes `migrate` across hosts for the length of its transaction ("Todo" in ASCII).
     static let migrationLockKey: Int64 = 0x546F_646F
 
-    /// The transaction-local setting every request scopes itself to.
-    static let setOwner = "SELECT set_config('todo.user_id', $1, true)"
+    /// The first statement of every worker transaction (`$1` the user), each setting for that
+    /// transaction alone, so they hold on a connection a transaction-mode pooler shares: the
+    /// owner row-level security scopes it to; exports off; the commit durable before it is
+    /// acknowledged (`synchronous_commit` never `off`); and no notification from schema 6's
+    /// trigger, since the worker wakes the listeners itself after the commit (`PostgresWakeSender`).
+    static let openTransaction = """
+        SELECT set_config('todo.user_id', $1, true), set_config('todo.export', 'off', true),
+            set_config('\(wakeAfterCommit)', 'on', true),
+            CASE WHEN current_setting('synchronous_commit') = 'off' THEN set_config('synchronous_commit', 'on', true) END
+        """
+
+    /// Set by a writer that wakes the listeners itself once it committed: the trigger then stays quiet.
+    static let wakeAfterCommit = "todo.wake_after_commit"
 
     /// Version 1. Timestamps are integer milliseconds since the epoch, as in SQLite, so the
     /// server's `TimeZone` never touches them. `title_key` (the title lower-cased by the
@@ -148,6 +159,17 @@ enum PostgresSchema {
             FOR EACH ROW EXECUTE FUNCTION todo_notify_task_change();
         """
 
+    /// Version 6: the trigger stays quiet for a transaction whose writer wakes the listeners itself
+    /// after its commit (`wakeAfterCommit`): a `NOTIFY` in a transaction makes its commit wait for a
+    /// database-wide lock held through the flush, so writes that notify cannot share a flush.
+    /// Every other writer (psql, `copy`, an older build) still notifies.
+    static let versionSix = """
+        DROP TRIGGER task_sync_notify ON task_sync;
+        CREATE TRIGGER task_sync_notify AFTER INSERT OR UPDATE OF last_change ON task_sync
+            FOR EACH ROW WHEN (current_setting('\(wakeAfterCommit)', true) IS DISTINCT FROM 'on')
+            EXECUTE FUNCTION todo_notify_task_change();
+        """
+
     /// The `todo_keys` row of the sync cursor key.
     static let syncCursorKeyName = "sync_cursor"
 
@@ -216,6 +238,11 @@ enum PostgresSchema {
                 try connection.execute(versionFive)
                 try connection.execute("UPDATE todo_schema SET version = 5")
                 progress(Int(5 - current), pending)
+            }
+            if current < 6 {
+                try connection.execute(versionSix)
+                try connection.execute("UPDATE todo_schema SET version = 6")
+                progress(Int(6 - current), pending)
             }
             try connection.execute("COMMIT")
         } catch {

@@ -29,6 +29,8 @@ public final class PostgresTaskStore: TaskStore {
     /// How a new connection sends statements.
     private let statementMode: PostgresStatementMode
     private let commits: CommitCounter
+    /// Told of every change this store commits (it wakes waiters, here and on other hosts).
+    private let changeFeed: any ChangeFeed
     /// Says, once per process, that a pooler turned connections to unnamed statements.
     private let poolerNotice: PoolerNotice
     private var connection: PostgresConnection?
@@ -53,12 +55,13 @@ public final class PostgresTaskStore: TaskStore {
 
     /// A store that connects with `connectionString` when first used, keeping the statements of
     /// at most `listStatementCacheSize` list shapes prepared (beside the fixed ones).
-    init(connectionString: String, commits: CommitCounter,
+    init(connectionString: String, commits: CommitCounter, changeFeed: any ChangeFeed,
          listStatementCacheSize: Int = ListStatementCache.defaultShapes,
          statementMode: PostgresStatementMode = .named, poolerNotice: PoolerNotice = PoolerNotice(),
          connect: ((String) throws(StorageError) -> PostgresConnection)? = nil) {
         self.connectionString = connectionString
         self.commits = commits
+        self.changeFeed = changeFeed
         self.statementMode = statementMode
         self.poolerNotice = poolerNotice
         self.preparedStatementLimit = Self.fixedStatementAllowance + listStatementCacheSize
@@ -66,8 +69,8 @@ public final class PostgresTaskStore: TaskStore {
         self.connect = connect
     }
 
-    /// Connects for serving: the schema must be this build's, exports stay off for the session,
-    /// and a commit is acknowledged only once it is durable (`synchronous_commit` never `off`).
+    /// Connects for serving: the schema must be this build's. (Every transaction then sets what it
+    /// needs for itself, `PostgresSchema.openTransaction`, so a pooled connection needs nothing.)
     static func serving(_ connectionString: String, preparedStatementLimit: Int,
                         statementMode: PostgresStatementMode = .named) throws(StorageError) -> PostgresConnection {
         let connection: PostgresConnection
@@ -76,10 +79,6 @@ public final class PostgresTaskStore: TaskStore {
             connection = try PostgresConnection(connectionString: connectionString, preparedStatementLimit: preparedStatementLimit,
                                                 statementMode: statementMode)
             version = try PostgresSchema.installedVersion(connection)
-            try connection.execute("""
-                SELECT set_config('todo.export', 'off', false);
-                SELECT CASE WHEN current_setting('synchronous_commit') = 'off' THEN set_config('synchronous_commit', 'on', false) END
-                """)
         } catch {
             throw StorageError(error)
         }
@@ -125,7 +124,7 @@ public final class PostgresTaskStore: TaskStore {
     private func run(_ userID: String, _ steps: [Step], begin: String? = nil, write: Bool = false) throws(StorageError) -> [PostgresResult] {
         let connection = try liveConnection()
         let opening = begin.map { [Step($0)] } ?? []
-        let all = opening + [Step(PostgresSchema.setOwner, [userID])] + steps
+        let all = opening + [Step(PostgresSchema.openTransaction, [userID])] + steps
         var results: [PostgresResult]
         do {
             results = try pipeline(all, on: connection)
@@ -187,6 +186,12 @@ public final class PostgresTaskStore: TaskStore {
         }
     }
 
+    /// A committed write changed `userID`'s tasks: a commit here is durable once it returns
+    /// (`synchronous_commit` on), so waiters hear of it at once.
+    private func changed(_ userID: String) {
+        changeFeed.publish(ChangeKey(userID: userID))
+    }
+
     /// Takes the user's next change number (one past their last): the row lock it takes orders
     /// the user's writes, so their numbers follow commit order. `$1` is the user.
     private static let nextChange = """
@@ -240,6 +245,7 @@ public final class PostgresTaskStore: TaskStore {
             let result = try run(userID, [Step(Self.insertTask, Self.insertParameters(state, userID: userID, now: now, id: nil))],
                                  write: true)[0]
             guard result.rowCount == 1 else { throw StorageError(.internal, "INSERT … RETURNING returned no row") }
+            changed(userID)
             return .created(StoredTask(result: result, row: 0))
         }
         return try restartingOnTurnToUnnamed { () throws(StorageError) in
@@ -291,6 +297,7 @@ public final class PostgresTaskStore: TaskStore {
             if error.kind == .conflict { return .keyInUse }
             throw error
         }
+        changed(userID)
         return .created(created)
     }
 
@@ -365,6 +372,7 @@ public final class PostgresTaskStore: TaskStore {
         let results = try continueBlock(steps, commit: true)
         let updated = results[write.nextOccurrence == nil ? 0 : 1]
         guard updated.rowCount == 1 else { throw StorageError(.internal, "UPDATE … RETURNING lost a locked row") }
+        changed(userID)
         return .updated(StoredTask(result: updated, row: 0))
     }
 
@@ -392,7 +400,10 @@ public final class PostgresTaskStore: TaskStore {
                 WHERE user_id = $1 AND EXISTS (SELECT 1 FROM purged)
                 """, [userID, String(now - SyncPage.tombstoneRetentionMilliseconds)]),
         ], write: true)
-        if results[0].int64(row: 0, column: 0) == 1 { return .deleted }
+        if results[0].int64(row: 0, column: 0) == 1 {
+            changed(userID)
+            return .deleted
+        }
         return results[0].int64(row: 0, column: 1) == 1 ? .preconditionFailed : .notFound
     }
 
@@ -441,6 +452,9 @@ public final class PostgresTaskStore: TaskStore {
     public func checkHealth() throws(StorageError) {
         _ = try read("", [Step("SELECT 1 FROM tasks LIMIT 1")])
     }
+
+    /// The first statement of every transaction of a store (`$1` the user): for benchmarks.
+    public static let transactionOpening = PostgresSchema.openTransaction
 
     /// The statement `find` runs (`$1` id, `$2` user).
     public static let findSQL = "SELECT \(columns) FROM tasks WHERE id = $1::bigint AND user_id = $2"

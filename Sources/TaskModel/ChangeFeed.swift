@@ -33,6 +33,12 @@ public struct ChangeKey: Hashable, Sendable {
     public init(value: UInt64) {
         self.value = value
     }
+
+    /// The key as 16 lower-case hex digits (`init(hex:)` reads it back).
+    public var hex: String {
+        let digits = String(value, radix: 16)
+        return String(repeating: "0", count: 16 - digits.count) + digits
+    }
 }
 
 /// How a process learns that a user's tasks changed, through whichever process or host changed

@@ -1,10 +1,12 @@
 // In-process microbenchmark: one GET of a 20-task list through auth → router → store →
 // SQLite → JSON, and each stage alone, so the cost of every stage is visible.
 // No sockets. Run: swift run -c release todo-bench [iterations]
-// `todo-bench plans DATABASE USER` prints the query plans of the API's own statements instead.
+// `todo-bench plans DATABASE USER` prints the query plans of the API's own statements instead;
+// `todo-bench pgbench-list USERS` a pgbench script of the PostgreSQL list's round trip.
 import Clocks
 import JWT
 import Metrics
+import PostgresStorage
 import SQLite
 import SQLiteStorage
 import TaskModel
@@ -77,6 +79,28 @@ func printQueryPlans(database: String, user: String) throws {
         try statement.bind(Int64(1), at: 1)
         try statement.bind(user, at: 2)
     }
+}
+
+/// `todo-bench pgbench-list USERS`: a pgbench script of one GET list's round trip as the
+/// PostgreSQL store sends it (its transaction's first statement, then the default list of 20,
+/// in one pipeline), for a user of `user0000` … at random, as bench/run.py names them.
+func printPgbenchListScript(users: Int) {
+    let user = "('user' || lpad(:u::text, 4, '0'))"
+    let list = PostgresTaskStore.listSQL(TaskListQuery()).statement
+        .replacing("$1", with: user).replacing("$2::bigint", with: "20")
+        .replacing("$3::bigint", with: "0")
+    let opening = PostgresTaskStore.transactionOpening.replacing("$1", with: user)
+    print("\\set u random(0, \(users - 1))\n\\startpipeline\n\(oneLine(opening));\n\(oneLine(list));\n\\endpipeline")
+}
+
+/// `sql` on one line (pgbench reads a statement up to the `;` that ends a line).
+func oneLine(_ sql: String) -> String {
+    sql.split(separator: "\n").map { $0.trimmingPrefix(" ") }.joined(separator: " ")
+}
+
+if CommandLine.arguments.count == 3, CommandLine.arguments[1] == "pgbench-list", let users = Int(CommandLine.arguments[2]) {
+    printPgbenchListScript(users: users)
+    exit(0)
 }
 
 if CommandLine.arguments.count == 4, CommandLine.arguments[1] == "plans" {

@@ -45,15 +45,22 @@ import Testing
     func writesThatChangeNothingMoveNoMarker(_ kind: BackendKind) throws {
         let database = try FreshDatabase(kind)
         let store = try database.store()
+        var (listener, seen) = try listeningFeed(of: database)
+        let alice = ChangeKey(userID: "alice")
+        let initial = listener.marker(of: alice)
         let key = IdempotencyKey(key: "k-1", fingerprint: "body")
         guard case .created(let task) = try store.create(userID: "alice", state: TaskState(title: "t"), now: 1_795_000_000_000,
                                                          idempotency: key, render: { _ in [] }) else {
             Issue.record("no create")
             return
         }
-        var (listener, seen) = try listeningFeed(of: database)
-        let alice = ChangeKey(userID: "alice")
+        // The create is heard first (on PostgreSQL, shortly after its commit).
+        let heard = MonotonicClock.nanoseconds() + 5_000_000_000
+        while listener.marker(of: alice) == initial, MonotonicClock.nanoseconds() < heard {
+            seen = listener.awaitChange(after: seen, timeoutNanoseconds: 100_000_000)
+        }
         let before = listener.marker(of: alice)
+        #expect(before != initial)
         _ = try store.create(userID: "alice", state: TaskState(title: "t"), now: 1_795_000_000_001, idempotency: key, render: { _ in [] })
         var same = TaskChanges()
         same.title = "t"
