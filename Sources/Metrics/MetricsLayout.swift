@@ -44,6 +44,7 @@ public enum MetricsLayout {
         case connectionsAccepted, requestsShed, queueWaitNanoseconds, requestsDequeued, refusedPeers
         case busyRetries, jwksKeys, jwksLastSuccess, jwksFailures, residentBytes, openDescriptors
         case databaseBytes, walBytes, commits, requestsParked, changeWaiters, changeWakeUps, changeWaitTimeouts
+        case databaseReconnections, databaseFailovers
     }
 
     // The file: a header page, then the slots.

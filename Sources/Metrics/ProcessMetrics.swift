@@ -13,7 +13,8 @@ public struct ProcessMetrics: @unchecked Sendable {
     /// The words that count (summed over dead processes too); the others are gauges.
     static let counterWords: [MetricsLayout.ProcessWord] = [.connectionsAccepted, .requestsShed, .queueWaitNanoseconds,
                                                              .requestsDequeued, .refusedPeers, .busyRetries, .commits,
-                                                             .changeWakeUps, .changeWaitTimeouts]
+                                                             .changeWakeUps, .changeWaitTimeouts, .databaseReconnections,
+                                                             .databaseFailovers]
 
     init(base: UnsafeMutablePointer<UInt64>, file: MetricsFile) {
         self.base = base
@@ -56,6 +57,10 @@ public struct ProcessMetrics: @unchecked Sendable {
         public var changeWakeUps: UInt64 = 0
         /// Waiting sync requests answered empty when their `wait` ran out.
         public var changeWaitTimeouts: UInt64 = 0
+        /// Database connections made again after one was lost or its server turned read-only.
+        public var databaseReconnections: UInt64 = 0
+        /// Of those, the ones that reached another server than before (failover, switchover).
+        public var databaseFailovers: UInt64 = 0
 
         /// An empty sample.
         public init() {}
@@ -75,6 +80,7 @@ public struct ProcessMetrics: @unchecked Sendable {
             (.commits, sample.commits), (.requestsParked, sample.requestsParked),
             (.changeWaiters, sample.changeWaiters), (.changeWakeUps, sample.changeWakeUps),
             (.changeWaitTimeouts, sample.changeWaitTimeouts),
+            (.databaseReconnections, sample.databaseReconnections), (.databaseFailovers, sample.databaseFailovers),
         ]
         for (word, value) in values {
             todo_atomic_store(base + word.rawValue, value &+ (carried[word] ?? 0))

@@ -82,6 +82,11 @@ extension MetricsSnapshot {
         text.single("todo_storage_busy_retries_total", "counter", "Times a connection waited for another process's write lock.", gauge(.busyRetries))
         text.single("todo_writes_committed_total", "counter", "Writes the database committed.", String(writesCommitted))
         text.single("todo_commits_total", "counter", "Transactions committed; writes per commit is todo_writes_committed_total over this (group commit).", gauge(.commits))
+        text.single("todo_database_reconnections_total", "counter",
+                    "Database connections made again after one was lost or its server turned read-only (PostgreSQL).", gauge(.databaseReconnections))
+        text.single("todo_database_failovers_total", "counter",
+                    "Reconnections that reached another server than the process's previous connection: a failover or switchover.",
+                    gauge(.databaseFailovers))
         text.single("todo_database_bytes", "gauge", "Size of the database file.", gauge(.databaseBytes))
         text.single("todo_database_wal_bytes", "gauge", "Size of the database's write-ahead log.", gauge(.walBytes))
     }

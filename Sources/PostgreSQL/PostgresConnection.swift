@@ -155,6 +155,14 @@ public final class PostgresConnection {
         PQparameterStatus(handle, name).map { String(cString: $0) }
     }
 
+    /// The server this connection reached, as `host:port` (of a multi-host URI's hosts, the one
+    /// libpq chose): a connection made again that reaches another one crossed a failover.
+    public var serverAddress: String {
+        let host = PQhost(handle).map { String(cString: $0) } ?? "?"
+        let port = PQport(handle).map { String(cString: $0) } ?? "?"
+        return host + ":" + port
+    }
+
     /// Runs one or more SQL commands that return no rows of interest (simple query protocol).
     public func execute(_ sql: String) throws(PostgresError) {
         _ = try checked(PQexec(handle, sql))

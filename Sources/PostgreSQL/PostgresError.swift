@@ -25,6 +25,11 @@ public struct PostgresError: Error, Sendable, CustomStringConvertible {
             || sqlState == "25006" // read_only_sql_transaction: a standby took the primary's place
     }
 
+    /// The server refused to write because it is read-only now (25006): a standby took the
+    /// primary's place, or the primary was fenced. Nothing of the transaction was done; the
+    /// connection is of no use for writes any more.
+    public var isReadOnly: Bool { sqlState == "25006" }
+
     /// Another transaction was in the way: serialization failure, deadlock, lock or statement timeout.
     public var isBusy: Bool {
         guard let sqlState else { return false }

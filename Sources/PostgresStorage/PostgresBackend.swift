@@ -10,6 +10,7 @@ public struct PostgresBackend: TaskBackend {
     /// The libpq connection string (it may hold a password: never print it).
     let connectionString: String
     private let committed = CommitCounter()
+    private let connectionEvents = ConnectionEvents()
     /// The most list-query shapes whose statements a connection keeps prepared.
     let listStatementCacheSize: Int
     /// How connections send statements (`unnamed` for transaction-mode poolers).
@@ -48,6 +49,10 @@ public struct PostgresBackend: TaskBackend {
 
     public var commits: Int { committed.value }
 
+    public var reconnections: Int { connectionEvents.reconnections }
+
+    public var failovers: Int { connectionEvents.failovers }
+
     public var databaseFile: String? { nil }
 
     /// A connection for maintenance, every failure as a storage error.
@@ -84,7 +89,7 @@ public struct PostgresBackend: TaskBackend {
     }
 
     public func makeStore() throws(StorageError) -> any TaskStore {
-        PostgresTaskStore(connectionString: connectionString, commits: committed, changeFeed: sharedChangeFeed(),
+        PostgresTaskStore(connectionString: connectionString, commits: committed, changeFeed: sharedChangeFeed(), events: connectionEvents,
                           listStatementCacheSize: listStatementCacheSize, statementMode: statementMode, poolerNotice: poolerNotice)
     }
 
@@ -190,4 +195,29 @@ final class CommitCounter: Sendable {
 
     /// Commits so far.
     var value: Int { count.load(ordering: .relaxed) }
+}
+
+/// The connections the stores of one process make: how many were made again, and how many of
+/// those reached another server than the one before (a failover or switchover).
+final class ConnectionEvents: Sendable {
+    private let reconnected = Atomic<Int>(0)
+    private let failedOver = Atomic<Int>(0)
+    /// The server the process's latest connection reached.
+    private let lastServer = Locked<String?>(nil)
+
+    /// A store connected to `server` (`again`: it had a connection before, lost or dropped).
+    func connected(to server: String, again: Bool) {
+        if again { reconnected.add(1, ordering: .relaxed) }
+        let moved = lastServer.withLock { last -> Bool in
+            defer { last = server }
+            return last != nil && last != server
+        }
+        if moved { failedOver.add(1, ordering: .relaxed) }
+    }
+
+    /// Connections made again so far.
+    var reconnections: Int { reconnected.load(ordering: .relaxed) }
+
+    /// Connections that reached another server than the previous one.
+    var failovers: Int { failedOver.load(ordering: .relaxed) }
 }

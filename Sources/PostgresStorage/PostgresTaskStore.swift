@@ -31,6 +31,10 @@ public final class PostgresTaskStore: TaskStore {
     private let commits: CommitCounter
     /// Told of every change this store commits (it wakes waiters, here and on other hosts).
     private let changeFeed: any ChangeFeed
+    /// Told of every connection made (for the process's reconnection and failover counts).
+    private let events: ConnectionEvents
+    /// Whether this store had a connection before: the next one is made again.
+    private var connectedBefore = false
     /// Says, once per process, that a pooler turned connections to unnamed statements.
     private let poolerNotice: PoolerNotice
     private var connection: PostgresConnection?
@@ -55,13 +59,14 @@ public final class PostgresTaskStore: TaskStore {
 
     /// A store that connects with `connectionString` when first used, keeping the statements of
     /// at most `listStatementCacheSize` list shapes prepared (beside the fixed ones).
-    init(connectionString: String, commits: CommitCounter, changeFeed: any ChangeFeed,
+    init(connectionString: String, commits: CommitCounter, changeFeed: any ChangeFeed, events: ConnectionEvents = ConnectionEvents(),
          listStatementCacheSize: Int = ListStatementCache.defaultShapes,
          statementMode: PostgresStatementMode = .named, poolerNotice: PoolerNotice = PoolerNotice(),
          connect: ((String) throws(StorageError) -> PostgresConnection)? = nil) {
         self.connectionString = connectionString
         self.commits = commits
         self.changeFeed = changeFeed
+        self.events = events
         self.statementMode = statementMode
         self.poolerNotice = poolerNotice
         self.preparedStatementLimit = Self.fixedStatementAllowance + listStatementCacheSize
@@ -108,6 +113,8 @@ public final class PostgresTaskStore: TaskStore {
             }
             connection = fresh
             backoffNanoseconds = 0
+            events.connected(to: fresh.serverAddress, again: connectedBefore)
+            connectedBefore = true
             return fresh
         } catch {
             backoffNanoseconds = min(max(backoffNanoseconds * 2, Self.minimumBackoff), Self.maximumBackoff)
@@ -129,9 +136,13 @@ public final class PostgresTaskStore: TaskStore {
         do {
             results = try pipeline(all, on: connection)
         } catch {
-            guard error.turnedUnnamed else { throw error.storageError }
+            // The round trip started the transaction, so nothing of it was done: run it again,
+            // with unnamed statements, or on a new connection (to the primary of a multi-host
+            // URI with target_session_attrs=read-write) when the server had turned read-only.
+            guard error.turnedUnnamed || error.refusedReadOnly else { throw error.storageError }
+            let again = error.refusedReadOnly ? try liveConnection() : connection
             do {
-                results = try pipeline(all, on: connection)
+                results = try pipeline(all, on: again)
             } catch {
                 throw error.storageError
             }
@@ -154,23 +165,29 @@ public final class PostgresTaskStore: TaskStore {
         }
     }
 
-    /// A failed round trip: what to throw, and whether it turned the connection to unnamed statements.
+    /// A failed round trip: what to throw, and whether it may be run again at once.
     private struct RoundTripFailure: Error {
         let storageError: StorageError
+        /// It turned the connection to unnamed statements.
         let turnedUnnamed: Bool
+        /// The server refused to write, read-only now (a switchover, a fenced primary): the
+        /// connection was dropped, never to be used again for writes.
+        var refusedReadOnly = false
     }
 
-    /// `connection.pipeline(steps)`, with a failure's clean-up: a lost connection is dropped, an
-    /// open block rolled back, and the process told once if a pooler turned statements unnamed.
+    /// `connection.pipeline(steps)`, with a failure's clean-up: a lost connection is dropped, and
+    /// so is one whose server turned read-only (the next is made to the primary), an open block
+    /// rolled back, and the process told once if a pooler turned statements unnamed.
     private func pipeline(_ steps: [Step], on connection: PostgresConnection) throws(RoundTripFailure) -> [PostgresResult] {
         let modeBefore = connection.statementMode
         do {
             return try connection.pipeline(steps)
         } catch {
-            if error.connectionLost { self.connection = nil } else { connection.rollbackIfNeeded() }
+            if error.connectionLost || error.isReadOnly { self.connection = nil } else { connection.rollbackIfNeeded() }
             let turned = modeBefore == .named && connection.statementMode == .unnamed && !error.connectionLost
             if turned { poolerNotice.report(error) }
-            throw RoundTripFailure(storageError: StorageError(error), turnedUnnamed: turned)
+            throw RoundTripFailure(storageError: StorageError(error), turnedUnnamed: turned,
+                                   refusedReadOnly: error.isReadOnly && !error.connectionLost)
         }
     }
 

@@ -230,6 +230,8 @@ public final class WorkerPool: Sendable {
         sample.databaseBytes = resources.databaseBytes
         sample.walBytes = resources.walBytes
         sample.commits = UInt64(configuration.backend.commits)
+        sample.databaseReconnections = UInt64(configuration.backend.reconnections)
+        sample.databaseFailovers = UInt64(configuration.backend.failovers)
         processMetrics.publish(sample)
     }
 

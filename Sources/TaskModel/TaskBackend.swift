@@ -27,6 +27,12 @@ public protocol TaskBackend: Sendable {
     var commits: Int { get }
     /// Times this process's connections waited for another process's write lock (for metrics).
     var busyRetries: Int { get }
+    /// Connections this process made again after losing one, or after its server turned
+    /// read-only (for metrics).
+    var reconnections: Int { get }
+    /// Of those, the ones that reached another server than the process's previous connection
+    /// did: a failover or switchover (for metrics).
+    var failovers: Int { get }
     /// The database file, whose size the metrics report; nil for a server database.
     var databaseFile: String? { get }
     /// Starts watching the database file for being replaced or deleted, where there is one and
@@ -90,6 +96,12 @@ extension TaskBackend {
 
     /// No lock shared with other processes to wait for.
     public var busyRetries: Int { 0 }
+
+    /// No connection to lose.
+    public var reconnections: Int { 0 }
+
+    /// No server to change.
+    public var failovers: Int { 0 }
 
     /// Creates the database or upgrades its schema, silently; returns the schema version.
     @discardableResult
