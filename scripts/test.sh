@@ -8,8 +8,9 @@ repo=$(cd "$(dirname "$0")/.." && pwd)
 cd "$repo"
 # gcc builds the slow-flush shim of the crash test; postgresql is the server of the PostgreSQL
 # pass, pgbouncer the transaction-mode pooler in front of it there; prometheus gives promtool
-# and the server that scrapes the stack in test_prometheus.py.
-scripts/install-deps.sh gcc postgresql pgbouncer prometheus
+# and the server that scrapes the stack in test_prometheus.py; postgresql-15-auto-failover and
+# pg-auto-failover-cli the failover formation of test_failover.py.
+scripts/install-deps.sh gcc postgresql pgbouncer prometheus postgresql-15-auto-failover pg-auto-failover-cli
 python3 -m pytest --version >/dev/null 2>&1 || python3 -m pip install --quiet pytest
 # The JWKS tests sign tokens with an implementation independent of the worker's.
 python3 -c "import cryptography" 2>/dev/null || python3 -m pip install --quiet cryptography
