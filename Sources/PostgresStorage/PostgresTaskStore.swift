@@ -102,7 +102,8 @@ public final class PostgresTaskStore: TaskStore {
         connection = nil
         let now = MonotonicClock.nanoseconds()
         guard now >= retryAt else {
-            throw StorageError(.unavailable, "PostgreSQL is unreachable; the next attempt is in \((retryAt - now) / 1_000_000) ms")
+            throw StorageError(.unavailable, "PostgreSQL is unreachable; the next attempt is in \((retryAt - now) / 1_000_000) ms",
+                               nothingDone: true)
         }
         do {
             let fresh: PostgresConnection
@@ -119,7 +120,10 @@ public final class PostgresTaskStore: TaskStore {
         } catch {
             backoffNanoseconds = min(max(backoffNanoseconds * 2, Self.minimumBackoff), Self.maximumBackoff)
             retryAt = MonotonicClock.nanoseconds() + backoffNanoseconds
-            throw error
+            // No server that takes writes answered (none is up, or a failover is under way).
+            var failed = error
+            failed.nothingDone = error.kind == .unavailable
+            throw failed
         }
     }
 
@@ -133,18 +137,21 @@ public final class PostgresTaskStore: TaskStore {
         let opening = begin.map { [Step($0)] } ?? []
         let all = opening + [Step(PostgresSchema.openTransaction, [userID])] + steps
         var results: [PostgresResult]
+        // Nothing of a round trip that cannot commit is done when it fails: the first of a block,
+        // or a read. An implicit write's commit may have been under way when the connection went.
+        let canCommit = write && begin == nil
         do {
             results = try pipeline(all, on: connection)
         } catch {
             // The round trip started the transaction, so nothing of it was done: run it again,
             // with unnamed statements, or on a new connection (to the primary of a multi-host
             // URI with target_session_attrs=read-write) when the server had turned read-only.
-            guard error.turnedUnnamed || error.refusedReadOnly else { throw error.storageError }
+            guard error.turnedUnnamed || error.refusedReadOnly else { throw error.storageError(nothingDone: !canCommit) }
             let again = error.refusedReadOnly ? try liveConnection() : connection
             do {
                 results = try pipeline(all, on: again)
             } catch {
-                throw error.storageError
+                throw error.storageError(nothingDone: !canCommit || error.refusedReadOnly)
             }
         }
         if write, begin == nil { commits.add() }
@@ -173,6 +180,14 @@ public final class PostgresTaskStore: TaskStore {
         /// The server refused to write, read-only now (a switchover, a fenced primary): the
         /// connection was dropped, never to be used again for writes.
         var refusedReadOnly = false
+
+        /// `storageError`, saying whether nothing of the round trip was done (a refusal to write
+        /// always means nothing was).
+        func storageError(nothingDone: Bool) -> StorageError {
+            var error = storageError
+            error.nothingDone = nothingDone || refusedReadOnly
+            return error
+        }
     }
 
     /// `connection.pipeline(steps)`, with a failure's clean-up: a lost connection is dropped, and

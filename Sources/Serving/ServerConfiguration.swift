@@ -22,6 +22,10 @@ public struct ServerConfiguration: Sendable {
     public var maximumWaiters: Int
     /// Live-sync requests of one user waiting at once, at most (`--max-waits-per-user`).
     public var maximumWaitsPerUser: Int
+    /// How long a request the database cannot take (no server takes writes: a failover or
+    /// switchover) waits for it, holding no thread, before its 503 (`--database-wait`); 0 answers
+    /// at once.
+    public var databaseWaitNanoseconds: UInt64 = 0
 
     /// Connections the wait room always leaves to requests that do not wait: a quarter of
     /// `--max-connections`, and at least two per thread.

@@ -35,6 +35,10 @@ extension WorkerPool {
                 var pending = waiter.pending
                 pending.reply = thread.application.recheck(pending.request, user: waiter.user)
                 next = carryOut(pending, thread, resuming: waiter)
+            } else if let held = connection.resumed as? HeldRequest {
+                var pending = held.pending
+                pending.reply = thread.application.respond(to: pending.request)
+                next = carryOut(pending, thread, resuming: nil, held: held)
             } else if let pending = read(connection, thread) {
                 next = carryOut(pending, thread, resuming: nil)
             } else {
@@ -69,7 +73,8 @@ extension WorkerPool {
         // Writes return once committed; a reply that must wait for their flush says so (`.afterDurable`).
         return TodoApplication(authenticator: try Authenticator(configuration: jwt.withLock { $0 }), store: store,
                                cors: configuration.cors, metrics: metrics, changeMarker: changeMarker,
-                               answersAfterDurability: true, log: Log.error)
+                               answersAfterDurability: true, waitsForTheDatabase: configuration.databaseWaitNanoseconds > 0,
+                               log: Log.error)
     }
 
     /// Reads the request on `connection` with the thread's slot, has the application answer it
@@ -111,10 +116,13 @@ extension WorkerPool {
         }
     }
 
-    /// Carries out how the application said `pending` ends (after its wait, for `waiter`);
-    /// returns this thread's next connection.
-    private func carryOut(_ pending: PendingRequest, _ thread: WorkerContext, resuming waiter: ChangeWaiter?) -> ReadyConnection? {
+    /// Carries out how the application said `pending` ends (after its wait, for `waiter`; after
+    /// waiting for the database, for `held`); returns this thread's next connection.
+    private func carryOut(_ pending: PendingRequest, _ thread: WorkerContext, resuming waiter: ChangeWaiter?,
+                          held: HeldRequest? = nil) -> ReadyConnection? {
         switch pending.reply.ending {
+        case .whenAvailable:
+            return holdUntilAvailable(pending, thread, held: held)
         case .now:
             return endNow(pending, thread)
         case .afterDurable(let wait, let failure):
@@ -169,6 +177,17 @@ extension WorkerPool {
             break  // the empty page it has
         }
         return endNow(answer, thread)
+    }
+
+    /// Holds a request the database could not take (nothing of it done) until it is tried again,
+    /// holding no thread; answers it now (its 503) once its deadline passed or the process stops.
+    private func holdUntilAvailable(_ pending: PendingRequest, _ thread: WorkerContext, held: HeldRequest?) -> ReadyConnection? {
+        let now = MonotonicClock.nanoseconds()
+        let deadline = held?.deadline ?? now &+ configuration.databaseWaitNanoseconds
+        guard held?.final != true, now < deadline, databaseWaitRoom.hold(HeldRequest(pending, deadline: deadline)) else {
+            return endNow(pending, thread)
+        }
+        return dispatcher.nextConnection(beforeWaiting: Log.flushAccessLines)
     }
 
     /// Ends `pending` now on this thread, and takes the thread's next connection.

@@ -51,6 +51,8 @@ public final class WorkerPool: Sendable {
     /// Where sync requests wait for their users' changes; nil when waits are answered at once
     /// (`--max-waiters 0`, or no change feed).
     let room: ChangeWaitRoom?
+    /// Requests waiting for a database server that takes them (`--database-wait`).
+    let databaseWaitRoom = DatabaseWaitRoom()
 
     /// A pool serving `socket` (a listening socket) as `configuration` says: its dispatcher, its
     /// metrics slot and its wait room are made now; its threads start with `run`.
@@ -114,6 +116,9 @@ public final class WorkerPool: Sendable {
         dispatcher.onParkedHangUp { [weak self] fd in self?.waiterHungUp(fd) }
         let threads = (0..<configuration.threads).map { _ in WorkerThread { [self] in work() } }
         let housekeeper = WorkerThread { [self] in keepHouse() }
+        let databaseWaits = WorkerThread { [self] in
+            databaseWaitRoom.run { held in dispatcher.resume(held.pending.connection.descriptor, state: held) }
+        }
         let waitRoom = room.map { room in
             WorkerThread { [self] in
                 room.run { waiter, _ in
@@ -131,9 +136,11 @@ public final class WorkerPool: Sendable {
         }
         // Waiting sync requests are answered (the workers still serve) before connections close.
         room?.stop()
+        databaseWaitRoom.stop()
         dispatcher.stop(graceSeconds: failures == 0 ? Self.keptConnectionGrace : 0)
         stopping.store(true, ordering: .sequentiallyConsistent)
         waitRoom?.join()
+        databaseWaits.join()
         dispatcherThread.join()
         threads.forEach { $0.join() }
         housekeeper.join()

@@ -20,11 +20,17 @@ public struct StorageError: Error, Sendable, CustomStringConvertible {
     public let kind: Kind
     /// The backend's own account of the failure, for logs and operators only (never sent to clients).
     public let message: String
+    /// The failure came before the operation could have had any effect (no connection to a
+    /// server that takes writes could be made, or the server refused before anything was done):
+    /// carrying it out again later has the same effect as carrying it out now. False when its
+    /// effect is unknown (a connection lost while a commit was under way).
+    public var nothingDone = false
 
     /// A failure of `kind`, explained by `message`.
-    public init(_ kind: Kind, _ message: String) {
+    public init(_ kind: Kind, _ message: String, nothingDone: Bool = false) {
         self.kind = kind
         self.message = message
+        self.nothingDone = nothingDone
     }
 
     public var description: String { message }

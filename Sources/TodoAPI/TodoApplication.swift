@@ -19,6 +19,8 @@ public final class TodoApplication {
     let changeMarker: (@Sendable (ChangeKey) -> UInt64)?
     /// Keyed with the database's cursor key on the first sync request (read once per thread).
     private var cursors: SyncCursor?
+    /// Whether a request the database could not take, with nothing done, ends `.whenAvailable`.
+    private let waitsForTheDatabase: Bool
 
     /// Creates the application over `store`; `nowMilliseconds` gives milliseconds since the epoch
     /// (task timestamps), `log` receives fault details, `metrics` renders `/metrics` (without
@@ -26,13 +28,16 @@ public final class TodoApplication {
     /// sync request's `wait` is checked but answered at once). With `answersAfterDurability`,
     /// the store's writes return once committed and a reply that rests on commits not yet
     /// durable ends `.afterDurable` (where the store makes the two differ: `deferDurability`).
+    /// With `waitsForTheDatabase`, a request the database could not take with nothing of it done
+    /// (no server takes writes now) ends `.whenAvailable` instead of `.now` with its 503.
     public init(authenticator: Authenticator, store: any TaskStore, cors: CORSPolicy = CORSPolicy(),
                 nowMilliseconds: @escaping @Sendable () -> Int64 = WallClock.milliseconds,
                 metrics: (@Sendable () -> (contentType: String, body: [UInt8]))? = nil,
                 changeMarker: (@Sendable (ChangeKey) -> UInt64)? = nil,
-                answersAfterDurability: Bool = false,
+                answersAfterDurability: Bool = false, waitsForTheDatabase: Bool = false,
                 log: @escaping @Sendable (String) -> Void) {
         if answersAfterDurability { _ = store.deferDurability() }
+        self.waitsForTheDatabase = waitsForTheDatabase
         self.changeMarker = changeMarker
         self.authenticator = authenticator
         self.store = store
@@ -82,6 +87,9 @@ public final class TodoApplication {
         } catch let error as StorageError {
             reply.storageFailure = StorageFailureKind(error.kind)
             response = Self.apiError(for: error, log: log).response
+            if waitsForTheDatabase, error.kind == .unavailable, error.nothingDone || Self.repeatable(request) {
+                reply.ending = .whenAvailable
+            }
         } catch {
             log("unexpected error: \(error)")
             response = APIError.internalError.response
@@ -94,6 +102,13 @@ public final class TodoApplication {
         if let wait = store.takeDurabilityWait() {
             reply.ending = .afterDurable(wait, failure: notDurable(request))
         }
+    }
+
+    /// Whether carrying `request` out again has the effect of carrying it out once, even if its
+    /// first attempt was committed: a create with an `Idempotency-Key` (a second one replays the
+    /// first's answer). So it may wait for the database when its commit's outcome is unknown.
+    static func repeatable(_ request: HTTPRequest) -> Bool {
+        request.method == .post && request.idempotencyKey != nil
     }
 
     /// The answer to a request that waited too long for a free thread: 503 with `Retry-After`,

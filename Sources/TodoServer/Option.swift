@@ -68,6 +68,12 @@ extension Option {
                                        help: "PostgreSQL: where each process LISTENs for live sync's change notifications "
                                            + "(default: --database); set it to the server itself when --database goes "
                                            + "through a transaction-mode pooler, which cannot hold a LISTEN.")
+    static let databaseWait = Option(flag: "--database-wait", variable: "TODO_DATABASE_WAIT", argument: "SECONDS", defaultValue: "15",
+                                     range: 0...300,
+                                     help: "PostgreSQL failover (ignored for SQLite): how long a request the database cannot take (no server "
+                                         + "takes writes: a failover or switchover under way; nothing of it done) waits for "
+                                         + "one, holding no thread and tried again every 100 ms, before its 503 with "
+                                         + "Retry-After; 0 answers at once.")
     static let maxWaiters = Option(flag: "--max-waiters", variable: "TODO_MAX_WAITERS", argument: "N", defaultValue: "10000",
                                    range: 0...1_000_000,
                                    help: "Live sync: requests waiting for a change at once per process (they hold no thread, "
@@ -125,7 +131,7 @@ extension Option {
     /// Every setting, in `--help` order.
     static let all: [Option] = [
         listen, threads, backlog, maxConnections, queueTimeout, database, synchronous, statementCache, postgresStatements,
-        postgresListen, maxWaiters, maxWaitsPerUser, metricsFile, logLevel,
+        postgresListen, databaseWait, maxWaiters, maxWaitsPerUser, metricsFile, logLevel,
         copySource, copyDestination, quiet, subject, lifetime, signingKey, privateKeyFile, jwksFile, keyID, force, environmentFile,
         secret, secretFile, credentialsDirectory, corsOrigins, betterAuthURL, jwksURL, jwksPath,
         jwksMaximumAge, jwksRefreshInterval, issuer, audience, leeway, webServerAddresses,

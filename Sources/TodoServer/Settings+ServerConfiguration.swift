@@ -11,10 +11,15 @@ extension Settings {
     /// The whole configuration of `serve` (and `check`), every setting validated.
     func serverConfiguration() throws(ConfigurationError) -> ServerConfiguration {
         let backend = try backend()
-        return ServerConfiguration(listenAddress: value(.listen), backlog: Int32(try integer(.backlog)), threads: try integer(.threads),
-                                   backend: backend, jwt: try jwtConfiguration(), cors: try corsPolicy(), logLevel: try logLevel(),
-                                   dispatcher: try dispatcherSettings(), metricsPath: metricsPath(databaseFile: backend.databaseFile),
-                                   maximumWaiters: try integer(.maxWaiters), maximumWaitsPerUser: try integer(.maxWaitsPerUser))
+        var configuration = ServerConfiguration(listenAddress: value(.listen), backlog: Int32(try integer(.backlog)),
+                                                threads: try integer(.threads), backend: backend, jwt: try jwtConfiguration(),
+                                                cors: try corsPolicy(), logLevel: try logLevel(), dispatcher: try dispatcherSettings(),
+                                                metricsPath: metricsPath(databaseFile: backend.databaseFile),
+                                                maximumWaiters: try integer(.maxWaiters), maximumWaitsPerUser: try integer(.maxWaitsPerUser))
+        // A server database can fail over to another server; an SQLite file that fails stays failed.
+        let wait = try integer(.databaseWait)
+        configuration.databaseWaitNanoseconds = backend.databaseFile == nil ? UInt64(wait) * 1_000_000_000 : 0
+        return configuration
     }
 
     /// `--metrics-file` / `TODO_METRICS_FILE`, nil for `off`. By default beside an SQLite

@@ -44,6 +44,12 @@ public enum RequestEnding: Sendable {
     /// The request waits for its user's next change (contract §13); `response` is the empty
     /// page it answers if none comes.
     case untilChange(ChangeWait)
+    /// The database could not take the request, and carrying it out again is safe: nothing of it
+    /// was done (no server takes writes: a failover or switchover is under way), or it is a
+    /// create with an `Idempotency-Key`, which a second attempt replays if the first committed.
+    /// The server carries it out again shortly, holding no thread meanwhile, until it is taken or
+    /// the server's deadline passes; then `response` (503 with `Retry-After`) is the answer.
+    case whenAvailable
 }
 
 /// What a committed write did to a user's tasks.
