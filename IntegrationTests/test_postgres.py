@@ -471,3 +471,34 @@ def test_postgresql_restarted_under_load_then_full_service_without_restarting_wo
         assert all(pid_alive(pid) for pid in pids.values())
         print(f"\nrestart: down {up_at - down_at:.1f} s, {len(unavailable)} answered 503, "
               f"{sum(1 for r in responses if r.status == 201)} created")
+
+
+def test_a_request_waiting_for_the_server_whose_client_hangs_up_is_never_made(database):
+    """--database-wait holds a request while no server takes it, watching its connection: a
+    create whose client goes away meanwhile is dropped, not made once the server is back."""
+    assert CLUSTER_DIR, "TODO_TEST_POSTGRES_DIR must name the test server's directory (scripts/postgres-cluster.sh)"
+    stack = Stack(processes=1, threads=2, database=database, env={"TODO_DATABASE": database}).start()
+    cluster = [os.path.join(REPO, "scripts", "postgres-cluster.sh")]
+    try:
+        token = make_token("hangs-up")
+        assert stack.request("POST", "/api/hangs-up/tasks", token, {"title": "before"}).status == 201
+        subprocess.run(cluster + ["stop", CLUSTER_DIR], check=True, timeout=60)
+        try:
+            body = b'{"title":"gone"}'
+            client = socket.create_connection(("127.0.0.1", stack.port), timeout=10)
+            client.sendall(b"POST /api/hangs-up/tasks HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer " + token.encode()
+                           + b"\r\nContent-Type: application/json\r\nContent-Length: " + str(len(body)).encode()
+                           + b"\r\n\r\n" + body)
+            time.sleep(1.0)  # held: no server takes it
+            client.close()
+            time.sleep(1.0)
+        finally:
+            subprocess.run(cluster + ["start", CLUSTER_DIR], check=True, timeout=60, capture_output=True)
+        deadline = time.time() + 15
+        while stack.request("GET", "/health").status != 200 and time.time() < deadline:
+            time.sleep(0.2)
+        time.sleep(1.0)  # a held request would have been tried again by now
+        listed = stack.request("GET", "/api/hangs-up/tasks", token)
+        assert [task["title"] for task in listed.json] == ["before"]
+    finally:
+        stack.stop()

@@ -20,7 +20,9 @@ final class HeldRequest: @unchecked Sendable {
 /// Where requests wait while no database server takes them (a failover or switchover under
 /// way): none holds a thread; the room's thread hands each back to the workers every
 /// `retryNanoseconds` to be carried out again, until the database takes it or its deadline
-/// passes. Bounded by the connections the dispatcher admits (each holds its own).
+/// passes. Each is watched for its client hanging up meanwhile: whoever takes it out of the
+/// room (its next attempt, the hang-up, a stop) owns it, so it leaves exactly once. Bounded by
+/// the connections the dispatcher admits (each holds its own).
 final class DatabaseWaitRoom: Sendable {
     private struct State {
         var held: [HeldRequest] = []
@@ -31,10 +33,14 @@ final class DatabaseWaitRoom: Sendable {
     private let changed = LockCondition()
     /// How long a request waits between attempts.
     let retryNanoseconds: UInt64
+    /// Starts watching a held request's connection for its client hanging up.
+    private let watch: @Sendable (Int32) -> Void
 
-    /// A room whose requests are tried again every `retryNanoseconds`.
-    init(retryNanoseconds: UInt64 = 100_000_000) {
+    /// A room whose requests are tried again every `retryNanoseconds`, each connection watched
+    /// with `watch` while held.
+    init(retryNanoseconds: UInt64 = 100_000_000, watch: @escaping @Sendable (Int32) -> Void = { _ in }) {
         self.retryNanoseconds = retryNanoseconds
+        self.watch = watch
     }
 
     /// Requests held now.
@@ -42,6 +48,9 @@ final class DatabaseWaitRoom: Sendable {
 
     /// Holds `request` until its next attempt; false when the process is stopping (answer it now).
     func hold(_ request: HeldRequest) -> Bool {
+        // Watched before anyone else can take it out: a hang-up reported before it is in the
+        // room finds nothing to claim, and it is tried once more (its answer goes nowhere).
+        watch(request.pending.connection.descriptor)
         let held = state.withLock { state -> Bool in
             guard !state.stopping else { return false }
             state.held.append(request)
@@ -67,6 +76,14 @@ final class DatabaseWaitRoom: Sendable {
                 due(request)
             }
             if stopping { return }
+        }
+    }
+
+    /// Takes out the request on `descriptor` (its client hung up); nil when it already left.
+    func claim(descriptor: Int32) -> HeldRequest? {
+        state.withLock { state in
+            guard let index = state.held.firstIndex(where: { $0.pending.connection.descriptor == descriptor }) else { return nil }
+            return state.held.remove(at: index)
         }
     }
 

@@ -196,10 +196,14 @@ extension WorkerPool {
     }
 
     /// The dispatcher saw a waiting request's connection hang up (nginx closes it when its
-    /// client goes away): the request ends here, unanswered, and costs nothing further.
+    /// client goes away): the request ends here, unanswered, and costs nothing further (a held
+    /// one is not carried out).
     func waiterHungUp(_ fd: Int32) {
-        guard let waiter = room?.claim(descriptor: fd) else { return }
-        dispatcher.finished(keptDescriptor: end(waiter.pending, clientGone: true, metrics: nil))
+        if let waiter = room?.claim(descriptor: fd) {
+            dispatcher.finished(keptDescriptor: end(waiter.pending, clientGone: true, metrics: nil))
+        } else if let held = databaseWaitRoom.claim(descriptor: fd) {
+            dispatcher.finished(keptDescriptor: end(held.pending, clientGone: true, metrics: nil))
+        }
     }
 
     /// The one tail of every request, whichever way it ended: its reply's response written as

@@ -52,7 +52,7 @@ public final class WorkerPool: Sendable {
     /// (`--max-waiters 0`, or no change feed).
     let room: ChangeWaitRoom?
     /// Requests waiting for a database server that takes them (`--database-wait`).
-    let databaseWaitRoom = DatabaseWaitRoom()
+    let databaseWaitRoom: DatabaseWaitRoom
 
     /// A pool serving `socket` (a listening socket) as `configuration` says: its dispatcher, its
     /// metrics slot and its wait room are made now; its threads start with `run`.
@@ -96,6 +96,7 @@ public final class WorkerPool: Sendable {
             }
         }
         self.room = room
+        databaseWaitRoom = DatabaseWaitRoom { [dispatcher] fd in dispatcher.watchForHangUp(fd) }
     }
 
     /// Runs until SIGTERM or SIGINT, then stops accepting, lets requests already sent finish and
@@ -117,7 +118,10 @@ public final class WorkerPool: Sendable {
         let threads = (0..<configuration.threads).map { _ in WorkerThread { [self] in work() } }
         let housekeeper = WorkerThread { [self] in keepHouse() }
         let databaseWaits = WorkerThread { [self] in
-            databaseWaitRoom.run { held in dispatcher.resume(held.pending.connection.descriptor, state: held) }
+            databaseWaitRoom.run { held in
+                dispatcher.stopWatching(held.pending.connection.descriptor)
+                dispatcher.resume(held.pending.connection.descriptor, state: held)
+            }
         }
         let waitRoom = room.map { room in
             WorkerThread { [self] in

@@ -48,4 +48,25 @@ import Glibc
         #expect(last.map(\.descriptor) == [103] && last.allSatisfy(\.final))  // at once, final: answered with their 503
         #expect(!room.hold(held(104)))  // stopping: answered at once
     }
+
+    @Test func aHeldRequestIsWatchedAndOneWhoseClientHungUpLeavesOnceAndIsNeverTriedAgain() throws {
+        let watched = Locked<[Int32]>([])
+        let room = DatabaseWaitRoom(retryNanoseconds: 50_000_000) { fd in watched.withLock { $0.append(fd) } }
+        let handed = Locked<[Int32]>([])
+        let thread = WorkerThread { room.run { request in handed.withLock { $0.append(request.pending.connection.descriptor) } } }
+        #expect(room.hold(held(201)) && room.hold(held(202)))
+        #expect(watched.withLock { $0 } == [201, 202])
+        let claimed = room.claim(descriptor: 201)
+        #expect(claimed?.pending.connection.descriptor == 201)
+        #expect(room.claim(descriptor: 201) == nil)  // it left once
+        var waited = 0
+        while handed.withLock({ $0.isEmpty }), waited < 200 {
+            usleep(10_000)
+            waited += 1
+        }
+        #expect(handed.withLock { $0 } == [202])  // the one whose client went is not tried again
+        #expect(room.claim(descriptor: 202) == nil)  // handed out: a hang-up now finds nothing
+        room.stop()
+        thread.join()
+    }
 }
