@@ -74,9 +74,11 @@ class Writer(threading.Thread):
 def cluster():
     """The formation's directory and the workers' URI; stopped after the module."""
     directory = tempfile.mkdtemp(prefix="todo-fcgi-failover-")
-    uri = formation("start", directory)
-    yield directory, uri
-    formation("stop", directory)
+    try:
+        uri = formation("start", directory)
+        yield directory, uri
+    finally:
+        formation("stop", directory)
 
 
 class Reader(threading.Thread):

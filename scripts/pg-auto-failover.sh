@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # A local pg_auto_failover formation, for tests and for trying failover (docs/SCALING.md): a
 # monitor and two PostgreSQL nodes on 127.0.0.1 (ports BASE, BASE+1, BASE+2; BASE defaults to
-# 55430), trust authentication on loopback only, no TLS. Health checks run every second, so a
+# 25430, below Linux's ephemeral ports, so no outgoing connection can hold one), trust
+# authentication on loopback only, no TLS. Health checks run every second, so a
 # lost primary is noticed in about 5 s, and the new primary takes writes 5 s after it stopped
 # answering (primary_demote_timeout; the default 30 s allows for a primary that is cut off but
 # still running, which a production formation should keep). The standby is synchronous
@@ -29,7 +30,7 @@ as_owner=()
 run_as_owner() {
     "${as_owner[@]}" env HOME="$dir" XDG_CONFIG_HOME="$dir/config" XDG_DATA_HOME="$dir/data" PATH="$bin:$PATH" "$@"
 }
-base=$(cat "$dir/base" 2>/dev/null || echo "${3:-55430}")
+base=$(cat "$dir/base" 2>/dev/null || echo "${3:-25430}")
 monitor_uri="postgres://autoctl_node@127.0.0.1:$base/pg_auto_failover?sslmode=disable"
 psql_at() {  # PORT DATABASE SQL
     "$bin/psql" -h 127.0.0.1 -p "$1" -U postgres -d "$2" -qAtX -v ON_ERROR_STOP=1 -c "$3"
@@ -80,8 +81,24 @@ kill_node() {  # NAME: the session of its pg_autoctl, and its postmaster's child
     for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
 }
 
+# Whether PORT can be listened on, on every address (PostgreSQL listens on `*`, and serves IPv6
+# alone, without a word but in its log, when the IPv4 port is taken).
+port_free() {
+    python3 -c 'import socket, sys
+s = socket.socket()
+try:
+    s.bind(("0.0.0.0", int(sys.argv[1])))
+except OSError:
+    sys.exit(1)' "$1"
+}
+
 case "$command" in
 start)
+    if [ ! -f "$dir/base" ]; then
+        for port in "$base" $((base + 1)) $((base + 2)); do
+            port_free "$port" || { echo "pg-auto-failover: port $port is in use; pass another BASE" >&2; exit 1; }
+        done
+    fi
     mkdir -p "$dir"
     [ "$(id -u)" -ne 0 ] || chown postgres:postgres "$dir"
     echo "$base" > "$dir/base"
