@@ -200,24 +200,27 @@ final class CommitCounter: Sendable {
 /// The connections the stores of one process make: how many were made again, and how many of
 /// those reached another server than the one before (a failover or switchover).
 final class ConnectionEvents: Sendable {
-    private let reconnected = Atomic<Int>(0)
-    private let failedOver = Atomic<Int>(0)
-    /// The server the process's latest connection reached.
-    private let lastServer = Locked<String?>(nil)
+    private struct State {
+        var reconnections = 0
+        var failovers = 0
+        /// The server the process's latest connection reached.
+        var lastServer: String?
+    }
+
+    private let state = Locked(State())
 
     /// A store connected to `server` (`again`: it had a connection before, lost or dropped).
     func connected(to server: String, again: Bool) {
-        if again { reconnected.add(1, ordering: .relaxed) }
-        let moved = lastServer.withLock { last -> Bool in
-            defer { last = server }
-            return last != nil && last != server
+        state.withLock { state in
+            if again { state.reconnections += 1 }
+            if let last = state.lastServer, last != server { state.failovers += 1 }
+            state.lastServer = server
         }
-        if moved { failedOver.add(1, ordering: .relaxed) }
     }
 
     /// Connections made again so far.
-    var reconnections: Int { reconnected.load(ordering: .relaxed) }
+    var reconnections: Int { state.withLock { $0.reconnections } }
 
     /// Connections that reached another server than the previous one.
-    var failovers: Int { failedOver.load(ordering: .relaxed) }
+    var failovers: Int { state.withLock { $0.failovers } }
 }

@@ -151,7 +151,7 @@ public final class PostgresTaskStore: TaskStore {
             do {
                 results = try pipeline(all, on: again)
             } catch {
-                throw error.storageError(nothingDone: !canCommit || error.refusedReadOnly)
+                throw error.storageError(nothingDone: !canCommit)
             }
         }
         if write, begin == nil { commits.add() }

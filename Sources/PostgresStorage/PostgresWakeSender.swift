@@ -65,23 +65,16 @@ final class PostgresWakeSender: Sendable {
         thread?.join()
     }
 
-    /// Announces a committed change of `key`'s user to every listening host, soon.
+    /// Announces a committed change of `key`'s user to every listening host, soon. The first
+    /// call starts the sending thread.
     func send(_ key: ChangeKey) {
-        let start = outbox.withLock { outbox -> Bool in
-            outbox.pending.insert(key.value)
-            guard outbox.thread == nil, !outbox.stopping else { return false }
-            return true
-        }
-        if start { startThread() }
-        arrived.signal()
-    }
-
-    private func startThread() {
         let (outbox, arrived, connect, warn, origin) = (outbox, arrived, connect, warn, origin)
         outbox.withLock { box in
-            guard box.thread == nil else { return }
+            box.pending.insert(key.value)
+            guard box.thread == nil, !box.stopping else { return }
             box.thread = WorkerThread { Self.run(outbox: outbox, arrived: arrived, origin: origin, warn: warn, connect: connect) }
         }
+        arrived.signal()
     }
 
     /// The sender thread: takes every pending user, sends them, and again, until stopped with

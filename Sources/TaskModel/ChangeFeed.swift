@@ -36,8 +36,7 @@ public struct ChangeKey: Hashable, Sendable {
 
     /// The key as 16 lower-case hex digits (`init(hex:)` reads it back).
     public var hex: String {
-        let digits = String(value, radix: 16)
-        return String(repeating: "0", count: 16 - digits.count) + digits
+        ASCIIHex.encode((0..<8).reversed().map { UInt8(truncatingIfNeeded: value >> ($0 * 8)) })
     }
 }
 
