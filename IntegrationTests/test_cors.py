@@ -20,7 +20,7 @@ def cors_stack():
 
 def assert_cors(response, origin):
     assert response.header("Access-Control-Allow-Origin") == origin, response.headers
-    assert response.header("Access-Control-Expose-Headers") == "Location, X-Total-Count, Retry-After, ETag, Idempotent-Replayed, X-Request-ID"
+    assert response.header("Access-Control-Expose-Headers") == "Location, X-Total-Count, Retry-After, ETag, Idempotent-Replayed, X-Request-ID, X-Consistency-Token"
     assert response.header("X-Request-ID")
     assert "Origin" in response.header("Vary")
     assert response.header("X-Content-Type-Options") == "nosniff"
@@ -111,7 +111,7 @@ def test_a_preflight_is_answered_on_every_api_path_routed_or_not(cors_stack):
         assert response.header("Access-Control-Allow-Origin") == APP
         assert response.header("Access-Control-Allow-Methods") == "GET, HEAD, POST, PUT, PATCH, DELETE", path
         assert response.header("Access-Control-Allow-Headers") == \
-            "Authorization, Content-Type, If-Match, If-None-Match, Idempotency-Key, X-Request-ID"
+            "Authorization, Content-Type, If-Match, If-None-Match, Idempotency-Key, X-Request-ID, X-Consistency-Token"
         assert response.header("Access-Control-Max-Age") == "600" and response.header("X-Request-ID")
     # The requests that follow get their 404 and 405, with the CORS headers a page needs to read them.
     missing = cors_stack.request("GET", "/api/cors/nothing", make_token("cors"), headers={"Origin": APP})

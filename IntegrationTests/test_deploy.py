@@ -107,7 +107,7 @@ def test_cors_preflight_allowed_and_denied(tls_stack):
     assert allowed.status == 204
     assert allowed.header("Access-Control-Allow-Origin") == "http://localhost:3000"
     assert allowed.header("Access-Control-Allow-Methods") == "GET, HEAD, POST, PUT, PATCH, DELETE"
-    assert allowed.header("Access-Control-Allow-Headers") == "Authorization, Content-Type, If-Match, If-None-Match, Idempotency-Key, X-Request-ID"
+    assert allowed.header("Access-Control-Allow-Headers") == "Authorization, Content-Type, If-Match, If-None-Match, Idempotency-Key, X-Request-ID, X-Consistency-Token"
     denied = tls_stack.request("OPTIONS", "/api/alice/tasks", tls=True,
                                headers={"Origin": "https://evil.example", "Access-Control-Request-Method": "POST"})
     assert denied.status == 405 and denied.header("Access-Control-Allow-Origin") is None
@@ -116,7 +116,7 @@ def test_cors_preflight_allowed_and_denied(tls_stack):
                                headers={"Origin": "https://app.example.com"})
     assert actual.status == 200
     assert actual.header("Access-Control-Allow-Origin") == "https://app.example.com"
-    assert actual.header("Access-Control-Expose-Headers") == "Location, X-Total-Count, Retry-After, ETag, Idempotent-Replayed, X-Request-ID"
+    assert actual.header("Access-Control-Expose-Headers") == "Location, X-Total-Count, Retry-After, ETag, Idempotent-Replayed, X-Request-ID, X-Consistency-Token"
     assert "Origin" in actual.header("Vary")
 
 

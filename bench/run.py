@@ -84,6 +84,8 @@ class Bench:
                    TODO_SYNCHRONOUS=self.args.synchronous, TODO_METRICS_FILE=os.path.join(self.dir, "bench.metrics"))
         if self.args.metrics_off:
             env["TODO_METRICS_FILE"] = "off"
+        if self.args.read_database:
+            env["TODO_READ_DATABASE"] = self.args.read_database
         if self.args.flush_delay_us is not None:
             env.update(LD_PRELOAD=flush_delay_library(self.dir), FLUSH_DELAY_US=str(self.args.flush_delay_us))
         self.env = env
@@ -296,6 +298,7 @@ def cpu_ticks(pid):
 SCENARIOS = {"ceiling": (18082, "/api/x/tasks", "plain"), "static": (18083, "/", "plain"),
              "list": (18081, "/", "list"), "get": (18081, "/", "get"), "create": (18081, "/", "create"),
              "complete": (18081, "/", "complete"), "mix": (18081, "/", "mix"),
+             "list-token": (18081, "/", "list-token"), "get-token": (18081, "/", "get-token"),
              "list-nokeep": (18084, "/", "list"), "create-nokeep": (18084, "/", "create"),
              "complete-nokeep": (18084, "/", "complete"),
              # Writes for a user at random each (the others are one user's: that user's writes serialize).
@@ -356,6 +359,9 @@ def main():
     parser.add_argument("--database", default=None,
                         help="a postgresql:// URI of an empty database (owned by a role that is neither superuser nor "
                              "BYPASSRLS) to run the same scenarios against PostgreSQL; default: a fresh SQLite file")
+    parser.add_argument("--read-database", default=None,
+                        help="with --database: a postgresql:// URI of its hot standby (TODO_READ_DATABASE), which serves "
+                             "list-token and get-token")
     parser.add_argument("--soak", type=int, default=0,
                         help="after the scenarios, run GET list for this many seconds and sample the worker's RSS")
     args = parser.parse_args()

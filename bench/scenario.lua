@@ -5,6 +5,8 @@
 --          random (writes spread over users, as real traffic is); patch sets a new description
 --   plain: GET wrk's URL path unchanged (references: ceiling, static)
 --   query: GET the list of QUERY_USER (token QUERY_TOKEN) with the query string QUERY (v2 filters)
+--   list-token | get-token : list | get sending X-Consistency-Token back (a write's of long
+--          ago): with --read-database, served by the standby after its position check
 -- BENCH_USERS lines: "<user> <token> <task id> <task id> ..."
 local scenario = os.getenv("SCENARIO") or "plain"
 local users = {}
@@ -25,8 +27,13 @@ load_users()
 math.randomseed(os.time())
 local body = '{"title":"benchmark task","description":"created by wrk"}'
 
-local function list(u) return wrk.format("GET", "/api/" .. u.name .. "/tasks", { Authorization = u.auth }) end
-local function get(u) return wrk.format("GET", "/api/" .. u.name .. "/tasks/" .. u.ids[math.random(#u.ids)], { Authorization = u.auth }) end
+local function list(u, consistency)
+  return wrk.format("GET", "/api/" .. u.name .. "/tasks", { Authorization = u.auth, ["X-Consistency-Token"] = consistency })
+end
+local function get(u, consistency)
+  return wrk.format("GET", "/api/" .. u.name .. "/tasks/" .. u.ids[math.random(#u.ids)],
+    { Authorization = u.auth, ["X-Consistency-Token"] = consistency })
+end
 local function create(u)
   return wrk.format("POST", "/api/" .. u.name .. "/tasks", { Authorization = u.auth, ["Content-Type"] = "application/json" }, body)
 end
@@ -57,6 +64,7 @@ request = function()
   end
   -- Reads use the first user; writes the last, so that creating tasks never grows the measured list.
   if scenario == "list" then return list(users[1]) elseif scenario == "get" then return get(users[1])
+  elseif scenario == "list-token" then return list(users[1], "ct1.1") elseif scenario == "get-token" then return get(users[1], "ct1.1")
   elseif scenario == "create" then return create(users[#users]) else return complete(users[#users]) end
 end
 

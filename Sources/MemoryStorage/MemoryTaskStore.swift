@@ -35,11 +35,11 @@ final class MemoryTaskStore: TaskStore {
         return outcome
     }
 
-    func find<Result>(userID: String, id: Int64, render: (TaskRow) -> Result) throws(StorageError) -> Result? {
+    func find<Result>(userID: String, id: Int64, consistency _: ReadConsistency, render: (TaskRow) -> Result) throws(StorageError) -> Result? {
         backend.database.withLock { $0.task(id, of: userID) }.map { render($0.row) }
     }
 
-    func list(userID: String, query: TaskListQuery, row: (TaskRow) -> Void) throws(StorageError) -> Int64 {
+    func list(userID: String, query: TaskListQuery, consistency _: ReadConsistency, row: (TaskRow) -> Void) throws(StorageError) -> Int64 {
         let matching = backend.database.withLock { database in
             database.tasks.values.map(\.task).filter { $0.userID.elementsEqual(userID.utf8) && Self.matches($0, query) }
         }
@@ -90,7 +90,7 @@ final class MemoryTaskStore: TaskStore {
         return outcome
     }
 
-    func syncPage(userID: String, since: SyncPosition?, limit: Int) throws(StorageError) -> SyncPage {
+    func syncPage(userID: String, since: SyncPosition?, limit: Int, consistency _: ReadConsistency) throws(StorageError) -> SyncPage {
         backend.database.withLock { database in
             let (lastChange, purgedThrough) = database.sync[userID] ?? (0, 0)
             if let since, let refusal = SyncPage.refusal(of: since, lastChange: lastChange, purgedThrough: purgedThrough) {

@@ -45,6 +45,7 @@ public enum MetricsLayout {
         case busyRetries, jwksKeys, jwksLastSuccess, jwksFailures, residentBytes, openDescriptors
         case databaseBytes, walBytes, commits, requestsParked, changeWaiters, changeWakeUps, changeWaitTimeouts
         case databaseReconnections, databaseFailovers
+        case standbyReadsServed, standbyReadsBehind, standbyReadsUnavailable
     }
 
     // The file: a header page, then the slots.

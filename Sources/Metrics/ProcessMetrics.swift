@@ -14,7 +14,8 @@ public struct ProcessMetrics: @unchecked Sendable {
     static let counterWords: [MetricsLayout.ProcessWord] = [.connectionsAccepted, .requestsShed, .queueWaitNanoseconds,
                                                              .requestsDequeued, .refusedPeers, .busyRetries, .commits,
                                                              .changeWakeUps, .changeWaitTimeouts, .databaseReconnections,
-                                                             .databaseFailovers]
+                                                             .databaseFailovers, .standbyReadsServed, .standbyReadsBehind,
+                                                             .standbyReadsUnavailable]
 
     init(base: UnsafeMutablePointer<UInt64>, file: MetricsFile) {
         self.base = base
@@ -61,6 +62,12 @@ public struct ProcessMetrics: @unchecked Sendable {
         public var databaseReconnections: UInt64 = 0
         /// Of those, the ones that reached another server than before (failover, switchover).
         public var databaseFailovers: UInt64 = 0
+        /// Reads with a consistency token the read database served.
+        public var standbyReadsServed: UInt64 = 0
+        /// Of those offered to it, the ones the primary served: the standby had not replayed the write yet.
+        public var standbyReadsBehind: UInt64 = 0
+        /// Of those offered to it, the ones the primary served: the standby failed or was unreachable.
+        public var standbyReadsUnavailable: UInt64 = 0
 
         /// An empty sample.
         public init() {}
@@ -81,6 +88,8 @@ public struct ProcessMetrics: @unchecked Sendable {
             (.changeWaiters, sample.changeWaiters), (.changeWakeUps, sample.changeWakeUps),
             (.changeWaitTimeouts, sample.changeWaitTimeouts),
             (.databaseReconnections, sample.databaseReconnections), (.databaseFailovers, sample.databaseFailovers),
+            (.standbyReadsServed, sample.standbyReadsServed), (.standbyReadsBehind, sample.standbyReadsBehind),
+            (.standbyReadsUnavailable, sample.standbyReadsUnavailable),
         ]
         for (word, value) in values {
             todo_atomic_store(base + word.rawValue, value &+ (carried[word] ?? 0))

@@ -87,6 +87,12 @@ extension MetricsSnapshot {
         text.single("todo_database_failovers_total", "counter",
                     "Reconnections that reached another server than the process's previous connection: a failover or switchover.",
                     gauge(.databaseFailovers))
+        text.family("todo_standby_reads_total", "counter",
+                    "Reads with a consistency token offered to the read database, by where they went (PostgreSQL --read-database).")
+        for (outcome, word) in [("served", MetricsLayout.ProcessWord.standbyReadsServed), ("behind", .standbyReadsBehind),
+                                ("unavailable", .standbyReadsUnavailable)] {
+            text.sample("todo_standby_reads_total", [("outcome", outcome)], gauge(word))
+        }
         text.single("todo_database_bytes", "gauge", "Size of the database file.", gauge(.databaseBytes))
         text.single("todo_database_wal_bytes", "gauge", "Size of the database's write-ahead log.", gauge(.walBytes))
     }

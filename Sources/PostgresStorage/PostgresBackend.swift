@@ -21,17 +21,31 @@ public struct PostgresBackend: TaskBackend {
     private let warn: @Sendable (String) -> Void
     /// Live sync's feed, made on first use and shared by the process's stores.
     private let changeFeed = Locked<PostgresChangeFeed?>(nil)
+    /// The hot standby that serves reads carrying a consistency token (`--read-database`).
+    let readConnectionString: String?
+    /// Where the reads offered to that standby went.
+    private let standbyReads: StandbyReads?
 
     /// The database `connectionString` names; throws when libpq cannot parse it. `warn` gets
     /// the one line a process writes when a pooler turns its connections to unnamed statements,
-    /// and live sync's listener troubles; `listenConnectionString` is where that listener
-    /// connects (default `connectionString`).
+    /// live sync's listener troubles and the read database's outages; `listenConnectionString`
+    /// is where that listener connects (default `connectionString`); `readConnectionString`, a
+    /// hot standby of the database, serves the reads that may lag (`ReadConsistency.atLeast`).
     public init(connectionString: String,
                 listStatementCacheSize: Int = ListStatementCache.defaultShapes,
                 statementMode: PostgresStatementMode = .named,
                 listenConnectionString: String? = nil,
+                readConnectionString: String? = nil,
                 warn: @escaping @Sendable (String) -> Void = { _ in }) throws(StorageError) {
         self.listenConnectionString = listenConnectionString
+        self.readConnectionString = readConnectionString
+        do {
+            standbyReads = try readConnectionString.map { (uri) throws(PostgresError) in
+                StandbyReads(displayName: try PostgresConnectionString.redacted(uri), warn: warn)
+            }
+        } catch {
+            throw StorageError(.incompatible, "the read database: " + error.message)
+        }
         self.warn = warn
         self.listStatementCacheSize = listStatementCacheSize
         self.statementMode = statementMode
@@ -52,6 +66,8 @@ public struct PostgresBackend: TaskBackend {
     public var reconnections: Int { connectionEvents.reconnections }
 
     public var failovers: Int { connectionEvents.failovers }
+
+    public var replicaReads: ReplicaReadCounts { standbyReads?.counts ?? ReplicaReadCounts() }
 
     public var databaseFile: String? { nil }
 
@@ -89,8 +105,15 @@ public struct PostgresBackend: TaskBackend {
     }
 
     public func makeStore() throws(StorageError) -> any TaskStore {
-        PostgresTaskStore(connectionString: connectionString, commits: committed, changeFeed: sharedChangeFeed(), events: connectionEvents,
-                          listStatementCacheSize: listStatementCacheSize, statementMode: statementMode, poolerNotice: poolerNotice)
+        let limit = PostgresTaskStore.fixedStatementAllowance + listStatementCacheSize
+        var standby: PostgresStandbyReader?
+        if let readConnectionString, let standbyReads {
+            standby = PostgresStandbyReader(connectionString: readConnectionString, statementMode: statementMode,
+                                            preparedStatementLimit: limit, reads: standbyReads)
+        }
+        return PostgresTaskStore(connectionString: connectionString, commits: committed, changeFeed: sharedChangeFeed(),
+                                 events: connectionEvents, listStatementCacheSize: listStatementCacheSize, statementMode: statementMode,
+                                 poolerNotice: poolerNotice, standby: standby)
     }
 
     /// Connectivity, the server, the schema version, the role (neither superuser nor
@@ -127,7 +150,34 @@ public struct PostgresBackend: TaskBackend {
                 + "row-level security enabled and forced on every table, TimeZone \(connection.parameterStatus("TimeZone") ?? "?") "
                 + "(timestamps are stored as UTC milliseconds), synchronous_commit \(synchronous)"
                 + (synchronous == "off" ? " (the workers turn it on for each of their transactions)" : "")
+                + (try checkReadDatabase(version: version))
         }
+    }
+
+    /// The read database's part of `check`: reachable, this schema, and whether it is a standby
+    /// (with how far its replay is behind) — a primary there serves reads correctly but offloads nothing.
+    private func checkReadDatabase(version: Int64) throws(PostgresError) -> String {
+        guard let readConnectionString, let standbyReads else { return "" }
+        let connection: PostgresConnection
+        do {
+            connection = try PostgresConnection(connectionString: readConnectionString, statementMode: statementMode)
+        } catch {
+            throw PostgresError(message: "read database \(standbyReads.displayName): \(error.message)")
+        }
+        let standbyVersion = try PostgresSchema.installedVersion(connection)
+        guard standbyVersion == version else {
+            throw PostgresError(message: "read database \(standbyReads.displayName) has schema version \(standbyVersion), expected "
+                + "\(version): is it a standby of --database?")
+        }
+        let state = try connection.query("""
+            SELECT pg_is_in_recovery(), coalesce(round(extract(epoch FROM now() - pg_last_xact_replay_timestamp()) * 1000), 0)::bigint
+            """)
+        guard state.bool(row: 0, column: 0) else {
+            return "; read database \(standbyReads.displayName): not a standby (it is in no recovery): reads sent there see "
+                + "every write but offload nothing from the primary"
+        }
+        return "; read database ok: \(standbyReads.displayName), a hot standby, last replayed commit "
+            + "\(state.int64(row: 0, column: 1)) ms old"
     }
 
     public func countTasks() throws(StorageError) -> Int64 {

@@ -38,17 +38,14 @@ public final class PostgresTaskStore: TaskStore {
     /// Says, once per process, that a pooler turned connections to unnamed statements.
     private let poolerNotice: PoolerNotice
     private var connection: PostgresConnection?
-    private var retryAt: UInt64 = 0
-    private var backoffNanoseconds: UInt64 = 0
+    private var backoff = ConnectionBackoff()
+    /// Where reads that may lag a little go (`--read-database`); nil: every read to the primary.
+    private let standby: PostgresStandbyReader?
+    public private(set) var changeAfterLastWrite: Int64?
     private var cursorKey: [UInt8]?
     /// The list statement's text for the shapes used most recently: as many as the connection
     /// keeps prepared.
     private var listStatementText: BoundedCache<TaskListQuery.Shape, String>
-
-    /// The first wait after a failed connection attempt, doubled each time up to `maximumBackoff`.
-    static let minimumBackoff: UInt64 = 50_000_000
-    /// The longest wait between connection attempts.
-    static let maximumBackoff: UInt64 = 2_000_000_000
 
     private static let columns = TaskColumn.selectList
     private typealias Step = PostgresConnection.Step
@@ -62,7 +59,9 @@ public final class PostgresTaskStore: TaskStore {
     init(connectionString: String, commits: CommitCounter, changeFeed: any ChangeFeed, events: ConnectionEvents = ConnectionEvents(),
          listStatementCacheSize: Int = ListStatementCache.defaultShapes,
          statementMode: PostgresStatementMode = .named, poolerNotice: PoolerNotice = PoolerNotice(),
+         standby: PostgresStandbyReader? = nil,
          connect: ((String) throws(StorageError) -> PostgresConnection)? = nil) {
+        self.standby = standby
         self.connectionString = connectionString
         self.commits = commits
         self.changeFeed = changeFeed
@@ -100,9 +99,9 @@ public final class PostgresTaskStore: TaskStore {
         // replaced here, before a request is sent on it and fails.
         if let connection, connection.inTransaction || connection.isAliveAfterIdle() { return connection }
         connection = nil
-        let now = MonotonicClock.nanoseconds()
-        guard now >= retryAt else {
-            throw StorageError(.unavailable, "PostgreSQL is unreachable; the next attempt is in \((retryAt - now) / 1_000_000) ms",
+        let remaining = backoff.remaining()
+        guard remaining == 0 else {
+            throw StorageError(.unavailable, "PostgreSQL is unreachable; the next attempt is in \(remaining / 1_000_000) ms",
                                nothingDone: true)
         }
         do {
@@ -113,13 +112,12 @@ public final class PostgresTaskStore: TaskStore {
                 fresh = try Self.serving(connectionString, preparedStatementLimit: preparedStatementLimit, statementMode: statementMode)
             }
             connection = fresh
-            backoffNanoseconds = 0
+            backoff.succeeded()
             events.connected(to: fresh.serverAddress, again: connectedBefore)
             connectedBefore = true
             return fresh
         } catch {
-            backoffNanoseconds = min(max(backoffNanoseconds * 2, Self.minimumBackoff), Self.maximumBackoff)
-            retryAt = MonotonicClock.nanoseconds() + backoffNanoseconds
+            backoff.failed()
             // No server that takes writes answered (none is up, or a failover is under way).
             var failed = error
             failed.nothingDone = error.kind == .unavailable
@@ -260,7 +258,7 @@ public final class PostgresTaskStore: TaskStore {
             INSERT INTO tasks (id, user_id, created_at, updated_at, completed_at, change_seq, \(stateColumns))
             SELECT coalesce($4::bigint, nextval('tasks_id_seq')), $1, $2::bigint, $2::bigint, $3::bigint, change.last_change,
                 \(stateValues(from: 5))
-            FROM change\(guardClause) RETURNING \(columns)
+            FROM change\(guardClause) RETURNING \(columns), change_seq
             """
     }
 
@@ -273,11 +271,13 @@ public final class PostgresTaskStore: TaskStore {
 
     public func create(userID: String, state: TaskState, now: Int64, idempotency: IdempotencyKey?,
                        render: @escaping TaskRenderer) throws(StorageError) -> CreateOutcome {
+        changeAfterLastWrite = nil
         guard let idempotency else {
             let result = try run(userID, [Step(Self.insertTask, Self.insertParameters(state, userID: userID, now: now, id: nil))],
                                  write: true)[0]
             guard result.rowCount == 1 else { throw StorageError(.internal, "INSERT … RETURNING returned no row") }
             changed(userID)
+            changeAfterLastWrite = Self.changeNumber(result)
             return .created(StoredTask(result: result, row: 0))
         }
         return try restartingOnTurnToUnnamed { () throws(StorageError) in
@@ -297,14 +297,15 @@ public final class PostgresTaskStore: TaskStore {
         let found = try run(userID, [
             Step("DELETE FROM idempotency_keys WHERE user_id = $1 AND key = $2 AND created_at < $3::bigint",
                  [userID, idempotency.key, expired]),
-            Step("SELECT fingerprint, task_id, body FROM idempotency_keys WHERE user_id = $1 AND key = $2 AND created_at >= $3::bigint",
-                 [userID, idempotency.key, expired]),
+            Step("SELECT fingerprint, task_id, body, (\(Self.lastChange)) FROM idempotency_keys "
+                 + "WHERE user_id = $1 AND key = $2 AND created_at >= $3::bigint", [userID, idempotency.key, expired]),
             Step(Self.insertTaskUnlessKeyed,
                  Self.insertParameters(state, userID: userID, now: now, id: nil) + [idempotency.key, expired]),
         ], begin: "BEGIN").dropFirst().map { $0 }
         if found[0].rowCount == 1 {
             _ = try continueBlock([Step("ROLLBACK")], commit: false)
             guard found[0].text(row: 0, column: 0) == idempotency.fingerprint else { return .keyReused }
+            changeAfterLastWrite = found[0].int64(row: 0, column: 3)
             return .replayed(taskID: found[0].int64(row: 0, column: 1), body: found[0].withUTF8(row: 0, column: 2) { Array($0) })
         }
         guard found[1].rowCount == 1 else {
@@ -330,7 +331,16 @@ public final class PostgresTaskStore: TaskStore {
             throw error
         }
         changed(userID)
+        changeAfterLastWrite = Self.changeNumber(found[1])
         return .created(created)
+    }
+
+    /// The user's last change number (`$1` the user), 0 before their first.
+    private static let lastChange = PostgresStandbyReader.lastChange()
+
+    /// The change number a write's `RETURNING` gives after the task's columns.
+    private static func changeNumber(_ result: PostgresResult, row: Int32 = 0) -> Int64 {
+        result.int64(row: row, column: Int32(TaskColumn.selected.count))
     }
 
     /// Runs a read; if the connection is lost under it, once more on a new connection (a read
@@ -339,19 +349,33 @@ public final class PostgresTaskStore: TaskStore {
         do {
             return try run(userID, steps, begin: begin)
         } catch {
-            guard error.kind == .unavailable, connection == nil, MonotonicClock.nanoseconds() >= retryAt else { throw error }
+            guard error.kind == .unavailable, connection == nil, backoff.remaining() == 0 else { throw error }
             return try run(userID, steps, begin: begin)
         }
     }
 
-    public func find<Result>(userID: String, id: Int64, render: (TaskRow) -> Result) throws(StorageError) -> Result? {
-        let result = try read(userID, [Step(Self.findSQL, [String(id), userID])])[0]
+    /// A read's results: from the standby when `consistency` lets it serve them and it shows the
+    /// change they need (`PostgresStandbyReader`), else from the primary. With `snapshot`, the
+    /// steps run as one repeatable-read transaction.
+    private func read(_ userID: String, _ steps: [Step], consistency: ReadConsistency, snapshot: Bool = false) throws(StorageError) -> [PostgresResult] {
+        if case .atLeast(let change) = consistency, let standby,
+           let results = standby.read(userID, steps, atLeast: change, snapshot: snapshot) {
+            return results
+        }
+        guard snapshot else { return try read(userID, steps) }
+        return Array(try read(userID, steps + [Step("COMMIT")], begin: "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY").prefix(steps.count))
+    }
+
+    public func find<Result>(userID: String, id: Int64, consistency: ReadConsistency,
+                             render: (TaskRow) -> Result) throws(StorageError) -> Result? {
+        let result = try read(userID, [Step(Self.findSQL, [String(id), userID])], consistency: consistency)[0]
         return result.rowCount == 1 ? render(TaskRow(result: result, row: 0)) : nil
     }
 
-    public func list(userID: String, query: TaskListQuery, row: (TaskRow) -> Void) throws(StorageError) -> Int64 {
+    public func list(userID: String, query: TaskListQuery, consistency: ReadConsistency,
+                     row: (TaskRow) -> Void) throws(StorageError) -> Int64 {
         let result = try read(userID, [Step(listStatement(query), [userID, String(query.limit), String(query.offset)]
-                                                + Self.listParameters(query))])[0]
+                                                + Self.listParameters(query))], consistency: consistency)[0]
         guard result.rowCount > 0 else { return 0 }
         for index in 0..<result.rowCount where !result.isNull(row: index, column: 0) {
             row(TaskRow(result: result, row: index))
@@ -370,12 +394,13 @@ public final class PostgresTaskStore: TaskStore {
     }
 
     public func update(userID: String, id: Int64, update: TaskUpdate, now: Int64) throws(StorageError) -> UpdateOutcome {
-        try restartingOnTurnToUnnamed { () throws(StorageError) in try updateOnce(userID: userID, id: id, update: update, now: now) }
+        changeAfterLastWrite = nil
+        return try restartingOnTurnToUnnamed { () throws(StorageError) in try updateOnce(userID: userID, id: id, update: update, now: now) }
     }
 
     /// An update: the task read and locked in one round trip, written in a second.
     private func updateOnce(userID: String, id: Int64, update: TaskUpdate, now: Int64) throws(StorageError) -> UpdateOutcome {
-        let read = try run(userID, [Step(Self.findSQL + " FOR UPDATE", [String(id), userID])], begin: "BEGIN")[0]
+        let read = try run(userID, [Step(Self.findForUpdateSQL, [String(id), userID])], begin: "BEGIN")[0]
         guard read.rowCount == 1 else {
             _ = try continueBlock([Step("ROLLBACK")], commit: false)
             return .notFound
@@ -384,7 +409,10 @@ public final class PostgresTaskStore: TaskStore {
         let decision = update.decide(current: current, now: now)
         guard case .write(let write) = decision else {
             _ = try continueBlock([Step("ROLLBACK")], commit: false)
-            if case .unchanged = decision { return .unchanged(current) }
+            if case .unchanged = decision {
+                changeAfterLastWrite = Self.changeNumber(read)
+                return .unchanged(current)
+            }
             return .refused(decision)
         }
         var steps: [Step] = []
@@ -397,7 +425,7 @@ public final class PostgresTaskStore: TaskStore {
                 updated_at = $3::bigint, completed_at = $4::bigint,
                 next_task_id = CASE WHEN $5::boolean THEN currval('tasks_id_seq') ELSE next_task_id END,
                 version = version + 1, change_seq = (SELECT last_change FROM change)
-            WHERE id = $2::bigint AND user_id = $1 RETURNING \(Self.columns)
+            WHERE id = $2::bigint AND user_id = $1 RETURNING \(Self.columns), change_seq
             """, [userID, String(id), String(write.updatedAt), write.completedAt.map { String($0) },
                   String(write.nextOccurrence != nil)] + Self.parameters(for: write.state)))
         steps.append(Step("COMMIT"))
@@ -405,10 +433,12 @@ public final class PostgresTaskStore: TaskStore {
         let updated = results[write.nextOccurrence == nil ? 0 : 1]
         guard updated.rowCount == 1 else { throw StorageError(.internal, "UPDATE … RETURNING lost a locked row") }
         changed(userID)
+        changeAfterLastWrite = Self.changeNumber(updated)
         return .updated(StoredTask(result: updated, row: 0))
     }
 
     public func delete(userID: String, id: Int64, deletion: TaskDeletion, now: Int64) throws(StorageError) -> DeleteOutcome {
+        changeAfterLastWrite = nil
         // `$4`: the versions If-Match accepts (NULL: any). The statement's own snapshot still
         // shows a row its CTE deleted, which tells 412 (there, not deleted) from 404.
         let versions = deletion.acceptedVersions.map { "{" + $0.map(String.init).joined(separator: ",") + "}" }
@@ -424,7 +454,8 @@ public final class PostgresTaskStore: TaskStore {
                     INSERT INTO task_tombstones (user_id, change_seq, task_id, deleted_at)
                     SELECT $1, change.last_change, $2::bigint, $3::bigint FROM change
                 )
-                SELECT (SELECT count(*) FROM gone), (SELECT count(*) FROM tasks WHERE id = $2::bigint AND user_id = $1)
+                SELECT (SELECT count(*) FROM gone), (SELECT count(*) FROM tasks WHERE id = $2::bigint AND user_id = $1),
+                    (SELECT last_change FROM change)
                 """, [userID, String(id), String(now), versions]),
             Step("""
                 WITH purged AS (DELETE FROM task_tombstones WHERE user_id = $1 AND deleted_at < $2::bigint RETURNING change_seq)
@@ -434,13 +465,18 @@ public final class PostgresTaskStore: TaskStore {
         ], write: true)
         if results[0].int64(row: 0, column: 0) == 1 {
             changed(userID)
+            changeAfterLastWrite = results[0].int64(row: 0, column: 2)
             return .deleted
         }
         return results[0].int64(row: 0, column: 1) == 1 ? .preconditionFailed : .notFound
     }
 
-    public func syncPage(userID: String, since: SyncPosition?, limit: Int) throws(StorageError) -> SyncPage {
+    public func syncPage(userID: String, since: SyncPosition?, limit: Int, consistency: ReadConsistency) throws(StorageError) -> SyncPage {
         let after = String(since?.change ?? 0)
+        // A standby behind the cursor would answer with changes the reader already has (or refuse
+        // the cursor as unknown): it serves the page only once it shows the cursor's change too.
+        var floor = consistency
+        if case .atLeast(let change) = consistency { floor = .atLeast(max(change, since?.change ?? 0)) }
         let results = try read(userID, [
             Step("SELECT coalesce(max(last_change), 0), coalesce(max(purged_through), 0) FROM task_sync WHERE user_id = $1", [userID]),
             Step("SELECT \(Self.columns), change_seq FROM tasks WHERE user_id = $1 AND change_seq > $2::bigint ORDER BY change_seq LIMIT $3::bigint",
@@ -449,8 +485,7 @@ public final class PostgresTaskStore: TaskStore {
                 SELECT change_seq, task_id FROM task_tombstones WHERE user_id = $1 AND change_seq > $2::bigint AND $4::boolean
                 ORDER BY change_seq LIMIT $3::bigint
                 """, [userID, after, String(limit), String(since != nil)]),
-            Step("COMMIT"),
-        ], begin: "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
+        ], consistency: floor, snapshot: true)
         let lastChange = results[0].int64(row: 0, column: 0)
         let purgedThrough = results[0].int64(row: 0, column: 1)
         if let since, let refusal = SyncPage.refusal(of: since, lastChange: lastChange, purgedThrough: purgedThrough) {
@@ -490,6 +525,10 @@ public final class PostgresTaskStore: TaskStore {
 
     /// The statement `find` runs (`$1` id, `$2` user).
     public static let findSQL = "SELECT \(columns) FROM tasks WHERE id = $1::bigint AND user_id = $2"
+
+    /// An update's read: the task, locked, and the user's last change number after its columns.
+    static let findForUpdateSQL = "SELECT \(columns), (\(PostgresStandbyReader.lastChange(user: 2))) "
+        + "FROM tasks WHERE id = $1::bigint AND user_id = $2 FOR UPDATE OF tasks"
 
     /// The statement a list runs (`$1` user, `$2` limit, `$3` offset, then the filter's
     /// parameters): the page and the count of the user's matching tasks in one statement, so

@@ -217,7 +217,7 @@ public final class SQLiteTaskStore: TaskStore {
     }
 
     /// The task `id`, rendered with `render`, if `userID` owns it.
-    public func find<Result>(userID: String, id: Int64, render: (TaskRow) -> Result) throws(StorageError) -> Result? {
+    public func find<Result>(userID: String, id: Int64, consistency _: ReadConsistency, render: (TaskRow) -> Result) throws(StorageError) -> Result? {
         try ensureCurrentFile()
         return try SQLiteBackend.mapped { () throws(SQLiteError) -> Result? in
             let statement = try connection.cachedStatement(Self.findSQL)
@@ -230,7 +230,7 @@ public final class SQLiteTaskStore: TaskStore {
 
     /// Calls `row` for each task of one page of `userID`'s tasks and returns the number of
     /// matching tasks before paging; both come from one snapshot.
-    public func list(userID: String, query: TaskListQuery, row: (TaskRow) -> Void) throws(StorageError) -> Int64 {
+    public func list(userID: String, query: TaskListQuery, consistency _: ReadConsistency, row: (TaskRow) -> Void) throws(StorageError) -> Int64 {
         try ensureCurrentFile()
         return try SQLiteBackend.mapped { () throws(SQLiteError) -> Int64 in try listPage(userID: userID, query: query, row: row) }
     }
@@ -398,7 +398,7 @@ public final class SQLiteTaskStore: TaskStore {
         try mark.run()
     }
 
-    public func syncPage(userID: String, since: SyncPosition?, limit: Int) throws(StorageError) -> SyncPage {
+    public func syncPage(userID: String, since: SyncPosition?, limit: Int, consistency _: ReadConsistency) throws(StorageError) -> SyncPage {
         try ensureCurrentFile()
         return try SQLiteBackend.mapped { () throws(SQLiteError) -> SyncPage in
             try transaction("BEGIN DEFERRED")

@@ -243,6 +243,10 @@ public final class WorkerPool: Sendable {
         sample.commits = UInt64(configuration.backend.commits)
         sample.databaseReconnections = UInt64(configuration.backend.reconnections)
         sample.databaseFailovers = UInt64(configuration.backend.failovers)
+        let replicaReads = configuration.backend.replicaReads
+        sample.standbyReadsServed = UInt64(replicaReads.served)
+        sample.standbyReadsBehind = UInt64(replicaReads.behind)
+        sample.standbyReadsUnavailable = UInt64(replicaReads.unavailable)
         processMetrics.publish(sample)
     }
 

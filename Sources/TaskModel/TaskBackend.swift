@@ -33,6 +33,8 @@ public protocol TaskBackend: Sendable {
     /// Of those, the ones that reached another server than the process's previous connection
     /// did: a failover or switchover (for metrics).
     var failovers: Int { get }
+    /// The reads this process offered its replica (`--read-database`), and where they went.
+    var replicaReads: ReplicaReadCounts { get }
     /// The database file, whose size the metrics report; nil for a server database.
     var databaseFile: String? { get }
     /// Starts watching the database file for being replaced or deleted, where there is one and
@@ -102,6 +104,9 @@ extension TaskBackend {
 
     /// No server to change.
     public var failovers: Int { 0 }
+
+    /// No replica.
+    public var replicaReads: ReplicaReadCounts { ReplicaReadCounts() }
 
     /// Creates the database or upgrades its schema, silently; returns the schema version.
     @discardableResult

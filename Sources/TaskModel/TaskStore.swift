@@ -16,19 +16,21 @@ public protocol TaskStore: AnyObject {
     /// makes of the inserted row (what the client gets, byte for byte, on a replay).
     func create(userID: String, state: TaskState, now: Int64, idempotency: IdempotencyKey?,
                 render: @escaping TaskRenderer) throws(StorageError) -> CreateOutcome
-    /// The task `id`, rendered, if `userID` owns it.
-    func find<Result>(userID: String, id: Int64, render: (TaskRow) -> Result) throws(StorageError) -> Result?
+    /// The task `id`, rendered, if `userID` owns it, as of a snapshot that holds `consistency`.
+    func find<Result>(userID: String, id: Int64, consistency: ReadConsistency,
+                      render: (TaskRow) -> Result) throws(StorageError) -> Result?
     /// Calls `row` for each task of one page of `userID`'s tasks and returns how many tasks
-    /// match before paging; both from one snapshot.
-    func list(userID: String, query: TaskListQuery, row: (TaskRow) -> Void) throws(StorageError) -> Int64
+    /// match before paging; both from one snapshot, which holds `consistency`.
+    func list(userID: String, query: TaskListQuery, consistency: ReadConsistency, row: (TaskRow) -> Void) throws(StorageError) -> Int64
     /// Reads the task, decides the write with `update.decide` and stores it (with the next
     /// occurrence of a completed recurring task), all in one transaction.
     func update(userID: String, id: Int64, update: TaskUpdate, now: Int64) throws(StorageError) -> UpdateOutcome
     /// Deletes the task if `deletion` allows its version, leaving a tombstone for sync.
     func delete(userID: String, id: Int64, deletion: TaskDeletion, now: Int64) throws(StorageError) -> DeleteOutcome
     /// The changes of `userID` after position `since` (nil: every current task), oldest
-    /// first, at most `limit` entries (tasks and deletions together).
-    func syncPage(userID: String, since: SyncPosition?, limit: Int) throws(StorageError) -> SyncPage
+    /// first, at most `limit` entries (tasks and deletions together), from a snapshot that holds
+    /// `consistency` (and, on a replica, `since` itself: a cursor never goes backwards).
+    func syncPage(userID: String, since: SyncPosition?, limit: Int, consistency: ReadConsistency) throws(StorageError) -> SyncPage
     /// The database's sync cursor key (`SyncCursor`), the same for every worker of the database.
     func syncCursorKey() throws(StorageError) -> [UInt8]
     /// Throws when the database cannot serve reads, or (after a failed write) writes.
@@ -42,6 +44,11 @@ public protocol TaskStore: AnyObject {
     /// The wait for the writes this store returned, and the commits its sync pages showed,
     /// since the last call (after `deferDurability()`); nil when there is nothing to wait for.
     func takeDurabilityWait() -> (any DurabilityWait)?
+    /// The user's last change number as of the last write this store returned (created,
+    /// replayed, updated, unchanged or deleted; nil after one that threw or was refused): a read
+    /// at `.atLeast` of it sees that write. Nil for a backend whose reads all see every write
+    /// (no replica to route reads to).
+    var changeAfterLastWrite: Int64? { get }
 }
 
 /// An `Idempotency-Key` on a create: the key and the SHA-256 of the exact body bytes.
@@ -131,6 +138,26 @@ extension TaskStore {
         }
         return task
     }
+}
+
+extension TaskStore {
+    /// The task `id`, rendered, if `userID` owns it, as of now.
+    public func find<Result>(userID: String, id: Int64, render: (TaskRow) -> Result) throws(StorageError) -> Result? {
+        try find(userID: userID, id: id, consistency: .latest, render: render)
+    }
+
+    /// One page of `userID`'s tasks as of now, and how many match before paging.
+    public func list(userID: String, query: TaskListQuery, row: (TaskRow) -> Void) throws(StorageError) -> Int64 {
+        try list(userID: userID, query: query, consistency: .latest, row: row)
+    }
+
+    /// The changes of `userID` after `since`, as of now.
+    public func syncPage(userID: String, since: SyncPosition?, limit: Int) throws(StorageError) -> SyncPage {
+        try syncPage(userID: userID, since: since, limit: limit, consistency: .latest)
+    }
+
+    /// Every read sees every write: nothing for a token to carry.
+    public var changeAfterLastWrite: Int64? { nil }
 }
 
 extension TaskStore {

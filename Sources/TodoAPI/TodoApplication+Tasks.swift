@@ -5,10 +5,11 @@ import TaskModel
 extension TodoApplication {
     func handleTasks(_ request: HTTPRequest, user: AuthenticatedUser, resource: Route.TaskResource, _ reply: inout Reply) throws -> HTTPResponse {
         let method = request.method
+        let consistency = ConsistencyToken.readConsistency(request.consistencyToken)
         switch resource {
         case .collection:
             if method.isRead {
-                return try list(user: user, query: TaskListQuery(rawQuery: request.query))
+                return try list(user: user, query: TaskListQuery(rawQuery: request.query), consistency: consistency)
             }
             let body = try requireBody(request)
             let state = try TaskInput.create(from: body)
@@ -24,13 +25,14 @@ extension TodoApplication {
                 switch try store.delete(userID: user.id, id: id, deletion: TaskDeletion(ifMatch: request.ifMatch), now: now()) {
                 case .deleted:
                     reply.committedChange = .deleted
-                    return HTTPResponse(status: 204)
+                    return withConsistencyToken(HTTPResponse(status: 204))
                 case .notFound: throw APIError.taskNotFound
                 case .preconditionFailed: throw APIError.preconditionFailed
                 }
             default:
                 let id = try taskID(rawID)
-                guard let (version, body) = try store.find(userID: user.id, id: id, render: { ($0.version, TaskJSON.encode($0)) }) else {
+                guard let (version, body) = try store.find(userID: user.id, id: id, consistency: consistency,
+                                                           render: { ($0.version, TaskJSON.encode($0)) }) else {
                     throw APIError.taskNotFound
                 }
                 if let ifNoneMatch = request.ifNoneMatch, EntityTags.ifNoneMatch(ifNoneMatch, version: version) {
@@ -44,7 +46,7 @@ extension TodoApplication {
             let id = try taskID(rawID)
             return try update(user: user, id: id, TaskUpdate(.complete(completed), ifMatch: request.ifMatch), &reply)
         case .changes:
-            return try sync(user: user, request: request, &reply)
+            return try sync(user: user, request: request, consistency: consistency, &reply)
         }
     }
 
@@ -54,11 +56,20 @@ extension TodoApplication {
         return response
     }
 
-    private func list(user: AuthenticatedUser, query: TaskListQuery) throws -> HTTPResponse {
+    /// The answer to a write that went through, with the token a read sends back to see it,
+    /// where the store gives one (a backend that can route reads to a standby).
+    private func withConsistencyToken(_ response: HTTPResponse) -> HTTPResponse {
+        guard let change = store.changeAfterLastWrite else { return response }
+        var response = response
+        response.headers.append(("X-Consistency-Token", ConsistencyToken.encode(change)))
+        return response
+    }
+
+    private func list(user: AuthenticatedUser, query: TaskListQuery, consistency: ReadConsistency) throws -> HTTPResponse {
         var writer = JSONWriter(capacity: 256 + min(query.limit, 100) * 300)
         writer.raw("[")
         var first = true
-        let total = try store.list(userID: user.id, query: query) { row in
+        let total = try store.list(userID: user.id, query: query, consistency: consistency) { row in
             if !first { writer.raw(",") }
             first = false
             TaskJSON.write(row, to: &writer)
@@ -72,11 +83,11 @@ extension TodoApplication {
         switch try store.create(userID: user.id, state: state, now: now(), idempotency: idempotency, render: TaskJSON.encode) {
         case .created(let task):
             reply.committedChange = .created
-            return tagged(HTTPResponse(status: 201, headers: [("Location", location(task.id))], body: TaskJSON.encode(task.row)),
-                          version: task.version)
+            return withConsistencyToken(tagged(HTTPResponse(status: 201, headers: [("Location", location(task.id))],
+                                                            body: TaskJSON.encode(task.row)), version: task.version))
         case .replayed(let taskID, let body):
-            return HTTPResponse(status: 201, headers: [("Location", location(taskID)), ("ETag", EntityTags.tag(version: 1)),
-                                                       ("Idempotent-Replayed", "true")], body: body)
+            return withConsistencyToken(HTTPResponse(status: 201, headers: [("Location", location(taskID)), ("ETag", EntityTags.tag(version: 1)),
+                                                                            ("Idempotent-Replayed", "true")], body: body))
         case .keyReused:
             throw APIError(.idempotencyKeyReused, detail: "This Idempotency-Key was used with a different request body.")
         case .keyInUse:
@@ -94,15 +105,15 @@ extension TodoApplication {
             throw APIError.preconditionFailed
         case .unchanged(let task):
             // Nothing was written: no change to count or announce.
-            return tagged(json(200, TaskJSON.encode(task.row)), version: task.version)
+            return withConsistencyToken(tagged(json(200, TaskJSON.encode(task.row)), version: task.version))
         case .updated(let task):
             reply.committedChange = .updated
-            return tagged(json(200, TaskJSON.encode(task.row)), version: task.version)
+            return withConsistencyToken(tagged(json(200, TaskJSON.encode(task.row)), version: task.version))
         }
     }
 
     /// `GET /api/{user_id}/tasks/changes?since=…&limit=…&wait=…`.
-    private func sync(user: AuthenticatedUser, request: HTTPRequest, _ reply: inout Reply) throws -> HTTPResponse {
+    private func sync(user: AuthenticatedUser, request: HTTPRequest, consistency: ReadConsistency, _ reply: inout Reply) throws -> HTTPResponse {
         let parameters = try SyncQuery(rawQuery: request.query)
         let cursors = try syncCursor()
         var since: SyncPosition?
@@ -114,7 +125,11 @@ extension TodoApplication {
         // committed after that read moves it, so the wait below cannot miss it.
         let waitsFor = parameters.wait > 0 && since != nil && request.method == .get ? changeMarker : nil
         let marker = waitsFor?(user.changeKey)
-        let page = try store.syncPage(userID: user.id, since: since, limit: parameters.limit)
+        // A request that may wait reads from the primary: a standby that has not replayed a change
+        // committed before the marker was read would show nothing new, and the wait that follows
+        // would never be woken for that change.
+        let page = try store.syncPage(userID: user.id, since: since, limit: parameters.limit,
+                                      consistency: marker == nil ? consistency : .latest)
         switch page.refusal {
         case .unknown?: throw APIError.invalidCursor
         case .expired?: throw APIError(.cursorExpired, detail: "This cursor is older than the deletions kept; sync again without since.")

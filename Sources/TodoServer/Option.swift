@@ -68,6 +68,10 @@ extension Option {
                                        help: "PostgreSQL: where each process LISTENs for live sync's change notifications "
                                            + "(default: --database); set it to the server itself when --database goes "
                                            + "through a transaction-mode pooler, which cannot hold a LISTEN.")
+    static let readDatabase = Option(flag: "--read-database", variable: "TODO_READ_DATABASE", argument: "URI",
+                                     help: "PostgreSQL: a hot standby of --database that serves the reads sending back an "
+                                         + "X-Consistency-Token once it has replayed that write (else the primary does; "
+                                         + "docs/SCALING.md). Off by default.")
     static let databaseWait = Option(flag: "--database-wait", variable: "TODO_DATABASE_WAIT", argument: "SECONDS", defaultValue: "15",
                                      range: 0...300,
                                      help: "PostgreSQL failover (ignored for SQLite): how long a request the database cannot take (no server "
@@ -131,7 +135,7 @@ extension Option {
     /// Every setting, in `--help` order.
     static let all: [Option] = [
         listen, threads, backlog, maxConnections, queueTimeout, database, synchronous, statementCache, postgresStatements,
-        postgresListen, databaseWait, maxWaiters, maxWaitsPerUser, metricsFile, logLevel,
+        postgresListen, readDatabase, databaseWait, maxWaiters, maxWaitsPerUser, metricsFile, logLevel,
         copySource, copyDestination, quiet, subject, lifetime, signingKey, privateKeyFile, jwksFile, keyID, force, environmentFile,
         secret, secretFile, credentialsDirectory, corsOrigins, betterAuthURL, jwksURL, jwksPath,
         jwksMaximumAge, jwksRefreshInterval, issuer, audience, leeway, webServerAddresses,

@@ -37,12 +37,21 @@ extension Settings {
 
     /// The database: `--database` / `TODO_DATABASE` (a `postgresql://` or `postgres://` URI
     /// selects PostgreSQL, anything else is an SQLite file) and `--synchronous` / `TODO_SYNCHRONOUS`.
+    /// With `--read-database` / `TODO_READ_DATABASE`, which only a PostgreSQL database takes.
     func backend() throws(ConfigurationError) -> any TaskBackend {
-        try backend(named: valueOrDefault(.database))
+        let name = valueOrDefault(.database)
+        let readDatabase = value(.readDatabase)
+        if let readDatabase {
+            guard PostgresConnectionString.isPostgres(name), PostgresConnectionString.isPostgres(readDatabase) else {
+                throw ConfigurationError("--read-database needs a PostgreSQL --database and a postgresql:// URI of its hot standby")
+            }
+        }
+        return try backend(named: name, readDatabase: readDatabase)
     }
 
-    /// The database `name` names: a PostgreSQL URI or an SQLite path.
-    func backend(named name: String) throws(ConfigurationError) -> any TaskBackend {
+    /// The database `name` names: a PostgreSQL URI (whose hot standby `readDatabase` serves the
+    /// reads that may lag) or an SQLite path.
+    func backend(named name: String, readDatabase: String? = nil) throws(ConfigurationError) -> any TaskBackend {
         let cacheSize = try integer(.statementCache)
         if PostgresConnectionString.isPostgres(name) {
             let modeName = valueOrDefault(.postgresStatements)
@@ -51,7 +60,8 @@ extension Settings {
             }
             do {
                 return try PostgresBackend(connectionString: name, listStatementCacheSize: cacheSize, statementMode: mode,
-                                           listenConnectionString: value(.postgresListen), warn: { Log.write(.warn, $0) })
+                                           listenConnectionString: value(.postgresListen), readConnectionString: readDatabase,
+                                           warn: { Log.write(.warn, $0) })
             } catch {
                 throw ConfigurationError("--database: \(error.message)")
             }

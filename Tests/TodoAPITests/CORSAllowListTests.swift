@@ -22,7 +22,7 @@ struct CORSAllowListTests {
         let map = try CORSPolicy(list: "https://b.example.com,http://localhost:3000").nginxMap
         #expect(map.contains("map $http_origin $todo_cors_allow_origin {\n    default \"\";\n    \"http://localhost:3000\" \"http://localhost:3000\";\n    \"https://b.example.com\" \"https://b.example.com\";\n}"))
         #expect(map.contains("\"https://b.example.com\" \"\(CORSPolicy.exposedHeaders)\";"))
-        #expect(CORSPolicy.exposedHeaders.hasSuffix(", X-Request-ID"))
+        #expect(CORSPolicy.exposedHeaders.hasSuffix(", X-Request-ID, X-Consistency-Token"))
         // nginx's own preflight answer (on /api) is the worker's, from the same constants.
         #expect(map.contains("map \"$request_method|$http_access_control_request_method|$todo_cors_allow_origin\" $todo_cors_preflight {"))
         #expect(map.contains("default \"GET, HEAD, POST, PUT, PATCH, DELETE\";"))

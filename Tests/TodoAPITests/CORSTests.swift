@@ -14,7 +14,7 @@ struct CORSTests {
         #expect(reply.header("Access-Control-Allow-Origin") == app)
         #expect(reply.header("Access-Control-Allow-Methods") == "GET, HEAD, POST, PUT, PATCH, DELETE")
         #expect(reply.header("Access-Control-Allow-Headers")
-            == "Authorization, Content-Type, If-Match, If-None-Match, Idempotency-Key, X-Request-ID")
+            == "Authorization, Content-Type, If-Match, If-None-Match, Idempotency-Key, X-Request-ID, X-Consistency-Token")
         #expect(reply.header("Access-Control-Max-Age") == "600")
         #expect(reply.header("Vary") == "Origin")
         // The same answer on every path (contract §12): the request that follows gets its 405.
@@ -53,7 +53,8 @@ struct CORSTests {
         let created = try h.send("POST", "/api/alice/tasks", as: "alice", json: #"{"title":"x"}"#, origin: app)
         #expect(created.status == 201)
         #expect(created.header("Access-Control-Allow-Origin") == app)
-        #expect(created.header("Access-Control-Expose-Headers") == "Location, X-Total-Count, Retry-After, ETag, Idempotent-Replayed, X-Request-ID")
+        #expect(created.header("Access-Control-Expose-Headers")
+            == "Location, X-Total-Count, Retry-After, ETag, Idempotent-Replayed, X-Request-ID, X-Consistency-Token")
         // Errors too, so the browser lets the app read the JSON error.
         let unauthorized = try h.send("GET", "/api/alice/tasks", origin: app)
         #expect(unauthorized.status == 401)

@@ -10,11 +10,11 @@ private final class UnreachableStore: TaskStore {
     init(_ failure: StorageError) { self.failure = failure }
     func create(userID: String, state: TaskState, now: Int64, idempotency: IdempotencyKey?,
                 render: @escaping TaskRenderer) throws(StorageError) -> CreateOutcome { throw failure }
-    func find<Result>(userID: String, id: Int64, render: (TaskRow) -> Result) throws(StorageError) -> Result? { throw failure }
-    func list(userID: String, query: TaskListQuery, row: (TaskRow) -> Void) throws(StorageError) -> Int64 { throw failure }
+    func find<Result>(userID: String, id: Int64, consistency _: ReadConsistency, render: (TaskRow) -> Result) throws(StorageError) -> Result? { throw failure }
+    func list(userID: String, query: TaskListQuery, consistency _: ReadConsistency, row: (TaskRow) -> Void) throws(StorageError) -> Int64 { throw failure }
     func update(userID: String, id: Int64, update: TaskUpdate, now: Int64) throws(StorageError) -> UpdateOutcome { throw failure }
     func delete(userID: String, id: Int64, deletion: TaskDeletion, now: Int64) throws(StorageError) -> DeleteOutcome { throw failure }
-    func syncPage(userID: String, since: SyncPosition?, limit: Int) throws(StorageError) -> SyncPage { throw failure }
+    func syncPage(userID: String, since: SyncPosition?, limit: Int, consistency _: ReadConsistency) throws(StorageError) -> SyncPage { throw failure }
     func syncCursorKey() throws(StorageError) -> [UInt8] { throw failure }
     func checkHealth() throws(StorageError) { throw failure }
 }

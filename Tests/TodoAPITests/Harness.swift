@@ -26,14 +26,15 @@ final class Harness {
     var lastReply: Reply?
 
     init(cors: CORSPolicy = CORSPolicy(), metrics: (@Sendable () -> (contentType: String, body: [UInt8]))? = nil,
-         changeFeed: (any ChangeFeed)? = nil) throws {
+         changeFeed: (any ChangeFeed)? = nil, store: ((any TaskStore) throws -> any TaskStore)? = nil) throws {
         let clock = self.clock
         let authenticator = try Authenticator(configuration: JWTConfiguration(secret: testSecret),
                                               clock: { Double(clock.milliseconds) / 1000 })
-        store = try MemoryTaskBackend().makeStore()
+        let memory = try MemoryTaskBackend().makeStore()
+        self.store = try store?(memory) ?? memory
         var changeMarker: (@Sendable (ChangeKey) -> UInt64)?
         if let changeFeed { changeMarker = { changeFeed.marker(of: $0) } }
-        application = TodoApplication(authenticator: authenticator, store: store,
+        application = TodoApplication(authenticator: authenticator, store: self.store,
                                       cors: cors, nowMilliseconds: { clock.milliseconds }, metrics: metrics,
                                       changeMarker: changeMarker, log: { _ in })
     }
@@ -46,7 +47,8 @@ final class Harness {
     func send(_ method: String, _ target: String, as user: String? = nil, authorization: String? = nil,
               json: String? = nil, body: [UInt8]? = nil, contentType: String? = "application/json",
               bodyExceededLimit: Bool = false, origin: String? = nil, preflightMethod: String? = nil,
-              ifMatch: String? = nil, ifNoneMatch: String? = nil, idempotencyKey: String? = nil) throws -> ParsedReply {
+              ifMatch: String? = nil, ifNoneMatch: String? = nil, idempotencyKey: String? = nil,
+              consistencyToken: String? = nil) throws -> ParsedReply {
         var header = authorization
         if header == nil, let user { header = "Bearer " + (try token(user)) }
         let bytes = body ?? json.map { Array($0.utf8) } ?? []
@@ -58,6 +60,7 @@ final class Harness {
         request.ifMatch = ifMatch
         request.ifNoneMatch = ifNoneMatch
         request.idempotencyKey = idempotencyKey
+        request.consistencyToken = consistencyToken
         lastReply = application.respond(to: request)
         return ParsedReply(lastReply!.response)
     }

@@ -20,6 +20,7 @@ public struct CGIRequestBuilder {
     private var ifNoneMatch: String?
     private var idempotencyKey: String?
     private var requestID: String?
+    private var consistencyToken: String?
 
     /// Creates an empty builder.
     public init() {}
@@ -49,6 +50,8 @@ public struct CGIRequestBuilder {
             ifNoneMatch = value.isEmpty ? nil : String(decoding: value, as: UTF8.self)
         case 20 where Self.is(name, "HTTP_IDEMPOTENCY_KEY"):
             idempotencyKey = value.isEmpty ? nil : String(decoding: value, as: UTF8.self)
+        case 24 where Self.is(name, "HTTP_X_CONSISTENCY_TOKEN"):
+            consistencyToken = value.isEmpty ? nil : String(decoding: value, as: UTF8.self)
         case 17 where Self.is(name, "HTTP_X_REQUEST_ID"):
             // nginx passes only ids that keep the rule; anything else (another peer) is not logged.
             requestID = RequestID.isValid(value) ? String(decoding: value, as: UTF8.self) : nil
@@ -89,6 +92,7 @@ public struct CGIRequestBuilder {
         request.ifNoneMatch = ifNoneMatch
         request.idempotencyKey = idempotencyKey
         request.requestID = requestID
+        request.consistencyToken = consistencyToken
         return request
     }
 

@@ -37,6 +37,8 @@ public struct HTTPRequest: Sendable {
     public var idempotencyKey: String?
     /// The request id nginx passes (`X-Request-ID`, contract §12), if it keeps the rule.
     public var requestID: String?
+    /// The `X-Consistency-Token` header of a read: the writes it must see (`ConsistencyToken`).
+    public var consistencyToken: String?
 
     /// Creates a request from its parts; `target` may carry a `?query`.
     public init(method: HTTPMethod, target: String, authorization: String? = nil, contentType: String? = nil,
