@@ -9,7 +9,7 @@ import TaskModel
 /// transaction only (`set_config(…, true)`), so it also holds behind PgBouncer in transaction mode.
 enum PostgresSchema {
     /// The schema version this build writes (the one row of `todo_schema`).
-    static let version: Int64 = 6
+    static let version: Int64 = 8
 
     /// Serializes `migrate` across hosts for the length of its transaction ("Todo" in ASCII).
     static let migrationLockKey: Int64 = 0x546F_646F
@@ -170,6 +170,31 @@ enum PostgresSchema {
             EXECUTE FUNCTION todo_notify_task_change();
         """
 
+    /// Version 7 (#38): each user's task counts beside their change number (`TaskCounts`), kept
+    /// by every write; counted here from the tasks, for every owner (with a row of their own if
+    /// they had none), with row-level security lifted for this transaction only.
+    static let versionSeven = """
+        ALTER TABLE task_sync ADD COLUMN \(TaskCounts.tasksColumn) bigint NOT NULL DEFAULT 0,
+            ADD COLUMN \(TaskCounts.completedColumn) bigint NOT NULL DEFAULT 0;
+        ALTER TABLE tasks NO FORCE ROW LEVEL SECURITY;
+        ALTER TABLE task_sync NO FORCE ROW LEVEL SECURITY;
+        INSERT INTO task_sync (user_id, last_change) SELECT DISTINCT user_id, 0 FROM tasks ON CONFLICT (user_id) DO NOTHING;
+        UPDATE task_sync SET (\(TaskCounts.tasksColumn), \(TaskCounts.completedColumn)) = (
+            SELECT count(*), count(*) FILTER (WHERE completed) FROM tasks WHERE tasks.user_id = task_sync.user_id);
+        ALTER TABLE tasks FORCE ROW LEVEL SECURITY;
+        ALTER TABLE task_sync FORCE ROW LEVEL SECURITY;
+        """
+
+    /// Version 8 (#38): search terms of three characters or more are found through a trigram
+    /// index (`pg_trgm`, with `btree_gin` so the owner is part of the same index) instead of a
+    /// test of every task the user has. Both extensions ship with PostgreSQL and are trusted: the
+    /// database's owner may create them.
+    static let versionEight = """
+        CREATE EXTENSION IF NOT EXISTS pg_trgm;
+        CREATE EXTENSION IF NOT EXISTS btree_gin;
+        CREATE INDEX tasks_search ON tasks USING gin (user_id, search_text gin_trgm_ops);
+        """
+
     /// The `todo_keys` row of the sync cursor key.
     static let syncCursorKeyName = "sync_cursor"
 
@@ -243,6 +268,16 @@ enum PostgresSchema {
                 try connection.execute(versionSix)
                 try connection.execute("UPDATE todo_schema SET version = 6")
                 progress(Int(6 - current), pending)
+            }
+            if current < 7 {
+                try connection.execute(versionSeven)
+                try connection.execute("UPDATE todo_schema SET version = 7")
+                progress(Int(7 - current), pending)
+            }
+            if current < 8 {
+                try connection.execute(versionEight)
+                try connection.execute("UPDATE todo_schema SET version = 8")
+                progress(Int(8 - current), pending)
             }
             try connection.execute("COMMIT")
         } catch {

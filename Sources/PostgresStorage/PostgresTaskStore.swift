@@ -222,12 +222,20 @@ public final class PostgresTaskStore: TaskStore {
         changeFeed.publish(ChangeKey(userID: userID))
     }
 
-    /// Takes the user's next change number (one past their last): the row lock it takes orders
-    /// the user's writes, so their numbers follow commit order. `$1` is the user.
-    private static let nextChange = """
-        INSERT INTO task_sync (user_id, last_change) VALUES ($1, 1)
-        ON CONFLICT (user_id) DO UPDATE SET last_change = task_sync.last_change + 1 RETURNING last_change
+    /// Takes the user's next change number (one past their last) and moves their task counts
+    /// (`TaskCounts`) by `tasks` and `completed` (SQL integer expressions): the row lock it takes
+    /// orders the user's writes, so their numbers follow commit order. `$1` is the user. With
+    /// `source` (a CTE's name), once per row of it: not at all when it has none.
+    static func nextChange(tasks: String, completed: String, source: String? = nil) -> String {
         """
+        INSERT INTO task_sync (user_id, last_change, \(TaskCounts.tasksColumn), \(TaskCounts.completedColumn))
+        \(source.map { "SELECT $1, 1, \(tasks), \(completed) FROM \($0)" } ?? "VALUES ($1, 1, \(tasks), \(completed))")
+        ON CONFLICT (user_id) DO UPDATE SET last_change = task_sync.last_change + 1,
+            \(TaskCounts.tasksColumn) = task_sync.\(TaskCounts.tasksColumn) + EXCLUDED.\(TaskCounts.tasksColumn),
+            \(TaskCounts.completedColumn) = task_sync.\(TaskCounts.completedColumn) + EXCLUDED.\(TaskCounts.completedColumn)
+        RETURNING last_change
+        """
+    }
 
     /// The columns a state writes, in `TaskState.postgresParameters` order.
     private static let stateColumns = TaskColumn.stateList
@@ -241,7 +249,7 @@ public final class PostgresTaskStore: TaskStore {
     }
 
     /// The parameter number right after the state's, when they start at `first`.
-    private static func afterState(_ first: Int) -> Int { first + TaskColumn.state.count }
+    static func afterState(_ first: Int) -> Int { first + TaskColumn.state.count }
 
     /// Inserts a task with the user's next change number; `$1` user, `$2` created and updated,
     /// `$3` completed at, `$4` the id (NULL: the next of the sequence), `$5`… the state.
@@ -253,8 +261,10 @@ public final class PostgresTaskStore: TaskStore {
 
             WHERE NOT EXISTS (SELECT 1 FROM idempotency_keys WHERE user_id = $1 AND key = $\(key) AND created_at >= $\(key + 1)::bigint)
             """ : ""
+        // The inserted task counts once, and once more as completed when its state says so.
+        let completed = 5 + (TaskColumn.state.firstIndex(of: .completed) ?? 0)
         return """
-            WITH change AS (\(nextChange))
+            WITH change AS (\(nextChange(tasks: "1", completed: "CASE WHEN $\(completed)::boolean THEN 1 ELSE 0 END")))
             INSERT INTO tasks (id, user_id, created_at, updated_at, completed_at, change_seq, \(stateColumns))
             SELECT coalesce($4::bigint, nextval('tasks_id_seq')), $1, $2::bigint, $2::bigint, $3::bigint, change.last_change,
                 \(stateValues(from: 5))
@@ -419,15 +429,16 @@ public final class PostgresTaskStore: TaskStore {
         if let next = write.nextOccurrence {
             steps.append(Step(Self.insertTask, Self.insertParameters(next, userID: userID, now: write.updatedAt, id: nil)))
         }
+        let completedDelta = TaskCounts.Delta.updated(completedBefore: current.completed, after: write.state.completed).completed
         steps.append(Step("""
-            WITH change AS (\(Self.nextChange))
+            WITH change AS (\(Self.nextChange(tasks: "0", completed: "$\(Self.afterState(6))::integer")))
             UPDATE tasks SET (\(Self.stateColumns)) = (\(Self.stateValues(from: 6))),
                 updated_at = $3::bigint, completed_at = $4::bigint,
                 next_task_id = CASE WHEN $5::boolean THEN currval('tasks_id_seq') ELSE next_task_id END,
                 version = version + 1, change_seq = (SELECT last_change FROM change)
             WHERE id = $2::bigint AND user_id = $1 RETURNING \(Self.columns), change_seq
             """, [userID, String(id), String(write.updatedAt), write.completedAt.map { String($0) },
-                  String(write.nextOccurrence != nil)] + Self.parameters(for: write.state)))
+                  String(write.nextOccurrence != nil)] + Self.parameters(for: write.state) + [String(completedDelta)]))
         steps.append(Step("COMMIT"))
         let results = try continueBlock(steps, commit: true)
         let updated = results[write.nextOccurrence == nil ? 0 : 1]
@@ -446,10 +457,9 @@ public final class PostgresTaskStore: TaskStore {
             Step("""
                 WITH gone AS (
                     DELETE FROM tasks WHERE id = $2::bigint AND user_id = $1 AND ($4::bigint[] IS NULL OR version = ANY ($4::bigint[]))
-                    RETURNING id
+                    RETURNING id, completed
                 ), change AS (
-                    INSERT INTO task_sync (user_id, last_change) SELECT $1, 1 FROM gone
-                    ON CONFLICT (user_id) DO UPDATE SET last_change = task_sync.last_change + 1 RETURNING last_change
+                    \(Self.nextChange(tasks: "-1", completed: "-gone.completed::integer", source: "gone"))
                 ), tombstone AS (
                     INSERT INTO task_tombstones (user_id, change_seq, task_id, deleted_at)
                     SELECT $1, change.last_change, $2::bigint, $3::bigint FROM change
@@ -535,12 +545,17 @@ public final class PostgresTaskStore: TaskStore {
     /// both come from one snapshot, in one round trip. The count comes on every row (the column
     /// after the task's); an empty page is one row of NULL tasks. Built from enums only.
     public static func listSQL(_ query: TaskListQuery) -> (statement: String, parameters: [String?]) {
-        let inner = TaskListSQL(query, firstParameter: 4, placeholder: listPlaceholder, contains: listContains)
-        let outer = TaskListSQL(query, firstParameter: 4, placeholder: listPlaceholder, contains: listContains, columnPrefix: "page.")
+        let inner = TaskListSQL(query, firstParameter: 4, placeholder: listPlaceholder, contains: listContains, matches: listMatches)
+        let outer = TaskListSQL(query, firstParameter: 4, placeholder: listPlaceholder, contains: listContains, matches: listMatches,
+                                columnPrefix: "page.")
         let columns = TaskColumn.selectList.split(separator: ",").map { "page." + $0.trimmingASCIISpaces }.joined(separator: ", ")
+        // With no filter but the status, the user's counters give the count (`TaskCounts`).
+        let count = TaskCounts.give(query)
+            ? "SELECT coalesce((SELECT \(TaskCounts.expression(for: query.status)) FROM task_sync WHERE user_id = $1), 0) AS total"
+            : "SELECT count(*) AS total FROM tasks WHERE user_id = $1\(inner.condition)"
         return ("""
             SELECT \(columns), matching.total
-            FROM (SELECT count(*) AS total FROM tasks WHERE user_id = $1\(inner.condition)) AS matching
+            FROM (\(count)) AS matching
             LEFT JOIN LATERAL (
                 SELECT \(TaskColumn.selectList), title_key FROM tasks WHERE user_id = $1\(inner.condition)
                 ORDER BY \(inner.order) LIMIT $2::bigint OFFSET $3::bigint
@@ -559,8 +574,20 @@ public final class PostgresTaskStore: TaskStore {
             switch $0 {
             case .text(let text): return text
             case .integer(let number): return String(number)
+            case .indexedTerm(let term): return likePattern(containing: term)
             }
         }
+    }
+
+    /// A LIKE pattern matching text that contains `term`: its `%`, `_` and backslashes escaped
+    /// (a backslash is LIKE's default escape character), so no character of a term is a wildcard.
+    static func likePattern(containing term: String) -> String {
+        var pattern = "%"
+        for character in term {
+            if character == "%" || character == "_" || character == "\\" { pattern.append("\\") }
+            pattern.append(character)
+        }
+        return pattern + "%"
     }
 
     private static func listPlaceholder(_ n: Int, _ value: TaskListSQL.Parameter) -> String {
@@ -569,6 +596,9 @@ public final class PostgresTaskStore: TaskStore {
     }
 
     private static func listContains(_ column: String, _ value: String) -> String { "strpos(\(column), \(value)) > 0" }
+
+    /// An indexed search term: a LIKE the trigram index of `search_text` answers (schema 8).
+    private static func listMatches(_ value: String) -> String { "\(TaskColumn.searchText.name) LIKE \(value)" }
 }
 
 extension StorageError {

@@ -157,8 +157,8 @@ final class PostgresTaskImporter: TaskImporter {
             // milliseconds, the key comes along, and cursors of the source answer 410.
             let start = WallClock.milliseconds()
             try connection.execute("""
-                INSERT INTO task_sync (user_id, last_change, purged_through)
-                SELECT user_id, \(start), \(start) FROM tasks GROUP BY user_id
+                INSERT INTO task_sync (user_id, last_change, purged_through, \(TaskCounts.tasksColumn), \(TaskCounts.completedColumn))
+                SELECT user_id, \(start), \(start), count(*), count(*) FILTER (WHERE completed) FROM tasks GROUP BY user_id
                 """)
             // Users with history but no task now: their cursors are the source's too.
             for chunk in stride(from: 0, to: syncUsers.count, by: Self.usersPerInsert) {

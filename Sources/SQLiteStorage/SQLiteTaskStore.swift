@@ -172,7 +172,7 @@ public final class SQLiteTaskStore: TaskStore {
 
     /// Inserts `state` as a new task of `userID` (created and updated at `now`), as a change.
     static func insert(_ state: TaskState, userID: String, now: Int64, on connection: SQLiteConnection) throws(SQLiteError) -> StoredTask {
-        let change = try nextChange(userID: userID, on: connection)
+        let change = try nextChange(userID: userID, moving: .inserted(completed: state.completed), on: connection)
         let statement = try connection.cachedStatement("""
             INSERT INTO tasks (user_id, created_at, updated_at, completed_at, change_seq, \(TaskColumn.stateList))
             VALUES (?1, ?2, ?2, ?3, ?4, \(statePlaceholders(from: 5))) RETURNING \(columns)
@@ -202,14 +202,20 @@ public final class SQLiteTaskStore: TaskStore {
     }
 
     /// The user's next change number: one past their last, in the write's own transaction
-    /// (SQLite has one writer at a time, so numbers follow commit order).
-    static func nextChange(userID: String, on connection: SQLiteConnection) throws(SQLiteError) -> Int64 {
+    /// (SQLite has one writer at a time, so numbers follow commit order); the user's task counts
+    /// (`TaskCounts`) move by `delta` in the same statement.
+    static func nextChange(userID: String, moving delta: TaskCounts.Delta, on connection: SQLiteConnection) throws(SQLiteError) -> Int64 {
+        let tasks = TaskCounts.tasksColumn, completed = TaskCounts.completedColumn
         let statement = try connection.cachedStatement("""
-            INSERT INTO task_sync (user_id, last_change) VALUES (?1, 1)
-            ON CONFLICT (user_id) DO UPDATE SET last_change = last_change + 1 RETURNING last_change
+            INSERT INTO task_sync (user_id, last_change, \(tasks), \(completed)) VALUES (?1, 1, ?2, ?3)
+            ON CONFLICT (user_id) DO UPDATE SET last_change = last_change + 1,
+                \(tasks) = \(tasks) + excluded.\(tasks), \(completed) = \(completed) + excluded.\(completed)
+            RETURNING last_change
             """)
         defer { statement.reset() }
         try statement.bind(userID, at: 1)
+        try statement.bind(Int64(delta.tasks), at: 2)
+        try statement.bind(Int64(delta.completed), at: 3)
         guard try statement.step() else { throw SQLiteError(code: .error, message: "the change counter returned no row") }
         let change = statement.int64(at: 0)
         while try statement.step() {}
@@ -287,6 +293,7 @@ public final class SQLiteTaskStore: TaskStore {
             switch parameter {
             case .text(let text): try statement.bind(text, at: first + Int32(offset))
             case .integer(let number): try statement.bind(number, at: first + Int32(offset))
+            case .indexedTerm(let term): try statement.bind(TaskDatabase.searchPhrase(term), at: first + Int32(offset))
             }
         }
     }
@@ -308,7 +315,8 @@ public final class SQLiteTaskStore: TaskStore {
                 let next = try write.nextOccurrence.map { (state) throws(SQLiteError) in
                     try Self.insert(state, userID: userID, now: write.updatedAt, on: connection)
                 }
-                let change = try Self.nextChange(userID: userID, on: connection)
+                let change = try Self.nextChange(userID: userID, moving: .updated(completedBefore: current.completed, after: write.state.completed),
+                                                 on: connection)
                 let changed = write.state.changedColumns(since: current.state)
                 let statement = try Self.updateStatement(writing: changed, on: connection)
                 defer { statement.reset() }
@@ -347,19 +355,20 @@ public final class SQLiteTaskStore: TaskStore {
 
     public func delete(userID: String, id: Int64, deletion: TaskDeletion, now: Int64) throws(StorageError) -> DeleteOutcome {
         let outcome: DeleteOutcome = try write { connection throws(SQLiteError) in
-            let version = try connection.cachedStatement("SELECT version FROM tasks WHERE id = ?1 AND user_id = ?2")
+            let version = try connection.cachedStatement("SELECT version, completed FROM tasks WHERE id = ?1 AND user_id = ?2")
             defer { version.reset() }
             try version.bind(id, at: 1)
             try version.bind(userID, at: 2)
             guard try version.step() else { return .notFound }
             guard deletion.allows(version: version.int64(at: 0)) else { return .preconditionFailed }
+            let wasCompleted = version.int64(at: 1) != 0
             version.reset()
             let statement = try connection.cachedStatement("DELETE FROM tasks WHERE id = ?1 AND user_id = ?2")
             defer { statement.reset() }
             try statement.bind(id, at: 1)
             try statement.bind(userID, at: 2)
             try statement.run()
-            let change = try Self.nextChange(userID: userID, on: connection)
+            let change = try Self.nextChange(userID: userID, moving: .removed(completed: wasCompleted), on: connection)
             let tombstone = try connection.cachedStatement(
                 "INSERT INTO task_tombstones (user_id, change_seq, task_id, deleted_at) VALUES (?1, ?2, ?3, ?4)")
             defer { tombstone.reset() }
@@ -507,10 +516,19 @@ public final class SQLiteTaskStore: TaskStore {
     /// filter's). Built from enums only, never from input text; public so `todo-bench plans`
     /// shows the query plans of exactly these statements.
     public static func listSQL(_ query: TaskListQuery) -> (page: String, count: String) {
-        let page = TaskListSQL(query, firstParameter: 4, placeholder: { number, _ in "?\(number)" }, contains: { "instr(\($0), \($1)) > 0" })
-        let count = TaskListSQL(query, firstParameter: 2, placeholder: { number, _ in "?\(number)" }, contains: { "instr(\($0), \($1)) > 0" })
-        return (page: "SELECT \(columns) FROM tasks WHERE user_id = ?1\(page.condition) ORDER BY \(page.order) LIMIT ?2 OFFSET ?3",
-                count: "SELECT count(*) FROM tasks WHERE user_id = ?1\(count.condition)")
+        let contains = { (column: String, value: String) in "instr(\(column), \(value)) > 0" }
+        let matches = { (value: String) in "id IN (SELECT rowid FROM \(TaskDatabase.searchIndex) WHERE \(TaskDatabase.searchIndex) MATCH \(value))" }
+        let page = TaskListSQL(query, firstParameter: 4, placeholder: { number, _ in "?\(number)" }, contains: contains, matches: matches)
+        let count = TaskListSQL(query, firstParameter: 2, placeholder: { number, _ in "?\(number)" }, contains: contains, matches: matches)
+        // A search through the trigram index starts from the index's matches, each then checked
+        // for its owner: `+` keeps the planner from walking the owner's whole range instead.
+        let owner = query.indexedTerms.isEmpty ? "user_id = ?1" : "+user_id = ?1"
+        // With no filter but the status, the user's counters give the count (`TaskCounts`).
+        let counted = TaskCounts.give(query)
+            ? "SELECT coalesce((SELECT \(TaskCounts.expression(for: query.status)) FROM task_sync WHERE user_id = ?1), 0)"
+            : "SELECT count(*) FROM tasks WHERE \(owner)\(count.condition)"
+        return (page: "SELECT \(columns) FROM tasks WHERE \(owner)\(page.condition) ORDER BY \(page.order) LIMIT ?2 OFFSET ?3",
+                count: counted)
     }
 
     /// Binds the filter parameters of `query` to a statement of `listSQL(query)` from a given

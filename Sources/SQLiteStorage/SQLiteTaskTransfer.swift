@@ -88,10 +88,12 @@ extension SQLiteBackend {
 
 /// Inserts copied tasks into an SQLite file inside one write transaction: the secondary
 /// indexes of `tasks` are dropped first and built again from their own definitions before the
-/// commit (one sort per index instead of a B-tree insert per row and index).
+/// commit (one sort per index instead of a B-tree insert per row and index), and so are the
+/// triggers that keep the search index, which is rebuilt once from the copied rows.
 final class SQLiteTaskImporter: TaskImporter {
     private let connection: SQLiteConnection
-    /// `CREATE INDEX` statements of the indexes dropped for the copy, as the schema holds them.
+    /// `CREATE INDEX` and `CREATE TRIGGER` statements of the indexes and triggers dropped for the
+    /// copy, as the schema holds them.
     private let droppedIndexes: [String]
     /// Inserts `rowsPerStatement` rows at once, and one row.
     private let insertMany: SQLiteStatement
@@ -116,13 +118,14 @@ final class SQLiteTaskImporter: TaskImporter {
     init(connection: SQLiteConnection) throws(SQLiteError) {
         self.connection = connection
         let indexes = try connection.prepare("""
-            SELECT name, sql FROM sqlite_schema WHERE type = 'index' AND tbl_name = 'tasks' AND sql IS NOT NULL ORDER BY name
+            SELECT type, name, sql FROM sqlite_schema WHERE type IN ('index', 'trigger') AND tbl_name = 'tasks' AND sql IS NOT NULL
+            ORDER BY type, name
             """)
-        var found: [(name: String, sql: String)] = []
+        var found: [(type: String, name: String, sql: String)] = []
         while try indexes.step() {
-            if let name = indexes.string(at: 0), let sql = indexes.string(at: 1) { found.append((name, sql)) }
+            if let type = indexes.string(at: 0), let name = indexes.string(at: 1), let sql = indexes.string(at: 2) { found.append((type, name, sql)) }
         }
-        for index in found { try connection.execute("DROP INDEX \"\(index.name)\"") }
+        for item in found { try connection.execute("DROP \(item.type.uppercased()) \"\(item.name)\"") }
         droppedIndexes = found.map(\.sql)
         insertMany = try connection.prepare(Self.insertSQL(rows: Self.rowsPerStatement))
         insertOne = try connection.prepare(Self.insertSQL(rows: 1))
@@ -155,6 +158,7 @@ final class SQLiteTaskImporter: TaskImporter {
     func finish(highestIssuedID: Int64, syncCursorKey: [UInt8], syncUsers: [String]) throws(StorageError) -> Int {
         do {
             for definition in droppedIndexes { try connection.execute(definition) }
+            try connection.execute("INSERT INTO \(TaskDatabase.searchIndex) (\(TaskDatabase.searchIndex)) VALUES ('rebuild')")
             let key = try connection.cachedStatement("INSERT OR REPLACE INTO todo_keys (name, value) VALUES (?1, ?2)")
             try key.bind(TaskDatabase.syncCursorKeyName, at: 1)
             try key.bind(ASCIIHex.encode(syncCursorKey), at: 2)
@@ -173,8 +177,8 @@ final class SQLiteTaskImporter: TaskImporter {
             // floor at the counter (`SyncPosition`), so its own cursors are never expired.
             let start = WallClock.milliseconds()
             try connection.execute("""
-                INSERT INTO task_sync (user_id, last_change, purged_through)
-                SELECT user_id, \(start), \(start) FROM tasks GROUP BY user_id
+                INSERT INTO task_sync (user_id, last_change, purged_through, \(TaskCounts.tasksColumn), \(TaskCounts.completedColumn))
+                SELECT user_id, \(start), \(start), count(*), sum(completed) FROM tasks GROUP BY user_id
                 """)
             // Users with history but no task now: their cursors are the source's too.
             let counter = try connection.prepare("INSERT OR IGNORE INTO task_sync (user_id, last_change, purged_through) VALUES (?1, ?2, ?2)")

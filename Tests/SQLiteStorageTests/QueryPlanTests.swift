@@ -29,17 +29,70 @@ struct QueryPlanTests {
                     var query = TaskListQuery()
                     (query.status, query.sort, query.order) = (status, sort, order)
                     let sql = SQLiteTaskStore.listSQL(query)
-                    for statement in [sql.page, sql.count] {
-                        let steps = try plan(connection, statement)
-                        #expect(steps.hasPrefix("SEARCH tasks USING ") && steps.contains("INDEX tasks_by_user_") && steps.contains("(user_id=?)"),
-                                "\(status) \(sort) \(order): \(steps)")
-                        #expect(!steps.contains("SCAN"), "\(steps)")
-                    }
+                    let steps = try plan(connection, sql.page)
+                    #expect(steps.hasPrefix("SEARCH tasks USING ") && steps.contains("INDEX tasks_by_user_") && steps.contains("(user_id=?)"),
+                            "\(status) \(sort) \(order): \(steps)")
+                    #expect(!steps.contains("SCAN"), "\(steps)")
+                    // With no filter but the status, the count is the user's counters: one row (#38).
+                    #expect(try plan(connection, sql.count) == "SCAN CONSTANT ROW; SCALAR SUBQUERY 1; SEARCH task_sync USING PRIMARY KEY (user_id=?)",
+                            "\(status) \(sort) \(order)")
                     // The page's order comes from the index: no sort step over the user's rows.
                     #expect(!(try plan(connection, sql.page)).contains("TEMP B-TREE"), "\(status) \(sort) \(order)")
                 }
             }
         }
         #expect(try plan(connection, SQLiteTaskStore.findSQL) == "SEARCH tasks USING INTEGER PRIMARY KEY (rowid=?)")
+    }
+
+    /// A count the counters cannot give (any filter but the status) still reads only the owner's
+    /// index range.
+    @Test func aFilteredCountSearchesTheOwnersIndexRange() throws {
+        let path = "/tmp/todo-fcgi-plans-\(UInt64.random(in: 0...UInt64.max)).db"
+        defer { for suffix in ["", "-wal", "-shm"] { unlink(path + suffix) } }
+        let connection = try TaskDatabase.open(TaskDatabase.Options(path: path))
+        var filters: [TaskListQuery] = []
+        var query = TaskListQuery()
+        query.priorities = [.high]
+        filters.append(query)
+        query = TaskListQuery()
+        query.tags = ["gym"]
+        filters.append(query)
+        query = TaskListQuery()
+        query.searchTerms = ["go"]  // too short for the trigram index
+        filters.append(query)
+        query = TaskListQuery()
+        query.dueBefore = 1_800_000_000_000
+        filters.append(query)
+        query = TaskListQuery()
+        query.hasDue = true
+        filters.append(query)
+        for filter in filters {
+            #expect(!TaskCounts.give(filter))
+            let steps = try plan(connection, SQLiteTaskStore.listSQL(filter).count)
+            #expect(steps.hasPrefix("SEARCH tasks USING ") && steps.contains("(user_id=?"), "\(steps)")
+            #expect(!steps.contains("SCAN"), "\(steps)")
+        }
+    }
+
+    /// A search term of three characters or more starts from the trigram index's matches and
+    /// reads each matching task by its id: a user's many tasks cost a search nothing (#38).
+    @Test func aSearchStartsFromTheTrigramIndex() throws {
+        let path = "/tmp/todo-fcgi-plans-\(UInt64.random(in: 0...UInt64.max)).db"
+        defer { for suffix in ["", "-wal", "-shm"] { unlink(path + suffix) } }
+        let connection = try TaskDatabase.open(TaskDatabase.Options(path: path))
+        for sort in TaskListQuery.Sort.allCases {
+            for terms in [["dentist"], ["dentist", "taxes"], ["dentist", "go"]] {
+                var query = TaskListQuery()
+                query.sort = sort
+                query.searchTerms = terms
+                let sql = SQLiteTaskStore.listSQL(query)
+                for statement in [sql.page, sql.count] {
+                    let steps = try plan(connection, statement)
+                    #expect(steps.hasPrefix("SEARCH tasks USING INTEGER PRIMARY KEY (rowid=?)"), "\(sort) \(terms): \(steps)")
+                    #expect(steps.contains("SCAN tasks_search VIRTUAL TABLE INDEX"), "\(steps)")
+                    #expect(!steps.contains("SCAN tasks "), "\(steps)")
+                }
+            }
+        }
     }
 }

@@ -62,6 +62,15 @@ final class FreshDatabase {
     /// A store of this database for the calling thread.
     func store() throws -> any TaskStore { try backend.makeStore() }
 
+    /// Runs `sql` on a connection of its own (as the workers' role on PostgreSQL).
+    func execute(_ sql: String) throws {
+        switch kind {
+        case .memory: break
+        case .sqlite: try SQLiteConnection(path: location).execute(sql)
+        case .postgresql: try PostgresConnection(connectionString: location).execute(sql)
+        }
+    }
+
     /// The same database as another worker process opens it (memory has no other process: the
     /// same backend).
     func backendOfAnotherProcess() throws -> any TaskBackend {

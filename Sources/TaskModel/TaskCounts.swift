@@ -1,0 +1,49 @@
+/// Each user's number of tasks and of completed tasks, kept beside their change number in
+/// `task_sync` (schema 7 on both databases) by every write, in the write's own statement that
+/// takes the change number: a list's `X-Total-Count` with no filter but `status` is then one row
+/// read, not a count over every task the user has (#38). `copy` and the migration count them
+/// from the tasks; a test holds them to `count(*)` after every kind of write on every backend.
+package enum TaskCounts {
+    /// The column of the user's number of tasks.
+    package static let tasksColumn = "task_count"
+    /// The column of the user's number of completed tasks.
+    package static let completedColumn = "completed_count"
+
+    /// Whether the counters give `query`'s count: it filters on nothing but `status`.
+    package static func give(_ query: TaskListQuery) -> Bool {
+        query.searchTerms.isEmpty && query.tags.isEmpty && query.dueBefore == nil && query.dueAfter == nil && query.hasDue == nil
+            && (query.priorities.isEmpty || query.priorities.count == TaskPriority.allCases.count)
+    }
+
+    /// The count of `status` from a `task_sync` row's counters.
+    package static func expression(for status: TaskListQuery.Status) -> String {
+        switch status {
+        case .all: return tasksColumn
+        case .completed: return completedColumn
+        case .pending: return "\(tasksColumn) - \(completedColumn)"
+        }
+    }
+
+    /// How one write moves a user's counters.
+    package struct Delta: Equatable, Sendable {
+        /// Tasks added (1), removed (-1) or neither (0).
+        package var tasks: Int
+        /// Completed tasks added or removed.
+        package var completed: Int
+
+        /// A move of `tasks` and `completed`.
+        package init(tasks: Int, completed: Int) {
+            self.tasks = tasks
+            self.completed = completed
+        }
+
+        /// A task inserted in `state`.
+        package static func inserted(completed: Bool) -> Delta { Delta(tasks: 1, completed: completed ? 1 : 0) }
+        /// A task removed that was `completed` or not.
+        package static func removed(completed: Bool) -> Delta { Delta(tasks: -1, completed: completed ? -1 : 0) }
+        /// A task whose completion went from `before` to `after`.
+        package static func updated(completedBefore before: Bool, after: Bool) -> Delta {
+            Delta(tasks: 0, completed: (after ? 1 : 0) - (before ? 1 : 0))
+        }
+    }
+}
