@@ -9,7 +9,7 @@ import TaskModel
 /// transaction only (`set_config(…, true)`), so it also holds behind PgBouncer in transaction mode.
 enum PostgresSchema {
     /// The schema version this build writes (the one row of `todo_schema`).
-    static let version: Int64 = 8
+    static let version: Int64 = 7
 
     /// Serializes `migrate` across hosts for the length of its transaction ("Todo" in ASCII).
     static let migrationLockKey: Int64 = 0x546F_646F
@@ -185,16 +185,6 @@ enum PostgresSchema {
         ALTER TABLE task_sync FORCE ROW LEVEL SECURITY;
         """
 
-    /// Version 8 (#38): search terms of three characters or more are found through a trigram
-    /// index (`pg_trgm`, with `btree_gin` so the owner is part of the same index) instead of a
-    /// test of every task the user has. Both extensions ship with PostgreSQL and are trusted: the
-    /// database's owner may create them.
-    static let versionEight = """
-        CREATE EXTENSION IF NOT EXISTS pg_trgm;
-        CREATE EXTENSION IF NOT EXISTS btree_gin;
-        CREATE INDEX tasks_search ON tasks USING gin (user_id, search_text gin_trgm_ops);
-        """
-
     /// The `todo_keys` row of the sync cursor key.
     static let syncCursorKeyName = "sync_cursor"
 
@@ -273,11 +263,6 @@ enum PostgresSchema {
                 try connection.execute(versionSeven)
                 try connection.execute("UPDATE todo_schema SET version = 7")
                 progress(Int(7 - current), pending)
-            }
-            if current < 8 {
-                try connection.execute(versionEight)
-                try connection.execute("UPDATE todo_schema SET version = 8")
-                progress(Int(8 - current), pending)
             }
             try connection.execute("COMMIT")
         } catch {
