@@ -545,9 +545,8 @@ public final class PostgresTaskStore: TaskStore {
     /// both come from one snapshot, in one round trip. The count comes on every row (the column
     /// after the task's); an empty page is one row of NULL tasks. Built from enums only.
     public static func listSQL(_ query: TaskListQuery) -> (statement: String, parameters: [String?]) {
-        let inner = TaskListSQL(query, firstParameter: 4, placeholder: listPlaceholder, contains: listContains, matches: listMatches)
-        let outer = TaskListSQL(query, firstParameter: 4, placeholder: listPlaceholder, contains: listContains, matches: listMatches,
-                                columnPrefix: "page.")
+        let inner = TaskListSQL(query, firstParameter: 4, placeholder: listPlaceholder, contains: listContains)
+        let outer = TaskListSQL(query, firstParameter: 4, placeholder: listPlaceholder, contains: listContains, columnPrefix: "page.")
         let columns = TaskColumn.selectList.split(separator: ",").map { "page." + $0.trimmingASCIISpaces }.joined(separator: ", ")
         // With no filter but the status, the user's counters give the count (`TaskCounts`).
         let count = TaskCounts.give(query)
@@ -574,7 +573,6 @@ public final class PostgresTaskStore: TaskStore {
             switch $0 {
             case .text(let text): return text
             case .integer(let number): return String(number)
-            case .indexedTerm(let term): return term
             }
         }
     }
@@ -585,11 +583,6 @@ public final class PostgresTaskStore: TaskStore {
     }
 
     private static func listContains(_ column: String, _ value: String) -> String { "strpos(\(column), \(value)) > 0" }
-
-    /// A search term long enough for a trigram index: tested like a short one over the owner's
-    /// rows. (A trigram index cannot serve it here: under forced row-level security PostgreSQL
-    /// uses an index only for leakproof operators, and no pattern operator is one; docs/SCALING.md.)
-    private static func listMatches(_ value: String) -> String { listContains(TaskColumn.searchText.name, value) }
 }
 
 extension StorageError {

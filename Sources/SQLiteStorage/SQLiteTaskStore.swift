@@ -293,7 +293,6 @@ public final class SQLiteTaskStore: TaskStore {
             switch parameter {
             case .text(let text): try statement.bind(text, at: first + Int32(offset))
             case .integer(let number): try statement.bind(number, at: first + Int32(offset))
-            case .indexedTerm(let term): try statement.bind(TaskDatabase.searchPhrase(term), at: first + Int32(offset))
             }
         }
     }
@@ -516,18 +515,13 @@ public final class SQLiteTaskStore: TaskStore {
     /// filter's). Built from enums only, never from input text; public so `todo-bench plans`
     /// shows the query plans of exactly these statements.
     public static func listSQL(_ query: TaskListQuery) -> (page: String, count: String) {
-        let contains = { (column: String, value: String) in "instr(\(column), \(value)) > 0" }
-        let matches = { (value: String) in "id IN (SELECT rowid FROM \(TaskDatabase.searchIndex) WHERE \(TaskDatabase.searchIndex) MATCH \(value))" }
-        let page = TaskListSQL(query, firstParameter: 4, placeholder: { number, _ in "?\(number)" }, contains: contains, matches: matches)
-        let count = TaskListSQL(query, firstParameter: 2, placeholder: { number, _ in "?\(number)" }, contains: contains, matches: matches)
-        // A search through the trigram index starts from the index's matches, each then checked
-        // for its owner: `+` keeps the planner from walking the owner's whole range instead.
-        let owner = query.indexedTerms.isEmpty ? "user_id = ?1" : "+user_id = ?1"
+        let page = TaskListSQL(query, firstParameter: 4, placeholder: { number, _ in "?\(number)" }, contains: { "instr(\($0), \($1)) > 0" })
+        let count = TaskListSQL(query, firstParameter: 2, placeholder: { number, _ in "?\(number)" }, contains: { "instr(\($0), \($1)) > 0" })
         // With no filter but the status, the user's counters give the count (`TaskCounts`).
         let counted = TaskCounts.give(query)
             ? "SELECT coalesce((SELECT \(TaskCounts.expression(for: query.status)) FROM task_sync WHERE user_id = ?1), 0)"
-            : "SELECT count(*) FROM tasks WHERE \(owner)\(count.condition)"
-        return (page: "SELECT \(columns) FROM tasks WHERE \(owner)\(page.condition) ORDER BY \(page.order) LIMIT ?2 OFFSET ?3",
+            : "SELECT count(*) FROM tasks WHERE user_id = ?1\(count.condition)"
+        return (page: "SELECT \(columns) FROM tasks WHERE user_id = ?1\(page.condition) ORDER BY \(page.order) LIMIT ?2 OFFSET ?3",
                 count: counted)
     }
 

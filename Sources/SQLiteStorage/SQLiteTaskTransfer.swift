@@ -88,12 +88,10 @@ extension SQLiteBackend {
 
 /// Inserts copied tasks into an SQLite file inside one write transaction: the secondary
 /// indexes of `tasks` are dropped first and built again from their own definitions before the
-/// commit (one sort per index instead of a B-tree insert per row and index), and so are the
-/// triggers that keep the search index, which is rebuilt once from the copied rows.
+/// commit (one sort per index instead of a B-tree insert per row and index).
 final class SQLiteTaskImporter: TaskImporter {
     private let connection: SQLiteConnection
-    /// `CREATE INDEX` and `CREATE TRIGGER` statements of the indexes and triggers dropped for the
-    /// copy, as the schema holds them.
+    /// `CREATE INDEX` statements of the indexes dropped for the copy, as the schema holds them.
     private let droppedIndexes: [String]
     /// Inserts `rowsPerStatement` rows at once, and one row.
     private let insertMany: SQLiteStatement
@@ -118,14 +116,13 @@ final class SQLiteTaskImporter: TaskImporter {
     init(connection: SQLiteConnection) throws(SQLiteError) {
         self.connection = connection
         let indexes = try connection.prepare("""
-            SELECT type, name, sql FROM sqlite_schema WHERE type IN ('index', 'trigger') AND tbl_name = 'tasks' AND sql IS NOT NULL
-            ORDER BY type, name
+            SELECT name, sql FROM sqlite_schema WHERE type = 'index' AND tbl_name = 'tasks' AND sql IS NOT NULL ORDER BY name
             """)
-        var found: [(type: String, name: String, sql: String)] = []
+        var found: [(name: String, sql: String)] = []
         while try indexes.step() {
-            if let type = indexes.string(at: 0), let name = indexes.string(at: 1), let sql = indexes.string(at: 2) { found.append((type, name, sql)) }
+            if let name = indexes.string(at: 0), let sql = indexes.string(at: 1) { found.append((name, sql)) }
         }
-        for item in found { try connection.execute("DROP \(item.type.uppercased()) \"\(item.name)\"") }
+        for index in found { try connection.execute("DROP INDEX \"\(index.name)\"") }
         droppedIndexes = found.map(\.sql)
         insertMany = try connection.prepare(Self.insertSQL(rows: Self.rowsPerStatement))
         insertOne = try connection.prepare(Self.insertSQL(rows: 1))
@@ -158,7 +155,6 @@ final class SQLiteTaskImporter: TaskImporter {
     func finish(highestIssuedID: Int64, syncCursorKey: [UInt8], syncUsers: [String]) throws(StorageError) -> Int {
         do {
             for definition in droppedIndexes { try connection.execute(definition) }
-            try connection.execute("INSERT INTO \(TaskDatabase.searchIndex) (\(TaskDatabase.searchIndex)) VALUES ('rebuild')")
             let key = try connection.cachedStatement("INSERT OR REPLACE INTO todo_keys (name, value) VALUES (?1, ?2)")
             try key.bind(TaskDatabase.syncCursorKeyName, at: 1)
             try key.bind(ASCIIHex.encode(syncCursorKey), at: 2)

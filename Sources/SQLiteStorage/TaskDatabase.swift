@@ -10,7 +10,7 @@ public enum TaskDatabase {
     /// `PRAGMA application_id`: marks the file as ours ("Todo"), so a foreign database is refused.
     public static let applicationID: Int64 = 0x546F_646F
     /// The schema version this build writes (`PRAGMA user_version`).
-    public static let schemaVersion: Int64 = 6
+    public static let schemaVersion: Int64 = 5
 
     /// How durable a commit is before it is acknowledged.
     public enum Synchronous: String, Sendable, CaseIterable {
@@ -118,10 +118,6 @@ public enum TaskDatabase {
                 try connection.execute(schemaV5)
                 progress(Int(5 - version), pending)
             }
-            if version < 6 {
-                try connection.execute(schemaV6)
-                progress(Int(6 - version), pending)
-            }
             try connection.execute("PRAGMA user_version = \(schemaVersion)")
             try connection.execute("COMMIT")
         } catch {
@@ -175,41 +171,6 @@ public enum TaskDatabase {
             \(TaskCounts.tasksColumn) = (SELECT count(*) FROM tasks WHERE tasks.user_id = task_sync.user_id),
             \(TaskCounts.completedColumn) = (SELECT count(*) FROM tasks WHERE tasks.user_id = task_sync.user_id AND completed);
         """
-
-    /// The trigram index of `search_text` (schema 6): an FTS5 table over `tasks`' own column,
-    /// kept by triggers on every insert, delete and change of `search_text`.
-    static let searchIndex = "tasks_search"
-
-    /// Version 6 (#38): search terms of three characters or more are found through a trigram
-    /// index instead of a test of every task the user has. `search_text` is lower-cased by the
-    /// application, so the index is case-sensitive and matches exactly what `instr` did.
-    private static let schemaV6 = """
-        CREATE VIRTUAL TABLE \(searchIndex) USING fts5(search_text, content = 'tasks', content_rowid = 'id',
-            tokenize = 'trigram case_sensitive 1');
-        CREATE TRIGGER tasks_search_insert AFTER INSERT ON tasks BEGIN
-            INSERT INTO \(searchIndex) (rowid, search_text) VALUES (new.id, new.search_text);
-        END;
-        CREATE TRIGGER tasks_search_delete AFTER DELETE ON tasks BEGIN
-            INSERT INTO \(searchIndex) (\(searchIndex), rowid, search_text) VALUES ('delete', old.id, old.search_text);
-        END;
-        CREATE TRIGGER tasks_search_update AFTER UPDATE OF search_text ON tasks BEGIN
-            INSERT INTO \(searchIndex) (\(searchIndex), rowid, search_text) VALUES ('delete', old.id, old.search_text);
-            INSERT INTO \(searchIndex) (rowid, search_text) VALUES (new.id, new.search_text);
-        END;
-        INSERT INTO \(searchIndex) (\(searchIndex)) VALUES ('rebuild');
-        """
-
-    /// `term` as an FTS5 phrase: in double quotes, each of its own doubled, so no character of a
-    /// term is ever read as query syntax. With the trigram tokenizer a phrase matches where the
-    /// term occurs as a substring.
-    static func searchPhrase(_ term: String) -> String {
-        var phrase = "\""
-        for character in term {
-            phrase.append(character)
-            if character == "\"" { phrase.append("\"") }
-        }
-        return phrase + "\""
-    }
 
     /// Version 3: the database's own secrets (the sync cursor key, hex), made once here and
     /// shared by every worker of the file; `copy` carries them to the destination.

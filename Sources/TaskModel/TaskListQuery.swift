@@ -57,27 +57,15 @@ public struct TaskListQuery: Sendable, Equatable {
         let dueBefore: Bool
         let dueAfter: Bool
         let tags: Int
-        let indexedTerms: Int
-        let shortTerms: Int
+        let terms: Int
     }
 
     /// This query's shape.
     package var shape: Shape {
         Shape(status: status, sort: sort, order: order,
               priorities: priorities.reduce(0) { $0 | (1 << UInt8($1.rawValue)) }, hasDue: hasDue,
-              dueBefore: dueBefore != nil, dueAfter: dueAfter != nil, tags: tags.count, indexedTerms: indexedTerms.count,
-              shortTerms: shortTerms.count)
+              dueBefore: dueBefore != nil, dueAfter: dueAfter != nil, tags: tags.count, terms: searchTerms.count)
     }
-
-    /// The fewest characters of a term a trigram index can find (SQLite FTS5's `trigram`,
-    /// PostgreSQL's `pg_trgm`): shorter ones are looked for in the owner's rows instead.
-    package static let indexedTermLength = 3
-
-    /// The search terms a trigram index finds, in query order.
-    package var indexedTerms: [String] { searchTerms.filter { $0.unicodeScalars.count >= Self.indexedTermLength } }
-
-    /// The search terms too short for the index, in query order.
-    package var shortTerms: [String] { searchTerms.filter { $0.unicodeScalars.count < Self.indexedTermLength } }
 
     /// Whether the list statement binds values beyond user, limit and offset.
     package var hasFilterParameters: Bool { dueBefore != nil || dueAfter != nil || !tags.isEmpty || !searchTerms.isEmpty }

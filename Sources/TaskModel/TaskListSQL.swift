@@ -5,9 +5,6 @@ package struct TaskListSQL {
     package enum Parameter: Equatable {
         case text(String)
         case integer(Int64)
-        /// A search term the backend's trigram index finds (`TaskListQuery.indexedTerms`), as the
-        /// term itself: each backend spells it for its index (an FTS5 phrase, a LIKE pattern).
-        case indexedTerm(String)
     }
 
     /// The condition after `user_id = <first parameter>`, starting with ` AND` (or empty).
@@ -18,11 +15,9 @@ package struct TaskListSQL {
     package let parameters: [Parameter]
 
     /// Builds the condition for `query`; `placeholder(n, value)` spells the n-th parameter of
-    /// the dialect (with a cast where it needs one), counting from `firstParameter`,
-    /// `contains(column, placeholder)` a substring test, and `matches(placeholder)` the test of
-    /// an indexed search term (`Parameter.indexedTerm`) through the backend's trigram index.
+    /// the dialect (with a cast where it needs one), counting from `firstParameter`, and `contains(column, placeholder)` a substring test.
     package init(_ query: TaskListQuery, firstParameter: Int, placeholder: (Int, Parameter) -> String,
-         contains: (String, String) -> String, matches: (String) -> String, columnPrefix: String = "") {
+         contains: (String, String) -> String, columnPrefix: String = "") {
         var condition = ""
         let parameters = Self.parameters(of: query)
         var used = 0
@@ -50,10 +45,7 @@ package struct TaskListSQL {
         for _ in query.tags {
             condition += " AND " + contains(column(.tagKeys), next())
         }
-        for _ in query.indexedTerms {
-            condition += " AND " + matches(next())
-        }
-        for _ in query.shortTerms {
+        for _ in query.searchTerms {
             condition += " AND " + contains(column(.searchText), next())
         }
         let direction = query.order == .asc ? "ASC" : "DESC"
@@ -83,8 +75,7 @@ package struct TaskListSQL {
         if let before = query.dueBefore { values.append(.integer(before)) }
         if let after = query.dueAfter { values.append(.integer(after)) }
         for tag in query.tags { values.append(.text(TaskTags.separator + tag + TaskTags.separator)) }
-        for term in query.indexedTerms { values.append(.indexedTerm(term)) }
-        for term in query.shortTerms { values.append(.text(term)) }
+        for term in query.searchTerms { values.append(.text(term)) }
         return values
     }
 

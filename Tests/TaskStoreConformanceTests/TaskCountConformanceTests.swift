@@ -92,7 +92,6 @@ struct TaskCountConformanceTests {
         let copied = try destination.store()
         try expectCounts(copied, "alice", all: 4, completed: 2)
         try expectCounts(copied, "bob", all: 3, completed: 1)
-        // The search index holds the copied tasks.
         var query = TaskListQuery()
         query.searchTerms = ["item"]
         #expect(try copied.list(userID: "alice", query: query) { _ in } == 4)
@@ -115,12 +114,11 @@ struct TaskCountMigrationTests {
             state.completed = number < 2
             _ = try store.create(userID: number < 3 ? "alice" : "bob", state: state, now: Self.now)
         }
-        // Back to the schema before the counters and the search index, with bob's change-number
-        // row gone too (an owner may have tasks and no row: written before sync existed).
+        // Back to the schema before the counters, with bob's change-number row gone too (an owner
+        // may have tasks and no row: written before sync existed).
         let drop = "ALTER TABLE task_sync DROP COLUMN \(TaskCounts.tasksColumn); ALTER TABLE task_sync DROP COLUMN \(TaskCounts.completedColumn);"
         try database.execute(kind == .sqlite
-            ? drop + " DROP TRIGGER tasks_search_insert; DROP TRIGGER tasks_search_delete; DROP TRIGGER tasks_search_update;"
-                + " DROP TABLE tasks_search; DELETE FROM task_sync WHERE user_id = 'bob'; PRAGMA user_version = 4"
+            ? drop + " DELETE FROM task_sync WHERE user_id = 'bob'; PRAGMA user_version = 4"
             : drop + " SELECT set_config('todo.user_id', 'bob', false); DELETE FROM task_sync; UPDATE todo_schema SET version = 6")
         var applied: [(Int, Int)] = []
         try database.backendOfAnotherProcess().migrate { applied.append(($0, $1)) }
@@ -132,7 +130,6 @@ struct TaskCountMigrationTests {
         query.status = .completed
         #expect(try migrated.list(userID: "alice", query: query) { _ in } == 2)
         #expect(try migrated.list(userID: "bob", query: query) { _ in } == 0)
-        // The search index holds the tasks written before it.
         query = TaskListQuery()
         query.searchTerms = ["item1"]
         #expect(try migrated.list(userID: "bob", query: query) { _ in } == 0)
