@@ -182,3 +182,26 @@ def test_copy_refuses_bad_arguments_and_creates_nothing_from_a_missing_source(tm
     assert same.returncode == 2 and "same database" in same.stderr
     malformed = run("copy", "--from", str(destination), "--to", "postgresql://x@/y?nosuchoption=1")
     assert malformed.returncode == 2 and "invalid PostgreSQL connection string" in malformed.stderr
+
+
+def test_check_reports_tasks_written_around_the_service_and_recount_mends_them(tmp_path):
+    """Rows inserted with sqlite3 move no counter: `check` fails naming the users whose counts
+    differ, `recount` counts them again, and `check` passes (#38)."""
+    import sqlite3
+    database = str(tmp_path / "around.db")
+    assert run("migrate", "--database", database).returncode == 0
+    with sqlite3.connect(database) as connection:
+        connection.executemany(
+            "INSERT INTO tasks (user_id, title, title_key, completed, created_at, updated_at) VALUES (?,?,?,?,?,?)",
+            [("u1", "a", "a", 0, 1000, 1000), ("u1", "b", "b", 1, 1000, 1000), ("u2", "c", "c", 0, 1000, 1000)])
+    checked = run("check", "--database", database)
+    assert checked.returncode == 1
+    assert "2 users' task counts differ from their tasks" in checked.stderr + checked.stdout
+    recounted = run("recount", "--database", database)
+    assert recounted.returncode == 0, recounted.stderr
+    assert recounted.stdout == f"database {database}: counted the tasks of 2 users again\n"
+    assert run("check", "--database", database).returncode == 0
+    assert "nothing changed" in run("recount", "--database", database).stdout
+    with sqlite3.connect(database) as connection:
+        counts = connection.execute("SELECT user_id, task_count, completed_count FROM task_sync ORDER BY user_id").fetchall()
+    assert counts == [("u1", 2, 1), ("u2", 1, 0)]

@@ -176,11 +176,15 @@ enum PostgresSchema {
     static let versionSeven = """
         ALTER TABLE task_sync ADD COLUMN \(TaskCounts.tasksColumn) bigint NOT NULL DEFAULT 0,
             ADD COLUMN \(TaskCounts.completedColumn) bigint NOT NULL DEFAULT 0;
+        \(recount)
+        """
+
+    /// `TaskCounts.recountSQL` with row-level security lifted for its transaction (the owner
+    /// then sees every user's rows) and forced again.
+    static let recount = """
         ALTER TABLE tasks NO FORCE ROW LEVEL SECURITY;
         ALTER TABLE task_sync NO FORCE ROW LEVEL SECURITY;
-        INSERT INTO task_sync (user_id, last_change) SELECT DISTINCT user_id, 0 FROM tasks ON CONFLICT (user_id) DO NOTHING;
-        UPDATE task_sync SET (\(TaskCounts.tasksColumn), \(TaskCounts.completedColumn)) = (
-            SELECT count(*), count(*) FILTER (WHERE completed) FROM tasks WHERE tasks.user_id = task_sync.user_id);
+        \(TaskCounts.recountSQL)
         ALTER TABLE tasks FORCE ROW LEVEL SECURITY;
         ALTER TABLE task_sync FORCE ROW LEVEL SECURITY;
         """

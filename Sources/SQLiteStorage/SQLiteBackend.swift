@@ -107,8 +107,27 @@ public struct SQLiteBackend: TaskBackend {
             guard integrity == "ok" else {
                 throw SQLiteError(code: .corrupt, message: "database \(options.path) failed its integrity check: \(integrity)")
             }
+            let drifted = try connection.scalarInteger(TaskCounts.driftSQL) ?? 0
+            guard drifted == 0 else { throw SQLiteError(code: .error, message: "database \(options.path): " + TaskCounts.driftMessage(drifted)) }
             let tasks = try connection.scalarInteger("SELECT count(*) FROM tasks") ?? 0
             return "database ok: \(options.path), schema version \(TaskDatabase.schemaVersion), \(tasks) tasks, SQLite \(SQLiteConnection.libraryVersion)"
+        }
+    }
+
+    /// In one write transaction, which other writers wait for.
+    public func recountTasks() throws(StorageError) -> Int64 {
+        let connection = try Self.open(options, migrate: false)
+        return try Self.mapped { () throws(SQLiteError) -> Int64 in
+            try connection.execute("BEGIN IMMEDIATE")
+            do throws(SQLiteError) {
+                let drifted = try connection.scalarInteger(TaskCounts.driftSQL) ?? 0
+                if drifted > 0 { try connection.execute(TaskCounts.recountSQL) }
+                try connection.execute("COMMIT")
+                return drifted
+            } catch {
+                try? connection.execute("ROLLBACK")
+                throw error
+            }
         }
     }
 

@@ -165,11 +165,7 @@ public enum TaskDatabase {
     private static let schemaV5 = """
         ALTER TABLE task_sync ADD COLUMN \(TaskCounts.tasksColumn) INTEGER NOT NULL DEFAULT 0;
         ALTER TABLE task_sync ADD COLUMN \(TaskCounts.completedColumn) INTEGER NOT NULL DEFAULT 0;
-        INSERT INTO task_sync (user_id, last_change) SELECT DISTINCT user_id, 0 FROM tasks WHERE true
-            ON CONFLICT (user_id) DO NOTHING;
-        UPDATE task_sync SET
-            \(TaskCounts.tasksColumn) = (SELECT count(*) FROM tasks WHERE tasks.user_id = task_sync.user_id),
-            \(TaskCounts.completedColumn) = (SELECT count(*) FROM tasks WHERE tasks.user_id = task_sync.user_id AND completed);
+        \(TaskCounts.recountSQL)
         """
 
     /// Version 3: the database's own secrets (the sync cursor key, hex), made once here and

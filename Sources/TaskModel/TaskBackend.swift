@@ -55,6 +55,9 @@ public protocol TaskBackend: Sendable {
     /// or not they own tasks now; `copy` carries their counters over, so that each of their
     /// cursors is refused as expired on the destination.
     func usersWithSyncHistory() throws(StorageError) -> [String]
+    /// Counts every owner's tasks again into their counters (`TaskCounts`), writers held off
+    /// meanwhile, and returns how many users' counters were off (0: nothing was changed).
+    func recountTasks() throws(StorageError) -> Int64
     /// Whether text with U+0000 can be stored (SQLite: yes, rows written before contract §11
     /// may hold it; PostgreSQL's text: no).
     var storesNUL: Bool { get }
@@ -107,6 +110,9 @@ extension TaskBackend {
 
     /// No replica.
     public var replicaReads: ReplicaReadCounts { ReplicaReadCounts() }
+
+    /// Counts computed on every read: nothing to recount.
+    public func recountTasks() throws(StorageError) -> Int64 { 0 }
 
     /// Creates the database or upgrades its schema, silently; returns the schema version.
     @discardableResult

@@ -9,6 +9,36 @@ package enum TaskCounts {
     /// The column of the user's number of completed tasks.
     package static let completedColumn = "completed_count"
 
+    /// Counts every owner's tasks again into their counters, giving an owner without a
+    /// `task_sync` row one (the same SQL on both databases): the migration that added the
+    /// counters, and `todo-fcgi recount` after writes made outside the service.
+    package static let recountSQL = """
+        INSERT INTO task_sync (user_id, last_change) SELECT DISTINCT user_id, 0 FROM tasks WHERE true
+            ON CONFLICT (user_id) DO NOTHING;
+        UPDATE task_sync SET
+            \(tasksColumn) = (SELECT count(*) FROM tasks WHERE tasks.user_id = task_sync.user_id),
+            \(completedColumn) = (SELECT count(*) FROM tasks WHERE tasks.user_id = task_sync.user_id AND tasks.completed);
+        """
+
+    /// How many users' counters differ from a count of their tasks (owners without a row
+    /// included): what `check` reports and `recount` mends.
+    package static let driftSQL = """
+        SELECT count(*) FROM (
+            SELECT owners.user_id FROM (SELECT DISTINCT user_id FROM tasks) AS owners
+            LEFT JOIN task_sync ON task_sync.user_id = owners.user_id WHERE task_sync.user_id IS NULL
+            UNION ALL
+            SELECT user_id FROM task_sync
+            WHERE \(tasksColumn) <> (SELECT count(*) FROM tasks WHERE tasks.user_id = task_sync.user_id)
+                OR \(completedColumn) <> (SELECT count(*) FROM tasks WHERE tasks.user_id = task_sync.user_id AND tasks.completed)
+        ) AS drifted
+        """
+
+    /// The line `check` fails with when `users` users' counters drifted.
+    package static func driftMessage(_ users: Int64) -> String {
+        "\(users) users' task counts differ from their tasks (tasks written outside todo-fcgi?): lists would report "
+            + "a wrong X-Total-Count; run `todo-fcgi recount`"
+    }
+
     /// Whether the counters give `query`'s count: it filters on nothing but `status`.
     package static func give(_ query: TaskListQuery) -> Bool {
         query.searchTerms.isEmpty && query.tags.isEmpty && query.dueBefore == nil && query.dueAfter == nil && query.hasDue == nil

@@ -14,6 +14,16 @@ enum DatabaseCommands {
         return 0
     }
 
+    /// `recount`: every user's task counts counted again from their tasks (after rows were
+    /// written outside the service, which `check` reports).
+    static func recount(_ settings: Settings) throws -> Int32 {
+        let backend = try settings.backend()
+        let drifted = try backend.recountTasks()
+        print(drifted == 0 ? "database \(backend.displayName): every user's task counts match their tasks; nothing changed"
+                           : "database \(backend.displayName): counted the tasks of \(drifted) users again")
+        return 0
+    }
+
     /// Like `nginx -t`: the configuration, the JWKS (fetched now) and the database.
     static func check(_ settings: Settings) throws -> Int32 {
         let configuration = try settings.serverConfiguration()

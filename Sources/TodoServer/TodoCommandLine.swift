@@ -34,6 +34,9 @@ public enum TodoCommandLine {
         Command(name: "copy", synopsis: "copy --from SRC --to DST [--quiet]",
                 help: "Copy every task (ids, owners, timestamps) from one database to another, SQLite path or PostgreSQL "
                     + "URI on either side; DST must have no tasks. Progress on stderr (--quiet: none); prints the count.", run: DatabaseCommands.copy),
+        Command(name: "recount", synopsis: "recount",
+                help: "Count every user's tasks again for X-Total-Count (after rows were written outside todo-fcgi, "
+                    + "which `check` reports); writers wait meanwhile.", run: DatabaseCommands.recount),
         Command(name: "token", synopsis: "token --sub ID [--ttl SECONDS] [--key PRIVATE_JWK]",
                 help: "Print a token: HS256 with BETTER_AUTH_SECRET, or EdDSA with the key from `keygen`, "
                     + "shaped like Better Auth's JWT plugin makes them.", run: KeyCommands.token),

@@ -139,3 +139,39 @@ struct TaskCountMigrationTests {
         #expect(found == ["item3"])
     }
 }
+
+/// Rows written outside the service leave the counters off: `check` says so, and `recount`
+/// mends them, on both databases.
+@Suite("Task counts: check and recount")
+struct TaskRecountTests {
+    private static let now: Int64 = 1_795_000_000_000
+
+    @Test(arguments: BackendKind.available.filter { $0 != .memory })
+    func checkReportsCountsWrittenAroundTheServiceAndRecountMendsThem(_ kind: BackendKind) throws {
+        let database = try FreshDatabase(kind)
+        let store = try database.store()
+        for number in 0..<4 {
+            _ = try store.create(userID: number < 2 ? "alice" : "bob", state: TaskState(title: "task \(number)"), now: Self.now)
+        }
+        #expect(try database.backend.recountTasks() == 0)
+        _ = try database.backend.check()
+        // Alice's counter edited, and one of Bob's tasks deleted, behind the service's back.
+        try database.execute(kind == .sqlite
+            ? "UPDATE task_sync SET \(TaskCounts.tasksColumn) = 99 WHERE user_id = 'alice'; DELETE FROM tasks WHERE user_id = 'bob' AND title = 'task 3'"
+            : "SELECT set_config('todo.user_id', 'alice', false); UPDATE task_sync SET \(TaskCounts.tasksColumn) = 99;"
+                + " SELECT set_config('todo.user_id', 'bob', false); DELETE FROM tasks WHERE title = 'task 3'")
+        #expect(throws: StorageError.self) { try database.backend.check() }
+        do {
+            _ = try database.backend.check()
+        } catch {
+            #expect(error.message.contains("2 users' task counts differ from their tasks"), "\(error.message)")
+        }
+        #expect(try database.backend.recountTasks() == 2)
+        var query = TaskListQuery()
+        query.limit = 1
+        #expect(try store.list(userID: "alice", query: query) { _ in } == 2)
+        #expect(try store.list(userID: "bob", query: query) { _ in } == 1)
+        _ = try database.backend.check()
+        #expect(try database.backend.recountTasks() == 0)
+    }
+}
