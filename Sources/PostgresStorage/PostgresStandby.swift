@@ -74,6 +74,9 @@ final class PostgresStandbyReader {
         "SELECT coalesce((SELECT last_change FROM task_sync WHERE user_id = $\(user)), 0)"
     }
 
+    /// The check before a read: the user's last change number (`$1` the user).
+    private static let userLastChange = lastChange()
+
     /// A reader of the standby `connectionString`, connecting when first used.
     init(connectionString: String, statementMode: PostgresStatementMode, preparedStatementLimit: Int, reads: StandbyReads) {
         self.connectionString = connectionString
@@ -88,7 +91,7 @@ final class PostgresStandbyReader {
     /// transaction (a sync page: its statements must agree with each other).
     func read(_ userID: String, _ steps: [Step], atLeast floor: Int64, snapshot: Bool) -> [PostgresResult]? {
         let all = (snapshot ? [Step("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")] : [])
-            + [Step(PostgresSchema.openTransaction, [userID]), Step(Self.lastChange(), [userID])] + steps
+            + [Step(PostgresSchema.openTransaction, [userID]), Step(Self.userLastChange, [userID])] + steps
             + (snapshot ? [Step("COMMIT")] : [])
         // Whatever fails (a lost server, a recovery conflict), the primary can serve the read. A
         // connection that is still up is kept: one a pooler turned to unnamed statements stays so.

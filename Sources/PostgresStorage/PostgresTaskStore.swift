@@ -222,21 +222,6 @@ public final class PostgresTaskStore: TaskStore {
         changeFeed.publish(ChangeKey(userID: userID))
     }
 
-    /// Takes the user's next change number (one past their last) and moves their task counts
-    /// (`TaskCounts`) by `tasks` and `completed` (SQL integer expressions): the row lock it takes
-    /// orders the user's writes, so their numbers follow commit order. `$1` is the user. With
-    /// `source` (a CTE's name), once per row of it: not at all when it has none.
-    static func nextChange(tasks: String, completed: String, source: String? = nil) -> String {
-        """
-        INSERT INTO task_sync (user_id, last_change, \(TaskCounts.tasksColumn), \(TaskCounts.completedColumn))
-        \(source.map { "SELECT $1, 1, \(tasks), \(completed) FROM \($0)" } ?? "VALUES ($1, 1, \(tasks), \(completed))")
-        ON CONFLICT (user_id) DO UPDATE SET last_change = task_sync.last_change + 1,
-            \(TaskCounts.tasksColumn) = task_sync.\(TaskCounts.tasksColumn) + EXCLUDED.\(TaskCounts.tasksColumn),
-            \(TaskCounts.completedColumn) = task_sync.\(TaskCounts.completedColumn) + EXCLUDED.\(TaskCounts.completedColumn)
-        RETURNING last_change
-        """
-    }
-
     /// The columns a state writes, in `TaskState.postgresParameters` order.
     private static let stateColumns = TaskColumn.stateList
 
@@ -249,7 +234,7 @@ public final class PostgresTaskStore: TaskStore {
     }
 
     /// The parameter number right after the state's, when they start at `first`.
-    static func afterState(_ first: Int) -> Int { first + TaskColumn.state.count }
+    private static func afterState(_ first: Int) -> Int { first + TaskColumn.state.count }
 
     /// Inserts a task with the user's next change number; `$1` user, `$2` created and updated,
     /// `$3` completed at, `$4` the id (NULL: the next of the sequence), `$5`… the state.
@@ -264,7 +249,7 @@ public final class PostgresTaskStore: TaskStore {
         // The inserted task counts once, and once more as completed when its state says so.
         let completed = 5 + (TaskColumn.state.firstIndex(of: .completed) ?? 0)
         return """
-            WITH change AS (\(nextChange(tasks: "1", completed: "CASE WHEN $\(completed)::boolean THEN 1 ELSE 0 END")))
+            WITH change AS (\(TaskCounts.nextChangeSQL(row: "VALUES ($1, 1, 1, CASE WHEN $\(completed)::boolean THEN 1 ELSE 0 END)")))
             INSERT INTO tasks (id, user_id, created_at, updated_at, completed_at, change_seq, \(stateColumns))
             SELECT coalesce($4::bigint, nextval('tasks_id_seq')), $1, $2::bigint, $2::bigint, $3::bigint, change.last_change,
                 \(stateValues(from: 5))
@@ -430,15 +415,8 @@ public final class PostgresTaskStore: TaskStore {
             steps.append(Step(Self.insertTask, Self.insertParameters(next, userID: userID, now: write.updatedAt, id: nil)))
         }
         let completedDelta = TaskCounts.Delta.updated(completedBefore: current.completed, after: write.state.completed).completed
-        steps.append(Step("""
-            WITH change AS (\(Self.nextChange(tasks: "0", completed: "$\(Self.afterState(6))::integer")))
-            UPDATE tasks SET (\(Self.stateColumns)) = (\(Self.stateValues(from: 6))),
-                updated_at = $3::bigint, completed_at = $4::bigint,
-                next_task_id = CASE WHEN $5::boolean THEN currval('tasks_id_seq') ELSE next_task_id END,
-                version = version + 1, change_seq = (SELECT last_change FROM change)
-            WHERE id = $2::bigint AND user_id = $1 RETURNING \(Self.columns), change_seq
-            """, [userID, String(id), String(write.updatedAt), write.completedAt.map { String($0) },
-                  String(write.nextOccurrence != nil)] + Self.parameters(for: write.state) + [String(completedDelta)]))
+        steps.append(Step(Self.updateTask, [userID, String(id), String(write.updatedAt), write.completedAt.map { String($0) },
+                                            String(write.nextOccurrence != nil)] + Self.parameters(for: write.state) + [String(completedDelta)]))
         steps.append(Step("COMMIT"))
         let results = try continueBlock(steps, commit: true)
         let updated = results[write.nextOccurrence == nil ? 0 : 1]
@@ -448,25 +426,42 @@ public final class PostgresTaskStore: TaskStore {
         return .updated(StoredTask(result: updated, row: 0))
     }
 
+    /// A write of a task's state with the user's next change number, returning the task and its
+    /// change number: `$1` user, `$2` id, `$3` updated at, `$4` completed at, `$5` whether a next
+    /// occurrence was inserted just before (its id is the sequence's current value), `$6`… the
+    /// state, then the move of the user's completed count.
+    private static let updateTask = """
+        WITH change AS (\(TaskCounts.nextChangeSQL(row: "VALUES ($1, 1, 0, $\(afterState(6))::integer)")))
+        UPDATE tasks SET (\(stateColumns)) = (\(stateValues(from: 6))),
+            updated_at = $3::bigint, completed_at = $4::bigint,
+            next_task_id = CASE WHEN $5::boolean THEN currval('tasks_id_seq') ELSE next_task_id END,
+            version = version + 1, change_seq = (SELECT last_change FROM change)
+        WHERE id = $2::bigint AND user_id = $1 RETURNING \(columns), change_seq
+        """
+
+    /// A delete with its tombstone and the user's next change number (none when nothing was
+    /// deleted): `$1` user, `$2` id, `$3` now, `$4` the versions If-Match accepts (NULL: any).
+    /// Its one row: whether it deleted, whether the task is still there (the statement's own
+    /// snapshot still shows a row its CTE deleted, which tells 412 from 404), the change number.
+    private static let deleteTask = """
+        WITH gone AS (
+            DELETE FROM tasks WHERE id = $2::bigint AND user_id = $1 AND ($4::bigint[] IS NULL OR version = ANY ($4::bigint[]))
+            RETURNING id, completed
+        ), change AS (
+            \(TaskCounts.nextChangeSQL(row: "SELECT $1, 1, -1, -gone.completed::integer FROM gone"))
+        ), tombstone AS (
+            INSERT INTO task_tombstones (user_id, change_seq, task_id, deleted_at)
+            SELECT $1, change.last_change, $2::bigint, $3::bigint FROM change
+        )
+        SELECT (SELECT count(*) FROM gone), (SELECT count(*) FROM tasks WHERE id = $2::bigint AND user_id = $1),
+            (SELECT last_change FROM change)
+        """
+
     public func delete(userID: String, id: Int64, deletion: TaskDeletion, now: Int64) throws(StorageError) -> DeleteOutcome {
         changeAfterLastWrite = nil
-        // `$4`: the versions If-Match accepts (NULL: any). The statement's own snapshot still
-        // shows a row its CTE deleted, which tells 412 (there, not deleted) from 404.
         let versions = deletion.acceptedVersions.map { "{" + $0.map(String.init).joined(separator: ",") + "}" }
         let results = try run(userID, [
-            Step("""
-                WITH gone AS (
-                    DELETE FROM tasks WHERE id = $2::bigint AND user_id = $1 AND ($4::bigint[] IS NULL OR version = ANY ($4::bigint[]))
-                    RETURNING id, completed
-                ), change AS (
-                    \(Self.nextChange(tasks: "-1", completed: "-gone.completed::integer", source: "gone"))
-                ), tombstone AS (
-                    INSERT INTO task_tombstones (user_id, change_seq, task_id, deleted_at)
-                    SELECT $1, change.last_change, $2::bigint, $3::bigint FROM change
-                )
-                SELECT (SELECT count(*) FROM gone), (SELECT count(*) FROM tasks WHERE id = $2::bigint AND user_id = $1),
-                    (SELECT last_change FROM change)
-                """, [userID, String(id), String(now), versions]),
+            Step(Self.deleteTask, [userID, String(id), String(now), versions]),
             Step("""
                 WITH purged AS (DELETE FROM task_tombstones WHERE user_id = $1 AND deleted_at < $2::bigint RETURNING change_seq)
                 UPDATE task_sync SET purged_through = greatest(purged_through, (SELECT max(change_seq) FROM purged))
@@ -550,7 +545,7 @@ public final class PostgresTaskStore: TaskStore {
         let columns = TaskColumn.selectList.split(separator: ",").map { "page." + $0.trimmingASCIISpaces }.joined(separator: ", ")
         // With no filter but the status, the user's counters give the count (`TaskCounts`).
         let count = TaskCounts.give(query)
-            ? "SELECT coalesce((SELECT \(TaskCounts.expression(for: query.status)) FROM task_sync WHERE user_id = $1), 0) AS total"
+            ? TaskCounts.countSQL(for: query.status, user: "$1") + " AS total"
             : "SELECT count(*) AS total FROM tasks WHERE user_id = $1\(inner.condition)"
         return ("""
             SELECT \(columns), matching.total

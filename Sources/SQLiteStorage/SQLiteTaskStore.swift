@@ -205,13 +205,7 @@ public final class SQLiteTaskStore: TaskStore {
     /// (SQLite has one writer at a time, so numbers follow commit order); the user's task counts
     /// (`TaskCounts`) move by `delta` in the same statement.
     static func nextChange(userID: String, moving delta: TaskCounts.Delta, on connection: SQLiteConnection) throws(SQLiteError) -> Int64 {
-        let tasks = TaskCounts.tasksColumn, completed = TaskCounts.completedColumn
-        let statement = try connection.cachedStatement("""
-            INSERT INTO task_sync (user_id, last_change, \(tasks), \(completed)) VALUES (?1, 1, ?2, ?3)
-            ON CONFLICT (user_id) DO UPDATE SET last_change = last_change + 1,
-                \(tasks) = \(tasks) + excluded.\(tasks), \(completed) = \(completed) + excluded.\(completed)
-            RETURNING last_change
-            """)
+        let statement = try connection.cachedStatement(nextChangeSQL)
         defer { statement.reset() }
         try statement.bind(userID, at: 1)
         try statement.bind(Int64(delta.tasks), at: 2)
@@ -221,6 +215,9 @@ public final class SQLiteTaskStore: TaskStore {
         while try statement.step() {}
         return change
     }
+
+    /// `nextChange`'s statement: `?1` the user, `?2` and `?3` the moves of their counters.
+    private static let nextChangeSQL = TaskCounts.nextChangeSQL(row: "VALUES (?1, 1, ?2, ?3)")
 
     /// The task `id`, rendered with `render`, if `userID` owns it.
     public func find<Result>(userID: String, id: Int64, consistency _: ReadConsistency, render: (TaskRow) -> Result) throws(StorageError) -> Result? {
@@ -519,7 +516,7 @@ public final class SQLiteTaskStore: TaskStore {
         let count = TaskListSQL(query, firstParameter: 2, placeholder: { number, _ in "?\(number)" }, contains: { "instr(\($0), \($1)) > 0" })
         // With no filter but the status, the user's counters give the count (`TaskCounts`).
         let counted = TaskCounts.give(query)
-            ? "SELECT coalesce((SELECT \(TaskCounts.expression(for: query.status)) FROM task_sync WHERE user_id = ?1), 0)"
+            ? TaskCounts.countSQL(for: query.status, user: "?1")
             : "SELECT count(*) FROM tasks WHERE user_id = ?1\(count.condition)"
         return (page: "SELECT \(columns) FROM tasks WHERE user_id = ?1\(page.condition) ORDER BY \(page.order) LIMIT ?2 OFFSET ?3",
                 count: counted)

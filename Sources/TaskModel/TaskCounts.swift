@@ -1,6 +1,6 @@
 /// Each user's number of tasks and of completed tasks, kept beside their change number in
-/// `task_sync` (schema 7 on both databases) by every write, in the write's own statement that
-/// takes the change number: a list's `X-Total-Count` with no filter but `status` is then one row
+/// `task_sync` (SQLite schema 5, PostgreSQL schema 7) by every write, in the write's own statement
+/// that takes the change number (`nextChangeSQL`): a list's `X-Total-Count` with no filter but `status` is then one row
 /// read, not a count over every task the user has (#38). `copy` and the migration count them
 /// from the tasks; a test holds them to `count(*)` after every kind of write on every backend.
 package enum TaskCounts {
@@ -8,6 +8,28 @@ package enum TaskCounts {
     package static let tasksColumn = "task_count"
     /// The column of the user's number of completed tasks.
     package static let completedColumn = "completed_count"
+
+    /// The statement that takes a user's next change number (one past their last, returned as
+    /// `last_change`) and moves their counters, the same on both databases. `row` gives the row
+    /// to insert — the user, 1, the move of the task count and of the completed count — as a
+    /// `VALUES` list, or as a `SELECT` that gives it once per row of its source (none: nothing
+    /// is numbered). The row lock it takes orders the user's writes, so their numbers follow
+    /// commit order.
+    package static func nextChangeSQL(row: String) -> String {
+        """
+        INSERT INTO task_sync (user_id, last_change, \(tasksColumn), \(completedColumn)) \(row)
+        ON CONFLICT (user_id) DO UPDATE SET last_change = task_sync.last_change + 1,
+            \(tasksColumn) = task_sync.\(tasksColumn) + excluded.\(tasksColumn),
+            \(completedColumn) = task_sync.\(completedColumn) + excluded.\(completedColumn)
+        RETURNING last_change
+        """
+    }
+
+    /// The count of `status` from the counters of the user in `user` (a placeholder), 0 for a
+    /// user with no row yet: the list's `X-Total-Count` when `give` says the counters answer it.
+    package static func countSQL(for status: TaskListQuery.Status, user: String) -> String {
+        "SELECT coalesce((SELECT \(expression(for: status)) FROM task_sync WHERE user_id = \(user)), 0)"
+    }
 
     /// Counts every owner's tasks again into their counters, giving an owner without a
     /// `task_sync` row one (the same SQL on both databases): the migration that added the
@@ -46,7 +68,7 @@ package enum TaskCounts {
     }
 
     /// The count of `status` from a `task_sync` row's counters.
-    package static func expression(for status: TaskListQuery.Status) -> String {
+    private static func expression(for status: TaskListQuery.Status) -> String {
         switch status {
         case .all: return tasksColumn
         case .completed: return completedColumn
@@ -60,12 +82,6 @@ package enum TaskCounts {
         package var tasks: Int
         /// Completed tasks added or removed.
         package var completed: Int
-
-        /// A move of `tasks` and `completed`.
-        package init(tasks: Int, completed: Int) {
-            self.tasks = tasks
-            self.completed = completed
-        }
 
         /// A task inserted in `state`.
         package static func inserted(completed: Bool) -> Delta { Delta(tasks: 1, completed: completed ? 1 : 0) }
