@@ -10,7 +10,7 @@ let package = Package(
     products: [
         .executable(name: "todo-fcgi", targets: ["todo-fcgi"]),
         // The application logic and its parsers over SQLite, for FuzzTesting/ (a package of its own).
-        .library(name: "TodoAPI", targets: ["TodoAPI", "TaskModel", "SQLiteStorage", "SQLite", "APITables", "JWT", "Crypto", "JSON"]),
+        .library(name: "TodoAPI", targets: ["TodoAPI", "TaskModel", "SQLiteStorage", "SQLite", "APITables", "JWT", "Crypto", "JSON", "ICalendar"]),
     ],
     targets: [
         .systemLibrary(name: "CFastCGI", pkgConfig: "fcgi", providers: [.apt(["libfcgi-dev"])]),
@@ -47,9 +47,12 @@ let package = Package(
         .target(name: "Crypto", dependencies: ["CCrypto", "ASCII"]),
         .target(name: "JWT", dependencies: ["Crypto", "JSON", "ASCII", "Locks"]),
         .target(name: "HTTPFetch", dependencies: ["CCurl", "ASCII"]),
+        // iCalendar (RFC 5545) text: content lines, components, TEXT and DATE-TIME values, and
+        // time zones from the system's tzdata or an object's VTIMEZONE. No task model, no HTTP.
+        .target(name: "ICalendar", dependencies: ["Clocks", "Locks"]),
         // The task model: tasks, their rules, the list query, sync pages, the column table and
         // the store protocols every backend implements. No database driver, no HTTP.
-        .target(name: "TaskModel", dependencies: ["ASCII", "Crypto", "JSON", "Locks"]),
+        .target(name: "TaskModel", dependencies: ["ASCII", "Clocks", "Crypto", "JSON", "Locks"]),
         // One module per backend: the task model over its driver.
         .target(name: "SQLiteStorage", dependencies: ["TaskModel", "SQLite", "ASCII", "Caching", "Clocks", "Locks", "CAtomics",
                                                       "SharedMapping"]),
@@ -76,6 +79,7 @@ let package = Package(
         .testTarget(name: "CachingTests", dependencies: ["Caching"]),
         .testTarget(name: "LocksTests", dependencies: ["Locks"]),
         .testTarget(name: "JSONTests", dependencies: ["JSON"]),
+        .testTarget(name: "ICalendarTests", dependencies: ["ICalendar", "Clocks"]),
         .testTarget(name: "MetricsTests", dependencies: ["Metrics", "APITables"]),
         .testTarget(name: "SQLiteTests", dependencies: ["SQLite"]),
         .testTarget(name: "PostgreSQLTests", dependencies: ["PostgreSQL"]),

@@ -3,7 +3,8 @@
 # Usage: scripts/fuzz.sh [SECONDS_PER_TARGET (default 30)] [TARGET ...]
 # Targets: jwt (token parser/verifier), body (request JSON + validation, JWKS), router (path
 # decoding, ids), query (list query string), values (RFC 3339 instants, If-Match / If-None-Match,
-# sync cursors), cgi (FastCGI params -> request -> whole app).
+# sync cursors), cgi (FastCGI params -> request -> whole app), ical (iCalendar reader, writer,
+# dates and zones).
 # Seeds: FuzzTesting/Corpus/TARGET (committed, small). New inputs found go to a scratch corpus;
 # a crash fails the run and leaves the input in .build-fuzz/crashes/ to add to the seeds.
 set -euo pipefail
@@ -12,7 +13,7 @@ cd "$repo"
 seconds=${1:-30}
 shift || true
 targets=("$@")
-[ ${#targets[@]} -gt 0 ] || targets=(jwt body router query values cgi)
+[ ${#targets[@]} -gt 0 ] || targets=(jwt body router query values cgi ical)
 
 out=.build-fuzz
 mkdir -p "$out/crashes"

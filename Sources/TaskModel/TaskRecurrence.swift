@@ -1,3 +1,5 @@
+import Clocks
+
 /// How a task repeats: every `interval` days, weeks, months or years after its due date.
 public struct TaskRecurrence: Sendable, Equatable {
     /// The unit of repetition.
@@ -61,11 +63,11 @@ public struct TaskRecurrence: Sendable, Equatable {
     private static func addingMonths(_ months: Int64, to milliseconds: Int64) -> Int64 {
         let timeOfDay = milliseconds.modulo(day)
         let days = (milliseconds - timeOfDay) / day
-        let (year, month, dayOfMonth) = Timestamp.civilDate(daysSinceEpoch: Int(days))
+        let (year, month, dayOfMonth) = CivilDate.civilDate(daysSinceEpoch: Int(days))
         let monthIndex = Int64(year) * 12 + Int64(month - 1) + months
         let newYear = Int(monthIndex / 12)
         let newMonth = Int(monthIndex % 12) + 1
-        let clampedDay = min(dayOfMonth, Timestamp.daysInMonth(year: newYear, month: newMonth))
-        return Int64(Timestamp.daysSinceEpoch(year: newYear, month: newMonth, day: clampedDay)) * day + timeOfDay
+        let clampedDay = min(dayOfMonth, CivilDate.daysInMonth(year: newYear, month: newMonth))
+        return Int64(CivilDate.daysSinceEpoch(year: newYear, month: newMonth, day: clampedDay)) * day + timeOfDay
     }
 }

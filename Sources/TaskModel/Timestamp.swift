@@ -1,3 +1,5 @@
+import Clocks
+
 /// RFC 3339 UTC timestamps with milliseconds, e.g. `2026-11-22T10:00:00.123Z`.
 public enum Timestamp {
     /// Formats milliseconds since the Unix epoch.
@@ -43,43 +45,6 @@ public enum Timestamp {
         return byteCount
     }
 
-    /// Howard Hinnant's `civil_from_days`: proleptic Gregorian date of a day count.
-    package static func civilDate(daysSinceEpoch: Int) -> (year: Int, month: Int, day: Int) {
-        let z = daysSinceEpoch + 719_468
-        let era = (z >= 0 ? z : z - 146_096) / 146_097
-        let dayOfEra = z - era * 146_097
-        let yearOfEra = (dayOfEra - dayOfEra / 1460 + dayOfEra / 36524 - dayOfEra / 146_096) / 365
-        let dayOfYear = dayOfEra - (365 * yearOfEra + yearOfEra / 4 - yearOfEra / 100)
-        let monthIndex = (5 * dayOfYear + 2) / 153
-        let day = dayOfYear - (153 * monthIndex + 2) / 5 + 1
-        let month = monthIndex < 10 ? monthIndex + 3 : monthIndex - 9
-        return (yearOfEra + era * 400 + (month <= 2 ? 1 : 0), month, day)
-    }
-
-    /// Howard Hinnant's `days_from_civil`: the day count of a proleptic Gregorian date.
-    package static func daysSinceEpoch(year: Int, month: Int, day: Int) -> Int {
-        let shiftedYear = month <= 2 ? year - 1 : year
-        let era = (shiftedYear >= 0 ? shiftedYear : shiftedYear - 399) / 400
-        let yearOfEra = shiftedYear - era * 400
-        let dayOfYear = (153 * (month > 2 ? month - 3 : month + 9) + 2) / 5 + day - 1
-        let dayOfEra = yearOfEra * 365 + yearOfEra / 4 - yearOfEra / 100 + dayOfYear
-        return era * 146_097 + dayOfEra - 719_468
-    }
-
-    /// Whether `year` has a February 29.
-    package static func isLeapYear(_ year: Int) -> Bool {
-        year % 4 == 0 && (year % 100 != 0 || year % 400 == 0)
-    }
-
-    /// The number of days of `month` (1...12) in `year`.
-    package static func daysInMonth(year: Int, month: Int) -> Int {
-        switch month {
-        case 2: return isLeapYear(year) ? 29 : 28
-        case 4, 6, 9, 11: return 30
-        default: return 31
-        }
-    }
-
     /// The first instant the API accepts for a due date: 1970-01-01T00:00:00.000Z.
     public static let earliest: Int64 = 0
     /// The last instant the API accepts for a due date: 9999-12-31T23:59:59.999Z.
@@ -97,7 +62,7 @@ public enum Timestamp {
               let day = number(8, 2), bytes[10] == UInt8(ascii: "T") || bytes[10] == UInt8(ascii: "t"),
               let hour = number(11, 2), bytes[13] == UInt8(ascii: ":"), let minute = number(14, 2),
               bytes[16] == UInt8(ascii: ":"), let second = number(17, 2) else { return nil }
-        guard year >= 1970, year <= 9999, month >= 1, month <= 12, day >= 1, day <= daysInMonth(year: year, month: month),
+        guard year >= 1970, year <= 9999, month >= 1, month <= 12, day >= 1, day <= CivilDate.daysInMonth(year: year, month: month),
               hour <= 23, minute <= 59, second <= 59 else { return nil }
         var index = 19
         var milliseconds = 0
@@ -123,7 +88,7 @@ public enum Timestamp {
         default:
             return nil
         }
-        let days = Int64(daysSinceEpoch(year: year, month: month, day: day))
+        let days = Int64(CivilDate.daysSinceEpoch(year: year, month: month, day: day))
         let local = ((days * 24 + Int64(hour)) * 60 + Int64(minute)) * 60 + Int64(second)
         let utc = (local - Int64(offsetMinutes) * 60) * 1000 + Int64(milliseconds)
         guard utc >= earliest, utc <= latest else { return nil }
@@ -145,7 +110,7 @@ public enum Timestamp {
 
     /// Writes the calendar date of a day count as `YYYY-MM-DD` over the first 10 bytes of `text`.
     private static func putDate(daysSinceEpoch days: Int, in text: UnsafeMutableBufferPointer<UInt8>) {
-        let (year, month, day) = civilDate(daysSinceEpoch: days)
+        let (year, month, day) = CivilDate.civilDate(daysSinceEpoch: days)
         put(year, width: 4, at: 0, in: text)
         text[4] = UInt8(ascii: "-")
         put(month, width: 2, at: 5, in: text)
@@ -159,9 +124,9 @@ public enum Timestamp {
         let bytes = Array(text)
         guard bytes.count == 10, bytes[4] == UInt8(ascii: "-"), bytes[7] == UInt8(ascii: "-"),
               let year = digits(bytes, 0, 4), let month = digits(bytes, 5, 2), let day = digits(bytes, 8, 2),
-              year >= 1970, year <= 9999, month >= 1, month <= 12, day >= 1, day <= daysInMonth(year: year, month: month)
+              year >= 1970, year <= 9999, month >= 1, month <= 12, day >= 1, day <= CivilDate.daysInMonth(year: year, month: month)
         else { return nil }
-        return Int64(daysSinceEpoch(year: year, month: month, day: day)) * millisecondsPerDay
+        return Int64(CivilDate.daysSinceEpoch(year: year, month: month, day: day)) * millisecondsPerDay
     }
 
     /// Milliseconds in a (UTC, leap-second-free) day.

@@ -1,9 +1,10 @@
 // The fuzzer for the parsers that see attacker-controlled bytes, through their public API.
 // Built by scripts/fuzz.sh with -sanitize=fuzzer,address; main (the end of this file) hands the
 // command line to libFuzzer's driver. FUZZ_TARGET picks the target: jwt, body, router, query,
-// values (timestamps, entity tags, sync cursors), cgi.
+// values (timestamps, entity tags, sync cursors), cgi, ical (iCalendar objects).
 import APITables
 import CLibFuzzer
+import ICalendar
 import JSON
 import JWT
 import SQLite
@@ -76,6 +77,21 @@ public func fuzzOneInput(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
             precondition(cursors.decode(cursors.encode(position, userID: "fuzz"), userID: "fuzz") == position,
                          "a cursor does not survive its round trip")
             precondition(cursors.decode(text, userID: "another user") == nil, "a cursor decodes for another user")
+        }
+    case "ical":
+        // iCalendar objects (CalDAV PUT bodies): whatever reads must write and read back the same,
+        // and every date, time and zone in it must convert without trapping.
+        guard let components = try? ICalReader.read(bytes) else { break }
+        for component in components {
+            let written = ICalWriter.write(component)
+            precondition((try? ICalReader.read(written)) == [component], "a component does not survive its round trip")
+            let zones = CalendarZones(calendar: component)
+            for nested in [component] + component.components {
+                for property in nested.properties {
+                    _ = property.textList
+                    if let moment = ICalDateTime(property) { _ = moment.utcSeconds(zones: zones.zone); _ = moment.text }
+                }
+            }
         }
     case "cgi":
         // NUL-separated NAME=VALUE meta-variables, then the body after an empty entry.

@@ -1,0 +1,72 @@
+/// TEXT values (RFC 5545 §3.3.11): backslash escapes for `\`, `;`, `,` and newlines, and
+/// lists separated by unescaped commas.
+public enum ICalText {
+    /// `text` with `\`, `;`, `,` escaped and every newline (LF, CRLF or CR) written `\n`.
+    public static func escape(_ text: String) -> String {
+        var output = ""
+        output.unicodeScalars.reserveCapacity(text.unicodeScalars.count)
+        var previousWasCR = false
+        for scalar in text.unicodeScalars {
+            switch scalar {
+            case "\\": output += "\\\\"
+            case ";": output += "\\;"
+            case ",": output += "\\,"
+            case "\r": output += "\\n"
+            case "\n": if !previousWasCR { output += "\\n" }
+            default: output.unicodeScalars.append(scalar)
+            }
+            previousWasCR = scalar == "\r"
+        }
+        return output
+    }
+
+    /// `value` with its escapes undone: `\n`/`\N` a newline, `\\ \; \,` the character. A
+    /// backslash before anything else (clients write `\:`) stays as it is, as does a lone
+    /// backslash at the end.
+    public static func unescape(_ value: String) -> String {
+        guard value.unicodeScalars.contains("\\") else { return value }
+        var output = ""
+        var escaped = false
+        for scalar in value.unicodeScalars {
+            if escaped {
+                switch scalar {
+                case "n", "N": output += "\n"
+                case "\\", ";", ",": output.unicodeScalars.append(scalar)
+                default:
+                    output += "\\"
+                    output.unicodeScalars.append(scalar)
+                }
+                escaped = false
+            } else if scalar == "\\" {
+                escaped = true
+            } else {
+                output.unicodeScalars.append(scalar)
+            }
+        }
+        if escaped { output += "\\" }
+        return output
+    }
+
+    /// `value` split at commas that are not escaped; the parts are still escaped.
+    public static func splitList(_ value: String) -> [String] {
+        var parts: [String] = []
+        var current = ""
+        var escaped = false
+        for scalar in value.unicodeScalars {
+            if escaped {
+                current.unicodeScalars.append(scalar)
+                escaped = false
+            } else if scalar == "\\" {
+                current.unicodeScalars.append(scalar)
+                escaped = true
+            } else if scalar == "," {
+                parts.append(current)
+                current = ""
+            } else {
+                current.unicodeScalars.append(scalar)
+            }
+        }
+        parts.append(current)
+        return parts
+    }
+}
