@@ -10,7 +10,7 @@ let package = Package(
     products: [
         .executable(name: "todo-fcgi", targets: ["todo-fcgi"]),
         // The application logic and its parsers over SQLite, for FuzzTesting/ (a package of its own).
-        .library(name: "TodoAPI", targets: ["TodoAPI", "TaskModel", "SQLiteStorage", "SQLite", "APITables", "JWT", "Crypto", "JSON", "ICalendar"]),
+        .library(name: "TodoAPI", targets: ["TodoAPI", "TaskModel", "SQLiteStorage", "SQLite", "APITables", "JWT", "Crypto", "JSON", "ICalendar", "XML"]),
     ],
     targets: [
         .systemLibrary(name: "CFastCGI", pkgConfig: "fcgi", providers: [.apt(["libfcgi-dev"])]),
@@ -50,6 +50,9 @@ let package = Package(
         // iCalendar (RFC 5545) text: content lines, components, TEXT and DATE-TIME values, and
         // time zones from the system's tzdata or an object's VTIMEZONE. No task model, no HTTP.
         .target(name: "ICalendar", dependencies: ["Clocks", "Locks"]),
+        // A small XML reader for WebDAV bodies, with no DTD support to turn off: nothing is fetched
+        // or expanded. No HTTP, no DAV semantics.
+        .target(name: "XML"),
         // The task model: tasks, their rules, the list query, sync pages, the column table and
         // the store protocols every backend implements. No database driver, no HTTP.
         .target(name: "TaskModel", dependencies: ["ASCII", "Clocks", "Crypto", "JSON", "Locks"]),
@@ -80,6 +83,7 @@ let package = Package(
         .testTarget(name: "LocksTests", dependencies: ["Locks"]),
         .testTarget(name: "JSONTests", dependencies: ["JSON"]),
         .testTarget(name: "ICalendarTests", dependencies: ["ICalendar", "Clocks"]),
+        .testTarget(name: "XMLTests", dependencies: ["XML"]),
         .testTarget(name: "MetricsTests", dependencies: ["Metrics", "APITables"]),
         .testTarget(name: "SQLiteTests", dependencies: ["SQLite"]),
         .testTarget(name: "PostgreSQLTests", dependencies: ["PostgreSQL"]),

@@ -4,7 +4,7 @@
 # Targets: jwt (token parser/verifier), body (request JSON + validation, JWKS), router (path
 # decoding, ids), query (list query string), values (RFC 3339 instants, If-Match / If-None-Match,
 # sync cursors), cgi (FastCGI params -> request -> whole app), ical (iCalendar reader, writer,
-# dates and zones).
+# dates and zones), xml (WebDAV bodies).
 # Seeds: FuzzTesting/Corpus/TARGET (committed, small). New inputs found go to a scratch corpus;
 # a crash fails the run and leaves the input in .build-fuzz/crashes/ to add to the seeds.
 set -euo pipefail
@@ -13,7 +13,7 @@ cd "$repo"
 seconds=${1:-30}
 shift || true
 targets=("$@")
-[ ${#targets[@]} -gt 0 ] || targets=(jwt body router query values cgi ical)
+[ ${#targets[@]} -gt 0 ] || targets=(jwt body router query values cgi ical xml)
 
 out=.build-fuzz
 mkdir -p "$out/crashes"

@@ -1,7 +1,7 @@
 // The fuzzer for the parsers that see attacker-controlled bytes, through their public API.
 // Built by scripts/fuzz.sh with -sanitize=fuzzer,address; main (the end of this file) hands the
 // command line to libFuzzer's driver. FUZZ_TARGET picks the target: jwt, body, router, query,
-// values (timestamps, entity tags, sync cursors), cgi, ical (iCalendar objects).
+// values (timestamps, entity tags, sync cursors), cgi, ical (iCalendar objects), xml (WebDAV bodies).
 import APITables
 import CLibFuzzer
 import ICalendar
@@ -11,6 +11,7 @@ import SQLite
 import SQLiteStorage
 import TaskModel
 import TodoAPI
+import XML
 
 #if canImport(Glibc)
 import Glibc
@@ -93,6 +94,12 @@ public func fuzzOneInput(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
                 }
             }
         }
+    case "xml":
+        // WebDAV request bodies: whatever reads stays within the caps.
+        guard let root = try? XMLReader.read(bytes) else { break }
+        func depth(_ element: XMLElement) -> Int { 1 + (element.children.map(depth).max() ?? 0) }
+        precondition(depth(root) <= XMLReader.maximumDepth, "an element deeper than the cap")
+        precondition(root.attributes.count <= XMLReader.maximumAttributes, "more attributes than the cap")
     case "cgi":
         // NUL-separated NAME=VALUE meta-variables, then the body after an empty entry.
         var builder = CGIRequestBuilder()
