@@ -61,15 +61,15 @@ def test_migrate_reports_each_schema_version_on_stderr_and_only_the_summary_on_s
     database = str(tmp_path / "m.db")
     first = run("migrate", "--database", database)
     assert first.returncode == 0, first.stderr
-    assert first.stdout == f"database {database} is at schema version 5\n"
+    assert first.stdout == f"database {database} is at schema version 6\n"
     lines = first.stderr.splitlines()
-    assert lines[0].startswith("migrate: 0 / 5 schema versions (0%)"), first.stderr
-    assert lines[-1].startswith("migrate: 5 / 5 schema versions (100%), ") and lines[-1].endswith(" s elapsed"), first.stderr
+    assert lines[0].startswith("migrate: 0 / 6 schema versions (0%)"), first.stderr
+    assert lines[-1].startswith("migrate: 6 / 6 schema versions (100%), ") and lines[-1].endswith(" s elapsed"), first.stderr
     assert all(line.startswith("migrate: ") for line in lines)
     again = run("migrate", "--database", database)
     assert again.returncode == 0 and again.stderr == "" and again.stdout == first.stdout
     quiet = run("migrate", "--quiet", "--database", str(tmp_path / "q.db"))
-    assert quiet.returncode == 0 and quiet.stderr == "" and quiet.stdout.endswith("is at schema version 5\n")
+    assert quiet.returncode == 0 and quiet.stderr == "" and quiet.stdout.endswith("is at schema version 6\n")
 
 
 def test_check_refuses_a_foreign_database(tmp_path):

@@ -25,7 +25,7 @@ def test_create_returns_201_location_and_task(stack, user, token):
     assert response.status == 201
     task = response.json
     assert set(task) == {"id", "user_id", "title", "description", "completed", "created_at", "updated_at",
-                         "priority", "tags", "due_date", "recurrence", "completed_at", "next_task_id", "version"}
+                         "priority", "tags", "due_date", "recurrence", "completed_at", "next_task_id", "version", "uid"}
     assert task["title"] == "Buy milk" and task["description"] == "2 l" and task["completed"] is False
     assert task["user_id"] == user
     assert TIMESTAMP.match(task["created_at"]) and task["created_at"] == task["updated_at"]

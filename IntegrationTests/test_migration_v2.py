@@ -56,7 +56,7 @@ def test_a_version_1_sqlite_file_is_upgraded_in_place(tmp_path):
     expected = json.load(open(os.path.join(FIXTURES, "v1-sqlite.json"), encoding="utf-8"))
     env = dict(os.environ, BETTER_AUTH_SECRET=SECRET)
     before = subprocess.run([BINARY, "check", "--database", database], env=env, capture_output=True, text=True)
-    assert before.returncode == 1 and "schema version is 1, expected 5" in before.stderr
+    assert before.returncode == 1 and "schema version is 1, expected 6" in before.stderr
     # `serve` migrates at start-up, as `migrate` does.
     stack = Stack(processes=2, threads=2, database=database, env={"TODO_DATABASE": database}).start()
     try:
@@ -64,7 +64,7 @@ def test_a_version_1_sqlite_file_is_upgraded_in_place(tmp_path):
     finally:
         stack.stop()
     after = subprocess.run([BINARY, "check", "--database", database], env=env, capture_output=True, text=True)
-    assert after.returncode == 0 and "schema version 5" in after.stdout
+    assert after.returncode == 0 and "schema version 6" in after.stdout
 
 
 @pytest.mark.postgres_only

@@ -10,7 +10,7 @@ import pytest
 from stack import make_token
 
 V2_FIELDS = {"id", "user_id", "title", "description", "completed", "created_at", "updated_at", "priority", "tags",
-             "due_date", "recurrence", "completed_at", "next_task_id", "version"}
+             "due_date", "recurrence", "completed_at", "next_task_id", "version", "uid"}
 TIMESTAMP = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$")
 
 

@@ -95,8 +95,8 @@ struct MemoryDatabase {
     var highestIssuedID: Int64 = 0
     /// Per user: the last change number, and the newest change whose tombstone was purged.
     var sync: [String: (lastChange: Int64, purgedThrough: Int64)] = [:]
-    /// Deleted tasks: owner, change number, id, deletion time.
-    var tombstones: [(userID: String, change: Int64, taskID: Int64, deletedAt: Int64)] = []
+    /// Deleted tasks: owner, change number, id, deletion time, resource name.
+    var tombstones: [(userID: String, change: Int64, taskID: Int64, deletedAt: Int64, resourceName: String)] = []
     /// Idempotency records by owner and key.
     var keys: [KeyRecordID: KeyRecord] = [:]
     /// The sync cursor key.
@@ -125,13 +125,23 @@ struct MemoryDatabase {
         return next
     }
 
-    /// Stores `state` as a new task of `userID` created at `now`.
-    mutating func insert(_ state: TaskState, userID: String, now: Int64) -> StoredTask {
+    /// Stores `state` as a new task of `userID` created at `now`; nil, storing nothing, when
+    /// another task of the user has its UID or resource name (the databases' unique indexes).
+    mutating func insert(_ state: TaskState, userID: String, now: Int64) -> StoredTask? {
+        let state = state.identified()
+        let taken = tasks.values.contains { entry in
+            entry.task.userID.elementsEqual(userID.utf8)
+                && (entry.task.uid.elementsEqual(state.uid.utf8) || entry.task.resourceName.elementsEqual(state.resourceName.utf8))
+        }
+        guard !taken else { return nil }
         highestIssuedID += 1
         let task = StoredTask(id: highestIssuedID, userID: userID, state: state, now: now)
         tasks[task.id] = (task, nextChange(userID))
         return task
     }
+
+    /// The refusal of an insert whose UID or resource name another task of the user has.
+    static let identityTaken = StorageError(.conflict, "another task of this user has this uid or resource name")
 
     /// The task `id` if `userID` owns it.
     func task(_ id: Int64, of userID: String) -> StoredTask? {

@@ -12,7 +12,7 @@ final class MemoryTaskStore: TaskStore {
 
     func create(userID: String, state: TaskState, now: Int64, idempotency: IdempotencyKey?,
                 render: @escaping TaskRenderer) throws(StorageError) -> CreateOutcome {
-        let outcome: CreateOutcome = backend.database.withLock { database in
+        let decided: CreateOutcome? = backend.database.withLock { database in
             let expired = now - IdempotencyKey.retentionMilliseconds
             if let idempotency {
                 let id = MemoryDatabase.KeyRecordID(userID: userID, key: idempotency.key)
@@ -21,7 +21,7 @@ final class MemoryTaskStore: TaskStore {
                     return .replayed(taskID: record.taskID, body: record.body)
                 }
             }
-            let created = database.insert(state, userID: userID, now: now)
+            guard let created = database.insert(state, userID: userID, now: now) else { return nil }
             if let idempotency {
                 // The user's expired keys, a bounded batch, as the databases do.
                 let stale = database.keys.filter { $0.key.userID == userID && $0.value.createdAt < expired }.map(\.key)
@@ -31,12 +31,23 @@ final class MemoryTaskStore: TaskStore {
             }
             return .created(created)
         }
+        guard let outcome = decided else { throw MemoryDatabase.identityTaken }
         if outcome.changedTasks { backend.recordChange(of: userID) }
         return outcome
     }
 
     func find<Result>(userID: String, id: Int64, consistency _: ReadConsistency, render: (TaskRow) -> Result) throws(StorageError) -> Result? {
         backend.database.withLock { $0.task(id, of: userID) }.map { render($0.row) }
+    }
+
+    func find<Result>(userID: String, key: TaskCalendarKey, render: (TaskRow) -> Result) throws(StorageError) -> Result? {
+        let task = backend.database.withLock { database in
+            database.tasks.values.first { entry in
+                entry.task.userID.elementsEqual(userID.utf8)
+                    && (key.column == .uid ? entry.task.uid : entry.task.resourceName).elementsEqual(key.value.utf8)
+            }?.task
+        }
+        return task.map { render($0.row) }
     }
 
     func list(userID: String, query: TaskListQuery, consistency _: ReadConsistency, row: (TaskRow) -> Void) throws(StorageError) -> Int64 {
@@ -59,7 +70,8 @@ final class MemoryTaskStore: TaskStore {
             case .invalid, .preconditionFailed:
                 return .refused(decision)
             case .write(let write):
-                let next = write.nextOccurrence.map { database.insert($0, userID: userID, now: write.updatedAt) }
+                // A next occurrence's identity is new and random: it cannot be taken.
+                let next = write.nextOccurrence.flatMap { database.insert($0, userID: userID, now: write.updatedAt) }
                 let updated = StoredTask(id: id, userID: userID, state: write.state, createdAt: current.createdAt,
                                          updatedAt: write.updatedAt, completedAt: write.completedAt,
                                          nextTaskID: next?.id ?? current.nextTaskID, version: current.version + 1)
@@ -76,7 +88,7 @@ final class MemoryTaskStore: TaskStore {
             guard let current = database.task(id, of: userID) else { return .notFound }
             guard deletion.allows(version: current.version) else { return .preconditionFailed }
             database.tasks[id] = nil
-            database.tombstones.append((userID, database.nextChange(userID), id, now))
+            database.tombstones.append((userID, database.nextChange(userID), id, now, String(decoding: current.resourceName, as: UTF8.self)))
             // Tombstones past their retention go; a cursor before the newest gone is expired.
             let cutoff = now - SyncPage.tombstoneRetentionMilliseconds
             let purged = database.tombstones.filter { $0.userID == userID && $0.deletedAt < cutoff }.map(\.change).max()
@@ -102,7 +114,8 @@ final class MemoryTaskStore: TaskStore {
             let tasks = database.tasks.values.filter { $0.task.userID.elementsEqual(userID.utf8) && $0.change > after }
                 .sorted { $0.change < $1.change }.prefix(limit).map { (change: $0.change, task: $0.task) }
             let deletions = since == nil ? [] : database.tombstones.filter { $0.userID == userID && $0.change > after }
-                .sorted { $0.change < $1.change }.prefix(limit).map { (change: $0.change, id: $0.taskID) }
+                .sorted { $0.change < $1.change }.prefix(limit)
+                .map { (change: $0.change, task: DeletedTask(id: $0.taskID, resourceName: $0.resourceName)) }
             return SyncPage.assemble(since: since, lastChange: lastChange, tasks: tasks, deletions: deletions, limit: limit)
         }
     }

@@ -261,7 +261,8 @@ public final class PostgresTaskStore: TaskStore {
     private static let insertTaskUnlessKeyed = insertTaskSQL(unlessKeyed: true)
 
     private static func insertParameters(_ state: TaskState, userID: String, now: Int64, id: Int64?) -> [String?] {
-        [userID, String(now), state.completed ? String(now) : nil, id.map { String($0) }] + parameters(for: state)
+        [userID, String(now), state.completed ? String(state.reportedCompletedAt ?? now) : nil, id.map { String($0) }]
+            + parameters(for: state.identified())
     }
 
     public func create(userID: String, state: TaskState, now: Int64, idempotency: IdempotencyKey?,
@@ -367,6 +368,12 @@ public final class PostgresTaskStore: TaskStore {
         return result.rowCount == 1 ? render(TaskRow(result: result, row: 0)) : nil
     }
 
+    public func find<Result>(userID: String, key: TaskCalendarKey, render: (TaskRow) -> Result) throws(StorageError) -> Result? {
+        let statement = key.column == .uid ? Self.findByUIDSQL : Self.findByResourceNameSQL
+        let result = try read(userID, [Step(statement, [userID, key.value])], consistency: .latest)[0]
+        return result.rowCount == 1 ? render(TaskRow(result: result, row: 0)) : nil
+    }
+
     public func list(userID: String, query: TaskListQuery, consistency: ReadConsistency,
                      row: (TaskRow) -> Void) throws(StorageError) -> Int64 {
         let result = try read(userID, [Step(listStatement(query), [userID, String(query.limit), String(query.offset)]
@@ -446,12 +453,12 @@ public final class PostgresTaskStore: TaskStore {
     private static let deleteTask = """
         WITH gone AS (
             DELETE FROM tasks WHERE id = $2::bigint AND user_id = $1 AND ($4::bigint[] IS NULL OR version = ANY ($4::bigint[]))
-            RETURNING id, completed
+            RETURNING id, completed, resource_name
         ), change AS (
             \(TaskCounts.nextChangeSQL(row: "SELECT $1, 1, -1, -gone.completed::integer FROM gone"))
         ), tombstone AS (
-            INSERT INTO task_tombstones (user_id, change_seq, task_id, deleted_at)
-            SELECT $1, change.last_change, $2::bigint, $3::bigint FROM change
+            INSERT INTO task_tombstones (user_id, change_seq, task_id, deleted_at, resource_name)
+            SELECT $1, change.last_change, $2::bigint, $3::bigint, gone.resource_name FROM change, gone
         )
         SELECT (SELECT count(*) FROM gone), (SELECT count(*) FROM tasks WHERE id = $2::bigint AND user_id = $1),
             (SELECT last_change FROM change)
@@ -487,7 +494,7 @@ public final class PostgresTaskStore: TaskStore {
             Step("SELECT \(Self.columns), change_seq FROM tasks WHERE user_id = $1 AND change_seq > $2::bigint ORDER BY change_seq LIMIT $3::bigint",
                  [userID, after, String(limit)]),
             Step("""
-                SELECT change_seq, task_id FROM task_tombstones WHERE user_id = $1 AND change_seq > $2::bigint AND $4::boolean
+                SELECT change_seq, task_id, resource_name FROM task_tombstones WHERE user_id = $1 AND change_seq > $2::bigint AND $4::boolean
                 ORDER BY change_seq LIMIT $3::bigint
                 """, [userID, after, String(limit), String(since != nil)]),
         ], consistency: floor, snapshot: true)
@@ -504,7 +511,8 @@ public final class PostgresTaskStore: TaskStore {
         }
         let tombstones = results[2]
         let deletions = (0..<tombstones.rowCount).map { row in
-            (change: tombstones.int64(row: row, column: 0), id: tombstones.int64(row: row, column: 1))
+            (change: tombstones.int64(row: row, column: 0),
+             task: DeletedTask(id: tombstones.int64(row: row, column: 1), resourceName: tombstones.text(row: row, column: 2) ?? ""))
         }
         return SyncPage.assemble(since: since, lastChange: lastChange, tasks: changed, deletions: deletions, limit: limit)
     }
@@ -530,6 +538,10 @@ public final class PostgresTaskStore: TaskStore {
 
     /// The statement `find` runs (`$1` id, `$2` user).
     public static let findSQL = "SELECT \(columns) FROM tasks WHERE id = $1::bigint AND user_id = $2"
+    /// A task by its UID: `$1` the user, `$2` the UID.
+    static let findByUIDSQL = "SELECT \(columns) FROM tasks WHERE user_id = $1 AND uid = $2"
+    /// A task by its resource name: `$1` the user, `$2` the name.
+    static let findByResourceNameSQL = "SELECT \(columns) FROM tasks WHERE user_id = $1 AND resource_name = $2"
 
     /// An update's read: the task, locked, and the user's last change number after its columns.
     static let findForUpdateSQL = "SELECT \(columns), (\(PostgresStandbyReader.lastChange(user: 2))) "

@@ -172,6 +172,7 @@ public final class SQLiteTaskStore: TaskStore {
 
     /// Inserts `state` as a new task of `userID` (created and updated at `now`), as a change.
     static func insert(_ state: TaskState, userID: String, now: Int64, on connection: SQLiteConnection) throws(SQLiteError) -> StoredTask {
+        let state = state.identified()
         let change = try nextChange(userID: userID, moving: .inserted(completed: state.completed), on: connection)
         let statement = try connection.cachedStatement("""
             INSERT INTO tasks (user_id, created_at, updated_at, completed_at, change_seq, \(TaskColumn.stateList))
@@ -180,7 +181,7 @@ public final class SQLiteTaskStore: TaskStore {
         defer { statement.reset() }
         try statement.bind(userID, at: 1)
         try statement.bind(now, at: 2)
-        try statement.bind(state.completed ? now : nil, at: 3)
+        try statement.bind(state.completed ? state.reportedCompletedAt ?? now : nil, at: 3)
         try statement.bind(change, at: 4)
         try bind(state, to: statement, from: 5)
         guard let row = try storedRow(statement) else { throw SQLiteError(code: .error, message: "INSERT … RETURNING returned no row") }
@@ -227,6 +228,17 @@ public final class SQLiteTaskStore: TaskStore {
             defer { statement.reset() }
             try statement.bind(id, at: 1)
             try statement.bind(userID, at: 2)
+            return try Self.singleRow(statement, render)
+        }
+    }
+
+    public func find<Result>(userID: String, key: TaskCalendarKey, render: (TaskRow) -> Result) throws(StorageError) -> Result? {
+        try ensureCurrentFile()
+        return try SQLiteBackend.mapped { () throws(SQLiteError) -> Result? in
+            let statement = try connection.cachedStatement(key.column == .uid ? Self.findByUIDSQL : Self.findByResourceNameSQL)
+            defer { statement.reset() }
+            try statement.bind(userID, at: 1)
+            try statement.bind(key.value, at: 2)
             return try Self.singleRow(statement, render)
         }
     }
@@ -351,13 +363,14 @@ public final class SQLiteTaskStore: TaskStore {
 
     public func delete(userID: String, id: Int64, deletion: TaskDeletion, now: Int64) throws(StorageError) -> DeleteOutcome {
         let outcome: DeleteOutcome = try write { connection throws(SQLiteError) in
-            let version = try connection.cachedStatement("SELECT version, completed FROM tasks WHERE id = ?1 AND user_id = ?2")
+            let version = try connection.cachedStatement("SELECT version, completed, resource_name FROM tasks WHERE id = ?1 AND user_id = ?2")
             defer { version.reset() }
             try version.bind(id, at: 1)
             try version.bind(userID, at: 2)
             guard try version.step() else { return .notFound }
             guard deletion.allows(version: version.int64(at: 0)) else { return .preconditionFailed }
             let wasCompleted = version.int64(at: 1) != 0
+            let resourceName = version.string(at: 2)
             version.reset()
             let statement = try connection.cachedStatement("DELETE FROM tasks WHERE id = ?1 AND user_id = ?2")
             defer { statement.reset() }
@@ -366,12 +379,13 @@ public final class SQLiteTaskStore: TaskStore {
             try statement.run()
             let change = try Self.nextChange(userID: userID, moving: .removed(completed: wasCompleted), on: connection)
             let tombstone = try connection.cachedStatement(
-                "INSERT INTO task_tombstones (user_id, change_seq, task_id, deleted_at) VALUES (?1, ?2, ?3, ?4)")
+                "INSERT INTO task_tombstones (user_id, change_seq, task_id, deleted_at, resource_name) VALUES (?1, ?2, ?3, ?4, ?5)")
             defer { tombstone.reset() }
             try tombstone.bind(userID, at: 1)
             try tombstone.bind(change, at: 2)
             try tombstone.bind(id, at: 3)
             try tombstone.bind(now, at: 4)
+            try tombstone.bind(resourceName, at: 5)
             try tombstone.run()
             try Self.purgeTombstones(userID: userID, before: now - SyncPage.tombstoneRetentionMilliseconds, on: connection)
             return .deleted
@@ -447,16 +461,19 @@ public final class SQLiteTaskStore: TaskStore {
         while try tasks.step() {
             changedTasks.append((tasks.int64(at: Int32(TaskColumn.selected.count)), StoredTask(statement: tasks)))
         }
-        var deletions: [(change: Int64, id: Int64)] = []
+        var deletions: [(change: Int64, task: DeletedTask)] = []
         if let since {
             let tombstones = try connection.cachedStatement("""
-                SELECT change_seq, task_id FROM task_tombstones WHERE user_id = ?1 AND change_seq > ?2 ORDER BY change_seq LIMIT ?3
+                SELECT change_seq, task_id, resource_name FROM task_tombstones WHERE user_id = ?1 AND change_seq > ?2
+                ORDER BY change_seq LIMIT ?3
                 """)
             defer { tombstones.reset() }
             try tombstones.bind(userID, at: 1)
             try tombstones.bind(since.change, at: 2)
             try tombstones.bind(Int64(limit), at: 3)
-            while try tombstones.step() { deletions.append((tombstones.int64(at: 0), tombstones.int64(at: 1))) }
+            while try tombstones.step() {
+                deletions.append((tombstones.int64(at: 0), DeletedTask(id: tombstones.int64(at: 1), resourceName: tombstones.string(at: 2) ?? "")))
+            }
         }
         return SyncPage.assemble(since: since, lastChange: lastChange, tasks: changedTasks, deletions: deletions, limit: limit)
     }
@@ -536,6 +553,10 @@ public final class SQLiteTaskStore: TaskStore {
 
     /// The statement `find` runs (`?1` id, `?2` user).
     public static let findSQL = "SELECT \(columns) FROM tasks WHERE id = ?1 AND user_id = ?2"
+    /// A task by its UID: `?1` the user, `?2` the UID.
+    static let findByUIDSQL = "SELECT \(columns) FROM tasks WHERE user_id = ?1 AND uid = ?2"
+    /// A task by its resource name: `?1` the user, `?2` the name.
+    static let findByResourceNameSQL = "SELECT \(columns) FROM tasks WHERE user_id = ?1 AND resource_name = ?2"
 
     private func transaction(_ sql: String) throws(SQLiteError) {
         try connection.cachedStatement(sql).run()

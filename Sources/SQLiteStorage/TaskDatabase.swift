@@ -10,7 +10,7 @@ public enum TaskDatabase {
     /// `PRAGMA application_id`: marks the file as ours ("Todo"), so a foreign database is refused.
     public static let applicationID: Int64 = 0x546F_646F
     /// The schema version this build writes (`PRAGMA user_version`).
-    public static let schemaVersion: Int64 = 5
+    public static let schemaVersion: Int64 = 6
 
     /// How durable a commit is before it is acknowledged.
     public enum Synchronous: String, Sendable, CaseIterable {
@@ -118,6 +118,10 @@ public enum TaskDatabase {
                 try connection.execute(schemaV5)
                 progress(Int(5 - version), pending)
             }
+            if version < 6 {
+                try connection.execute(schemaV6)
+                progress(Int(6 - version), pending)
+            }
             try connection.execute("PRAGMA user_version = \(schemaVersion)")
             try connection.execute("COMMIT")
         } catch {
@@ -166,6 +170,37 @@ public enum TaskDatabase {
         ALTER TABLE task_sync ADD COLUMN \(TaskCounts.tasksColumn) INTEGER NOT NULL DEFAULT 0;
         ALTER TABLE task_sync ADD COLUMN \(TaskCounts.completedColumn) INTEGER NOT NULL DEFAULT 0;
         \(TaskCounts.recountSQL)
+        """
+
+    /// Version 6 (Addendum v2.2, CalDAV): each task's iCalendar UID and resource name, unique per
+    /// owner, and the iCalendar text CalDAV clients wrote that has no field; tombstones keep the
+    /// name (a `sync-collection` reports deletions by it); app passwords, stored as SHA-256
+    /// digests. Existing tasks get a random UID (32 hex digits) and `{uid}.ics`, and so does a
+    /// row inserted around the service without them (psql, an import), by the trigger: SQLite
+    /// cannot add a column whose default differs per row.
+    private static let schemaV6 = """
+        ALTER TABLE tasks ADD COLUMN uid TEXT NOT NULL DEFAULT '';
+        ALTER TABLE tasks ADD COLUMN resource_name TEXT NOT NULL DEFAULT '';
+        ALTER TABLE tasks ADD COLUMN calendar_data TEXT;
+        UPDATE tasks SET uid = lower(hex(randomblob(16)));
+        UPDATE tasks SET resource_name = uid || '.ics';
+        CREATE UNIQUE INDEX tasks_by_user_uid ON tasks (user_id, uid);
+        CREATE UNIQUE INDEX tasks_by_user_resource ON tasks (user_id, resource_name);
+        CREATE TRIGGER tasks_identity AFTER INSERT ON tasks WHEN NEW.uid = '' OR NEW.resource_name = ''
+        BEGIN
+            UPDATE tasks SET uid = lower(hex(randomblob(16))) WHERE id = NEW.id AND uid = '';
+            UPDATE tasks SET resource_name = uid || '.ics' WHERE id = NEW.id AND resource_name = '';
+        END;
+        ALTER TABLE task_tombstones ADD COLUMN resource_name TEXT;
+        CREATE TABLE app_passwords (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            user_id TEXT NOT NULL,
+            name TEXT NOT NULL,
+            secret_digest TEXT NOT NULL,
+            created_at INTEGER NOT NULL,
+            last_used_at INTEGER
+        ) STRICT;
+        CREATE INDEX app_passwords_by_user ON app_passwords (user_id, id);
         """
 
     /// Version 3: the database's own secrets (the sync cursor key, hex), made once here and

@@ -30,6 +30,12 @@ public final class StoredTask: Sendable, Equatable {
     public let completedAt: Int64?
     /// The occurrence created when it was completed, if any.
     public let nextTaskID: Int64?
+    /// The iCalendar UID, UTF-8.
+    public let uid: [UInt8]
+    /// The CalDAV resource name, UTF-8.
+    public let resourceName: [UInt8]
+    /// The kept iCalendar text (`TaskState.calendarData`), UTF-8; nil when NULL.
+    public let calendarData: [UInt8]?
     /// The version (ETag).
     public let version: Int64
 
@@ -52,6 +58,9 @@ public final class StoredTask: Sendable, Equatable {
         recurrence = row.recurrence
         completedAt = row.completedAt
         nextTaskID = row.nextTaskID
+        uid = row.withUID { Array($0) }
+        resourceName = row.withResourceName { Array($0) }
+        calendarData = row.hasCalendarData ? row.withCalendarData { Array($0) } : nil
         version = row.version
     }
 
@@ -73,8 +82,11 @@ public final class StoredTask: Sendable, Equatable {
         tagsJSON = Array(state.tagsJSON.utf8)
         dueDate = state.dueDate
         recurrence = state.recurrence
-        completedAt = state.completed ? now : nil
+        completedAt = state.completed ? state.reportedCompletedAt ?? now : nil
         nextTaskID = nil
+        uid = Array(state.uid.utf8)
+        resourceName = Array(state.resourceName.utf8)
+        calendarData = state.calendarData.map { Array($0.utf8) }
         version = 1
     }
 
@@ -94,6 +106,9 @@ public final class StoredTask: Sendable, Equatable {
         recurrence = state.recurrence
         self.completedAt = completedAt
         self.nextTaskID = nextTaskID
+        uid = Array(state.uid.utf8)
+        resourceName = Array(state.resourceName.utf8)
+        calendarData = state.calendarData.map { Array($0.utf8) }
         self.version = version
     }
 
@@ -121,6 +136,7 @@ extension StoredTask: TaskRowSource {
         case .recurrenceFrequency, .recurrenceInterval: return recurrence == nil
         case .completedAt: return completedAt == nil
         case .nextTaskID: return nextTaskID == nil
+        case .calendarData: return calendarData == nil
         default: return false
         }
     }
@@ -149,6 +165,9 @@ extension StoredTask: TaskRowSource {
         case .title: return title.withUnsafeBufferPointer(body)
         case .tags: return tagsJSON.withUnsafeBufferPointer(body)
         case .description: return (description ?? []).withUnsafeBufferPointer(body)
+        case .uid: return uid.withUnsafeBufferPointer(body)
+        case .resourceName: return resourceName.withUnsafeBufferPointer(body)
+        case .calendarData: return (calendarData ?? []).withUnsafeBufferPointer(body)
         default: return [UInt8]().withUnsafeBufferPointer(body)
         }
     }

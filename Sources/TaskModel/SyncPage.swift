@@ -26,8 +26,8 @@ public struct SyncPosition: Sendable, Equatable {
 public struct SyncPage: Sendable {
     /// Tasks created or changed after the cursor, in their current state, oldest change first.
     public var tasks: [StoredTask] = []
-    /// Ids deleted after the cursor.
-    public var deleted: [Int64] = []
+    /// Tasks deleted after the cursor.
+    public var deleted: [DeletedTask] = []
     /// The position to resume after.
     public var cursor = SyncPosition(change: 0, floor: 0)
     /// Whether the page was full: calling again may find more.
@@ -70,7 +70,7 @@ public struct SyncPage: Sendable {
     /// one snapshot with `lastChange`) merged into at most `limit` entries, oldest change first.
     /// A first sync's floor is `lastChange`; later pages keep the floor they were given.
     package static func assemble(since: SyncPosition?, lastChange: Int64, tasks: [(change: Int64, task: StoredTask)],
-                         deletions: [(change: Int64, id: Int64)], limit: Int) -> SyncPage {
+                         deletions: [(change: Int64, task: DeletedTask)], limit: Int) -> SyncPage {
         var page = merge(tasks: tasks, deletions: deletions, limit: limit, since: since?.change ?? 0)
         page.cursor.floor = since?.floor ?? lastChange
         if !page.hasMore { page.cursor.change = lastChange }
@@ -79,7 +79,7 @@ public struct SyncPage: Sendable {
 
     /// Merges `tasks` and `deletions` (each already ordered by change number) into one page of
     /// at most `limit` entries, oldest change first; the cursor's change is the last one taken.
-    private static func merge(tasks: [(change: Int64, task: StoredTask)], deletions: [(change: Int64, id: Int64)],
+    private static func merge(tasks: [(change: Int64, task: StoredTask)], deletions: [(change: Int64, task: DeletedTask)],
                               limit: Int, since: Int64) -> SyncPage {
         var page = SyncPage()
         page.cursor.change = since
@@ -94,7 +94,7 @@ public struct SyncPage: Sendable {
                 page.cursor.change = tasks[taskIndex].change
                 taskIndex += 1
             } else {
-                page.deleted.append(deletions[deletionIndex].id)
+                page.deleted.append(deletions[deletionIndex].task)
                 page.cursor.change = deletions[deletionIndex].change
                 deletionIndex += 1
             }
@@ -102,5 +102,20 @@ public struct SyncPage: Sendable {
         }
         page.hasMore = taken == limit
         return page
+    }
+}
+
+/// A deleted task as sync reports it: its id (`/tasks/changes`) and its resource name (CalDAV's
+/// `sync-collection`; empty for a deletion made before schema 6 and 8 kept it).
+public struct DeletedTask: Sendable, Equatable {
+    /// The task's id.
+    public let id: Int64
+    /// Its CalDAV resource name.
+    public let resourceName: String
+
+    /// A deletion of task `id` named `resourceName`.
+    public init(id: Int64, resourceName: String) {
+        self.id = id
+        self.resourceName = resourceName
     }
 }

@@ -7,7 +7,10 @@
 /// order: a case's raw value is its position in a selected row.
 public enum TaskColumn: Int32, CaseIterable, Sendable {
     case id = 0, userID, title, description, completed, createdAt, updatedAt, priority, tags
-    case dueDate, dueAllDay, recurrenceFrequency, recurrenceInterval, completedAt, nextTaskID, version
+    case dueDate, dueAllDay, recurrenceFrequency, recurrenceInterval, completedAt, nextTaskID
+    /// The iCalendar identity and what CalDAV clients wrote that has no field (Addendum v2.2).
+    case uid, resourceName, calendarData
+    case version
     /// Kept for queries, never returned: derived from the state by the application.
     case titleKey, tagKeys, searchText
     /// The user's change number of the task's last write (incremental sync).
@@ -31,6 +34,9 @@ public enum TaskColumn: Int32, CaseIterable, Sendable {
         case .recurrenceInterval: return "recurrence_interval"
         case .completedAt: return "completed_at"
         case .nextTaskID: return "next_task_id"
+        case .uid: return "uid"
+        case .resourceName: return "resource_name"
+        case .calendarData: return "calendar_data"
         case .version: return "version"
         case .titleKey: return "title_key"
         case .tagKeys: return "tag_keys"
@@ -47,7 +53,7 @@ public enum TaskColumn: Int32, CaseIterable, Sendable {
     /// What the column holds (SQLite stores booleans as 0/1 integers).
     public var kind: Kind {
         switch self {
-        case .userID, .title, .description, .tags, .titleKey, .tagKeys, .searchText: return .text
+        case .userID, .title, .description, .tags, .titleKey, .tagKeys, .searchText, .uid, .resourceName, .calendarData: return .text
         case .completed, .dueAllDay: return .boolean
         default: return .integer
         }
@@ -56,7 +62,7 @@ public enum TaskColumn: Int32, CaseIterable, Sendable {
     /// Its PostgreSQL type: every parameter is sent as text and cast to it.
     public var postgresType: String {
         switch self {
-        case .userID, .title, .description, .tags, .titleKey, .tagKeys, .searchText: return "text"
+        case .userID, .title, .description, .tags, .titleKey, .tagKeys, .searchText, .uid, .resourceName, .calendarData: return "text"
         case .completed, .dueAllDay: return "boolean"
         case .priority, .recurrenceFrequency, .recurrenceInterval: return "smallint"
         case .id, .createdAt, .updatedAt, .dueDate, .completedAt, .nextTaskID, .version, .changeSeq: return "bigint"
@@ -70,7 +76,7 @@ public enum TaskColumn: Int32, CaseIterable, Sendable {
     public var isState: Bool {
         switch self {
         case .title, .description, .completed, .priority, .tags, .dueDate, .dueAllDay, .recurrenceFrequency,
-             .recurrenceInterval, .titleKey, .tagKeys, .searchText:
+             .recurrenceInterval, .titleKey, .tagKeys, .searchText, .uid, .resourceName, .calendarData:
             return true
         default:
             return false
@@ -132,6 +138,9 @@ extension TaskState {
         case .dueAllDay: return .boolean(dueDate?.isAllDay ?? false)
         case .recurrenceFrequency: return .integer(recurrence?.frequency.rawValue)
         case .recurrenceInterval: return .integer(recurrence?.interval)
+        case .uid: return .text(uid)
+        case .resourceName: return .text(resourceName)
+        case .calendarData: return .text(calendarData)
         case .id, .userID, .createdAt, .updatedAt, .completedAt, .nextTaskID, .version, .changeSeq:
             preconditionFailure("\(column.name) is not a state column")
         }

@@ -22,6 +22,9 @@ extension TaskRow {
         state.tags = withTagsJSON { Self.tags(fromJSON: $0) }
         state.dueDate = dueDate
         state.recurrence = recurrence
+        state.uid = withUID { String(decoding: $0, as: UTF8.self) }
+        state.resourceName = withResourceName { String(decoding: $0, as: UTF8.self) }
+        state.calendarData = hasCalendarData ? withCalendarData { String(decoding: $0, as: UTF8.self) } : nil
         return state
     }
 
@@ -44,11 +47,11 @@ extension TaskRow {
             case .changeSeq:
                 preconditionFailure("change_seq is numbered by the database")
             // The stored bytes themselves, not a re-encoding (a row may predate today's rules).
-            case .userID, .title, .tags:
+            case .userID, .title, .tags, .uid, .resourceName:
                 try StorageError.rethrow(source.withUTF8(column) { lend(column, $0) })
-            case .description where hasDescription:
+            case .description where hasDescription, .calendarData where hasCalendarData:
                 try StorageError.rethrow(source.withUTF8(column) { lend(column, $0) })
-            case .description:
+            case .description, .calendarData:
                 try body(column, .text(nil))
             default:
                 let state = derived ?? self.state

@@ -57,6 +57,14 @@ public struct TaskRow {
     public func withDescription<R>(_ body: (UnsafeBufferPointer<UInt8>) -> R) -> R { source.withUTF8(.description, body) }
     /// Calls `body` with the tags as the JSON array text the API returns.
     public func withTagsJSON<R>(_ body: (UnsafeBufferPointer<UInt8>) -> R) -> R { source.withUTF8(.tags, body) }
+    /// Calls `body` with the iCalendar UID as UTF-8.
+    public func withUID<R>(_ body: (UnsafeBufferPointer<UInt8>) -> R) -> R { source.withUTF8(.uid, body) }
+    /// Calls `body` with the CalDAV resource name as UTF-8.
+    public func withResourceName<R>(_ body: (UnsafeBufferPointer<UInt8>) -> R) -> R { source.withUTF8(.resourceName, body) }
+    /// Whether CalDAV clients left iCalendar text to keep (`TaskState.calendarData`).
+    public var hasCalendarData: Bool { !source.isNull(.calendarData) }
+    /// Calls `body` with the kept iCalendar text as UTF-8 (empty when NULL).
+    public func withCalendarData<R>(_ body: (UnsafeBufferPointer<UInt8>) -> R) -> R { source.withUTF8(.calendarData, body) }
 
     private func optional(_ column: TaskColumn) -> Int64? {
         source.isNull(column) ? nil : source.integer(column)

@@ -16,10 +16,34 @@ public struct TaskState: Sendable, Equatable {
     public var dueDate: TaskDueDate?
     /// How it repeats; non-nil only with a due date.
     public var recurrence: TaskRecurrence?
+    /// The iCalendar UID (Addendum v2.2); empty until the task is created, when one is made
+    /// (`identified()`). Unique among the owner's tasks; no write changes it.
+    public var uid = ""
+    /// The CalDAV resource name (`{uid}.ics` unless a CalDAV client chose another); empty until
+    /// the task is created. Unique among the owner's tasks; no write changes it.
+    public var resourceName = ""
+    /// What CalDAV clients wrote that the task model has no field for (alarms, start dates,
+    /// X- properties, time zones, their own spelling of a priority or due time), as iCalendar
+    /// text (`TaskCalendarData`); nil when there is nothing. JSON writes keep it.
+    public var calendarData: String?
+    /// When a CalDAV client says the task was completed (its VTODO's `COMPLETED`): a write that
+    /// leaves the task completed stores this as `completed_at` instead of the write's time. Not
+    /// a column of its own (a state read from a row has nil); the JSON API never sets it.
+    public var reportedCompletedAt: Int64?
 
     /// A task titled `title` with every other field at its default.
     public init(title: String) {
         self.title = title
+    }
+
+    /// This state with its iCalendar identity: a new UID (a random UUID) and resource name
+    /// `{uid}.ics` when it has none. What every create stores.
+    public func identified() -> TaskState {
+        guard uid.isEmpty || resourceName.isEmpty else { return self }
+        var state = self
+        if state.uid.isEmpty { state.uid = TaskUID.make() }
+        if state.resourceName.isEmpty { state.resourceName = state.uid + ".ics" }
+        return state
     }
 
     /// The title lower-cased (full Unicode mapping): the key `sort=title` orders by, in both backends.

@@ -19,6 +19,8 @@ public protocol TaskStore: AnyObject {
     /// The task `id`, rendered, if `userID` owns it, as of a snapshot that holds `consistency`.
     func find<Result>(userID: String, id: Int64, consistency: ReadConsistency,
                       render: (TaskRow) -> Result) throws(StorageError) -> Result?
+    /// The task of `userID` with `key` (its resource name or UID), rendered, as of now.
+    func find<Result>(userID: String, key: TaskCalendarKey, render: (TaskRow) -> Result) throws(StorageError) -> Result?
     /// Calls `row` for each task of one page of `userID`'s tasks and returns how many tasks
     /// match before paging; both from one snapshot, which holds `consistency`.
     func list(userID: String, query: TaskListQuery, consistency: ReadConsistency, row: (TaskRow) -> Void) throws(StorageError) -> Int64

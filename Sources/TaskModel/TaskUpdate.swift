@@ -11,6 +11,9 @@ public struct TaskUpdate: Sendable {
         case merge(TaskChanges)
         /// PATCH …/complete: set `completed`, or toggle it when nil; always a write.
         case complete(Bool?)
+        /// A CalDAV PUT: every writable field and the kept iCalendar text, as the client's
+        /// VTODO says (the UID and resource name stay); always a write.
+        case calendar(TaskState)
     }
 
     /// What the request asks.
@@ -34,6 +37,10 @@ public struct TaskUpdate: Sendable {
             after = changes.applied(to: before)
         case .complete(let completed):
             after.completed = completed ?? !before.completed
+        case .calendar(let state):
+            after = state
+            after.uid = before.uid
+            after.resourceName = before.resourceName
         }
         if let violation = after.ruleViolation {
             return .invalid(violation)
@@ -46,8 +53,8 @@ public struct TaskUpdate: Sendable {
         }
         let updatedAt = max(now, current.updatedAt + 1)
         let becameCompleted = after.completed && !before.completed
-        var write = TaskWrite(state: after, updatedAt: updatedAt,
-                              completedAt: after.completed ? (becameCompleted ? updatedAt : current.completedAt ?? updatedAt) : nil)
+        let completedAt = after.reportedCompletedAt ?? (becameCompleted ? updatedAt : current.completedAt ?? updatedAt)
+        var write = TaskWrite(state: after, updatedAt: updatedAt, completedAt: after.completed ? completedAt : nil)
         if becameCompleted, current.nextTaskID == nil, let recurrence = after.recurrence, let dueDate = after.dueDate {
             let nextDue = recurrence.advance(dueDate)
             // Past year 9999 there is no due date to give it: the series ends there.
@@ -55,6 +62,10 @@ public struct TaskUpdate: Sendable {
                 var next = after
                 next.completed = false
                 next.dueDate = nextDue
+                // A task of its own for CalDAV too: a new UID and resource name, the kept properties carried.
+                next.uid = ""
+                next.resourceName = ""
+                next.reportedCompletedAt = nil
                 write.nextOccurrence = next
             }
         }

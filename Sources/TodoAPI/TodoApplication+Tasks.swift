@@ -145,9 +145,9 @@ extension TodoApplication {
             TaskJSON.write(task.row, to: &writer)
         }
         writer.raw("],\"deleted\":[")
-        for (index, id) in page.deleted.enumerated() {
+        for (index, deletion) in page.deleted.enumerated() {
             if index > 0 { writer.raw(",") }
-            writer.integer(id)
+            writer.integer(deletion.id)
         }
         writer.raw("],\"cursor\":")
         writer.string(cursors.encode(page.cursor, userID: user.id))

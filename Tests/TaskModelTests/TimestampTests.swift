@@ -61,6 +61,9 @@ struct ChangedColumnsTests {
         full.priority = .high
         full.dueDate = TaskDueDate(milliseconds: 1_795_341_625_279, isAllDay: true)
         full.recurrence = TaskRecurrence(frequency: .weekly, interval: 2)
+        full.uid = "u"
+        full.resourceName = "u.ics"
+        full.calendarData = "BEGIN:VCALENDAR\r\nEND:VCALENDAR\r\n"
         #expect(Set(full.changedColumns(since: TaskState(title: "x"))) == Set(TaskColumn.state))
     }
 }

@@ -116,7 +116,8 @@ struct TaskCountMigrationTests {
         }
         // Back to the schema before the counters, with bob's change-number row gone too (an owner
         // may have tasks and no row: written before sync existed).
-        let drop = "ALTER TABLE task_sync DROP COLUMN \(TaskCounts.tasksColumn); ALTER TABLE task_sync DROP COLUMN \(TaskCounts.completedColumn);"
+        let drop = CalendarSchemaUndo.sql(kind)
+            + "ALTER TABLE task_sync DROP COLUMN \(TaskCounts.tasksColumn); ALTER TABLE task_sync DROP COLUMN \(TaskCounts.completedColumn);"
         try database.execute(kind == .sqlite
             ? drop + " DELETE FROM task_sync WHERE user_id = 'bob'; PRAGMA user_version = 4"
             : drop + " SELECT set_config('todo.user_id', 'bob', false); DELETE FROM task_sync; UPDATE todo_schema SET version = 6")
@@ -173,5 +174,19 @@ struct TaskRecountTests {
         #expect(try store.list(userID: "bob", query: query) { _ in } == 1)
         _ = try database.backend.check()
         #expect(try database.backend.recountTasks() == 0)
+    }
+}
+
+/// Takes a database back from the CalDAV schema (SQLite 6, PostgreSQL 8) to the one before,
+/// for tests that start from an older schema.
+enum CalendarSchemaUndo {
+    static func sql(_ kind: BackendKind) -> String {
+        let common = """
+            ALTER TABLE tasks DROP COLUMN uid; ALTER TABLE tasks DROP COLUMN resource_name; ALTER TABLE tasks DROP COLUMN calendar_data;
+            ALTER TABLE task_tombstones DROP COLUMN resource_name; DROP TABLE app_passwords;
+            """
+        return kind == .sqlite
+            ? "DROP TRIGGER tasks_identity; DROP INDEX tasks_by_user_uid; DROP INDEX tasks_by_user_resource; " + common
+            : "DROP TRIGGER tasks_resource_name ON tasks; DROP FUNCTION todo_task_resource_name(); " + common
     }
 }

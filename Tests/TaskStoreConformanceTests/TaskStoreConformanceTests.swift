@@ -72,7 +72,12 @@ struct TaskStoreConformanceTests {
         #expect(created.version == 1 && created.createdAt == Self.now && created.updatedAt == Self.now && created.completedAt == nil)
         let found = try #require(try store.find(userID: "alice", id: created.id) { StoredTask($0) })
         #expect(found == created)
-        #expect(found.state == written)
+        // The state as written, with the identity every create makes: a random UUID and `{uid}.ics`.
+        var identified = written
+        identified.uid = found.state.uid
+        identified.resourceName = identified.uid + ".ics"
+        #expect(found.state == identified)
+        #expect(identified.uid.utf8.count == 36 && identified.uid == identified.uid.lowercased())
         #expect(try store.find(userID: "bob", id: created.id) { $0.id } == nil)
         #expect(try ids(store, "bob").isEmpty)
         #expect(try ids(store, "alice") == [created.id])
@@ -281,13 +286,13 @@ struct TaskStoreConformanceTests {
         #expect(try store.delete(userID: "alice", id: created[0], deletion: TaskDeletion(), now: Self.now) == .deleted)
         _ = try store.update(userID: "alice", id: created[1], update: TaskUpdate(.complete(true)), now: Self.now + 1)
         let second = try store.syncPage(userID: "alice", since: first.cursor, limit: 1000)
-        #expect(second.deleted == [created[0]] && second.tasks.map(\.id) == [created[1]])
+        #expect(second.deleted.map(\.id) == [created[0]] && second.tasks.map(\.id) == [created[1]])
         // Paged by one: every change once, in order.
         var position: SyncPosition? = first.cursor
         var seen: [String] = []
         for _ in 0..<10 {
             let page = try store.syncPage(userID: "alice", since: position, limit: 1)
-            seen += page.deleted.map { "-\($0)" } + page.tasks.map { "+\($0.id)" }
+            seen += page.deleted.map { "-\($0.id)" } + page.tasks.map { "+\($0.id)" }
             position = page.cursor
             if !page.hasMore { break }
         }
@@ -298,7 +303,7 @@ struct TaskStoreConformanceTests {
         let later = Self.now + SyncPage.tombstoneRetentionMilliseconds + 86_400_000
         #expect(try store.delete(userID: "alice", id: created[2], deletion: TaskDeletion(), now: later) == .deleted)
         #expect(try store.syncPage(userID: "alice", since: first.cursor, limit: 10).refusal == .expired)
-        #expect(try store.syncPage(userID: "alice", since: second.cursor, limit: 10).deleted == [created[2]])
+        #expect(try store.syncPage(userID: "alice", since: second.cursor, limit: 10).deleted.map(\.id) == [created[2]])
         // Another user's changes never appear.
         #expect(try store.syncPage(userID: "bob", since: nil, limit: 10).tasks.isEmpty)
     }

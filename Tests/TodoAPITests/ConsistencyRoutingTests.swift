@@ -28,6 +28,9 @@ private final class TokenGivingStore: TaskStore {
         reads.append(consistency)
         return try inner.find(userID: userID, id: id, consistency: consistency, render: render)
     }
+    func find<Result>(userID: String, key: TaskCalendarKey, render: (TaskRow) -> Result) throws(StorageError) -> Result? {
+        try inner.find(userID: userID, key: key, render: render)
+    }
     func list(userID: String, query: TaskListQuery, consistency: ReadConsistency, row: (TaskRow) -> Void) throws(StorageError) -> Int64 {
         reads.append(consistency)
         return try inner.list(userID: userID, query: query, consistency: consistency, row: row)

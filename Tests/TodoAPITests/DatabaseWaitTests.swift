@@ -11,6 +11,7 @@ private final class UnreachableStore: TaskStore {
     func create(userID: String, state: TaskState, now: Int64, idempotency: IdempotencyKey?,
                 render: @escaping TaskRenderer) throws(StorageError) -> CreateOutcome { throw failure }
     func find<Result>(userID: String, id: Int64, consistency _: ReadConsistency, render: (TaskRow) -> Result) throws(StorageError) -> Result? { throw failure }
+    func find<Result>(userID: String, key: TaskCalendarKey, render: (TaskRow) -> Result) throws(StorageError) -> Result? { throw failure }
     func list(userID: String, query: TaskListQuery, consistency _: ReadConsistency, row: (TaskRow) -> Void) throws(StorageError) -> Int64 { throw failure }
     func update(userID: String, id: Int64, update: TaskUpdate, now: Int64) throws(StorageError) -> UpdateOutcome { throw failure }
     func delete(userID: String, id: Int64, deletion: TaskDeletion, now: Int64) throws(StorageError) -> DeleteOutcome { throw failure }

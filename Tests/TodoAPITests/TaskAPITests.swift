@@ -26,7 +26,9 @@ struct TaskAPITests {
         #expect(task["next_task_id"] == .null)
         #expect(task["version"] == .number(1))
         #expect(reply.header("ETag") == "\"1\"")
-        #expect(task.count == 14)
+        // Addendum v2.2: the VTODO's UID, a random UUID for a task made here.
+        #expect(task["uid"]?.stringValue?.utf8.count == 36)
+        #expect(task.count == 15)
     }
 
     @Test func createAcceptsCompletedAndNullDescription() throws {

@@ -195,7 +195,7 @@ public enum TaskInput {
         if let next = object["next_task_id"], next != .null, !isPositiveInteger(next) {
             throw APIError.validation("next_task_id, when sent back, must be a positive integer or null (it is ignored).")
         }
-        for name in ["user_id", "created_at", "updated_at"] {
+        for name in ["user_id", "created_at", "updated_at", "uid"] {
             if let value = object[name], value.stringValue == nil {
                 throw APIError.validation("\(name), when sent back, must be a string (it is ignored).")
             }

@@ -52,6 +52,9 @@ enum TaskJSON {
         if let next = row.nextTaskID { writer.integer(next) } else { writer.null() }
         writer.raw(",\"version\":")
         writer.integer(row.version)
+        // Addendum v2.2: the VTODO's UID, read-only.
+        writer.raw(",\"uid\":")
+        row.withUID { writer.string(utf8: $0) }
         writer.raw("}")
     }
 
