@@ -64,7 +64,7 @@ let package = Package(
         .target(name: "MemoryStorage", dependencies: ["TaskModel", "Clocks", "Locks"]),
         // The HTTP application: routes, authentication, validation, rendering. It sees the task
         // model only, never a database driver.
-        .target(name: "TodoAPI", dependencies: ["APITables", "TaskModel", "JSON", "JWT", "Crypto", "ASCII", "Clocks"]),
+        .target(name: "TodoAPI", dependencies: ["APITables", "TaskModel", "JSON", "JWT", "Crypto", "ASCII", "Clocks", "ICalendar", "XML"]),
         // Configuration, commands and the worker pool: a library, so they are unit-tested;
         // the executable is only its entry point.
         // The one place that names both backends.

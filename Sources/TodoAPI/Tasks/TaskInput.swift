@@ -48,7 +48,9 @@ public enum TaskInput {
         guard !text.utf8.contains(0) else { throw APIError.validation("\(field) must not contain U+0000.") }
     }
 
-    private static func changes(in object: [String: JSONValue]) throws(APIError) -> TaskChanges {
+    /// The changes a parsed object asks for, under every rule above: the one validation JSON
+    /// bodies and CalDAV's VTODOs (`VTODOReader`, which builds such an object) both go through.
+    static func changes(in object: [String: JSONValue]) throws(APIError) -> TaskChanges {
         try checkReadOnlyFields(object)
         var changes = TaskChanges()
         switch object["title"] {
