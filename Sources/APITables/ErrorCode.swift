@@ -26,6 +26,10 @@ public enum ErrorCode: String, CaseIterable, Sendable {
     case tooManyWaits = "too_many_waits"
     /// Live sync: the process holds as many waiting requests as it may.
     case waitRoomFull = "wait_room_full"
+    /// The user has as many app passwords as one may (Addendum v2.2 §14.2).
+    case tooManyAppPasswords = "too_many_app_passwords"
+    /// No app password of this user has that id.
+    case appPasswordNotFound = "app_password_not_found"
 
     /// The HTTP status this error is sent with.
     public var status: Int {
@@ -33,9 +37,9 @@ public enum ErrorCode: String, CaseIterable, Sendable {
         case .invalidJSON, .validationError, .invalidQuery, .invalidCursor, .invalidIdempotencyKey: return 400
         case .missingToken, .invalidToken: return 401
         case .forbidden: return 403
-        case .routeNotFound, .taskNotFound: return 404
+        case .routeNotFound, .taskNotFound, .appPasswordNotFound: return 404
         case .methodNotAllowed: return 405
-        case .idempotencyKeyInUse: return 409
+        case .idempotencyKeyInUse, .tooManyAppPasswords: return 409
         case .cursorExpired: return 410
         case .preconditionFailed: return 412
         case .payloadTooLarge: return 413

@@ -16,6 +16,10 @@ public enum RouteKind: String, CaseIterable, Sendable {
     case task
     /// `/api/{user_id}/tasks/{id}/complete`
     case completion
+    /// `/api/{user_id}/app-passwords`: the user's CalDAV app passwords (Addendum v2.2 §14.2)
+    case appPasswords
+    /// `/api/{user_id}/app-passwords/{id}`
+    case appPassword
 
     /// A low-cardinality name for logs and metrics.
     public var template: String {
@@ -26,6 +30,8 @@ public enum RouteKind: String, CaseIterable, Sendable {
         case .changes: return "/api/{user_id}/tasks/changes"
         case .task: return "/api/{user_id}/tasks/{id}"
         case .completion: return "/api/{user_id}/tasks/{id}/complete"
+        case .appPasswords: return "/api/{user_id}/app-passwords"
+        case .appPassword: return "/api/{user_id}/app-passwords/{id}"
         }
     }
 
@@ -33,7 +39,8 @@ public enum RouteKind: String, CaseIterable, Sendable {
     public var allowedMethods: [String] {
         switch self {
         case .health, .metrics, .changes: return ["GET", "HEAD"]
-        case .tasks: return ["GET", "HEAD", "POST"]
+        case .tasks, .appPasswords: return ["GET", "HEAD", "POST"]
+        case .appPassword: return ["DELETE"]
         case .task: return ["GET", "HEAD", "PUT", "PATCH", "DELETE"]
         case .completion: return ["PATCH"]
         }
@@ -52,6 +59,8 @@ public enum RouteKind: String, CaseIterable, Sendable {
         case .changes: return "^/api/\(segment)/tasks/changes\(end)"
         case .task: return "^/api/\(segment)/tasks/\(segment)\(end)"
         case .completion: return "^/api/\(segment)/tasks/\(segment)/complete\(end)"
+        case .appPasswords: return "^/api/\(segment)/app-passwords\(end)"
+        case .appPassword: return "^/api/\(segment)/app-passwords/\(segment)\(end)"
         }
     }
 

@@ -101,6 +101,10 @@ struct MemoryDatabase {
     var keys: [KeyRecordID: KeyRecord] = [:]
     /// The sync cursor key.
     var cursorKey: [UInt8]
+    /// App passwords by id: owner, digest and what the owner sees.
+    var appPasswords: [Int64: (userID: String, digest: String, password: AppPassword)] = [:]
+    /// The highest app password id issued.
+    var highestAppPasswordID: Int64 = 0
 
     init(cursorKey: [UInt8]) {
         self.cursorKey = cursorKey

@@ -4,7 +4,7 @@ import TaskModel
 /// One thread's view of a `MemoryTaskBackend`: every operation is one step under the backend's
 /// lock, so each is atomic and isolated as a database transaction is.
 final class MemoryTaskStore: TaskStore {
-    private let backend: MemoryTaskBackend
+    let backend: MemoryTaskBackend
 
     init(backend: MemoryTaskBackend) {
         self.backend = backend
@@ -191,7 +191,7 @@ final class MemoryTaskStore: TaskStore {
 
 /// Tasks copied into a memory backend: held aside until `finish`, as a database transaction.
 final class MemoryTaskImporter: TaskImporter {
-    private let backend: MemoryTaskBackend
+    let backend: MemoryTaskBackend
     private var pending: [StoredTask] = []
 
     init(backend: MemoryTaskBackend) {

@@ -48,7 +48,7 @@ public final class PostgresTaskStore: TaskStore {
     private var listStatementText: BoundedCache<TaskListQuery.Shape, String>
 
     private static let columns = TaskColumn.selectList
-    private typealias Step = PostgresConnection.Step
+    typealias Step = PostgresConnection.Step
 
     /// Statements a connection keeps prepared besides the list shapes: every fixed statement
     /// of this store (about 25) with room to spare.
@@ -130,7 +130,7 @@ public final class PostgresTaskStore: TaskStore {
     /// the setting lives as long as the block). Returns the steps' own results. On any failure
     /// an open block is rolled back; a failure that turned the connection to unnamed statements
     /// is run again at once that way (the round trip started the transaction: nothing is lost).
-    private func run(_ userID: String, _ steps: [Step], begin: String? = nil, write: Bool = false) throws(StorageError) -> [PostgresResult] {
+    func run(_ userID: String, _ steps: [Step], begin: String? = nil, write: Bool = false) throws(StorageError) -> [PostgresResult] {
         let connection = try liveConnection()
         let opening = begin.map { [Step($0)] } ?? []
         let all = opening + [Step(PostgresSchema.openTransaction, [userID])] + steps
@@ -341,7 +341,7 @@ public final class PostgresTaskStore: TaskStore {
 
     /// Runs a read; if the connection is lost under it, once more on a new connection (a read
     /// has no effect to repeat; the server may be back already).
-    private func read(_ userID: String, _ steps: [Step], begin: String? = nil) throws(StorageError) -> [PostgresResult] {
+    func read(_ userID: String, _ steps: [Step], begin: String? = nil) throws(StorageError) -> [PostgresResult] {
         do {
             return try run(userID, steps, begin: begin)
         } catch {

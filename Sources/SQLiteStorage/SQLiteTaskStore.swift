@@ -7,7 +7,7 @@ import TaskModel
 ///
 /// Not Sendable: it owns one thread's SQLite connection and its cached statements.
 public final class SQLiteTaskStore: TaskStore {
-    private let connection: SQLiteConnection
+    let connection: SQLiteConnection
     private let committer: GroupCommit
     private let health: WriteHealth
     private let file: DatabaseFile?
@@ -52,7 +52,7 @@ public final class SQLiteTaskStore: TaskStore {
     /// A replaced file is never reopened: when the last connection to the old file closes, SQLite
     /// checkpoints and deletes `-wal`/`-shm` by path — paths the new file's connections would be
     /// using by then. Restoring is stop → restore → start (docs/OPERATIONS.md).
-    private func ensureCurrentFile() throws(StorageError) {
+    func ensureCurrentFile() throws(StorageError) {
         guard let file else { return }
         if let watch = file.watch, let fileMark, watch.vouches(for: fileMark) { return }
         let mark = file.watch?.mark()
@@ -75,7 +75,7 @@ public final class SQLiteTaskStore: TaskStore {
     /// Runs a write in a group commit (after the file check), returns once it is durable (or,
     /// after `deferDurability()`, once committed: see `takeDurabilityWait()`), and records
     /// whether the database accepts writes (which `/health` reports).
-    private func write<Outcome>(_ body: @escaping (SQLiteConnection) throws(SQLiteError) -> Outcome) throws(StorageError) -> Outcome {
+    func write<Outcome>(_ body: @escaping (SQLiteConnection) throws(SQLiteError) -> Outcome) throws(StorageError) -> Outcome {
         try ensureCurrentFile()
         return try SQLiteBackend.mapped { () throws(SQLiteError) -> Outcome in try committed(body) }
     }

@@ -9,7 +9,7 @@
 /// tasks is announced to live sync (its backend's `ChangeFeed`) by the store itself once it is
 /// durable. Stores render nothing: a keyed create stores the body the caller's `render` makes
 /// of the row it inserted.
-public protocol TaskStore: AnyObject {
+public protocol TaskStore: AppPasswordStore {
     /// Inserts a task for `userID` (both timestamps `now`, milliseconds). With `idempotency`,
     /// a key already stored for this user replays its response (same body) or is refused, and
     /// the key is stored with the new task in the same transaction, with the body `render`

@@ -47,6 +47,8 @@ extension TodoApplication {
             return try update(user: user, id: id, TaskUpdate(.complete(completed), ifMatch: request.ifMatch), &reply)
         case .changes:
             return try sync(user: user, request: request, consistency: consistency, &reply)
+        case .appPasswords, .appPassword:
+            return try handleAppPasswords(request, user: user, resource: resource)
         }
     }
 

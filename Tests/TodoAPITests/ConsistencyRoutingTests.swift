@@ -31,6 +31,15 @@ private final class TokenGivingStore: TaskStore {
     func find<Result>(userID: String, key: TaskCalendarKey, render: (TaskRow) -> Result) throws(StorageError) -> Result? {
         try inner.find(userID: userID, key: key, render: render)
     }
+    func createAppPassword(userID: String, name: String, digest: String, now: Int64) throws(StorageError) -> AppPasswordCreation {
+        try inner.createAppPassword(userID: userID, name: name, digest: digest, now: now)
+    }
+    func appPasswords(userID: String) throws(StorageError) -> [AppPassword] { try inner.appPasswords(userID: userID) }
+    func deleteAppPassword(userID: String, id: Int64) throws(StorageError) -> Bool { try inner.deleteAppPassword(userID: userID, id: id) }
+    func appPasswordDigests(userID: String) throws(StorageError) -> [AppPasswordDigest] { try inner.appPasswordDigests(userID: userID) }
+    func recordAppPasswordUse(userID: String, id: Int64, now: Int64) throws(StorageError) {
+        try inner.recordAppPasswordUse(userID: userID, id: id, now: now)
+    }
     func list(userID: String, query: TaskListQuery, consistency: ReadConsistency, row: (TaskRow) -> Void) throws(StorageError) -> Int64 {
         reads.append(consistency)
         return try inner.list(userID: userID, query: query, consistency: consistency, row: row)

@@ -12,6 +12,11 @@ private final class UnreachableStore: TaskStore {
                 render: @escaping TaskRenderer) throws(StorageError) -> CreateOutcome { throw failure }
     func find<Result>(userID: String, id: Int64, consistency _: ReadConsistency, render: (TaskRow) -> Result) throws(StorageError) -> Result? { throw failure }
     func find<Result>(userID: String, key: TaskCalendarKey, render: (TaskRow) -> Result) throws(StorageError) -> Result? { throw failure }
+    func createAppPassword(userID: String, name: String, digest: String, now: Int64) throws(StorageError) -> AppPasswordCreation { throw failure }
+    func appPasswords(userID: String) throws(StorageError) -> [AppPassword] { throw failure }
+    func deleteAppPassword(userID: String, id: Int64) throws(StorageError) -> Bool { throw failure }
+    func appPasswordDigests(userID: String) throws(StorageError) -> [AppPasswordDigest] { throw failure }
+    func recordAppPasswordUse(userID: String, id: Int64, now: Int64) throws(StorageError) { throw failure }
     func list(userID: String, query: TaskListQuery, consistency _: ReadConsistency, row: (TaskRow) -> Void) throws(StorageError) -> Int64 { throw failure }
     func update(userID: String, id: Int64, update: TaskUpdate, now: Int64) throws(StorageError) -> UpdateOutcome { throw failure }
     func delete(userID: String, id: Int64, deletion: TaskDeletion, now: Int64) throws(StorageError) -> DeleteOutcome { throw failure }

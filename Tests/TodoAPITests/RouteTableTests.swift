@@ -18,6 +18,8 @@ struct RouteTableTests {
         ("/api/alice/tasks/7/complete", .completion), ("/api", nil), ("/api/alice", nil), ("/api/alice/tasks/", nil),
         ("/api/alice/tasks/7/complete/x", nil), ("/api/alice/other", nil), ("/healthz", nil), ("/", nil),
         ("/api//tasks", nil), ("/api/alice/tasks/7/done", nil),
+        ("/api/alice/app-passwords", .appPasswords), ("/api/alice/app-passwords/3", .appPassword), ("/api/alice/app-passwords/", nil),
+        ("/api/alice/app-passwords/3/x", nil),
     ]
 
     @Test func everyRouteKindIsRoutedAndSampled() {

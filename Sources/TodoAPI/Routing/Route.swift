@@ -15,6 +15,10 @@ public enum Route: Equatable, Sendable {
     case completion(user: [UInt8], id: [UInt8])
     /// `/api/{user_id}/tasks/changes`: incremental sync
     case changes(user: [UInt8])
+    /// `/api/{user_id}/app-passwords`
+    case appPasswords(user: [UInt8])
+    /// `/api/{user_id}/app-passwords/{id}`; the id is the decoded segment, validated later.
+    case appPassword(user: [UInt8], id: [UInt8])
 
     /// The route's row of the route table.
     public var kind: RouteKind {
@@ -25,6 +29,8 @@ public enum Route: Equatable, Sendable {
         case .task: return .task
         case .completion: return .completion
         case .changes: return .changes
+        case .appPasswords: return .appPasswords
+        case .appPassword: return .appPassword
         }
     }
 
@@ -45,6 +51,10 @@ public enum Route: Equatable, Sendable {
         case completion(id: [UInt8])
         /// The user's changes since a cursor.
         case changes
+        /// The user's app passwords.
+        case appPasswords
+        /// One app password, by its raw id.
+        case appPassword(id: [UInt8])
     }
 
     /// The decoded `{user_id}` and the resource of an API route; nil for `/health` and
@@ -56,6 +66,8 @@ public enum Route: Equatable, Sendable {
         case .task(let user, let id): return (user, .task(id: id))
         case .completion(let user, let id): return (user, .completion(id: id))
         case .changes(let user): return (user, .changes)
+        case .appPasswords(let user): return (user, .appPasswords)
+        case .appPassword(let user, let id): return (user, .appPassword(id: id))
         }
     }
 
@@ -75,11 +87,16 @@ public enum Router {
         if rawPath.elementsEqual("/metrics".utf8) { return .metrics }
         guard rawPath.first == UInt8(ascii: "/") else { return nil }
         let segments = rawPath.dropFirst().split(separator: UInt8(ascii: "/"), omittingEmptySubsequences: false)
-        guard segments.count >= 3, segments.count <= 5,
-              segments[0].elementsEqual("api".utf8), segments[2].elementsEqual("tasks".utf8),
+        guard segments.count >= 3, segments.count <= 5, segments[0].elementsEqual("api".utf8),
               let user = PercentDecoding.decode(segments[1]), !user.isEmpty else {
             return nil
         }
+        if segments[2].elementsEqual("app-passwords".utf8) {
+            if segments.count == 3 { return .appPasswords(user: user) }
+            guard segments.count == 4, let id = PercentDecoding.decode(segments[3]), !id.isEmpty else { return nil }
+            return .appPassword(user: user, id: id)
+        }
+        guard segments[2].elementsEqual("tasks".utf8) else { return nil }
         if segments.count == 3 { return .tasks(user: user) }
         guard let id = PercentDecoding.decode(segments[3]), !id.isEmpty else { return nil }
         // Task ids are digits, so the literal segment `changes` is never one.
