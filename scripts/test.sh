@@ -9,13 +9,16 @@ cd "$repo"
 # gcc builds the slow-flush shim of the crash test; postgresql is the server of the PostgreSQL
 # pass, pgbouncer the transaction-mode pooler in front of it there; prometheus gives promtool
 # and the server that scrapes the stack in test_prometheus.py; postgresql-15-auto-failover and
-# pg-auto-failover-cli the failover formation of test_failover.py.
-scripts/install-deps.sh gcc postgresql pgbouncer prometheus postgresql-15-auto-failover pg-auto-failover-cli
+# pg-auto-failover-cli the failover formation of test_failover.py; vdirsyncer and todoman the
+# CalDAV clients of test_caldav.py.
+scripts/install-deps.sh gcc postgresql pgbouncer prometheus postgresql-15-auto-failover pg-auto-failover-cli vdirsyncer todoman
 python3 -m pytest --version >/dev/null 2>&1 || python3 -m pip install --quiet pytest
 # The JWKS tests sign tokens with an implementation independent of the worker's.
 python3 -c "import cryptography" 2>/dev/null || python3 -m pip install --quiet cryptography
 # The metrics tests read /metrics with Prometheus's own text parser.
 python3 -c "import prometheus_client" 2>/dev/null || python3 -m pip install --quiet prometheus_client
+# The CalDAV tests sync with the python caldav library (discovery, tasks, sync tokens).
+python3 -c "import caldav" 2>/dev/null || python3 -m pip install --quiet caldav==3.6.0
 
 # The throwaway PostgreSQL server (unix socket only): the PostgreSQL unit tests and the second
 # integration pass use it; it is stopped and removed on exit.

@@ -3,7 +3,7 @@
 public enum HTTPStatus {
     /// The statuses, in ascending order, with their RFC 9110 reason phrases.
     public static let produced: [(status: Int, reason: String)] = [
-        (200, "OK"), (201, "Created"), (204, "No Content"), (304, "Not Modified"),
+        (200, "OK"), (201, "Created"), (204, "No Content"), (207, "Multi-Status"), (301, "Moved Permanently"), (304, "Not Modified"),
         (400, "Bad Request"), (401, "Unauthorized"), (403, "Forbidden"), (404, "Not Found"),
         (405, "Method Not Allowed"), (409, "Conflict"), (410, "Gone"), (412, "Precondition Failed"),
         (413, "Content Too Large"), (415, "Unsupported Media Type"), (422, "Unprocessable Content"),

@@ -13,6 +13,8 @@ public enum AuthFailureReason: String, CaseIterable, Sendable {
     case invalidClaim = "invalid_claim"
     case issuerMismatch = "issuer_mismatch"
     case audienceMismatch = "audience_mismatch"
+    /// Basic credentials on `/dav/` that are no app password of the user they name.
+    case appPassword = "app_password"
     /// Any other refusal (an internal failure while verifying).
     case other
 }

@@ -20,6 +20,15 @@ public enum RouteKind: String, CaseIterable, Sendable {
     case appPasswords
     /// `/api/{user_id}/app-passwords/{id}`
     case appPassword
+    /// `/.well-known/caldav`: CalDAV discovery (RFC 6764), a redirect to `/dav/`
+    case davDiscovery
+    /// `/dav/calendars/{user_id}/tasks/{name}`: one task as a calendar object (before
+    /// `davCalendar` and `dav`, as in nginx's map, where the first match wins)
+    case davObject
+    /// `/dav/calendars/{user_id}/tasks/`: the user's one calendar, of tasks
+    case davCalendar
+    /// `/dav/…`: the root, principals and calendar homes (and unknown paths under `/dav/`)
+    case dav
 
     /// A low-cardinality name for logs and metrics.
     public var template: String {
@@ -32,6 +41,10 @@ public enum RouteKind: String, CaseIterable, Sendable {
         case .completion: return "/api/{user_id}/tasks/{id}/complete"
         case .appPasswords: return "/api/{user_id}/app-passwords"
         case .appPassword: return "/api/{user_id}/app-passwords/{id}"
+        case .davDiscovery: return "/.well-known/caldav"
+        case .davObject: return "/dav/calendars/{user_id}/tasks/{name}"
+        case .davCalendar: return "/dav/calendars/{user_id}/tasks/"
+        case .dav: return "/dav/{path}"
         }
     }
 
@@ -41,6 +54,10 @@ public enum RouteKind: String, CaseIterable, Sendable {
         case .health, .metrics, .changes: return ["GET", "HEAD"]
         case .tasks, .appPasswords: return ["GET", "HEAD", "POST"]
         case .appPassword: return ["DELETE"]
+        case .davDiscovery: return ["GET", "HEAD", "OPTIONS", "PROPFIND"]
+        case .davObject: return ["OPTIONS", "GET", "HEAD", "PUT", "DELETE", "PROPFIND", "PROPPATCH"]
+        case .davCalendar: return ["OPTIONS", "PROPFIND", "REPORT", "PROPPATCH"]
+        case .dav: return ["OPTIONS", "PROPFIND", "PROPPATCH"]
         case .task: return ["GET", "HEAD", "PUT", "PATCH", "DELETE"]
         case .completion: return ["PATCH"]
         }
@@ -61,17 +78,32 @@ public enum RouteKind: String, CaseIterable, Sendable {
         case .completion: return "^/api/\(segment)/tasks/\(segment)/complete\(end)"
         case .appPasswords: return "^/api/\(segment)/app-passwords\(end)"
         case .appPassword: return "^/api/\(segment)/app-passwords/\(segment)\(end)"
+        case .davDiscovery: return "^/\\.well-known/caldav/?\(end)"
+        case .davObject: return "^/dav/calendars/\(segment)/tasks/\(segment)\(end)"
+        case .davCalendar: return "^/dav/calendars/\(segment)/tasks/?\(end)"
+        case .dav: return "^/dav(/|\(end))"
         }
     }
 
     /// The metrics label of a request that matched no route.
     public static let noRouteLabel = "(none)"
 
-    /// Every method some route answers, in first-seen order of the table: what a CORS preflight
-    /// allows (contract §12: a preflight answers alike on every path, routed or not).
+    /// Whether the route is CalDAV's (`/dav/`, `/.well-known/caldav`): native apps, never a
+    /// browser's cross-origin requests, so none of its methods is offered to CORS.
+    public var isDAV: Bool {
+        switch self {
+        case .davDiscovery, .davObject, .davCalendar, .dav: return true
+        default: return false
+        }
+    }
+
+    /// Every method some API route answers, in first-seen order of the table: what a CORS
+    /// preflight allows (contract §12: a preflight answers alike on every path, routed or not).
     public static var allMethods: [String] {
         var seen: [String] = []
-        for route in allCases { for method in route.allowedMethods where !seen.contains(method) { seen.append(method) } }
+        for route in allCases where !route.isDAV {
+            for method in route.allowedMethods where !seen.contains(method) { seen.append(method) }
+        }
         return seen
     }
 

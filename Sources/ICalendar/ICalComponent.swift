@@ -8,7 +8,7 @@ public struct ICalParameter: Equatable, Sendable {
 
     /// A parameter named `name` (upper-cased here) with `values`.
     public init(name: String, values: [String]) {
-        self.name = name.uppercased()
+        self.name = name.asciiUppercased
         self.values = values
     }
 }
@@ -24,7 +24,7 @@ public struct ICalProperty: Equatable, Sendable {
 
     /// A property named `name` (upper-cased here) with its raw `value`.
     public init(name: String, parameters: [ICalParameter] = [], value: String) {
-        self.name = name.uppercased()
+        self.name = name.asciiUppercased
         self.parameters = parameters
         self.value = value
     }
@@ -36,7 +36,7 @@ public struct ICalProperty: Equatable, Sendable {
 
     /// The first value of the parameter `name` (case-insensitive), if present.
     public func parameter(_ name: String) -> String? {
-        let wanted = name.uppercased()
+        let wanted = name.asciiUppercased
         return parameters.first { $0.name == wanted }?.values.first
     }
 
@@ -59,26 +59,35 @@ public struct ICalComponent: Equatable, Sendable {
 
     /// A component named `name` (upper-cased here).
     public init(name: String, properties: [ICalProperty] = [], components: [ICalComponent] = []) {
-        self.name = name.uppercased()
+        self.name = name.asciiUppercased
         self.properties = properties
         self.components = components
     }
 
     /// The first property named `name` (case-insensitive), if any.
     public func property(_ name: String) -> ICalProperty? {
-        let wanted = name.uppercased()
+        let wanted = name.asciiUppercased
         return properties.first { $0.name == wanted }
     }
 
     /// Every property named `name` (case-insensitive), in order.
     public func properties(named name: String) -> [ICalProperty] {
-        let wanted = name.uppercased()
+        let wanted = name.asciiUppercased
         return properties.filter { $0.name == wanted }
     }
 
     /// The nested components named `name` (case-insensitive), in order.
     public func components(named name: String) -> [ICalComponent] {
-        let wanted = name.uppercased()
+        let wanted = name.asciiUppercased
         return components.filter { $0.name == wanted }
+    }
+}
+
+extension String {
+    /// The string with ASCII letters upper-cased (iCalendar names are ASCII): itself, without a
+    /// copy, when it has no lower-case letter, as almost every name has not.
+    var asciiUppercased: String {
+        guard utf8.contains(where: { $0 >= 0x61 && $0 <= 0x7A }) else { return self }
+        return String(decoding: utf8.map { $0 >= 0x61 && $0 <= 0x7A ? $0 - 0x20 : $0 }, as: UTF8.self)
     }
 }

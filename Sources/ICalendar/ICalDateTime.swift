@@ -64,12 +64,32 @@ public struct ICalDateTime: Equatable, Sendable {
     public var text: String {
         let days = Int(localSeconds.floorDivided(by: 86_400))
         let (year, month, day) = CivilDate.civilDate(daysSinceEpoch: days)
-        var output = Self.pad(year, 4) + Self.pad(month, 2) + Self.pad(day, 2)
-        guard form != .date else { return output }
-        let time = Int(localSeconds - Int64(days) * 86_400)
-        output += "T" + Self.pad(time / 3600, 2) + Self.pad(time / 60 % 60, 2) + Self.pad(time % 60, 2)
-        if form == .utc { output += "Z" }
-        return output
+        var output: [UInt8] = []
+        output.reserveCapacity(16)
+        Self.put(year, 4, &output)
+        Self.put(month, 2, &output)
+        Self.put(day, 2, &output)
+        if form != .date {
+            let time = Int(localSeconds - Int64(days) * 86_400)
+            output.append(UInt8(ascii: "T"))
+            Self.put(time / 3600, 2, &output)
+            Self.put(time / 60 % 60, 2, &output)
+            Self.put(time % 60, 2, &output)
+            if form == .utc { output.append(UInt8(ascii: "Z")) }
+        }
+        return String(decoding: output, as: UTF8.self)
+    }
+
+    /// `value` in `width` decimal digits, zero-padded (a negative or wider value as it comes).
+    private static func put(_ value: Int, _ width: Int, _ output: inout [UInt8]) {
+        var limit = 1
+        for _ in 0..<width { limit *= 10 }
+        guard value >= 0, value < limit else { output.append(contentsOf: String(value).utf8); return }
+        var divisor = limit / 10
+        while divisor > 0 {
+            output.append(UInt8(value / divisor % 10) + 0x30)
+            divisor /= 10
+        }
     }
 
     /// The day count of `YYYYMMDD` at `offset` of `bytes`, nil when it is not a real date.
@@ -89,8 +109,4 @@ public struct ICalDateTime: Equatable, Sendable {
         return value
     }
 
-    private static func pad(_ value: Int, _ width: Int) -> String {
-        let digits = String(value)
-        return String(repeating: "0", count: max(0, width - digits.count)) + digits
-    }
 }

@@ -22,7 +22,7 @@ public enum ICalReader {
                 guard isName(property.value.utf8) else { throw ICalendarError(.malformedContentLine, line: number) }
                 stack.append(ICalComponent(name: property.value))
             case "END":
-                guard let open = stack.last, open.name == property.value.uppercased() else {
+                guard let open = stack.last, open.name == property.value.asciiUppercased else {
                     throw ICalendarError(.unmatchedEnd, line: number)
                 }
                 stack.removeLast()

@@ -3,6 +3,8 @@
 public enum ICalText {
     /// `text` with `\`, `;`, `,` escaped and every newline (LF, CRLF or CR) written `\n`.
     public static func escape(_ text: String) -> String {
+        // Most text has nothing to escape: returned as it is, without a copy.
+        guard text.utf8.contains(where: { $0 == 0x5C || $0 == 0x3B || $0 == 0x2C || $0 == 0x0A || $0 == 0x0D }) else { return text }
         var output = ""
         output.unicodeScalars.reserveCapacity(text.unicodeScalars.count)
         var previousWasCR = false

@@ -14,27 +14,39 @@ public enum ICalWriter {
 
     /// Appends `component` to `output`.
     public static func append(_ component: ICalComponent, to output: inout [UInt8]) {
-        appendLine(Array("BEGIN:\(component.name)".utf8), to: &output)
+        output.append(contentsOf: "BEGIN:".utf8)
+        output.append(contentsOf: component.name.utf8)
+        output.append(contentsOf: [0x0D, 0x0A])
         for property in component.properties { append(property, to: &output) }
         for nested in component.components { append(nested, to: &output) }
-        appendLine(Array("END:\(component.name)".utf8), to: &output)
+        output.append(contentsOf: "END:".utf8)
+        output.append(contentsOf: component.name.utf8)
+        output.append(contentsOf: [0x0D, 0x0A])
     }
 
     /// Appends one property's content line, folded.
     public static func append(_ property: ICalProperty, to output: inout [UInt8]) {
-        var line = Array(property.name.utf8)
+        let start = output.count
+        output.append(contentsOf: property.name.utf8)
         for parameter in property.parameters {
-            line.append(UInt8(ascii: ";"))
-            line.append(contentsOf: parameter.name.utf8)
-            line.append(UInt8(ascii: "="))
+            output.append(UInt8(ascii: ";"))
+            output.append(contentsOf: parameter.name.utf8)
+            output.append(UInt8(ascii: "="))
             for (position, value) in parameter.values.enumerated() {
-                if position > 0 { line.append(UInt8(ascii: ",")) }
-                appendParameterValue(value, to: &line)
+                if position > 0 { output.append(UInt8(ascii: ",")) }
+                appendParameterValue(value, to: &output)
             }
         }
-        line.append(UInt8(ascii: ":"))
-        line.append(contentsOf: property.value.utf8)
-        appendLine(line, to: &output)
+        output.append(UInt8(ascii: ":"))
+        output.append(contentsOf: property.value.utf8)
+        // Written in place; only a line too long is taken out and written again, folded.
+        if output.count - start > maximumLineOctets {
+            let line = Array(output[start...])
+            output.removeSubrange(start...)
+            appendLine(line, to: &output)
+        } else {
+            output.append(contentsOf: [0x0D, 0x0A])
+        }
     }
 
     /// A parameter value, in quotes when it holds `;`, `:` or `,` (a `"` cannot be written and

@@ -7,7 +7,7 @@ public enum MetricsLayout {
     /// Route templates (the route table's), then "(none)" for paths that match no route.
     public static let routes = RouteKind.allCases.map(\.template) + [RouteKind.noRouteLabel]
     /// Request methods, then "other".
-    public static let methods = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "other"]
+    public static let methods = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "PROPFIND", "REPORT", "PROPPATCH", "other"]
     /// Response statuses the service produces (the status table's), then 0 for any other.
     public static let statuses = HTTPStatus.produced.map(\.status) + [0]
     /// Upper bounds of the request-duration histogram buckets, in seconds (then +Inf).

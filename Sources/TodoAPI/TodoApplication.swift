@@ -9,7 +9,7 @@ import TaskModel
 /// It sees only `HTTPRequest` and `HTTPResponse`, so it runs in tests without sockets.
 /// Not Sendable: it owns the thread's authenticator and store.
 public final class TodoApplication {
-    private var authenticator: Authenticator
+    private(set) var authenticator: Authenticator
     let store: any TaskStore
     let now: @Sendable () -> Int64
     let log: @Sendable (String) -> Void
@@ -79,20 +79,25 @@ public final class TodoApplication {
     /// Runs `handler` for `request` and puts its response (or its failure's) into `reply`.
     private func answer(_ request: HTTPRequest, _ reply: inout Reply, _ handler: (inout Reply) throws -> HTTPResponse) {
         var response: HTTPResponse
+        // CalDAV's errors are XML (Addendum v2.2 §14.4), the API's JSON.
+        let isDAV = DAVResource.parse(request.path) != nil
         do {
             response = try handler(&reply)
+        } catch let error as DAVError {
+            response = error.response
         } catch let error as APIError {
             reply.authFailureReason = error.authFailureReason
-            response = error.response
+            response = isDAV ? error.davResponse : error.response
         } catch let error as StorageError {
             reply.storageFailure = StorageFailureKind(error.kind)
-            response = Self.apiError(for: error, log: log).response
+            let apiError = Self.apiError(for: error, log: log)
+            response = isDAV ? apiError.davResponse : apiError.response
             if waitsForTheDatabase, error.kind == .unavailable, error.nothingDone || Self.repeatable(request) {
                 reply.ending = .whenAvailable
             }
         } catch {
             log("unexpected error: \(error)")
-            response = APIError.internalError.response
+            response = isDAV ? APIError.internalError.davResponse : APIError.internalError.response
         }
         if response.status != 204 || request.method != .options {
             cors.decorate(&response, origin: request.origin)
@@ -152,6 +157,9 @@ public final class TodoApplication {
             throw APIError.routeNotFound
         }
         reply.routeTemplate = route.template
+        if case .dav(let resource) = route {
+            return try handleDAV(request, resource: resource, &reply)
+        }
         guard route.allowedMethods.contains(method) else {
             throw APIError.methodNotAllowed(route.allowedMethods)
         }

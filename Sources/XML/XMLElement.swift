@@ -57,18 +57,48 @@ public enum XMLEscaping {
     /// `text` with `&`, `<`, `>` and both quotes written as references: safe in content and in
     /// attribute values of either quote.
     public static func escape(_ text: String) -> String {
-        guard text.utf8.contains(where: { $0 == 0x26 || $0 == 0x3C || $0 == 0x3E || $0 == 0x22 || $0 == 0x27 }) else { return text }
-        var output = ""
-        for character in text.unicodeScalars {
-            switch character {
-            case "&": output += "&amp;"
-            case "<": output += "&lt;"
-            case ">": output += "&gt;"
-            case "\"": output += "&quot;"
-            case "'": output += "&apos;"
-            default: output.unicodeScalars.append(character)
+        var output: [UInt8] = []
+        output.reserveCapacity(text.utf8.count + 16)
+        append(text.utf8, to: &output)
+        return String(decoding: output, as: UTF8.self)
+    }
+
+    /// Appends `bytes` (UTF-8) to `output`, escaped as `escape` does: byte by byte, for large
+    /// texts (a calendar object inside a report).
+    public static func append(_ bytes: [UInt8], to output: inout [UInt8]) {
+        bytes.withUnsafeBufferPointer { buffer in
+            var start = 0
+            for index in 0..<buffer.count where isSpecial(buffer[index]) {
+                output.append(contentsOf: buffer[start..<index])
+                appendReference(buffer[index], to: &output)
+                start = index + 1
+            }
+            output.append(contentsOf: buffer[start...])
+        }
+    }
+
+    /// Whether `byte` is written as a reference.
+    @inlinable
+    static func isSpecial(_ byte: UInt8) -> Bool { byte == 0x26 || byte == 0x3C || byte == 0x3E || byte == 0x22 || byte == 0x27 }
+
+    /// The reference of one special byte.
+    @inlinable
+    static func appendReference(_ byte: UInt8, to output: inout [UInt8]) {
+        append(CollectionOfOne(byte), to: &output)
+    }
+
+    /// `append` for any sequence of bytes (a string's UTF-8).
+    @inlinable
+    public static func append(_ bytes: some Sequence<UInt8>, to output: inout [UInt8]) {
+        for byte in bytes {
+            switch byte {
+            case 0x26: output.append(contentsOf: [0x26, 0x61, 0x6D, 0x70, 0x3B])  // &amp;
+            case 0x3C: output.append(contentsOf: [0x26, 0x6C, 0x74, 0x3B])  // &lt;
+            case 0x3E: output.append(contentsOf: [0x26, 0x67, 0x74, 0x3B])  // &gt;
+            case 0x22: output.append(contentsOf: [0x26, 0x71, 0x75, 0x6F, 0x74, 0x3B])  // &quot;
+            case 0x27: output.append(contentsOf: [0x26, 0x61, 0x70, 0x6F, 0x73, 0x3B])  // &apos;
+            default: output.append(byte)
             }
         }
-        return output
     }
 }

@@ -90,7 +90,8 @@ struct MetricsRouteTests {
         let reasons = kinds.map(Authenticator.label)
         #expect(Set(reasons).count == kinds.count)
         #expect(reasons.filter { $0 == .other } == [Authenticator.label(.internalFailure)])
-        #expect(Set(reasons + [.missingToken]) == Set(AuthFailureReason.allCases))
+        // Besides the token's: none at all, and Basic credentials on /dav/ that are no app password.
+        #expect(Set(reasons + [.missingToken, .appPassword]) == Set(AuthFailureReason.allCases))
         let storageKinds: [StorageError.Kind] = [.unavailable, .busy, .conflict, .incompatible, .internal]
         #expect(storageKinds.map { StorageFailureKind($0).rawValue } == storageKinds.map { "\($0)" })
         #expect(Set(storageKinds.map(StorageFailureKind.init)) == Set(StorageFailureKind.allCases))

@@ -20,6 +20,11 @@ struct RouteTableTests {
         ("/api//tasks", nil), ("/api/alice/tasks/7/done", nil),
         ("/api/alice/app-passwords", .appPasswords), ("/api/alice/app-passwords/3", .appPassword), ("/api/alice/app-passwords/", nil),
         ("/api/alice/app-passwords/3/x", nil),
+        ("/.well-known/caldav", .davDiscovery), ("/.well-known/caldav/", .davDiscovery), ("/.well-known/caldavx", nil),
+        ("/dav", .dav), ("/dav/", .dav), ("/dav/principals/alice/", .dav), ("/dav/calendars/alice", .dav),
+        ("/dav/calendars/alice/tasks/", .davCalendar), ("/dav/calendars/alice/tasks", .davCalendar),
+        ("/dav/calendars/alice/tasks/a%20b.ics", .davObject), ("/dav/calendars/alice/other/x.ics", .dav),
+        ("/dav/calendars/alice/tasks/x.ics/", .dav), ("/davx", nil),
     ]
 
     @Test func everyRouteKindIsRoutedAndSampled() {

@@ -102,6 +102,7 @@ public func fuzzOneInput(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
         precondition(root.attributes.count <= XMLReader.maximumAttributes, "more attributes than the cap")
     case "cgi":
         // NUL-separated NAME=VALUE meta-variables, then the body after an empty entry.
+        // `/dav/` paths reach CalDAV: XML bodies, iCalendar objects, Basic credentials.
         var builder = CGIRequestBuilder()
         let parts = bytes.split(separator: 0, maxSplits: 16, omittingEmptySubsequences: false)
         var body: [UInt8] = []

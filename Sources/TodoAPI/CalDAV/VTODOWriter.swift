@@ -7,8 +7,13 @@ enum VTODOWriter {
     /// The product identifier of every object this server writes.
     static let productID = "-//todo-fcgi//CalDAV//EN"
 
-    /// The calendar object of `row`.
+    /// The calendar object of `row`, as text.
     static func write(_ row: TaskRow, zones directory: ZoneDirectory = .system) -> [UInt8] {
+        ICalWriter.write(calendar(row, zones: directory).calendar)
+    }
+
+    /// The calendar object of `row` (a VCALENDAR), and the zones its times are in.
+    static func calendar(_ row: TaskRow, zones directory: ZoneDirectory = .system) -> (calendar: ICalComponent, zones: CalendarZones) {
         let state = row.state
         let kept = state.calendarData.flatMap { try? ICalReader.read(Array($0.utf8)).first } ?? ICalComponent(name: "VCALENDAR")
         let keptTodo = kept.components(named: "VTODO").first ?? ICalComponent(name: "VTODO")
@@ -65,6 +70,6 @@ enum VTODOWriter {
                                      properties: [ICalProperty(name: "VERSION", value: "2.0"), ICalProperty(name: "PRODID", value: productID)]
                                          + kept.properties,
                                      components: kept.components(named: "VTIMEZONE") + [todo])
-        return ICalWriter.write(calendar)
+        return (calendar, zones)
     }
 }

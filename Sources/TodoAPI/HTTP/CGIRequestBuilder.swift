@@ -21,6 +21,7 @@ public struct CGIRequestBuilder {
     private var idempotencyKey: String?
     private var requestID: String?
     private var consistencyToken: String?
+    private var depth: String?
 
     /// Creates an empty builder.
     public init() {}
@@ -52,6 +53,8 @@ public struct CGIRequestBuilder {
             idempotencyKey = value.isEmpty ? nil : String(decoding: value, as: UTF8.self)
         case 24 where Self.is(name, "HTTP_X_CONSISTENCY_TOKEN"):
             consistencyToken = value.isEmpty ? nil : String(decoding: value, as: UTF8.self)
+        case 10 where Self.is(name, "HTTP_DEPTH"):
+            depth = value.isEmpty ? nil : String(decoding: value, as: UTF8.self)
         case 17 where Self.is(name, "HTTP_X_REQUEST_ID"):
             // nginx passes only ids that keep the rule; anything else (another peer) is not logged.
             requestID = RequestID.isValid(value) ? String(decoding: value, as: UTF8.self) : nil
@@ -93,6 +96,7 @@ public struct CGIRequestBuilder {
         request.idempotencyKey = idempotencyKey
         request.requestID = requestID
         request.consistencyToken = consistencyToken
+        request.depth = depth
         return request
     }
 

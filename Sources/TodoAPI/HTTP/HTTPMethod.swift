@@ -25,6 +25,10 @@ public struct HTTPMethod: RawRepresentable, Hashable, Sendable, ExpressibleByStr
     public static let patch: HTTPMethod = "PATCH"
     public static let delete: HTTPMethod = "DELETE"
     public static let options: HTTPMethod = "OPTIONS"
+    /// WebDAV (RFC 4918) and CalDAV (RFC 4791), on `/dav/` only.
+    public static let propfind: HTTPMethod = "PROPFIND"
+    public static let proppatch: HTTPMethod = "PROPPATCH"
+    public static let report: HTTPMethod = "REPORT"
 
     /// GET and HEAD: they read and never change anything.
     public var isRead: Bool { self == .get || self == .head }

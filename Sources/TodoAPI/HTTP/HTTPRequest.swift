@@ -39,6 +39,8 @@ public struct HTTPRequest: Sendable {
     public var requestID: String?
     /// The `X-Consistency-Token` header of a read: the writes it must see (`ConsistencyToken`).
     public var consistencyToken: String?
+    /// WebDAV's `Depth` header (`0`, `1`, `infinity`) of a PROPFIND or REPORT on `/dav/`.
+    public var depth: String?
 
     /// Creates a request from its parts; `target` may carry a `?query`.
     public init(method: HTTPMethod, target: String, authorization: String? = nil, contentType: String? = nil,

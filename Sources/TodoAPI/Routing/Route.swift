@@ -19,6 +19,8 @@ public enum Route: Equatable, Sendable {
     case appPasswords(user: [UInt8])
     /// `/api/{user_id}/app-passwords/{id}`; the id is the decoded segment, validated later.
     case appPassword(user: [UInt8], id: [UInt8])
+    /// `/dav/…` and `/.well-known/caldav`: CalDAV (Addendum v2.2).
+    case dav(DAVResource)
 
     /// The route's row of the route table.
     public var kind: RouteKind {
@@ -31,6 +33,7 @@ public enum Route: Equatable, Sendable {
         case .changes: return .changes
         case .appPasswords: return .appPasswords
         case .appPassword: return .appPassword
+        case .dav(let resource): return resource.kind
         }
     }
 
@@ -61,7 +64,7 @@ public enum Route: Equatable, Sendable {
     /// `/metrics`, which belong to nobody.
     public var taskResource: (owner: [UInt8], resource: TaskResource)? {
         switch self {
-        case .health, .metrics: return nil
+        case .health, .metrics, .dav: return nil
         case .tasks(let user): return (user, .collection)
         case .task(let user, let id): return (user, .task(id: id))
         case .completion(let user, let id): return (user, .completion(id: id))
@@ -85,6 +88,7 @@ public enum Router {
     public static func route(_ rawPath: [UInt8]) -> Route? {
         if rawPath.elementsEqual("/health".utf8) { return .health }
         if rawPath.elementsEqual("/metrics".utf8) { return .metrics }
+        if let resource = DAVResource.parse(rawPath) { return .dav(resource) }
         guard rawPath.first == UInt8(ascii: "/") else { return nil }
         let segments = rawPath.dropFirst().split(separator: UInt8(ascii: "/"), omittingEmptySubsequences: false)
         guard segments.count >= 3, segments.count <= 5, segments[0].elementsEqual("api".utf8),

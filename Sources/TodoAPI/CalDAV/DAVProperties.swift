@@ -1,0 +1,132 @@
+import TaskModel
+import XML
+
+/// The resources of `/dav/` as PROPFIND and REPORT describe them (Addendum v2.2 §14.1).
+enum DAVTarget {
+    case root
+    case principal
+    case home
+    /// The calendar, with its sync token when the request asks for it (reading it costs a query).
+    case calendar(syncToken: String?)
+    case object(StoredTask)
+}
+
+/// The properties of each resource: their values as raw XML, nil for one the resource has not.
+enum DAVProperties {
+    /// What `allprop` (and `propname`) lists for each kind of resource: never `calendar-data`.
+    static func all(_ target: DAVTarget) -> [DAVPropertyName] {
+        switch target {
+        case .root: return [.resourceType, .currentUserPrincipal]
+        case .principal: return [.resourceType, .displayName, .currentUserPrincipal, .principalURL, .calendarHomeSet]
+        case .home: return [.resourceType, .displayName, .currentUserPrincipal, .owner]
+        case .calendar:
+            return [.resourceType, .displayName, .currentUserPrincipal, .owner, .supportedComponents, .supportedCalendarData,
+                    .maxResourceSize, .supportedReportSet, .currentUserPrivilegeSet, .syncToken, .getCTag]
+        case .object: return [.resourceType, .getETag, .getContentType, .getContentLength, .getLastModified]
+        }
+    }
+
+    /// Whether `request` asks for an object's calendar text (or its length).
+    static func asksForObjectText(_ request: DAVPropertyRequest) -> Bool {
+        switch request {
+        case .all: return true
+        case .names: return false
+        case .some(let names): return names.contains(.calendarData) || names.contains(.getContentLength)
+        }
+    }
+
+    /// Whether `request` asks for the calendar's sync token (or its ctag, the same).
+    static func asksForSyncToken(_ request: DAVPropertyRequest) -> Bool {
+        switch request {
+        case .all: return true
+        case .names: return false
+        case .some(let names): return names.contains(.syncToken) || names.contains(.getCTag)
+        }
+    }
+
+    /// The value of `name` on `target` for `user`, nil when it has none. An object's calendar
+    /// text is made once into `objectText` and shared by the properties that need it.
+    static func value(_ name: DAVPropertyName, of target: DAVTarget, user: [UInt8], objectText: inout [UInt8]?) -> DAVValue? {
+        if case .object(let task) = target, name == .getContentLength || name == .calendarData {
+            let text = objectText ?? VTODOWriter.write(task.row)
+            objectText = text
+            return name == .calendarData ? .text(text) : .xml(String(text.count))
+        }
+        return xmlValue(name, of: target, user: user).map(DAVValue.xml)
+    }
+
+    /// The value of every property but an object's calendar text, as raw XML.
+    private static func xmlValue(_ name: DAVPropertyName, of target: DAVTarget, user: [UInt8]) -> String? {
+        let href = { (path: String) in "<D:href>\(XMLEscaping.escape(path))</D:href>" }
+        switch name {
+        case .currentUserPrincipal: return href(DAVHref.principal(user))
+        case .resourceType:
+            switch target {
+            case .root, .home: return "<D:collection/>"
+            case .principal: return "<D:collection/><D:principal/>"
+            case .calendar: return "<D:collection/><C:calendar/>"
+            case .object: return ""
+            }
+        default: break
+        }
+        switch target {
+        case .root: return nil
+        case .principal:
+            switch name {
+            case .displayName: return XMLEscaping.escape(String(decoding: user, as: UTF8.self))
+            case .principalURL: return href(DAVHref.principal(user))
+            case .calendarHomeSet: return href(DAVHref.home(user))
+            default: return nil
+            }
+        case .home:
+            switch name {
+            case .displayName: return "Calendars"
+            case .owner: return href(DAVHref.principal(user))
+            default: return nil
+            }
+        case .calendar(let syncToken):
+            switch name {
+            case .displayName: return "Tasks"
+            case .owner: return href(DAVHref.principal(user))
+            case .supportedComponents: return "<C:comp name=\"VTODO\"/>"
+            case .supportedCalendarData: return "<C:calendar-data content-type=\"text/calendar\" version=\"2.0\"/>"
+            case .maxResourceSize: return String(HTTPRequest.maximumBodySize)
+            case .supportedReportSet:
+                return ["<C:calendar-query/>", "<C:calendar-multiget/>", "<D:sync-collection/>"]
+                    .map { "<D:supported-report><D:report>\($0)</D:report></D:supported-report>" }.joined()
+            case .currentUserPrivilegeSet:
+                return ["read", "write", "write-content", "write-properties", "bind", "unbind", "read-current-user-privilege-set"]
+                    .map { "<D:privilege><D:\($0)/></D:privilege>" }.joined()
+            case .syncToken, .getCTag: return syncToken.map(XMLEscaping.escape)
+            default: return nil
+            }
+        case .object(let task):
+            switch name {
+            case .getETag: return XMLEscaping.escape(EntityTags.tag(version: task.version))
+            case .getContentType: return DAVResponse.calendarContentType
+            case .getLastModified: return HTTPDate.format(milliseconds: task.updatedAt)
+            default: return nil
+            }
+        }
+    }
+
+    /// Adds `target` at `href` to `multistatus` with the properties `request` asks for;
+    /// `objectText` is the object's calendar text when the caller made it already.
+    static func add(_ target: DAVTarget, href: String, user: [UInt8], request: DAVPropertyRequest,
+                    to multistatus: inout DAVMultistatus, objectText: [UInt8]? = nil) {
+        var text = objectText
+        var found: [(DAVPropertyName, DAVValue)] = []
+        var missing: [DAVPropertyName] = []
+        switch request {
+        case .names:
+            found = all(target).map { ($0, DAVValue.xml("")) }
+        case .all:
+            for name in all(target) { if let value = value(name, of: target, user: user, objectText: &text) { found.append((name, value)) } }
+        case .some(let names):
+            for name in names {
+                if let value = value(name, of: target, user: user, objectText: &text) { found.append((name, value)) } else { missing.append(name) }
+            }
+        }
+        multistatus.add(href: href, found: found, missing: missing)
+    }
+}
