@@ -81,19 +81,29 @@ public struct XMLReader {
                     let rest = declaration[(start + key.count)...].drop { $0 == 0x20 || $0 == 0x3D || $0 == 0x22 || $0 == 0x27 }
                     guard rest.starts(with: "utf-8".utf8) || rest.starts(with: "utf8".utf8) else { throw .notUTF8 }
                 }
-            } else if looking(at: "<?") {
-                _ = try take(until: "?>")
-            } else if looking(at: "<!--") {
-                index += 4
-                _ = try take(until: "-->")
-            } else if looking(at: "<!DOCTYPE") || looking(at: "<!doctype") {
-                throw .documentTypeDeclaration
-            } else if looking(at: "<!") {
-                throw .malformed(offset: index)
-            } else {
+            } else if try !skipMarkup() {
                 return
             }
         }
+    }
+
+    /// Moves past a comment or a processing instruction at `index` and says so; false for
+    /// anything else. A document type declaration, or any other `<!`, is refused here: the one
+    /// place that meets them, in the prolog and in content alike.
+    private mutating func skipMarkup() throws(XMLError) -> Bool {
+        if looking(at: "<!--") {
+            index += 4
+            _ = try take(until: "-->")
+        } else if looking(at: "<?") {
+            _ = try take(until: "?>")
+        } else if looking(at: "<!DOCTYPE") || looking(at: "<!doctype") {
+            throw .documentTypeDeclaration
+        } else if looking(at: "<!") {
+            throw .malformed(offset: index)
+        } else {
+            return false
+        }
+        return true
     }
 
     /// A name: letters, digits, `_ - . :` and any non-ASCII byte, not starting with a digit, `-` or `.`.
@@ -180,16 +190,7 @@ public struct XMLReader {
                 } else if looking(at: "<![CDATA[") {
                     index += 9
                     text += try take(until: "]]>")
-                } else if looking(at: "<!--") {
-                    index += 4
-                    _ = try take(until: "-->")
-                } else if looking(at: "<!DOCTYPE") || looking(at: "<!doctype") {
-                    throw .documentTypeDeclaration
-                } else if looking(at: "<!") {
-                    throw .malformed(offset: index)
-                } else if looking(at: "<?") {
-                    _ = try take(until: "?>")
-                } else {
+                } else if try !skipMarkup() {
                     element.children.append(try self.element(depth: depth + 1))
                 }
             } else if byte == UInt8(ascii: "&") {
