@@ -76,11 +76,18 @@ public final class MemoryTaskBackend: TaskBackend {
         database.withLock { $0.sync.keys.sorted() }
     }
 
+    public func exportAppPasswords() throws(StorageError) -> [StoredAppPassword] {
+        database.withLock { database in
+            database.appPasswords.values.map { StoredAppPassword(userID: $0.userID, password: $0.password, digest: $0.digest) }
+                .sorted { $0.password.id < $1.password.id }
+        }
+    }
+
     public func makeImporter() throws(StorageError) -> any TaskImporter {
         // In the order of `CopyDestination.tables`.
         let refusal = database.withLock { database in
             CopyDestination.refusal(displayName, counts: [database.tasks.count, database.sync.count, database.tombstones.count,
-                                                          database.keys.count].map(Int64.init))
+                                                          database.keys.count, database.appPasswords.count].map(Int64.init))
         }
         if let refusal { throw refusal }
         return MemoryTaskImporter(backend: self)

@@ -202,7 +202,8 @@ final class MemoryTaskImporter: TaskImporter {
         for index in 0..<batch.count { pending.append(StoredTask(batch.row(index) as any TaskRowSource)) }
     }
 
-    func finish(highestIssuedID: Int64, syncCursorKey: [UInt8], syncUsers: [String]) throws(StorageError) -> Int {
+    func finish(highestIssuedID: Int64, syncCursorKey: [UInt8], syncUsers: [String],
+                appPasswords: [StoredAppPassword]) throws(StorageError) -> Int {
         // As the databases: change numbers are the ids, counters start at the copy's time.
         let start = WallClock.milliseconds()
         backend.database.withLock { database in
@@ -213,6 +214,10 @@ final class MemoryTaskImporter: TaskImporter {
             }
             for user in syncUsers where database.sync[user] == nil { database.sync[user] = (start, start) }
             database.highestIssuedID = max(highestIssuedID, pending.map(\.id).max() ?? 0)
+            for stored in appPasswords {
+                database.appPasswords[stored.password.id] = (stored.userID, stored.digest, stored.password)
+            }
+            database.highestAppPasswordID = max(database.highestAppPasswordID, appPasswords.map(\.password.id).max() ?? 0)
         }
         return pending.count
     }

@@ -41,6 +41,25 @@ extension PostgresBackend {
         }
     }
 
+    public func exportAppPasswords() throws(StorageError) -> [StoredAppPassword] {
+        let connection = try connect()
+        return try Self.mapped { () throws(PostgresError) -> [StoredAppPassword] in
+            // Through the export policy, opened for this transaction only.
+            let results = try connection.pipeline([
+                .init("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY"), .init("SELECT set_config('todo.export', 'on', true)"),
+                .init("SELECT id, user_id, name, secret_digest, created_at, last_used_at FROM app_passwords ORDER BY id"), .init("COMMIT"),
+            ])
+            let rows = results[2]
+            return (0..<rows.rowCount).map { row in
+                let password = AppPassword(id: rows.int64(row: row, column: 0), name: rows.text(row: row, column: 2) ?? "",
+                                           createdAt: rows.int64(row: row, column: 4),
+                                           lastUsedAt: rows.isNull(row: row, column: 5) ? nil : rows.int64(row: row, column: 5))
+                return StoredAppPassword(userID: rows.text(row: row, column: 1) ?? "", password: password,
+                                         digest: rows.text(row: row, column: 3) ?? "")
+            }
+        }
+    }
+
     public var storesNUL: Bool { false }
 
     /// None: PostgreSQL's text cannot hold U+0000.
@@ -53,8 +72,9 @@ extension PostgresBackend {
             // No writer may slip in between the emptiness check and the commit. The copy writes
             // every user's rows: row-level security is lifted for this transaction only (the
             // owner then bypasses it) and forced again before the commit.
-            try connection.execute("BEGIN; LOCK TABLE tasks, task_sync IN ACCESS EXCLUSIVE MODE; SET LOCAL todo.export = 'on'; "
-                + "ALTER TABLE tasks NO FORCE ROW LEVEL SECURITY; ALTER TABLE task_sync NO FORCE ROW LEVEL SECURITY")
+            try connection.execute("BEGIN; LOCK TABLE tasks, task_sync, app_passwords IN ACCESS EXCLUSIVE MODE; SET LOCAL todo.export = 'on'; "
+                + "ALTER TABLE tasks NO FORCE ROW LEVEL SECURITY; ALTER TABLE task_sync NO FORCE ROW LEVEL SECURITY; "
+                + "ALTER TABLE app_passwords NO FORCE ROW LEVEL SECURITY")
             let held = try connection.query(CopyDestination.countSQL)
             let counts = CopyDestination.tables.indices.map { held.int64(row: 0, column: Int32($0)) }
             if let refusal = CopyDestination.refusal(displayName, counts: counts) {
@@ -139,7 +159,8 @@ final class PostgresTaskImporter: TaskImporter {
         buffer.removeAll()
     }
 
-    func finish(highestIssuedID: Int64, syncCursorKey: [UInt8], syncUsers: [String]) throws(StorageError) -> Int {
+    func finish(highestIssuedID: Int64, syncCursorKey: [UInt8], syncUsers: [String],
+                appPasswords: [StoredAppPassword]) throws(StorageError) -> Int {
         try PostgresBackend.mapped { () throws(PostgresError) in
             try connection.putCopyData(buffer.bytes)
             buffer.removeAll()
@@ -167,9 +188,22 @@ final class PostgresTaskImporter: TaskImporter {
                 _ = try connection.query("INSERT INTO task_sync (user_id, last_change, purged_through) VALUES \(values) "
                     + "ON CONFLICT (user_id) DO NOTHING", users)
             }
+            // App passwords with their ids; the identity then continues after the highest.
+            for stored in appPasswords {
+                _ = try connection.query("""
+                    INSERT INTO app_passwords (id, user_id, name, secret_digest, created_at, last_used_at)
+                    VALUES ($1::bigint, $2, $3, $4, $5::bigint, $6::bigint)
+                    """, [String(stored.password.id), stored.userID, stored.password.name, stored.digest,
+                          String(stored.password.createdAt), stored.password.lastUsedAt.map { String($0) }])
+            }
+            _ = try connection.query("""
+                SELECT setval(pg_get_serial_sequence('app_passwords', 'id'), greatest(coalesce(max(id), 0), 1), max(id) IS NOT NULL)
+                FROM app_passwords
+                """)
             try connection.execute("""
                 ALTER TABLE tasks FORCE ROW LEVEL SECURITY;
                 ALTER TABLE task_sync FORCE ROW LEVEL SECURITY;
+                ALTER TABLE app_passwords FORCE ROW LEVEL SECURITY;
                 COMMIT
                 """)
         }

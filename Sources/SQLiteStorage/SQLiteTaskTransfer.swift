@@ -36,6 +36,22 @@ extension SQLiteBackend {
         }
     }
 
+    public func exportAppPasswords() throws(StorageError) -> [StoredAppPassword] {
+        let connection = try Self.open(options, migrate: false)
+        return try Self.mapped { () throws(SQLiteError) -> [StoredAppPassword] in
+            let statement = try connection.prepare("""
+                SELECT id, user_id, name, secret_digest, created_at, last_used_at FROM app_passwords ORDER BY id
+                """)
+            var found: [StoredAppPassword] = []
+            while try statement.step() {
+                let password = AppPassword(id: statement.int64(at: 0), name: statement.string(at: 2) ?? "", createdAt: statement.int64(at: 4),
+                                           lastUsedAt: statement.isNull(at: 5) ? nil : statement.int64(at: 5))
+                found.append(StoredAppPassword(userID: statement.string(at: 1) ?? "", password: password, digest: statement.string(at: 3) ?? ""))
+            }
+            return found
+        }
+    }
+
     public var storesNUL: Bool { true }
 
     public func tasksHoldingNUL() throws(StorageError) -> [Int64] {
@@ -152,8 +168,23 @@ final class SQLiteTaskImporter: TaskImporter {
         }
     }
 
-    func finish(highestIssuedID: Int64, syncCursorKey: [UInt8], syncUsers: [String]) throws(StorageError) -> Int {
+    func finish(highestIssuedID: Int64, syncCursorKey: [UInt8], syncUsers: [String],
+                appPasswords: [StoredAppPassword]) throws(StorageError) -> Int {
         do {
+            // Ids kept: AUTOINCREMENT then continues after the highest.
+            let password = try connection.prepare("""
+                INSERT INTO app_passwords (id, user_id, name, secret_digest, created_at, last_used_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)
+                """)
+            for stored in appPasswords {
+                password.reset()
+                try password.bind(stored.password.id, at: 1)
+                try password.bind(stored.userID, at: 2)
+                try password.bind(stored.password.name, at: 3)
+                try password.bind(stored.digest, at: 4)
+                try password.bind(stored.password.createdAt, at: 5)
+                try password.bind(stored.password.lastUsedAt, at: 6)
+                try password.run()
+            }
             for definition in droppedIndexes { try connection.execute(definition) }
             let key = try connection.cachedStatement("INSERT OR REPLACE INTO todo_keys (name, value) VALUES (?1, ?2)")
             try key.bind(TaskDatabase.syncCursorKeyName, at: 1)

@@ -65,3 +65,20 @@ public protocol AppPasswordStore: AnyObject {
     /// `AppPassword.lastUseGranularity`.
     func recordAppPasswordUse(userID: String, id: Int64, now: Int64) throws(StorageError)
 }
+
+/// An app password as `copy` carries it: everything stored, the digest and owner included.
+public struct StoredAppPassword: Sendable, Equatable {
+    /// The owner.
+    public let userID: String
+    /// What the owner sees of it (id, name, times).
+    public let password: AppPassword
+    /// The SHA-256 of the password, hex.
+    public let digest: String
+
+    /// A stored app password of these parts.
+    public init(userID: String, password: AppPassword, digest: String) {
+        self.userID = userID
+        self.password = password
+        self.digest = digest
+    }
+}

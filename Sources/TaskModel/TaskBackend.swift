@@ -55,6 +55,9 @@ public protocol TaskBackend: Sendable {
     /// or not they own tasks now; `copy` carries their counters over, so that each of their
     /// cursors is refused as expired on the destination.
     func usersWithSyncHistory() throws(StorageError) -> [String]
+    /// Every user's app passwords (Addendum v2.2), in id order: `copy` carries them, so apps
+    /// stay signed in after a move.
+    func exportAppPasswords() throws(StorageError) -> [StoredAppPassword]
     /// Counts every owner's tasks again into their counters (`TaskCounts`), writers held off
     /// meanwhile, and returns how many users' counters were off (0: nothing was changed).
     func recountTasks() throws(StorageError) -> Int64
@@ -80,7 +83,8 @@ public protocol TaskImporter: AnyObject {
     /// tasks were copied. Every owner of a copied task and every user of `syncUsers` gets a
     /// change counter past any number the source could have issued, with nothing before it
     /// kept, so every cursor of the source is 410 here. Without it, nothing is copied.
-    func finish(highestIssuedID: Int64, syncCursorKey: [UInt8], syncUsers: [String]) throws(StorageError) -> Int
+    func finish(highestIssuedID: Int64, syncCursorKey: [UInt8], syncUsers: [String],
+                appPasswords: [StoredAppPassword]) throws(StorageError) -> Int
 }
 
 /// Events about a database file, read through a descriptor the caller's event loop watches.
@@ -127,7 +131,7 @@ public enum CopyDestination {
     /// The tables, in the order of `countSQL`'s columns.
     public static let tables: [(name: String, holds: String)] = [
         ("tasks", "tasks"), ("task_sync", "users with sync history"), ("task_tombstones", "deletions kept for sync"),
-        ("idempotency_keys", "idempotency keys"),
+        ("idempotency_keys", "idempotency keys"), ("app_passwords", "app passwords"),
     ]
 
     /// One row: the number of rows of each table of `tables`.

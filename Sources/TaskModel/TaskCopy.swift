@@ -52,7 +52,9 @@ public enum TaskCopy {
         let highestID = try exported.withLock { $0 }.get()
         // Read after the tasks' snapshot: a user with history then has it now (counters are never removed).
         let syncUsers = try source.usersWithSyncHistory()
-        return (try importer.finish(highestIssuedID: highestID, syncCursorKey: cursorKey, syncUsers: syncUsers), highestID)
+        let appPasswords = try source.exportAppPasswords()
+        return (try importer.finish(highestIssuedID: highestID, syncCursorKey: cursorKey, syncUsers: syncUsers,
+                                    appPasswords: appPasswords), highestID)
     }
 
     /// Reads every task of `source` into batches sent to `batches`; returns the source's

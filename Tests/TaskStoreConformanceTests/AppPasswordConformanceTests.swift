@@ -48,6 +48,29 @@ struct AppPasswordConformanceTests {
         }
     }
 
+    /// `copy` carries them, between any two backends: apps stay signed in after a move, and
+    /// new passwords take ids after the copied ones.
+    @Test(arguments: BackendKind.available.filter { $0 != .memory })
+    func aCopyCarriesThemWithTheirIdsAndDigests(_ kind: BackendKind) throws {
+        let source = try FreshDatabase(kind)
+        let store = try source.store()
+        _ = try store.createAppPassword(userID: "alice", name: "phone", digest: "d1", now: Self.now)
+        _ = try store.createAppPassword(userID: "bob", name: "laptop", digest: "d2", now: Self.now + 1)
+        try store.recordAppPasswordUse(userID: "bob", id: 2, now: Self.now + 5)
+        _ = try store.create(userID: "alice", state: TaskState(title: "t"), now: Self.now)
+        for destinationKind in BackendKind.available.filter({ $0 != .memory }) {
+            let destination = try FreshDatabase(destinationKind, migrated: false)
+            _ = try TaskCopy.run(from: source.backend, to: destination.backend)
+            let copied = try destination.store()
+            #expect(try copied.appPasswords(userID: "alice") == store.appPasswords(userID: "alice"), "\(kind) → \(destinationKind)")
+            #expect(try copied.appPasswords(userID: "bob") == store.appPasswords(userID: "bob"), "\(kind) → \(destinationKind)")
+            #expect(try copied.appPasswordDigests(userID: "bob").map(\.digest) == ["d2"])
+            guard case .created(let next) = try copied.createAppPassword(userID: "alice", name: "new", digest: "d3", now: Self.now)
+            else { Issue.record("not created"); continue }
+            #expect(next.id == 3, "\(kind) → \(destinationKind)")
+        }
+    }
+
     @Test(arguments: BackendKind.available)
     func aUseIsRecordedAtMostOnceAMinute(_ kind: BackendKind) throws {
         let database = try FreshDatabase(kind)

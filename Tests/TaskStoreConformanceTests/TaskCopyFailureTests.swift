@@ -25,6 +25,7 @@ struct FailingBackend: TaskBackend {
     }
     func countTasks() throws(StorageError) -> Int64 { try inner.countTasks() }
     func usersWithSyncHistory() throws(StorageError) -> [String] { try inner.usersWithSyncHistory() }
+    func exportAppPasswords() throws(StorageError) -> [StoredAppPassword] { try inner.exportAppPasswords() }
     func tasksHoldingNUL() throws(StorageError) -> [Int64] { try inner.tasksHoldingNUL() }
 
     func exportTasks(_ each: (TaskRow) throws(StorageError) -> Void) throws(StorageError) -> Int64 {
@@ -56,8 +57,9 @@ final class FailingImporter: TaskImporter {
         inserted += batch.count
     }
 
-    func finish(highestIssuedID: Int64, syncCursorKey: [UInt8], syncUsers: [String]) throws(StorageError) -> Int {
-        try inner.finish(highestIssuedID: highestIssuedID, syncCursorKey: syncCursorKey, syncUsers: syncUsers)
+    func finish(highestIssuedID: Int64, syncCursorKey: [UInt8], syncUsers: [String],
+                appPasswords: [StoredAppPassword]) throws(StorageError) -> Int {
+        try inner.finish(highestIssuedID: highestIssuedID, syncCursorKey: syncCursorKey, syncUsers: syncUsers, appPasswords: appPasswords)
     }
 }
 
