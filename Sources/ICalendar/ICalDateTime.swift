@@ -62,10 +62,16 @@ public struct ICalDateTime: Equatable, Sendable {
 
     /// The value as written: `YYYYMMDD` for a date, else `YYYYMMDDTHHMMSS` with a `Z` for UTC.
     public var text: String {
-        let days = Int(localSeconds.floorDivided(by: 86_400))
-        let (year, month, day) = CivilDate.civilDate(daysSinceEpoch: days)
         var output: [UInt8] = []
         output.reserveCapacity(16)
+        append(to: &output)
+        return String(decoding: output, as: UTF8.self)
+    }
+
+    /// Appends `text`'s bytes to `output`.
+    public func append(to output: inout [UInt8]) {
+        let days = Int(localSeconds.floorDivided(by: 86_400))
+        let (year, month, day) = CivilDate.civilDate(daysSinceEpoch: days)
         Self.put(year, 4, &output)
         Self.put(month, 2, &output)
         Self.put(day, 2, &output)
@@ -77,7 +83,6 @@ public struct ICalDateTime: Equatable, Sendable {
             Self.put(time % 60, 2, &output)
             if form == .utc { output.append(UInt8(ascii: "Z")) }
         }
-        return String(decoding: output, as: UTF8.self)
     }
 
     /// `value` in `width` decimal digits, zero-padded (a negative or wider value as it comes).

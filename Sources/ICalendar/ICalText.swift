@@ -22,6 +22,25 @@ public enum ICalText {
         return output
     }
 
+    /// Appends `text` (UTF-8) to `output` escaped as `escape` does, without a `String` between.
+    public static func append(escaping text: UnsafeBufferPointer<UInt8>, to output: inout [UInt8]) {
+        var index = 0
+        while index < text.count {
+            let byte = text[index]
+            switch byte {
+            case 0x5C: output.append(contentsOf: [0x5C, 0x5C])
+            case 0x3B: output.append(contentsOf: [0x5C, 0x3B])
+            case 0x2C: output.append(contentsOf: [0x5C, 0x2C])
+            case 0x0D:
+                output.append(contentsOf: [0x5C, 0x6E])
+                if index + 1 < text.count, text[index + 1] == 0x0A { index += 1 }
+            case 0x0A: output.append(contentsOf: [0x5C, 0x6E])
+            default: output.append(byte)
+            }
+            index += 1
+        }
+    }
+
     /// `value` with its escapes undone: `\n`/`\N` a newline, `\\ \; \,` the character. A
     /// backslash before anything else (clients write `\:`) stays as it is, as does a lone
     /// backslash at the end.

@@ -39,7 +39,13 @@ public enum ICalWriter {
         }
         output.append(UInt8(ascii: ":"))
         output.append(contentsOf: property.value.utf8)
-        // Written in place; only a line too long is taken out and written again, folded.
+        endLine(startingAt: start, in: &output)
+    }
+
+    /// Ends the content line written into `output` from `start` on: folded when it is too long,
+    /// then CRLF. For writers that write a line's bytes in place.
+    public static func endLine(startingAt start: Int, in output: inout [UInt8]) {
+        // Only a line too long is taken out and written again, folded.
         if output.count - start > maximumLineOctets {
             let line = Array(output[start...])
             output.removeSubrange(start...)

@@ -67,7 +67,7 @@ extension TaskRow {
     }
 
     /// The strings of a stored JSON array (written by `TaskState.tagsJSON`).
-    static func tags(fromJSON bytes: UnsafeBufferPointer<UInt8>) -> [String] {
+    public static func tags(fromJSON bytes: UnsafeBufferPointer<UInt8>) -> [String] {
         guard case .array(let values)? = try? JSONParser(maximumDepth: 2).parse(bytes) else { return [] }
         return values.compactMap(\.stringValue)
     }

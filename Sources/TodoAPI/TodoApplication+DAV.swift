@@ -40,8 +40,7 @@ extension TodoApplication {
         case .proppatch:
             var multistatus = DAVMultistatus()
             let names = try DAVRequestBodies.proppatch(DAVRequestBodies.document(request))
-            multistatus.add(href: String(decoding: request.path, as: UTF8.self), status: "403 Forbidden",
-                            error: names.isEmpty ? nil : "<D:cannot-modify-protected-property/>")
+            multistatus.add(href: String(decoding: request.path, as: UTF8.self), refused: names)
             return multistatus.response
         case .report:
             return try report(request, user: user)
@@ -60,28 +59,33 @@ extension TodoApplication {
         }
         let properties = try DAVRequestBodies.propfind(DAVRequestBodies.document(request))
         let userID = Array(user.id.utf8)
-        var targets: [(DAVTarget, String)] = []
+        var multistatus = DAVMultistatus()
         switch resource {
         case .root:
-            targets = [(.root, "/dav/")]
+            DAVProperties.add(.root, href: "/dav/", user: userID, request: properties, to: &multistatus)
         case .principal:
-            targets = [(.principal, DAVHref.principal(userID))]
+            DAVProperties.add(.principal, href: DAVHref.principal(userID), user: userID, request: properties, to: &multistatus)
         case .home:
-            targets = [(.home, DAVHref.home(userID))]
-            if depth == "1" { targets.append((try calendarTarget(user, properties), DAVHref.calendar(userID))) }
+            DAVProperties.add(.home, href: DAVHref.home(userID), user: userID, request: properties, to: &multistatus)
+            if depth == "1" {
+                DAVProperties.add(try calendarTarget(user, properties), href: DAVHref.calendar(userID), user: userID,
+                                  request: properties, to: &multistatus)
+            }
         case .calendar:
-            targets = [(try calendarTarget(user, properties), DAVHref.calendar(userID))]
-            if depth == "1" { targets += try allTasks(user).tasks.map { (.object($0), DAVHref.object(userID, $0.resourceName)) } }
+            DAVProperties.add(try calendarTarget(user, properties), href: DAVHref.calendar(userID), user: userID,
+                              request: properties, to: &multistatus)
+            if depth == "1" {
+                try forEachTask(user) { row in
+                    let href = row.withResourceName { DAVHref.object(userID, Array($0)) }
+                    DAVProperties.add(.object(row), href: href, user: userID, request: properties, to: &multistatus)
+                }
+            }
         case .object(_, let name):
             guard let task = try store.find(userID: user.id, key: .resourceName(String(decoding: name, as: UTF8.self)), render: StoredTask.init)
             else { throw DAVError.notFound }
-            targets = [(.object(task), DAVHref.object(userID, name))]
+            DAVProperties.add(.object(task.row), href: DAVHref.object(userID, name), user: userID, request: properties, to: &multistatus)
         case .discovery, .unknown:
             throw DAVError.notFound
-        }
-        var multistatus = DAVMultistatus()
-        for (target, href) in targets {
-            DAVProperties.add(target, href: href, user: userID, request: properties, to: &multistatus)
         }
         return multistatus.response
     }
@@ -99,15 +103,19 @@ extension TodoApplication {
         return SyncPosition(change: floor, floor: floor)
     }
 
-    /// Every task of the user, oldest change first, and the position after them all.
-    private func allTasks(_ user: AuthenticatedUser) throws -> (tasks: [StoredTask], position: SyncPosition) {
-        var tasks: [StoredTask] = []
-        var since: SyncPosition?
+    /// Calls `each` with every task of the user, oldest first, as rows read in place (valid
+    /// during the call), a page of `davPageSize` at a time: nothing is copied out.
+    private func forEachTask(_ user: AuthenticatedUser, _ each: (TaskRow) -> Void) throws {
+        var query = TaskListQuery()
+        query.limit = Self.davPageSize
         while true {
-            let page = try store.syncPage(userID: user.id, since: since, limit: Self.davPageSize)
-            tasks += page.tasks
-            since = page.cursor
-            if !page.hasMore || page.tasks.isEmpty { return (tasks, page.cursor) }
+            var seen = 0
+            let total = try store.list(userID: user.id, query: query) { row in
+                seen += 1
+                each(row)
+            }
+            query.offset += Int64(seen)
+            if seen < query.limit || query.offset >= total { return }
         }
     }
 
@@ -126,17 +134,18 @@ extension TodoApplication {
         var multistatus = DAVMultistatus()
         switch try DAVRequestBodies.report(DAVRequestBodies.document(request)) {
         case .calendarQuery(let properties, let filter):
-            let needsObject = filter != nil || DAVProperties.asksForObjectText(properties)
-            for task in try allTasks(user).tasks {
-                // Made once, for the filter and the answer's calendar-data alike.
+            // A filter every task passes (VCALENDAR › VTODO, nothing more) needs no components.
+            let filters = !DAVFilter.passesEveryTask(filter)
+            try forEachTask(user) { row in
                 var objectText: [UInt8]?
-                if needsObject {
-                    let (calendar, zones) = VTODOWriter.calendar(task.row)
-                    guard DAVFilter.matches(calendar, filter, zones: zones) else { continue }
+                if filters {
+                    // Made once, for the filter and the answer's calendar-data alike.
+                    let (calendar, zones) = VTODOWriter.calendar(row)
+                    guard DAVFilter.matches(calendar, filter, zones: zones) else { return }
                     objectText = ICalWriter.write(calendar)
                 }
-                DAVProperties.add(.object(task), href: DAVHref.object(userID, task.resourceName), user: userID,
-                                  request: properties, to: &multistatus, objectText: objectText)
+                let href = row.withResourceName { DAVHref.object(userID, Array($0)) }
+                DAVProperties.add(.object(row), href: href, user: userID, request: properties, to: &multistatus, objectText: objectText)
             }
         case .calendarMultiget(let properties, let hrefs):
             for href in hrefs.prefix(Self.davSyncMaximum) {
@@ -146,7 +155,7 @@ extension TodoApplication {
                     multistatus.add(href: href, status: "404 Not Found")
                     continue
                 }
-                DAVProperties.add(.object(task), href: href, user: userID, request: properties, to: &multistatus)
+                DAVProperties.add(.object(task.row), href: href, user: userID, request: properties, to: &multistatus)
             }
         case .syncCollection(let properties, let token, let limit):
             try syncCollection(user: user, token: token, limit: limit, properties: properties, into: &multistatus)
@@ -179,7 +188,7 @@ extension TodoApplication {
                     : "The sync token is not one this server gave this user.", code: "invalid_sync_token")
             }
             for task in page.tasks {
-                DAVProperties.add(.object(task), href: DAVHref.object(userID, task.resourceName), user: userID,
+                DAVProperties.add(.object(task.row), href: DAVHref.object(userID, task.resourceName), user: userID,
                                       request: properties, to: &multistatus)
             }
             for deletion in page.deleted where !deletion.resourceName.isEmpty {

@@ -183,6 +183,33 @@ struct VTODOWriterTests {
         #expect(back == expected)
     }
 
+    /// A task without kept text is written straight from its row; the bytes must be the ones
+    /// its components give, for every field and every folding.
+    @Test func theStreamedObjectIsTheComponentsByteForByte() throws {
+        var states: [(TaskState, Bool)] = []
+        var plain = TaskState(title: "plain")
+        states.append((plain, false))
+        plain.description = "a; b, c \\ d\nline\r\nCRLF\rCR"
+        plain.priority = .high
+        plain.tags = ["a,b", "ünï", "x;y"]
+        states.append((plain, false))
+        var long = TaskState(title: String(repeating: "é", count: 80) + String(repeating: "z", count: 70))
+        long.priority = .low
+        long.dueDate = .instant(1_800_000_000_123)
+        states.append((long, true))
+        var recurring = TaskState(title: "weekly")
+        recurring.dueDate = .day(startingAt: 1_798_070_400_000)
+        recurring.recurrence = TaskRecurrence(frequency: .monthly, interval: 2)
+        states.append((recurring, false))
+        states.append((recurring, true))
+        for (state, completing) in states {
+            let (_, task) = try written(state, completing: completing)
+            let streamed = VTODOWriter.write(task.row)
+            let viaComponents = ICalWriter.write(VTODOWriter.calendar(task.row).calendar)
+            #expect(streamed == viaComponents, "\(String(decoding: streamed, as: UTF8.self))\n≠\n\(String(decoding: viaComponents, as: UTF8.self))")
+        }
+    }
+
     @Test func aCompletedOccurrenceWhoseSeriesWentOnHasNoRule() throws {
         var state = TaskState(title: "weekly")
         state.dueDate = .instant(1_800_000_000_000)

@@ -12,6 +12,16 @@ enum DAVFilter {
         return component([calendar], top, zones)
     }
 
+    /// Whether `filter` keeps every task: none, or VCALENDAR holding at most a bare VTODO
+    /// comp-filter (what clients send to list all tasks), so nothing needs evaluating.
+    static func passesEveryTask(_ filter: XMLElement?) -> Bool {
+        guard let filter, let top = filter.child(DAVNamespace.calDAV, "comp-filter") else { return true }
+        guard filter.children.count == 1, top.attribute("name")?.uppercased() == "VCALENDAR" else { return false }
+        if top.children.isEmpty { return true }
+        guard top.children.count == 1, let todo = top.child(DAVNamespace.calDAV, "comp-filter") else { return false }
+        return todo.attribute("name")?.uppercased() == "VTODO" && todo.children.isEmpty
+    }
+
     private static func component(_ candidates: [ICalComponent], _ filter: XMLElement, _ zones: CalendarZones) -> Bool {
         let name = filter.attribute("name")?.uppercased() ?? ""
         let named = candidates.filter { $0.name == name }

@@ -27,6 +27,17 @@ struct DAVMultistatus {
         write("</D:response>")
     }
 
+    /// A PROPPATCH's answer: each property it names refused with 403 (RFC 4918 §9.2.1), as
+    /// protected: nothing is stored.
+    mutating func add(href: String, refused: [DAVPropertyName]) {
+        write("<D:response><D:href>")
+        XMLEscaping.append(href.utf8, to: &body)
+        write("</D:href><D:propstat><D:prop>")
+        for name in refused { name.write(.xml(""), to: &body) }
+        write("</D:prop><D:status>HTTP/1.1 403 Forbidden</D:status><D:error><D:cannot-modify-protected-property/></D:error>")
+        write("</D:propstat></D:response>")
+    }
+
     /// A resource answered by a status alone (a deleted or unknown one: 404), with an optional
     /// `error` element (raw XML).
     mutating func add(href: String, status: String, error: String? = nil) {

@@ -8,7 +8,8 @@ enum DAVTarget {
     case home
     /// The calendar, with its sync token when the request asks for it (reading it costs a query).
     case calendar(syncToken: String?)
-    case object(StoredTask)
+    /// One task, as a row (valid while the caller's read lasts).
+    case object(TaskRow)
 }
 
 /// The properties of each resource: their values as raw XML, nil for one the resource has not.
@@ -48,7 +49,7 @@ enum DAVProperties {
     /// text is made once into `objectText` and shared by the properties that need it.
     static func value(_ name: DAVPropertyName, of target: DAVTarget, user: [UInt8], objectText: inout [UInt8]?) -> DAVValue? {
         if case .object(let task) = target, name == .getContentLength || name == .calendarData {
-            let text = objectText ?? VTODOWriter.write(task.row)
+            let text = objectText ?? VTODOWriter.write(task)
             objectText = text
             return name == .calendarData ? .text(text) : .xml(String(text.count))
         }

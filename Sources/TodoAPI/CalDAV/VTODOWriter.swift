@@ -9,7 +9,78 @@ enum VTODOWriter {
 
     /// The calendar object of `row`, as text.
     static func write(_ row: TaskRow, zones directory: ZoneDirectory = .system) -> [UInt8] {
-        ICalWriter.write(calendar(row, zones: directory).calendar)
+        var output: [UInt8] = []
+        output.reserveCapacity(512)
+        append(row, to: &output, zones: directory)
+        return output
+    }
+
+    /// Appends the calendar object of `row` to `output`. A task with kept text goes through its
+    /// components (`calendar`); one without (every task made through the API) is written
+    /// straight from the row, as the JSON is: the same bytes (`VTODOWriterTests` holds the two
+    /// together), without a component or a `String` per property.
+    static func append(_ row: TaskRow, to output: inout [UInt8], zones directory: ZoneDirectory = .system) {
+        guard !row.hasCalendarData else {
+            ICalWriter.append(calendar(row, zones: directory).calendar, to: &output)
+            return
+        }
+        output.append(contentsOf: head)
+        line("UID:", &output) { output in row.withUID { output.append(contentsOf: $0) } }
+        line("DTSTAMP:", &output) { output in utc(row.updatedAt, &output) }
+        line("CREATED:", &output) { output in utc(row.createdAt, &output) }
+        line("LAST-MODIFIED:", &output) { output in utc(row.updatedAt, &output) }
+        line("SUMMARY:", &output) { output in row.withTitle { ICalText.append(escaping: $0, to: &output) } }
+        if row.hasDescription {
+            line("DESCRIPTION:", &output) { output in row.withDescription { ICalText.append(escaping: $0, to: &output) } }
+        }
+        let completed = row.completed
+        line(completed ? "STATUS:COMPLETED" : "STATUS:NEEDS-ACTION", &output) { _ in }
+        if completed, let completedAt = row.completedAt {
+            line("COMPLETED:", &output) { output in utc(completedAt, &output) }
+        }
+        if let value = VTODOFields.priorityValue(row.priority) {
+            line("PRIORITY:" + value, &output) { _ in }
+        }
+        let tags = row.withTagsJSON { $0.count > 2 ? TaskRow.tags(fromJSON: $0) : [] }
+        if !tags.isEmpty {
+            line("CATEGORIES:", &output) { output in
+                for (index, tag) in tags.enumerated() {
+                    if index > 0 { output.append(UInt8(ascii: ",")) }
+                    var tag = tag
+                    tag.withUTF8 { ICalText.append(escaping: $0, to: &output) }
+                }
+            }
+        }
+        if let due = row.dueDate {
+            if due.isAllDay {
+                line("DUE;VALUE=DATE:", &output) { output in
+                    ICalDateTime(form: .date, localSeconds: due.milliseconds / 1000).append(to: &output)
+                }
+            } else {
+                line("DUE:", &output) { output in utc(due.milliseconds, &output) }
+            }
+        }
+        if !(completed && row.nextTaskID != nil), let recurrence = row.recurrence {
+            line("RRULE:" + VTODOFields.rule(recurrence), &output) { _ in }
+        }
+        output.append(contentsOf: tail)
+    }
+
+    private static let head = Array("BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:\(productID)\r\nBEGIN:VTODO\r\n".utf8)
+    private static let tail = Array("END:VTODO\r\nEND:VCALENDAR\r\n".utf8)
+
+    /// One content line: `start`, then what `body` writes, folded when too long.
+    private static func line(_ start: String, _ output: inout [UInt8], _ body: (inout [UInt8]) -> Void) {
+        let lineStart = output.count
+        output.append(contentsOf: start.utf8)
+        body(&output)
+        ICalWriter.endLine(startingAt: lineStart, in: &output)
+    }
+
+    /// A UTC DATE-TIME of `milliseconds` (seconds: the milliseconds dropped).
+    private static func utc(_ milliseconds: Int64, _ output: inout [UInt8]) {
+        let seconds = milliseconds >= 0 ? milliseconds / 1000 : (milliseconds - 999) / 1000
+        ICalDateTime(form: .utc, localSeconds: seconds).append(to: &output)
     }
 
     /// The calendar object of `row` (a VCALENDAR), and the zones its times are in.
