@@ -98,6 +98,9 @@ public final class MemoryTaskBackend: TaskBackend {
 struct MemoryDatabase {
     /// Each task with the change number of its last write.
     var tasks: [Int64: (task: StoredTask, change: Int64)] = [:]
+    /// The task id of each owner's UID and resource name: the databases' unique indexes, so an
+    /// insert checks them without a scan.
+    var identities: [IdentityKey: Int64] = [:]
     /// The highest id ever issued (ids are never reused).
     var highestIssuedID: Int64 = 0
     /// Per user: the last change number, and the newest change whose tombstone was purged.
@@ -115,6 +118,29 @@ struct MemoryDatabase {
 
     init(cursorKey: [UInt8]) {
         self.cursorKey = cursorKey
+    }
+
+    /// One of a task's two calendar keys, with its owner.
+    struct IdentityKey: Hashable {
+        let userID: [UInt8]
+        let key: TaskCalendarKey.Kind
+        let value: [UInt8]
+    }
+
+    /// The two keys of `task`.
+    static func identityKeys(of task: StoredTask) -> [IdentityKey] {
+        [IdentityKey(userID: task.userID, key: .uid, value: task.uid),
+         IdentityKey(userID: task.userID, key: .resourceName, value: task.resourceName)]
+    }
+
+    /// Files `task` under its keys (after a create or a copy).
+    mutating func index(_ task: StoredTask) {
+        for key in Self.identityKeys(of: task) { identities[key] = task.id }
+    }
+
+    /// Takes `task`'s keys away (after a delete).
+    mutating func unindex(_ task: StoredTask) {
+        for key in Self.identityKeys(of: task) { identities[key] = nil }
     }
 
     struct KeyRecordID: Hashable {
@@ -140,14 +166,13 @@ struct MemoryDatabase {
     /// another task of the user has its UID or resource name (the databases' unique indexes).
     mutating func insert(_ state: TaskState, userID: String, now: Int64) -> StoredTask? {
         let state = state.identified()
-        let taken = tasks.values.contains { entry in
-            entry.task.userID.elementsEqual(userID.utf8)
-                && (entry.task.uid.elementsEqual(state.uid.utf8) || entry.task.resourceName.elementsEqual(state.resourceName.utf8))
-        }
-        guard !taken else { return nil }
+        let owner = Array(userID.utf8)
+        guard identities[IdentityKey(userID: owner, key: .uid, value: Array(state.uid.utf8))] == nil,
+              identities[IdentityKey(userID: owner, key: .resourceName, value: Array(state.resourceName.utf8))] == nil else { return nil }
         highestIssuedID += 1
         let task = StoredTask(id: highestIssuedID, userID: userID, state: state, now: now)
         tasks[task.id] = (task, nextChange(userID))
+        index(task)
         return task
     }
 

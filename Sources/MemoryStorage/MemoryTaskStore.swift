@@ -42,10 +42,8 @@ final class MemoryTaskStore: TaskStore {
 
     func find<Result>(userID: String, key: TaskCalendarKey, render: (TaskRow) -> Result) throws(StorageError) -> Result? {
         let task = backend.database.withLock { database in
-            database.tasks.values.first { entry in
-                entry.task.userID.elementsEqual(userID.utf8)
-                    && (key.column == .uid ? entry.task.uid : entry.task.resourceName).elementsEqual(key.value.utf8)
-            }?.task
+            database.identities[MemoryDatabase.IdentityKey(userID: Array(userID.utf8), key: key.kind, value: Array(key.value.utf8))]
+                .flatMap { database.tasks[$0]?.task }
         }
         return task.map { render($0.row) }
     }
@@ -88,6 +86,7 @@ final class MemoryTaskStore: TaskStore {
             guard let current = database.task(id, of: userID) else { return .notFound }
             guard deletion.allows(version: current.version) else { return .preconditionFailed }
             database.tasks[id] = nil
+            database.unindex(current)
             database.tombstones.append((userID, database.nextChange(userID), id, now, String(decoding: current.resourceName, as: UTF8.self)))
             // Tombstones past their retention go; a cursor before the newest gone is expired.
             let cutoff = now - SyncPage.tombstoneRetentionMilliseconds
@@ -210,6 +209,7 @@ final class MemoryTaskImporter: TaskImporter {
             database.cursorKey = syncCursorKey
             for task in pending {
                 database.tasks[task.id] = (task, task.id)
+                database.index(task)
                 database.sync[String(decoding: task.userID, as: UTF8.self)] = (start, start)
             }
             for user in syncUsers where database.sync[user] == nil { database.sync[user] = (start, start) }

@@ -30,33 +30,30 @@ extension PostgresBackend {
     }
 
     public func usersWithSyncHistory() throws(StorageError) -> [String] {
+        let users = try exported("SELECT user_id FROM task_sync ORDER BY user_id")
+        return (0..<users.rowCount).map { users.text(row: $0, column: 0) ?? "" }
+    }
+
+    /// The rows of `query` over every user's data: through the export policy, opened for one
+    /// read-only transaction only.
+    private func exported(_ query: String) throws(StorageError) -> PostgresResult {
         let connection = try connect()
-        return try Self.mapped { () throws(PostgresError) -> [String] in
-            // Through the export policy, opened for this transaction only.
-            let results = try connection.pipeline([
+        return try Self.mapped { () throws(PostgresError) -> PostgresResult in
+            try connection.pipeline([
                 .init("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY"), .init("SELECT set_config('todo.export', 'on', true)"),
-                .init("SELECT user_id FROM task_sync ORDER BY user_id"), .init("COMMIT"),
-            ])
-            return (0..<results[2].rowCount).map { results[2].text(row: $0, column: 0) ?? "" }
+                .init(query), .init("COMMIT"),
+            ])[2]
         }
     }
 
     public func exportAppPasswords() throws(StorageError) -> [StoredAppPassword] {
-        let connection = try connect()
-        return try Self.mapped { () throws(PostgresError) -> [StoredAppPassword] in
-            // Through the export policy, opened for this transaction only.
-            let results = try connection.pipeline([
-                .init("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY"), .init("SELECT set_config('todo.export', 'on', true)"),
-                .init("SELECT id, user_id, name, secret_digest, created_at, last_used_at FROM app_passwords ORDER BY id"), .init("COMMIT"),
-            ])
-            let rows = results[2]
-            return (0..<rows.rowCount).map { row in
-                let password = AppPassword(id: rows.int64(row: row, column: 0), name: rows.text(row: row, column: 2) ?? "",
-                                           createdAt: rows.int64(row: row, column: 4),
-                                           lastUsedAt: rows.isNull(row: row, column: 5) ? nil : rows.int64(row: row, column: 5))
-                return StoredAppPassword(userID: rows.text(row: row, column: 1) ?? "", password: password,
-                                         digest: rows.text(row: row, column: 3) ?? "")
-            }
+        let rows = try exported("SELECT id, user_id, name, secret_digest, created_at, last_used_at FROM app_passwords ORDER BY id")
+        return (0..<rows.rowCount).map { row in
+            let password = AppPassword(id: rows.int64(row: row, column: 0), name: rows.text(row: row, column: 2) ?? "",
+                                       createdAt: rows.int64(row: row, column: 4),
+                                       lastUsedAt: rows.isNull(row: row, column: 5) ? nil : rows.int64(row: row, column: 5))
+            return StoredAppPassword(userID: rows.text(row: row, column: 1) ?? "", password: password,
+                                     digest: rows.text(row: row, column: 3) ?? "")
         }
     }
 

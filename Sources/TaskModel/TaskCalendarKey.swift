@@ -6,6 +6,19 @@ public enum TaskCalendarKey: Sendable, Equatable {
     /// The iCalendar UID.
     case uid(String)
 
+    /// Which of the two keys, without its value.
+    public enum Kind: Hashable, Sendable {
+        case resourceName, uid
+    }
+
+    /// Which of the two keys this is.
+    public var kind: Kind {
+        switch self {
+        case .resourceName: return .resourceName
+        case .uid: return .uid
+        }
+    }
+
     /// The column holding the key.
     public var column: TaskColumn {
         switch self {
