@@ -43,7 +43,7 @@ extension TodoApplication {
             multistatus.add(href: String(decoding: request.path, as: UTF8.self), refused: names)
             return multistatus.response
         case .report:
-            return try report(request, user: user)
+            return try report(request, resource: resource, user: user)
         default:
             guard case .object(_, let name) = resource else { throw DAVError.methodNotAllowed(allowed) }
             return try handleObject(request, name: name, user: user, &reply)
@@ -81,8 +81,7 @@ extension TodoApplication {
                 }
             }
         case .object(_, let name):
-            guard let task = try store.find(userID: user.id, key: .resourceName(String(decoding: name, as: UTF8.self)), render: StoredTask.init)
-            else { throw DAVError.notFound }
+            guard let task = try object(named: name, of: user) else { throw DAVError.notFound }
             DAVProperties.add(.object(task.row), href: DAVHref.object(userID, name), user: userID, request: properties, to: &multistatus)
         case .discovery, .unknown:
             throw DAVError.notFound
@@ -125,8 +124,8 @@ extension TodoApplication {
 
     // MARK: - REPORT
 
-    private func report(_ request: HTTPRequest, user: AuthenticatedUser) throws -> HTTPResponse {
-        guard case .dav(.calendar)? = Router.route(request.path) else {
+    private func report(_ request: HTTPRequest, resource: DAVResource, user: AuthenticatedUser) throws -> HTTPResponse {
+        guard case .calendar = resource else {
             throw DAVError.forbidden("<D:supported-report/>", "Reports are answered on the calendar collection, tasks/.",
                                      code: "unsupported_report")
         }
@@ -150,8 +149,7 @@ extension TodoApplication {
         case .calendarMultiget(let properties, let hrefs):
             for href in hrefs.prefix(Self.davSyncMaximum) {
                 guard case .object(let owner, let name)? = DAVResource.parse(Self.path(ofHref: href)), owner == userID,
-                      let task = try store.find(userID: user.id, key: .resourceName(String(decoding: name, as: UTF8.self)),
-                                                render: StoredTask.init) else {
+                      let task = try object(named: name, of: user) else {
                     multistatus.add(href: href, status: "404 Not Found")
                     continue
                 }
@@ -222,8 +220,7 @@ extension TodoApplication {
     // MARK: - Objects
 
     private func handleObject(_ request: HTTPRequest, name: [UInt8], user: AuthenticatedUser, _ reply: inout Reply) throws -> HTTPResponse {
-        let key = TaskCalendarKey.resourceName(String(decoding: name, as: UTF8.self))
-        let current = try store.find(userID: user.id, key: key, render: StoredTask.init)
+        let current = try object(named: name, of: user)
         switch request.method {
         case .get, .head:
             guard let current else { throw DAVError.notFound }
@@ -272,8 +269,7 @@ extension TodoApplication {
         let written: StoredTask
         if let current {
             guard state.uid == String(decoding: current.uid, as: UTF8.self) else {
-                throw DAVError.forbidden("<C:no-uid-conflict><D:href>\(XMLEscaping.escape(DAVHref.object(Array(user.id.utf8), name)))</D:href></C:no-uid-conflict>",
-                                         "A PUT may not change a resource's UID.", code: "uid_changed")
+                throw Self.uidConflict(user: user, name: name, "A PUT may not change a resource's UID.", code: "uid_changed")
             }
             switch try store.update(userID: user.id, id: current.id, update: TaskUpdate(.calendar(state), ifMatch: request.ifMatch), now: now()) {
             case .updated(let task), .unchanged(let task): written = task
@@ -283,7 +279,7 @@ extension TodoApplication {
             }
             reply.committedChange = .updated
         } else {
-            if let other = try store.find(userID: user.id, key: .uid(state.uid), render: { Array(StoredTask($0).resourceName) }) {
+            if let other = try store.find(userID: user.id, key: .uid(state.uid), render: { row in row.withResourceName { Array($0) } }) {
                 throw Self.uidConflict(user: user, name: other)
             }
             state.resourceName = String(decoding: name, as: UTF8.self)
@@ -306,8 +302,15 @@ extension TodoApplication {
         }
     }
 
-    private static func uidConflict(user: AuthenticatedUser, name: [UInt8]) -> DAVError {
+    /// 403 `C:no-uid-conflict`, naming the resource that holds the UID.
+    private static func uidConflict(user: AuthenticatedUser, name: [UInt8], _ detail: String = "Another resource of this calendar has this UID.",
+                                    code: String = "uid_conflict") -> DAVError {
         DAVError.forbidden("<C:no-uid-conflict><D:href>\(XMLEscaping.escape(DAVHref.object(Array(user.id.utf8), name)))</D:href></C:no-uid-conflict>",
-                           "Another resource of this calendar has this UID.", code: "uid_conflict")
+                           detail, code: code)
+    }
+
+    /// The user's task named `name` in their calendar, if there is one.
+    private func object(named name: [UInt8], of user: AuthenticatedUser) throws -> StoredTask? {
+        try store.find(userID: user.id, key: .resourceName(String(decoding: name, as: UTF8.self)), render: StoredTask.init)
     }
 }

@@ -80,7 +80,7 @@ public final class TodoApplication {
     private func answer(_ request: HTTPRequest, _ reply: inout Reply, _ handler: (inout Reply) throws -> HTTPResponse) {
         var response: HTTPResponse
         // CalDAV's errors are XML (Addendum v2.2 §14.4), the API's JSON.
-        let isDAV = DAVResource.parse(request.path) != nil
+        let isDAV = DAVResource.isDAVPath(request.path)
         do {
             response = try handler(&reply)
         } catch let error as DAVError {

@@ -9,11 +9,16 @@ struct DAVMultistatus {
 
     private mutating func write(_ text: String) { body.append(contentsOf: text.utf8) }
 
-    /// A resource's properties: `found` in order, `missing` as 404.
-    mutating func add(href: String, found: [(DAVPropertyName, DAVValue)], missing: [DAVPropertyName]) {
+    /// Opens a `response` for `href`.
+    private mutating func open(_ href: String) {
         write("<D:response><D:href>")
         XMLEscaping.append(href.utf8, to: &body)
         write("</D:href>")
+    }
+
+    /// A resource's properties: `found` in order, `missing` as 404.
+    mutating func add(href: String, found: [(DAVPropertyName, DAVValue)], missing: [DAVPropertyName]) {
+        open(href)
         if !found.isEmpty {
             write("<D:propstat><D:prop>")
             for (name, value) in found { name.write(value, to: &body) }
@@ -30,9 +35,8 @@ struct DAVMultistatus {
     /// A PROPPATCH's answer: each property it names refused with 403 (RFC 4918 §9.2.1), as
     /// protected: nothing is stored.
     mutating func add(href: String, refused: [DAVPropertyName]) {
-        write("<D:response><D:href>")
-        XMLEscaping.append(href.utf8, to: &body)
-        write("</D:href><D:propstat><D:prop>")
+        open(href)
+        write("<D:propstat><D:prop>")
         for name in refused { name.write(.xml(""), to: &body) }
         write("</D:prop><D:status>HTTP/1.1 403 Forbidden</D:status><D:error><D:cannot-modify-protected-property/></D:error>")
         write("</D:propstat></D:response>")
@@ -41,9 +45,8 @@ struct DAVMultistatus {
     /// A resource answered by a status alone (a deleted or unknown one: 404), with an optional
     /// `error` element (raw XML).
     mutating func add(href: String, status: String, error: String? = nil) {
-        write("<D:response><D:href>")
-        XMLEscaping.append(href.utf8, to: &body)
-        write("</D:href><D:status>HTTP/1.1 \(status)</D:status>")
+        open(href)
+        write("<D:status>HTTP/1.1 \(status)</D:status>")
         if let error { write("<D:error>\(error)</D:error>") }
         write("</D:response>")
     }

@@ -43,8 +43,8 @@ public enum DAVResource: Equatable, Sendable {
     /// The resource `rawPath` names, nil when it is not under `/dav` nor `/.well-known/caldav`.
     /// Segments are split before percent-decoding, so `%2F` never separates.
     public static func parse(_ rawPath: [UInt8]) -> DAVResource? {
-        if rawPath.elementsEqual("/.well-known/caldav".utf8) || rawPath.elementsEqual("/.well-known/caldav/".utf8) { return .discovery }
-        guard rawPath.elementsEqual("/dav".utf8) || rawPath.starts(with: "/dav/".utf8) else { return nil }
+        guard isDAVPath(rawPath) else { return nil }
+        if rawPath.starts(with: "/.well-known/".utf8) { return .discovery }
         var segments = rawPath.dropFirst(4).split(separator: UInt8(ascii: "/"), omittingEmptySubsequences: false).map(Array.init)
         if segments.first?.isEmpty == true { segments.removeFirst() }
         // A collection may be named with or without its trailing slash.
@@ -64,6 +64,13 @@ public enum DAVResource: Equatable, Sendable {
         }
     }
 
+    /// Whether `rawPath` is CalDAV's (`/dav`, under `/dav/`, or the well-known path): a prefix
+    /// test, for answering errors in the right shape without parsing the path again.
+    public static func isDAVPath(_ rawPath: [UInt8]) -> Bool {
+        rawPath.elementsEqual("/dav".utf8) || rawPath.starts(with: "/dav/".utf8)
+            || rawPath.elementsEqual("/.well-known/caldav".utf8) || rawPath.elementsEqual("/.well-known/caldav/".utf8)
+    }
+
     /// 1…255 octets of UTF-8, no `/` and no control characters.
     static func isName(_ name: [UInt8]) -> Bool {
         guard !name.isEmpty, name.count <= maximumNameLength, String(validating: name, as: UTF8.self) != nil else { return false }
@@ -72,33 +79,9 @@ public enum DAVResource: Equatable, Sendable {
 }
 
 /// Hrefs this server writes: each segment percent-encoded except RFC 3986's unreserved
-/// characters and the sub-delimiters and `:@` a path segment allows.
+/// characters and the sub-delimiters and `:@` a path segment allows (`PercentDecoding`).
 enum DAVHref {
-    static func encode(_ segment: [UInt8]) -> String {
-        var output: [UInt8] = []
-        output.reserveCapacity(segment.count)
-        for byte in segment {
-            if isAllowed(byte) {
-                output.append(byte)
-            } else {
-                output.append(UInt8(ascii: "%"))
-                output.append(ASCIIHex.uppercase[Int(byte >> 4)])
-                output.append(ASCIIHex.uppercase[Int(byte & 0x0F)])
-            }
-        }
-        return String(decoding: output, as: UTF8.self)
-    }
-
-    private static func isAllowed(_ byte: UInt8) -> Bool {
-        switch byte {
-        case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "0")...UInt8(ascii: "9"): return true
-        case UInt8(ascii: "-"), UInt8(ascii: "."), UInt8(ascii: "_"), UInt8(ascii: "~"), UInt8(ascii: "@"), UInt8(ascii: "!"),
-             UInt8(ascii: "$"), UInt8(ascii: "'"), UInt8(ascii: "("), UInt8(ascii: ")"), UInt8(ascii: "*"), UInt8(ascii: "+"),
-             UInt8(ascii: ","), UInt8(ascii: ";"), UInt8(ascii: "="), UInt8(ascii: ":"):
-            return true
-        default: return false
-        }
-    }
+    static func encode(_ segment: [UInt8]) -> String { PercentDecoding.encodePathSegment(segment, keepingSubDelimiters: true) }
 
     static func principal(_ user: [UInt8]) -> String { "/dav/principals/\(encode(user))/" }
     static func home(_ user: [UInt8]) -> String { "/dav/calendars/\(encode(user))/" }

@@ -83,9 +83,11 @@ enum VTODOFields {
         return moment.form == .date ? .day(startingAt: milliseconds.partialValue) : .instant(milliseconds.partialValue)
     }
 
-    /// A UTC DATE-TIME value for `milliseconds` (the milliseconds dropped: iCalendar has seconds).
-    static func utcText(_ milliseconds: Int64) -> String {
-        let seconds = milliseconds >= 0 ? milliseconds / 1000 : (milliseconds - 999) / 1000
-        return ICalDateTime(form: .utc, localSeconds: seconds).text
+    /// The UTC DATE-TIME of `milliseconds` (the milliseconds dropped: iCalendar has seconds).
+    static func utc(_ milliseconds: Int64) -> ICalDateTime {
+        ICalDateTime(form: .utc, localSeconds: milliseconds >= 0 ? milliseconds / 1000 : (milliseconds - 999) / 1000)
     }
+
+    /// `utc(milliseconds)` as written.
+    static func utcText(_ milliseconds: Int64) -> String { utc(milliseconds).text }
 }

@@ -77,10 +77,9 @@ enum VTODOWriter {
         ICalWriter.endLine(startingAt: lineStart, in: &output)
     }
 
-    /// A UTC DATE-TIME of `milliseconds` (seconds: the milliseconds dropped).
+    /// Appends the UTC DATE-TIME of `milliseconds` (`VTODOFields.utc`).
     private static func utc(_ milliseconds: Int64, _ output: inout [UInt8]) {
-        let seconds = milliseconds >= 0 ? milliseconds / 1000 : (milliseconds - 999) / 1000
-        ICalDateTime(form: .utc, localSeconds: seconds).append(to: &output)
+        VTODOFields.utc(milliseconds).append(to: &output)
     }
 
     /// The calendar object of `row` (a VCALENDAR), and the zones its times are in.

@@ -26,7 +26,9 @@ public enum PercentDecoding {
     }
 
     /// Encodes every byte outside RFC 3986's unreserved set, so the result is safe in a path segment and a header.
-    public static func encodePathSegment(_ bytes: some Sequence<UInt8>) -> String {
+    /// With `keepingSubDelimiters`, the sub-delimiters and `:` `@` a path segment allows (`pchar`)
+    /// stay too: CalDAV hrefs keep the names clients chose (`<uid>@<host>.ics`) as they wrote them.
+    public static func encodePathSegment(_ bytes: some Sequence<UInt8>, keepingSubDelimiters: Bool = false) -> String {
         let hex = ASCIIHex.uppercase
         var output: [UInt8] = []
         for byte in bytes {
@@ -34,6 +36,8 @@ public enum PercentDecoding {
             case UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "a")...UInt8(ascii: "z"),
                  UInt8(ascii: "0")...UInt8(ascii: "9"), UInt8(ascii: "-"), UInt8(ascii: "."),
                  UInt8(ascii: "_"), UInt8(ascii: "~"):
+                output.append(byte)
+            case _ where keepingSubDelimiters && "!$'()*+,;=:@".utf8.contains(byte):
                 output.append(byte)
             default:
                 output.append(contentsOf: [UInt8(ascii: "%"), hex[Int(byte >> 4)], hex[Int(byte & 0x0F)]])
