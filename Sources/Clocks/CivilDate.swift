@@ -44,3 +44,29 @@ public enum CivilDate {
         return weekday < 0 ? weekday + 7 : weekday
     }
 }
+
+extension CivilDate {
+    /// The seconds of a day.
+    public static let secondsPerDay: Int64 = 86_400
+
+    /// An instant in whole seconds since the epoch as its day count and the second of that day
+    /// (0..<86,400): days round down, so an instant before 1970 counts from its own midnight.
+    public static func split(secondsSinceEpoch seconds: Int64) -> (days: Int, secondOfDay: Int) {
+        let secondOfDay = seconds.modulo(secondsPerDay)
+        return (Int((seconds - secondOfDay) / secondsPerDay), Int(secondOfDay))
+    }
+}
+
+extension Int64 {
+    /// The mathematical (never negative) remainder.
+    package func modulo(_ divisor: Int64) -> Int64 {
+        let remainder = self % divisor
+        return remainder < 0 ? remainder + divisor : remainder
+    }
+
+    /// The quotient rounded towards negative infinity.
+    package func floorDivided(by divisor: Int64) -> Int64 {
+        let quotient = self / divisor
+        return (self % divisor != 0 && (self < 0) != (divisor < 0)) ? quotient - 1 : quotient
+    }
+}

@@ -37,8 +37,8 @@ public struct CalendarZone: ZoneOffsets {
         // Onsets are local times in the offset before them.
         var candidates = ([observance.start] + observance.extraStarts).map { $0 - observance.offsetFrom }
         if let rule = observance.yearly {
-            let year = CivilDate.civilDate(daysSinceEpoch: Int(utcSeconds.floorDivided(by: 86_400))).year
-            let timeOfDay = observance.start - observance.start.floorDivided(by: 86_400) * 86_400
+            let year = CivilDate.civilDate(daysSinceEpoch: CivilDate.split(secondsSinceEpoch: utcSeconds).days).year
+            let timeOfDay = Int64(CivilDate.split(secondsSinceEpoch: observance.start).secondOfDay)
             for candidateYear in [year - 1, year] {
                 let change = PosixZoneRule.Change(day: .monthWeekDay(month: rule.month, week: rule.week, weekday: rule.weekday),
                                                   time: timeOfDay)

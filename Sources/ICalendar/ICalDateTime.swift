@@ -30,7 +30,7 @@ public struct ICalDateTime: Equatable, Sendable {
             localSeconds = date * 86_400
             return
         }
-        guard property.parameter("VALUE")?.uppercased() != "DATE", bytes.count == 15 || bytes.count == 16,
+        guard property.parameter("VALUE")?.asciiUppercased != "DATE", bytes.count == 15 || bytes.count == 16,
               bytes[8] == UInt8(ascii: "T"), let hour = Self.digits(bytes, 9, 2), let minute = Self.digits(bytes, 11, 2),
               let second = Self.digits(bytes, 13, 2), hour < 24, minute < 60, second <= 60 else { return nil }
         // A leap second is read as the last second of its minute.
@@ -70,30 +70,44 @@ public struct ICalDateTime: Equatable, Sendable {
 
     /// Appends `text`'s bytes to `output`.
     public func append(to output: inout [UInt8]) {
-        let days = Int(localSeconds.floorDivided(by: 86_400))
+        let (days, time) = CivilDate.split(secondsSinceEpoch: localSeconds)
         let (year, month, day) = CivilDate.civilDate(daysSinceEpoch: days)
-        Self.put(year, 4, &output)
-        Self.put(month, 2, &output)
-        Self.put(day, 2, &output)
-        if form != .date {
-            let time = Int(localSeconds - Int64(days) * 86_400)
-            output.append(UInt8(ascii: "T"))
-            Self.put(time / 3600, 2, &output)
-            Self.put(time / 60 % 60, 2, &output)
-            Self.put(time % 60, 2, &output)
-            if form == .utc { output.append(UInt8(ascii: "Z")) }
+        guard (0...9999).contains(year) else {
+            // Outside four digits (never a task's, only a strange input's): the year as it comes.
+            output.append(contentsOf: String(year).utf8)
+            Self.appendFixedWidth(month: month, day: day, time: time, form: form, to: &output, year: nil)
+            return
         }
+        Self.appendFixedWidth(month: month, day: day, time: time, form: form, to: &output, year: year)
     }
 
-    /// `value` in `width` decimal digits, zero-padded (a negative or wider value as it comes).
-    private static func put(_ value: Int, _ width: Int, _ output: inout [UInt8]) {
-        var limit = 1
-        for _ in 0..<width { limit *= 10 }
-        guard value >= 0, value < limit else { output.append(contentsOf: String(value).utf8); return }
-        var divisor = limit / 10
-        while divisor > 0 {
-            output.append(UInt8(value / divisor % 10) + 0x30)
-            divisor /= 10
+    /// Appends `[YYYY]MMDD[THHMMSS[Z]]` in one fixed-width write: called for every date of every
+    /// task of a calendar report.
+    private static func appendFixedWidth(month: Int, day: Int, time: Int, form: Form, to output: inout [UInt8], year: Int?) {
+        let yearWidth = year == nil ? 0 : 4
+        let count = yearWidth + 4 + (form == .date ? 0 : 7) + (form == .utc ? 1 : 0)
+        let start = output.count
+        output.append(contentsOf: repeatElement(0, count: count))
+        output.withUnsafeMutableBufferPointer { buffer in
+            var index = start
+            func put(_ value: Int, _ width: Int) {
+                var remaining = value
+                for position in stride(from: index + width - 1, through: index, by: -1) {
+                    buffer[position] = UInt8(truncatingIfNeeded: remaining % 10) &+ 0x30
+                    remaining /= 10
+                }
+                index += width
+            }
+            if let year { put(year, 4) }
+            put(month, 2)
+            put(day, 2)
+            guard form != .date else { return }
+            buffer[index] = UInt8(ascii: "T")
+            index += 1
+            put(time / 3600, 2)
+            put(time / 60 % 60, 2)
+            put(time % 60, 2)
+            if form == .utc { buffer[index] = UInt8(ascii: "Z") }
         }
     }
 

@@ -51,7 +51,7 @@ public struct PosixZoneRule: ZoneOffsets, Equatable {
     /// The offset at `utcSeconds`.
     public func offset(atUTC utcSeconds: Int64) -> Int64 {
         guard let daylight else { return standardOffset }
-        let localDays = Int((utcSeconds + standardOffset).floorDivided(by: 86_400))
+        let localDays = CivilDate.split(secondsSinceEpoch: utcSeconds + standardOffset).days
         let year = CivilDate.civilDate(daysSinceEpoch: localDays).year
         // The start happens in standard time, the end in daylight time.
         let start = Self.localSeconds(of: daylight.start, year: year) - standardOffset
@@ -150,13 +150,5 @@ public struct PosixZoneRule: ZoneOffsets, Equatable {
             }
             return Change(day: day, time: time)
         }
-    }
-}
-
-extension Int64 {
-    /// The quotient rounded towards negative infinity.
-    func floorDivided(by divisor: Int64) -> Int64 {
-        let quotient = self / divisor
-        return (self % divisor != 0 && (self < 0) != (divisor < 0)) ? quotient - 1 : quotient
     }
 }

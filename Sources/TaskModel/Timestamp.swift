@@ -29,9 +29,7 @@ public enum Timestamp {
     public static func write(milliseconds: Int64, into text: UnsafeMutableBufferPointer<UInt8>) -> Int {
         precondition(text.count >= byteCount)
         let millis = Int(milliseconds.modulo(1000))
-        let totalSeconds = (milliseconds - Int64(millis)) / 1000
-        let days = Int((totalSeconds - totalSeconds.modulo(86_400)) / 86_400)
-        let secondsOfDay = Int(totalSeconds.modulo(86_400))
+        let (days, secondsOfDay) = CivilDate.split(secondsSinceEpoch: (milliseconds - Int64(millis)) / 1000)
         putDate(daysSinceEpoch: days, in: text)
         text[10] = UInt8(ascii: "T")
         put(secondsOfDay / 3600, width: 2, at: 11, in: text)
@@ -152,13 +150,5 @@ public enum Timestamp {
             remaining /= 10
             index -= 1
         }
-    }
-}
-
-extension Int64 {
-    /// The mathematical (never negative) remainder.
-    package func modulo(_ divisor: Int64) -> Int64 {
-        let remainder = self % divisor
-        return remainder < 0 ? remainder + divisor : remainder
     }
 }

@@ -30,6 +30,33 @@ struct ICalDateTimeTests {
         #expect(ICalDateTime(ICalProperty(name: "DUE", value: value)) == nil)
     }
 
+    /// Written in one fixed-width step for four-digit years; read back as the same moment; a
+    /// moment before 1970 splits into the day before and a second counted from its midnight.
+    @Test func writesEachFormAndReadsItBack() throws {
+        for moment in [seconds(1970, 1, 1), seconds(1969, 12, 31, 23, 59) + 59, seconds(2026, 12, 8, 9, 30) + 7, seconds(1, 1, 1),
+                       seconds(9999, 12, 31, 23, 59) + 59, seconds(2024, 2, 29, 12)] {
+            for form in [ICalDateTime.Form.utc, .floating, .date] {
+                let value = ICalDateTime(form: form, localSeconds: form == .date ? moment - Int64(CivilDate.split(secondsSinceEpoch: moment).secondOfDay) : moment)
+                let read = try #require(ICalDateTime(ICalProperty(name: "DUE", value: value.text)), "\(value.text)")
+                #expect(read == value, "\(value.text)")
+            }
+        }
+        #expect(ICalDateTime(form: .utc, localSeconds: -1).text == "19691231T235959Z")
+        #expect(ICalDateTime(form: .date, localSeconds: seconds(33, 3, 4)).text == "00330304")
+        // Past four digits the year is written as it comes (no task has one; the text says so).
+        #expect(ICalDateTime(form: .utc, localSeconds: seconds(10000, 1, 2, 3, 4)).text == "100000102T030400Z")
+        #expect(ICalDateTime(form: .date, localSeconds: seconds(-1, 12, 31)).text == "-11231")
+    }
+
+    @Test func splitsAnInstantIntoDayAndSecond() {
+        #expect(CivilDate.split(secondsSinceEpoch: 0) == (0, 0))
+        #expect(CivilDate.split(secondsSinceEpoch: 86_399) == (0, 86_399))
+        #expect(CivilDate.split(secondsSinceEpoch: 86_400) == (1, 0))
+        #expect(CivilDate.split(secondsSinceEpoch: -1) == (-1, 86_399))
+        #expect(CivilDate.split(secondsSinceEpoch: -86_400) == (-1, 0))
+        #expect(CivilDate.split(secondsSinceEpoch: -86_401) == (-2, 86_399))
+    }
+
     @Test func refusesATimeMarkedAsADate() {
         #expect(ICalDateTime(ICalProperty(name: "DUE", parameters: [ICalParameter(name: "VALUE", values: ["DATE"])],
                                           value: "20261208T093000Z")) == nil)

@@ -7,9 +7,7 @@ enum HTTPDate {
     private static let months = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"]
 
     static func format(milliseconds: Int64) -> String {
-        let seconds = milliseconds >= 0 ? milliseconds / 1000 : (milliseconds - 999) / 1000
-        let days = Int(seconds >= 0 ? seconds / 86_400 : (seconds - 86_399) / 86_400)
-        let time = Int(seconds - Int64(days) * 86_400)
+        let (days, time) = CivilDate.split(secondsSinceEpoch: milliseconds.floorDivided(by: 1000))
         let (year, month, day) = CivilDate.civilDate(daysSinceEpoch: days)
         func two(_ value: Int) -> String { value < 10 ? "0\(value)" : "\(value)" }
         return "\(weekdays[CivilDate.weekday(daysSinceEpoch: days)]), \(two(day)) \(months[month - 1]) \(year) "
