@@ -6,6 +6,13 @@ public enum ASCIIHex {
     /// `0`–`9`, `A`–`F`.
     public static let uppercase: [UInt8] = Array("0123456789ABCDEF".utf8)
 
+    /// The uppercase hex digit of `value` (0...15), computed: for per-byte writers, where reading
+    /// the shared table costs a retain each time.
+    @inlinable
+    public static func uppercaseDigit(_ value: UInt8) -> UInt8 {
+        value < 10 ? UInt8(ascii: "0") &+ value : UInt8(ascii: "A") &+ (value &- 10)
+    }
+
     /// The value of one hex digit of either case, or nil.
     @inlinable
     public static func value(of byte: UInt8) -> UInt8? {

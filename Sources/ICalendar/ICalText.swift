@@ -24,9 +24,16 @@ public enum ICalText {
 
     /// Appends `text` (UTF-8) to `output` escaped as `escape` does, without a `String` between.
     public static func append(escaping text: UnsafeBufferPointer<UInt8>, to output: inout [UInt8]) {
+        // The runs between escaped bytes are copied whole: most text has none.
         var index = 0
+        var runStart = 0
         while index < text.count {
             let byte = text[index]
+            guard needsEscape(byte) else {
+                index += 1
+                continue
+            }
+            output.append(contentsOf: UnsafeBufferPointer(rebasing: text[runStart..<index]))
             switch byte {
             case 0x5C: output.append(contentsOf: [0x5C, 0x5C])
             case 0x3B: output.append(contentsOf: [0x5C, 0x3B])
@@ -34,11 +41,19 @@ public enum ICalText {
             case 0x0D:
                 output.append(contentsOf: [0x5C, 0x6E])
                 if index + 1 < text.count, text[index + 1] == 0x0A { index += 1 }
-            case 0x0A: output.append(contentsOf: [0x5C, 0x6E])
-            default: output.append(byte)
+            default: output.append(contentsOf: [0x5C, 0x6E])
             }
             index += 1
+            runStart = index
         }
+        output.append(contentsOf: UnsafeBufferPointer(rebasing: text[runStart..<text.count]))
+    }
+
+    /// Whether `byte` is written escaped: `\`, `;`, `,`, CR or LF.
+    @inline(__always)
+    private static func needsEscape(_ byte: UInt8) -> Bool {
+        let escapedBits: UInt64 = 1 << 0x3B | 1 << 0x2C | 1 << 0x0A | 1 << 0x0D
+        return byte == 0x5C || (byte < 64 && escapedBits & (1 << UInt64(byte)) != 0)
     }
 
     /// `value` with its escapes undone: `\n`/`\N` a newline, `\\ \; \,` the character. A

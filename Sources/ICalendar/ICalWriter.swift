@@ -51,7 +51,8 @@ public enum ICalWriter {
             output.removeSubrange(start...)
             appendLine(line, to: &output)
         } else {
-            output.append(contentsOf: [0x0D, 0x0A])
+            output.append(0x0D)
+            output.append(0x0A)
         }
     }
 

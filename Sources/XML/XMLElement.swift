@@ -57,48 +57,87 @@ public enum XMLEscaping {
     /// `text` with `&`, `<`, `>` and both quotes written as references: safe in content and in
     /// attribute values of either quote.
     public static func escape(_ text: String) -> String {
+        guard text.utf8.contains(where: isSpecial) else { return text }
         var output: [UInt8] = []
         output.reserveCapacity(text.utf8.count + 16)
         append(text.utf8, to: &output)
         return String(decoding: output, as: UTF8.self)
     }
 
-    /// Appends `bytes` (UTF-8) to `output`, escaped as `escape` does: byte by byte, for large
-    /// texts (a calendar object inside a report).
-    public static func append(_ bytes: [UInt8], to output: inout [UInt8]) {
-        bytes.withUnsafeBufferPointer { buffer in
-            var start = 0
-            for index in 0..<buffer.count where isSpecial(buffer[index]) {
-                output.append(contentsOf: buffer[start..<index])
-                appendReference(buffer[index], to: &output)
-                start = index + 1
-            }
-            output.append(contentsOf: buffer[start...])
+    /// Appends `bytes` (UTF-8) to `output`, escaped as `escape` does: the runs between special
+    /// bytes in one copy each, as a report writes many calendar objects and hrefs.
+    public static func append(_ bytes: UnsafeBufferPointer<UInt8>, to output: inout [UInt8]) {
+        var start = 0
+        while let special = firstSpecial(in: bytes, from: start) {
+            output.append(contentsOf: UnsafeBufferPointer(rebasing: bytes[start..<special]))
+            let reference = reference(of: bytes[special])
+            output.append(contentsOf: UnsafeBufferPointer(start: reference.utf8Start, count: reference.utf8CodeUnitCount))
+            start = special + 1
         }
+        output.append(contentsOf: UnsafeBufferPointer(rebasing: bytes[start...]))
     }
 
-    /// Whether `byte` is written as a reference.
-    @inlinable
-    static func isSpecial(_ byte: UInt8) -> Bool { byte == 0x26 || byte == 0x3C || byte == 0x3E || byte == 0x22 || byte == 0x27 }
+    /// `append` for any sequence of bytes (an array, a string's UTF-8).
+    public static func append(_ bytes: some Sequence<UInt8>, to output: inout [UInt8]) {
+        let copied: Void? = bytes.withContiguousStorageIfAvailable { append($0, to: &output) }
+        if copied == nil { Array(bytes).withUnsafeBufferPointer { append($0, to: &output) } }
+    }
+
+    /// Escapes, in place, what was appended to `output` from `start` on: nothing moves when it
+    /// holds no special byte, so a writer can write straight into the document and escape after.
+    public static func escapeAppended(_ output: inout [UInt8], from start: Int) {
+        guard let first = output.withUnsafeBufferPointer({ firstSpecial(in: $0, from: start) }) else { return }
+        let tail = Array(output[first...])
+        output.removeSubrange(first...)
+        tail.withUnsafeBufferPointer { append($0, to: &output) }
+    }
+
+    /// The index of the first special byte of `bytes` from `start` on: eight bytes a step as
+    /// one word (a calendar object is mostly free of them), then byte by byte in the word that
+    /// has one.
+    static func firstSpecial(in bytes: UnsafeBufferPointer<UInt8>, from start: Int) -> Int? {
+        var index = start
+        if let base = bytes.baseAddress {
+            let raw = UnsafeRawPointer(base)
+            while index + 8 <= bytes.count, !mayHoldSpecial(raw.loadUnaligned(fromByteOffset: index, as: UInt64.self)) {
+                index += 8
+            }
+        }
+        while index < bytes.count {
+            if isSpecial(bytes[index]) { return index }
+            index += 1
+        }
+        return nil
+    }
+
+    /// Whether one of the eight bytes of `word` may be special: exact when none is, the
+    /// classic test for a zero byte applied to the word XOR each special byte repeated.
+    @inline(__always)
+    private static func mayHoldSpecial(_ word: UInt64) -> Bool {
+        let ones: UInt64 = 0x0101_0101_0101_0101, highs: UInt64 = 0x8080_8080_8080_8080
+        func hasByte(_ byte: UInt64) -> UInt64 {
+            let difference = word ^ (ones &* byte)
+            return (difference &- ones) & ~difference & highs
+        }
+        return hasByte(0x26) | hasByte(0x3C) | hasByte(0x3E) | hasByte(0x22) | hasByte(0x27) != 0
+    }
+
+    /// Whether `byte` is written as a reference. The special bytes (`"&'<>`, all below 64) are
+    /// bits of one word: a test per byte, no branch per character.
+    @inline(__always)
+    static func isSpecial(_ byte: UInt8) -> Bool {
+        let specialBits: UInt64 = 1 << 0x22 | 1 << 0x26 | 1 << 0x27 | 1 << 0x3C | 1 << 0x3E
+        return byte < 64 && specialBits & (1 << UInt64(byte)) != 0
+    }
 
     /// The reference of one special byte.
-    @inlinable
-    static func appendReference(_ byte: UInt8, to output: inout [UInt8]) {
-        append(CollectionOfOne(byte), to: &output)
-    }
-
-    /// `append` for any sequence of bytes (a string's UTF-8).
-    @inlinable
-    public static func append(_ bytes: some Sequence<UInt8>, to output: inout [UInt8]) {
-        for byte in bytes {
-            switch byte {
-            case 0x26: output.append(contentsOf: [0x26, 0x61, 0x6D, 0x70, 0x3B])  // &amp;
-            case 0x3C: output.append(contentsOf: [0x26, 0x6C, 0x74, 0x3B])  // &lt;
-            case 0x3E: output.append(contentsOf: [0x26, 0x67, 0x74, 0x3B])  // &gt;
-            case 0x22: output.append(contentsOf: [0x26, 0x71, 0x75, 0x6F, 0x74, 0x3B])  // &quot;
-            case 0x27: output.append(contentsOf: [0x26, 0x61, 0x70, 0x6F, 0x73, 0x3B])  // &apos;
-            default: output.append(byte)
-            }
+    private static func reference(of byte: UInt8) -> StaticString {
+        switch byte {
+        case 0x26: return "&amp;"
+        case 0x3C: return "&lt;"
+        case 0x3E: return "&gt;"
+        case 0x22: return "&quot;"
+        default: return "&apos;"
         }
     }
 }

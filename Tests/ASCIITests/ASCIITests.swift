@@ -41,5 +41,8 @@ struct ASCIIHexTests {
     @Test func trimsSpacesAndTabsOnly() {
         #expect(" \t a b \t ".dropFirst(0).trimmingASCIISpaces == "a b")
         #expect("\na\n".dropFirst(0).trimmingASCIISpaces == "\na\n")
+        #expect(" \t ".dropFirst(0).trimmingASCIISpaces.isEmpty && "".dropFirst(0).trimmingASCIISpaces.isEmpty)
+        #expect(" é\u{301} ".dropFirst(0).trimmingASCIISpaces == "é\u{301}")
+        #expect("x  y".dropFirst(1).dropLast(1).trimmingASCIISpaces.isEmpty)
     }
 }

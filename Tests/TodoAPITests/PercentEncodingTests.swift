@@ -24,3 +24,33 @@ struct PercentEncodingTests {
         #expect(PercentDecoding.decode("%G0".utf8) == nil)
     }
 }
+
+/// Every byte, against the sets RFC 3986 names, in both modes; and back through the decoder.
+@Suite("Percent encoding of every byte")
+struct PercentEncodingEveryByteTests {
+    static let unreserved = Set("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~".utf8)
+    static let pathSubDelimiters = Set("!$'()*+,;=:@".utf8)
+
+    @Test func eachByteIsKeptExactlyWhenItsSetAllowsIt() {
+        for byte in UInt8.min...UInt8.max {
+            let escaped = "%" + String(byte, radix: 16, uppercase: true).leftPadded(to: 2)
+            let plain = PercentDecoding.encodePathSegment([byte])
+            #expect(plain == (Self.unreserved.contains(byte) ? String(UnicodeScalar(byte)) : escaped), "byte \(byte)")
+            let segment = PercentDecoding.encodePathSegment([byte], keepingSubDelimiters: true)
+            let kept = Self.unreserved.contains(byte) || Self.pathSubDelimiters.contains(byte)
+            #expect(segment == (kept ? String(UnicodeScalar(byte)) : escaped), "byte \(byte), keeping sub-delimiters")
+        }
+    }
+
+    @Test func everyByteComesBackThroughTheDecoder() {
+        let all = Array(UInt8.min...UInt8.max)
+        for keeping in [false, true] {
+            let encoded = PercentDecoding.encodePathSegment(all, keepingSubDelimiters: keeping)
+            #expect(PercentDecoding.decode(encoded.utf8) == all)
+        }
+    }
+}
+
+private extension String {
+    func leftPadded(to width: Int) -> String { String(repeating: "0", count: max(0, width - count)) + self }
+}
