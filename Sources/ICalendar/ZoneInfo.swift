@@ -4,8 +4,9 @@ import Glibc
 import Locks
 
 /// A zone read from a TZif file (RFC 8536), as the system's tzdata ships them: the offsets of
-/// its listed transitions, then its POSIX footer rule for every later instant.
-public struct ZoneInfo: ZoneOffsets {
+/// its listed transitions, then its POSIX footer rule for every later instant. A class: one
+/// read zone is shared by every lookup, never copied (a report looks one up per task).
+public final class ZoneInfo: ZoneOffsets, Sendable {
     /// The transition instants, ascending (seconds since the epoch).
     let transitions: [Int64]
     /// The offset in effect from each transition on.
@@ -138,8 +139,9 @@ public final class ZoneDirectory: Sendable {
 
     /// The zone named `name`, nil when the name is not a plausible IANA name or no file has it.
     public func zone(named name: String) -> ZoneInfo? {
-        guard Self.isZoneName(name) else { return nil }
+        // Only names that passed the check are kept, so a kept one needs no second check.
         if let known = zones.withLock({ $0[name] }) { return known }
+        guard Self.isZoneName(name) else { return nil }
         let loaded = Self.readFile(path + "/" + name).flatMap { ZoneInfo(tzif: $0) }
         zones.withLock { cache in
             if cache.count < 1024 { cache[name] = loaded }
@@ -150,14 +152,18 @@ public final class ZoneDirectory: Sendable {
     /// Letters, digits, `_ + -` in `/`-separated parts, none empty or starting with a dot: never
     /// a path out of the directory.
     static func isZoneName(_ name: String) -> Bool {
-        let bytes = Array(name.utf8)
-        guard !bytes.isEmpty, bytes.count <= 64 else { return false }
-        return name.split(separator: "/", omittingEmptySubsequences: false).allSatisfy { part in
-            guard let first = part.utf8.first, first != UInt8(ascii: ".") else { return false }
-            return part.utf8.allSatisfy { byte in
-                ICalReader.isNameByte(byte) || byte == UInt8(ascii: "_") || byte == UInt8(ascii: "+")
+        guard !name.utf8.isEmpty, name.utf8.count <= 64 else { return false }
+        var partIsEmpty = true
+        for byte in name.utf8 {
+            if byte == UInt8(ascii: "/") {
+                guard !partIsEmpty else { return false }
+                partIsEmpty = true
+            } else {
+                guard ICalReader.isNameByte(byte) || byte == UInt8(ascii: "_") || byte == UInt8(ascii: "+") else { return false }
+                partIsEmpty = false
             }
         }
+        return !partIsEmpty
     }
 
     /// A regular file's bytes, at most 1 MiB; nil when it cannot be read.

@@ -71,6 +71,50 @@ extension TaskRow {
         guard case .array(let values)? = try? JSONParser(maximumDepth: 2).parse(bytes) else { return [] }
         return values.compactMap(\.stringValue)
     }
+
+    /// Calls `body` with the UTF-8 of each string of a stored JSON array, in order, as
+    /// `tags(fromJSON:)` reads them: lent from `bytes` when no string holds an escape (nearly
+    /// every tag), so a calendar report writes tags without a `String` each.
+    public static func forEachTag(inJSON bytes: UnsafeBufferPointer<UInt8>, _ body: (UnsafeBufferPointer<UInt8>) -> Void) {
+        var spans: [Range<Int>] = []
+        guard plainStrings(of: bytes, into: &spans) else {
+            for var tag in tags(fromJSON: bytes) { tag.withUTF8(body) }
+            return
+        }
+        for span in spans { body(UnsafeBufferPointer(rebasing: bytes[span])) }
+    }
+
+    /// The spans of the strings of a JSON array of strings without escapes; false for anything
+    /// else (an escape, another value, bad JSON), which the full parser reads instead.
+    private static func plainStrings(of bytes: UnsafeBufferPointer<UInt8>, into spans: inout [Range<Int>]) -> Bool {
+        let quote = UInt8(ascii: "\""), backslash = UInt8(ascii: "\\")
+        var index = 0
+        func skipSpace() { while index < bytes.count, [0x20, 0x09, 0x0A, 0x0D].contains(bytes[index]) { index += 1 } }
+        skipSpace()
+        guard index < bytes.count, bytes[index] == UInt8(ascii: "[") else { return false }
+        index += 1
+        skipSpace()
+        if index < bytes.count, bytes[index] == UInt8(ascii: "]") { index += 1; skipSpace(); return index == bytes.count }
+        while true {
+            guard index < bytes.count, bytes[index] == quote else { return false }
+            let start = index + 1
+            index = start
+            while index < bytes.count, bytes[index] != quote {
+                // An escape or a raw control character (invalid JSON): the parser decides.
+                guard bytes[index] != backslash, bytes[index] >= 0x20 else { return false }
+                index += 1
+            }
+            guard index < bytes.count else { return false }
+            spans.append(start..<index)
+            index += 1
+            skipSpace()
+            guard index < bytes.count else { return false }
+            if bytes[index] == UInt8(ascii: "]") { index += 1; skipSpace(); return index == bytes.count }
+            guard bytes[index] == UInt8(ascii: ",") else { return false }
+            index += 1
+            skipSpace()
+        }
+    }
 }
 
 extension StorageError {

@@ -41,7 +41,7 @@ extension TodoApplication {
             var multistatus = DAVMultistatus()
             let names = try DAVRequestBodies.proppatch(DAVRequestBodies.document(request))
             multistatus.add(href: String(decoding: request.path, as: UTF8.self), refused: names)
-            return multistatus.response
+            return multistatus.response()
         case .report:
             return try report(request, resource: resource, user: user)
         default:
@@ -62,31 +62,34 @@ extension TodoApplication {
         var multistatus = DAVMultistatus()
         switch resource {
         case .root:
-            DAVProperties.add(.root, href: "/dav/", user: userID, request: properties, to: &multistatus)
+            DAVProperties.add(.root, href: .path("/dav/"), user: userID, request: properties, to: &multistatus)
         case .principal:
-            DAVProperties.add(.principal, href: DAVHref.principal(userID), user: userID, request: properties, to: &multistatus)
+            DAVProperties.add(.principal, href: .path(DAVHref.principal(userID)), user: userID, request: properties, to: &multistatus)
         case .home:
-            DAVProperties.add(.home, href: DAVHref.home(userID), user: userID, request: properties, to: &multistatus)
+            DAVProperties.add(.home, href: .path(DAVHref.home(userID)), user: userID, request: properties, to: &multistatus)
             if depth == "1" {
-                DAVProperties.add(try calendarTarget(user, properties), href: DAVHref.calendar(userID), user: userID,
+                DAVProperties.add(try calendarTarget(user, properties), href: .path(DAVHref.calendar(userID)), user: userID,
                                   request: properties, to: &multistatus)
             }
         case .calendar:
-            DAVProperties.add(try calendarTarget(user, properties), href: DAVHref.calendar(userID), user: userID,
+            DAVProperties.add(try calendarTarget(user, properties), href: .path(DAVHref.calendar(userID)), user: userID,
                               request: properties, to: &multistatus)
             if depth == "1" {
+                let calendarHref = DAVHref.calendar(userID)
                 try forEachTask(user) { row in
-                    let href = row.withResourceName { DAVHref.object(userID, Array($0)) }
-                    DAVProperties.add(.object(row), href: href, user: userID, request: properties, to: &multistatus)
+                    row.withResourceName { name in
+                        DAVProperties.add(.object(row), href: .object(inCalendar: calendarHref, name: name), user: userID,
+                                          request: properties, to: &multistatus)
+                    }
                 }
             }
         case .object(_, let name):
             guard let task = try object(named: name, of: user) else { throw DAVError.notFound }
-            DAVProperties.add(.object(task.row), href: DAVHref.object(userID, name), user: userID, request: properties, to: &multistatus)
+            DAVProperties.add(.object(task.row), href: .path(DAVHref.object(userID, name)), user: userID, request: properties, to: &multistatus)
         case .discovery, .unknown:
             throw DAVError.notFound
         }
-        return multistatus.response
+        return multistatus.response()
     }
 
     /// The calendar, its sync token read only if `properties` asks for it.
@@ -135,6 +138,7 @@ extension TodoApplication {
         case .calendarQuery(let properties, let filter):
             // A filter every task passes (VCALENDAR › VTODO, nothing more) needs no components.
             let filters = !DAVFilter.passesEveryTask(filter)
+            let calendarHref = DAVHref.calendar(userID)
             try forEachTask(user) { row in
                 var objectText: [UInt8]?
                 if filters {
@@ -143,8 +147,10 @@ extension TodoApplication {
                     guard DAVFilter.matches(calendar, filter, zones: zones) else { return }
                     objectText = ICalWriter.write(calendar)
                 }
-                let href = row.withResourceName { DAVHref.object(userID, Array($0)) }
-                DAVProperties.add(.object(row), href: href, user: userID, request: properties, to: &multistatus, objectText: objectText)
+                row.withResourceName { name in
+                    DAVProperties.add(.object(row), href: .object(inCalendar: calendarHref, name: name), user: userID,
+                                      request: properties, to: &multistatus, objectText: objectText)
+                }
             }
         case .calendarMultiget(let properties, let hrefs):
             for href in hrefs.prefix(Self.davSyncMaximum) {
@@ -153,12 +159,12 @@ extension TodoApplication {
                     multistatus.add(href: href, status: "404 Not Found")
                     continue
                 }
-                DAVProperties.add(.object(task.row), href: href, user: userID, request: properties, to: &multistatus)
+                DAVProperties.add(.object(task.row), href: .path(href), user: userID, request: properties, to: &multistatus)
             }
         case .syncCollection(let properties, let token, let limit):
             try syncCollection(user: user, token: token, limit: limit, properties: properties, into: &multistatus)
         }
-        return multistatus.response
+        return multistatus.response()
     }
 
     /// RFC 6578 on the `/tasks/changes` numbering: changed tasks with their properties, deleted
@@ -186,7 +192,7 @@ extension TodoApplication {
                     : "The sync token is not one this server gave this user.", code: "invalid_sync_token")
             }
             for task in page.tasks {
-                DAVProperties.add(.object(task.row), href: DAVHref.object(userID, task.resourceName), user: userID,
+                DAVProperties.add(.object(task.row), href: .path(DAVHref.object(userID, task.resourceName)), user: userID,
                                       request: properties, to: &multistatus)
             }
             for deletion in page.deleted where !deletion.resourceName.isEmpty {

@@ -72,6 +72,13 @@ struct VTODOReaderTests {
         #expect(try !VTODOReader.read(object("UID:1\r\nSUMMARY:t\r\nSTATUS:IN-PROCESS\r\n")).completed)
     }
 
+    /// STATUS is read in any ASCII case, with spaces around it; anything else names no state.
+    @Test(arguments: [("COMPLETED", true), ("completed", true), (" Cancelled\t", true), ("NEEDS-ACTION", false),
+                      ("in-process", false), ("COMPLETEDX", nil), ("", nil), ("COMPLETÉD", nil), ("NEEDS ACTION", nil)] as [(String, Bool?)])
+    func statusIsReadInAnyCase(value: String, done: Bool?) {
+        #expect(VTODOFields.statusIsDone(value) == done, "\(value)")
+    }
+
     @Test func dueDatesOfEveryForm() throws {
         let day = try VTODOReader.read(object("UID:1\r\nSUMMARY:t\r\nDUE;VALUE=DATE:20261224\r\n")).dueDate
         #expect(day == .day(startingAt: 1_798_070_400_000))
@@ -207,6 +214,93 @@ struct VTODOWriterTests {
             let streamed = VTODOWriter.write(task.row)
             let viaComponents = ICalWriter.write(VTODOWriter.calendar(task.row).calendar)
             #expect(streamed == viaComponents, "\(String(decoding: streamed, as: UTF8.self))\n≠\n\(String(decoding: viaComponents, as: UTF8.self))")
+        }
+    }
+
+    /// A task an app made keeps its text; its object is still written from the row, the kept
+    /// lines copied where the components put them: the same bytes, changed or not through the API.
+    @Test func theMergedObjectIsTheComponentsByteForByte() throws {
+        let zone = """
+            BEGIN:VTIMEZONE\r
+            TZID:Custom/Nowhere\r
+            BEGIN:STANDARD\r
+            DTSTART:19701025T030000\r
+            RRULE:FREQ=YEARLY;BYMONTH=10;BYDAY=-1SU\r
+            TZOFFSETFROM:+0200\r
+            TZOFFSETTO:+0100\r
+            END:STANDARD\r
+            BEGIN:DAYLIGHT\r
+            DTSTART:19700329T020000\r
+            RRULE:FREQ=YEARLY;BYMONTH=3;BYDAY=-1SU\r
+            TZOFFSETFROM:+0100\r
+            TZOFFSETTO:+0200\r
+            END:DAYLIGHT\r
+            END:VTIMEZONE\r
+
+            """
+        let bodies = [
+            object("UID:a\r\nSUMMARY:plain\r\nX-ONE:1\r\n"),
+            object("""
+                UID:b@phone\r
+                SUMMARY:rich\r
+                DESCRIPTION:note\r
+                PRIORITY:2\r
+                STATUS:IN-PROCESS\r
+                CATEGORIES:home\r
+                DUE;TZID=Custom/Nowhere:20261208T090000\r
+                RRULE:FREQ=WEEKLY;BYDAY=MO,WE\r
+                X-APPLE-SORT-ORDER:7\r
+                X-LONG;X-PARAM="a;b":\(String(repeating: "long é value ", count: 12))\r
+                BEGIN:VALARM\r
+                TRIGGER;RELATED=END:-PT15M\r
+                ACTION:DISPLAY\r
+                DESCRIPTION:alarm\r
+                END:VALARM\r
+                X-AFTER-ALARM:kept\r
+
+                """, around: "CALSCALE:GREGORIAN\r\nX-WR-CALNAME:Phone\r\n" + zone),
+            object("UID:c\r\nSUMMARY:zoned\r\nDUE;TZID=Europe/Berlin:20270301T080000\r\nSTATUS:COMPLETED\r\nPRIORITY:0\r\n",
+                   around: zone.replacingOccurrences(of: "Custom/Nowhere", with: "Europe/Berlin")),
+            object("UID:d\r\nSUMMARY:daily\r\nDUE;VALUE=DATE:20270110\r\nRRULE:FREQ=DAILY\r\nX-X:1\r\n"),
+        ]
+        for body in bodies {
+            let sent = try VTODOReader.read(body)
+            #expect(sent.calendarData != nil)
+            var changed = sent
+            changed.priority = .low
+            changed.dueDate = .instant(1_800_000_000_000)
+            changed.tags = ["new", "tag,with;marks"]
+            for (state, completing) in [(sent, false), (sent, true), (changed, false), (changed, true)] {
+                let (_, task) = try written(state, completing: completing)
+                let streamed = VTODOWriter.write(task.row)
+                let viaComponents = ICalWriter.write(VTODOWriter.calendar(task.row).calendar)
+                #expect(streamed == viaComponents, "\(String(decoding: streamed, as: UTF8.self))\n≠\n\(String(decoding: viaComponents, as: UTF8.self))")
+            }
+        }
+    }
+
+    /// Kept text this server did not write in its own shape (a row changed around the service)
+    /// is read through components, as before: the line scan refuses it rather than guess.
+    @Test func keptTextOfAnotherShapeGoesThroughComponents() throws {
+        let shapes = [
+            "BEGIN:VCALENDAR\nBEGIN:VTODO\nX-A:1\nEND:VTODO\nEND:VCALENDAR\n",  // LF only
+            "BEGIN:VCALENDAR\r\nBEGIN:VTODO\r\nx-lower:1\r\nEND:VTODO\r\nEND:VCALENDAR\r\n",
+            "BEGIN:VCALENDAR\r\nBEGIN:VTODO\r\nX-A:1\r\nEND:VTODO\r\nX-CAL:after\r\nEND:VCALENDAR\r\n",
+            "BEGIN:VCALENDAR\r\nBEGIN:VTODO\r\nX-A:1\r\nEND:VTODO\r\nBEGIN:VTIMEZONE\r\nTZID:Z\r\nEND:VTIMEZONE\r\nEND:VCALENDAR\r\n",
+            "BEGIN:VCALENDAR\r\nBEGIN:VTODO\r\nX-A:1\r\nEND:VALARM\r\nEND:VCALENDAR\r\n",
+            "BEGIN:VCALENDAR\r\nBEGIN:VTODO\r\nX-A:1\r\nEND:VTODO\r\nEND:VCALENDAR\r\nX-TRAILING:1\r\n",
+            "BEGIN:VCALENDAR\r\nBEGIN:VEVENT\r\nX-A:1\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n",
+            "not iCalendar at all",
+            "",
+        ]
+        for text in shapes {
+            var state = TaskState(title: "odd")
+            state.calendarData = text
+            let (_, task) = try written(state)
+            let streamed = VTODOWriter.write(task.row)
+            let viaComponents = ICalWriter.write(VTODOWriter.calendar(task.row).calendar)
+            #expect(streamed == viaComponents, "\(text.debugDescription)")
+            task.row.withCalendarData { #expect(KeptCalendarOutline($0) == nil, "\(text.debugDescription)") }
         }
     }
 

@@ -81,11 +81,30 @@ public func fuzzOneInput(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
         }
     case "ical":
         // iCalendar objects (CalDAV PUT bodies): whatever reads must write and read back the same,
-        // and every date, time and zone in it must convert without trapping.
+        // and every date, time and zone in it must convert without trapping. The line scanner a
+        // report copies kept text with stays within any bytes, and reads all the writer writes.
+        bytes.withUnsafeBufferPointer { text in
+            var lines = ICalLines(text)
+            while let line = lines.next() {
+                precondition(line.span.upperBound <= text.count && line.name.upperBound < line.span.upperBound, "a line out of its text")
+                _ = lines.nesting(line)
+                _ = lines.plainValue(line)
+                _ = lines.property(line)
+            }
+        }
         guard let components = try? ICalReader.read(bytes) else { break }
         for component in components {
             let written = ICalWriter.write(component)
             precondition((try? ICalReader.read(written)) == [component], "a component does not survive its round trip")
+            written.withUnsafeBufferPointer { text in
+                var lines = ICalLines(text)
+                var count = 0
+                while let line = lines.next() {
+                    count += 1
+                    if let value = lines.plainValue(line) { precondition(lines.property(line)?.value == value, "a plain value its parse differs from") }
+                }
+                precondition(!lines.isMalformed && count > 1, "the scanner refuses a line the writer wrote")
+            }
             let zones = CalendarZones(calendar: component)
             for nested in [component] + component.components {
                 for property in nested.properties {

@@ -9,67 +9,92 @@ struct DAVMultistatus {
 
     private mutating func write(_ text: String) { body.append(contentsOf: text.utf8) }
 
-    /// Opens a `response` for `href`.
-    private mutating func open(_ href: String) {
-        write("<D:response><D:href>")
-        XMLEscaping.append(href.utf8, to: &body)
-        write("</D:href>")
+    /// Appends fixed markup: its bytes in one copy, without a `String` view (a report writes a
+    /// few per task).
+    private mutating func write(fixed text: StaticString) {
+        body.append(contentsOf: UnsafeBufferPointer(start: text.utf8Start, count: text.utf8CodeUnitCount))
     }
 
-    /// A resource's properties: `found` in order, `missing` as 404.
-    mutating func add(href: String, found: [(DAVPropertyName, DAVValue)], missing: [DAVPropertyName]) {
+    /// Opens a `response` for `href`.
+    private mutating func open(_ href: DAVResponseHref) {
+        write(fixed: "<D:response><D:href>")
+        switch href {
+        case .path(let path):
+            XMLEscaping.append(path.utf8, to: &body)
+        case .object(let calendarHref, let name):
+            // Written in place, then escaped there: a report names every task.
+            let start = body.count
+            body.append(contentsOf: calendarHref.utf8)
+            PercentDecoding.appendPathSegment(name, keepingSubDelimiters: true, to: &body)
+            XMLEscaping.escapeAppended(&body, from: start)
+        }
+        write(fixed: "</D:href>")
+    }
+
+    /// A resource's properties: each of `names` that `value` has (it appends the value as XML
+    /// and returns true) in the 200 propstat, in order; the others, with `listingMissing`, as
+    /// 404. Values go straight into the body: a report writes thousands.
+    mutating func add(href: DAVResponseHref, properties names: [DAVPropertyName], listingMissing: Bool,
+                      _ value: (DAVPropertyName, inout [UInt8]) -> Bool) {
         open(href)
-        if !found.isEmpty {
-            write("<D:propstat><D:prop>")
-            for (name, value) in found { name.write(value, to: &body) }
-            write("</D:prop><D:status>HTTP/1.1 200 OK</D:status></D:propstat>")
+        var missing: [DAVPropertyName] = []
+        let propstatStart = body.count
+        write(fixed: "<D:propstat><D:prop>")
+        let propertiesStart = body.count
+        for name in names where !name.write(to: &body, { value(name, &$0) }) { missing.append(name) }
+        if body.count == propertiesStart {
+            body.removeSubrange(propstatStart...)
+        } else {
+            write(fixed: "</D:prop><D:status>HTTP/1.1 200 OK</D:status></D:propstat>")
         }
-        if !missing.isEmpty {
-            write("<D:propstat><D:prop>")
-            for name in missing { name.write(.xml(""), to: &body) }
-            write("</D:prop><D:status>HTTP/1.1 404 Not Found</D:status></D:propstat>")
+        if listingMissing, !missing.isEmpty {
+            write(fixed: "<D:propstat><D:prop>")
+            for name in missing { name.writeEmpty(to: &body) }
+            write(fixed: "</D:prop><D:status>HTTP/1.1 404 Not Found</D:status></D:propstat>")
         }
-        write("</D:response>")
+        write(fixed: "</D:response>")
     }
 
     /// A PROPPATCH's answer: each property it names refused with 403 (RFC 4918 §9.2.1), as
     /// protected: nothing is stored.
     mutating func add(href: String, refused: [DAVPropertyName]) {
-        open(href)
-        write("<D:propstat><D:prop>")
-        for name in refused { name.write(.xml(""), to: &body) }
-        write("</D:prop><D:status>HTTP/1.1 403 Forbidden</D:status><D:error><D:cannot-modify-protected-property/></D:error>")
-        write("</D:propstat></D:response>")
+        open(.path(href))
+        write(fixed: "<D:propstat><D:prop>")
+        for name in refused { name.writeEmpty(to: &body) }
+        write(fixed: "</D:prop><D:status>HTTP/1.1 403 Forbidden</D:status><D:error><D:cannot-modify-protected-property/></D:error>")
+        write(fixed: "</D:propstat></D:response>")
     }
 
     /// A resource answered by a status alone (a deleted or unknown one: 404), with an optional
     /// `error` element (raw XML).
     mutating func add(href: String, status: String, error: String? = nil) {
-        open(href)
+        open(.path(href))
         write("<D:status>HTTP/1.1 \(status)</D:status>")
         if let error { write("<D:error>\(error)</D:error>") }
-        write("</D:response>")
+        write(fixed: "</D:response>")
     }
 
-    /// The response to send: 207 with the XML body.
-    var response: HTTPResponse {
-        var bytes = body
+    /// The response to send: 207 with the XML body (moved out, not copied: a report's body is
+    /// tens of kilobytes).
+    consuming func response() -> HTTPResponse {
         if let syncToken {
-            bytes.append(contentsOf: "<D:sync-token>".utf8)
-            XMLEscaping.append(syncToken.utf8, to: &bytes)
-            bytes.append(contentsOf: "</D:sync-token>".utf8)
+            write(fixed: "<D:sync-token>")
+            XMLEscaping.append(syncToken.utf8, to: &body)
+            write(fixed: "</D:sync-token>")
         }
-        bytes.append(contentsOf: "</D:multistatus>\n".utf8)
-        var response = HTTPResponse(status: 207, body: bytes)
+        write(fixed: "</D:multistatus>\n")
+        var response = HTTPResponse(status: 207, body: body)
         response.contentType = DAVResponse.xmlContentType
         return response
     }
 }
 
-/// A property's value: raw XML, or text (a calendar object) escaped as it is written.
-enum DAVValue {
-    case xml(String)
-    case text([UInt8])
+/// The href of a `response`: a path (percent-encoded), or an object of a calendar as its
+/// calendar's href (`DAVHref.calendar`) and its name as stored, encoded as it is written.
+enum DAVResponseHref {
+    case path(String)
+    /// The name is lent for the call (a row read in place).
+    case object(inCalendar: String, name: UnsafeBufferPointer<UInt8>)
 }
 
 /// Answers on `/dav/` other than a multistatus.

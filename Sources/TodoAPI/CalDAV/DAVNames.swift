@@ -20,41 +20,59 @@ enum DAVNamespace {
 struct DAVPropertyName: Hashable, Sendable {
     let namespace: String
     let name: String
+    /// The element's name as written, and a declaration for a namespace the root does not
+    /// declare: made once, as a report writes each property once per task.
+    private let qualified: (name: String, declaration: String)
 
     init(_ namespace: String, _ name: String) {
         self.namespace = namespace
         self.name = name
+        qualified = Self.qualified(namespace, name)
+    }
+
+    static func == (left: Self, right: Self) -> Bool { left.namespace == right.namespace && left.name == right.name }
+
+    func hash(into hasher: inout Hasher) {
+        hasher.combine(namespace)
+        hasher.combine(name)
     }
 
     init(_ element: XMLElement) {
         self.init(element.namespace, element.name)
     }
 
-    /// Appends an element of this name holding `value`, or empty when it is empty.
-    func write(_ value: DAVValue, to output: inout [UInt8]) {
-        let (open, declaration) = qualified
+    /// Appends an element of this name holding what `content` appends (XML), or an empty
+    /// element when it appends nothing; returns what `content` returns (false: the element is
+    /// taken back out, as the resource has no such property).
+    func write(to output: inout [UInt8], _ content: (inout [UInt8]) -> Bool) -> Bool {
+        let start = output.count
         output.append(UInt8(ascii: "<"))
-        output.append(contentsOf: open.utf8)
-        output.append(contentsOf: declaration.utf8)
-        switch value {
-        case .xml(let content) where content.isEmpty:
+        output.append(contentsOf: qualified.name.utf8)
+        output.append(contentsOf: qualified.declaration.utf8)
+        output.append(UInt8(ascii: ">"))
+        let contentStart = output.count
+        guard content(&output) else {
+            output.removeSubrange(start...)
+            return false
+        }
+        guard output.count > contentStart else {
+            output.removeLast()
             output.append(contentsOf: "/>".utf8)
-            return
-        case .xml(let content):
-            output.append(UInt8(ascii: ">"))
-            output.append(contentsOf: content.utf8)
-        case .text(let text):
-            output.append(UInt8(ascii: ">"))
-            XMLEscaping.append(text, to: &output)
+            return true
         }
         output.append(contentsOf: "</".utf8)
-        output.append(contentsOf: open.utf8)
+        output.append(contentsOf: qualified.name.utf8)
         output.append(UInt8(ascii: ">"))
+        return true
+    }
+
+    /// Appends an empty element of this name (a property named in a 404 or 403 propstat).
+    func writeEmpty(to output: inout [UInt8]) {
+        _ = write(to: &output) { _ in true }
     }
 
     /// The prefixed name, and a declaration for a namespace the root does not declare.
-    private var qualified: (String, String) {
-        // DAV: first, without a search: nearly every property is one.
+    private static func qualified(_ namespace: String, _ name: String) -> (String, String) {
         if namespace == DAVNamespace.dav { return ("D:" + name, "") }
         if let known = DAVNamespace.prefixes.first(where: { $0.namespace == namespace }) { return ("\(known.prefix):\(name)", "") }
         if namespace.isEmpty { return (name, " xmlns=\"\"") }

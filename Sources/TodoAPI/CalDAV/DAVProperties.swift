@@ -45,15 +45,38 @@ enum DAVProperties {
         }
     }
 
-    /// The value of `name` on `target` for `user`, nil when it has none. An object's calendar
-    /// text is made once into `objectText` and shared by the properties that need it.
-    static func value(_ name: DAVPropertyName, of target: DAVTarget, user: [UInt8], objectText: inout [UInt8]?) -> DAVValue? {
-        if case .object(let task) = target, name == .getContentLength || name == .calendarData {
-            let text = objectText ?? VTODOWriter.write(task)
-            objectText = text
-            return name == .calendarData ? .text(text) : .xml(String(text.count))
+    /// Appends the value of `name` on `target` for `user` (XML) to `output`; false when the
+    /// target has no such property. An object's calendar text is written straight into the
+    /// document and escaped there, unless the caller made it already (`objectText`); its length
+    /// makes it once into `objectText`.
+    static func write(_ name: DAVPropertyName, of target: DAVTarget, user: [UInt8], objectText: inout [UInt8]?,
+                      to output: inout [UInt8]) -> Bool {
+        if case .object(let task) = target {
+            switch name {
+            case .getETag:
+                XMLEscaping.append(EntityTags.tag(version: task.version).utf8, to: &output)
+                return true
+            case .calendarData:
+                if let objectText {
+                    XMLEscaping.append(objectText, to: &output)
+                } else {
+                    let start = output.count
+                    VTODOWriter.append(task, to: &output)
+                    XMLEscaping.escapeAppended(&output, from: start)
+                }
+                return true
+            case .getContentLength:
+                let text = objectText ?? VTODOWriter.write(task)
+                objectText = text
+                output.append(contentsOf: String(text.count).utf8)
+                return true
+            default:
+                break
+            }
         }
-        return xmlValue(name, of: target, user: user).map(DAVValue.xml)
+        guard let xml = xmlValue(name, of: target, user: user) else { return false }
+        output.append(contentsOf: xml.utf8)
+        return true
     }
 
     /// The value of every property but an object's calendar text, as raw XML.
@@ -103,7 +126,6 @@ enum DAVProperties {
             }
         case .object(let task):
             switch name {
-            case .getETag: return XMLEscaping.escape(EntityTags.tag(version: task.version))
             case .getContentType: return DAVResponse.calendarContentType
             case .getLastModified: return HTTPDate.format(milliseconds: task.updatedAt)
             default: return nil
@@ -113,21 +135,20 @@ enum DAVProperties {
 
     /// Adds `target` at `href` to `multistatus` with the properties `request` asks for;
     /// `objectText` is the object's calendar text when the caller made it already.
-    static func add(_ target: DAVTarget, href: String, user: [UInt8], request: DAVPropertyRequest,
+    static func add(_ target: DAVTarget, href: DAVResponseHref, user: [UInt8], request: DAVPropertyRequest,
                     to multistatus: inout DAVMultistatus, objectText: [UInt8]? = nil) {
         var text = objectText
-        var found: [(DAVPropertyName, DAVValue)] = []
-        var missing: [DAVPropertyName] = []
         switch request {
         case .names:
-            found = all(target).map { ($0, DAVValue.xml("")) }
+            multistatus.add(href: href, properties: all(target), listingMissing: false) { _, _ in true }
         case .all:
-            for name in all(target) { if let value = value(name, of: target, user: user, objectText: &text) { found.append((name, value)) } }
+            multistatus.add(href: href, properties: all(target), listingMissing: false) { name, output in
+                write(name, of: target, user: user, objectText: &text, to: &output)
+            }
         case .some(let names):
-            for name in names {
-                if let value = value(name, of: target, user: user, objectText: &text) { found.append((name, value)) } else { missing.append(name) }
+            multistatus.add(href: href, properties: names, listingMissing: true) { name, output in
+                write(name, of: target, user: user, objectText: &text, to: &output)
             }
         }
-        multistatus.add(href: href, found: found, missing: missing)
     }
 }

@@ -1,4 +1,5 @@
 import ASCII
+import Clocks
 import ICalendar
 import TaskModel
 
@@ -7,10 +8,15 @@ import TaskModel
 /// kept verbatim (`TaskState.calendarData`).
 enum VTODOFields {
     /// Properties that become task fields or are written from them, never kept.
-    static let mapped: Set<String> = ["UID", "SUMMARY", "DESCRIPTION", "CATEGORIES", "CREATED", "LAST-MODIFIED", "DTSTAMP", "COMPLETED"]
+    static let mappedNames: [StaticString] = ["UID", "SUMMARY", "DESCRIPTION", "CATEGORIES", "CREATED", "LAST-MODIFIED", "DTSTAMP",
+                                              "COMPLETED"]
     /// Properties that become task fields and are kept too, as the client spelled them: written
     /// back as sent while they still say what the task says (`VTODOWriter`).
-    static let spelledAsSent: Set<String> = ["STATUS", "PRIORITY", "DUE", "RRULE"]
+    static let spelledAsSentNames: [StaticString] = ["STATUS", "PRIORITY", "DUE", "RRULE"]
+    /// `mappedNames` as a set, for components.
+    static let mapped = Set(mappedNames.map(\.description))
+    /// `spelledAsSentNames` as a set, for components.
+    static let spelledAsSent = Set(spelledAsSentNames.map(\.description))
     /// VCALENDAR properties this server writes itself.
     static let calendarOwn: Set<String> = ["VERSION", "PRODID", "CALSCALE", "METHOD"]
 
@@ -36,11 +42,15 @@ enum VTODOFields {
 
     /// Whether `STATUS` says done (`COMPLETED`, `CANCELLED`): nil when it names no known state.
     static func statusIsDone(_ value: String) -> Bool? {
-        switch value[...].trimmingASCIISpaces.uppercased() {
-        case "COMPLETED", "CANCELLED": return true
-        case "NEEDS-ACTION", "IN-PROCESS": return false
-        default: return nil
+        let status = value[...].trimmingASCIISpaces.utf8
+        func named(_ name: StaticString) -> Bool {
+            name.withUTF8Buffer { name in
+                status.count == name.count && zip(status, name).allSatisfy { $0 == $1 || ($0 >= 0x61 && $0 <= 0x7A && $0 - 0x20 == $1) }
+            }
         }
+        if named("COMPLETED") || named("CANCELLED") { return true }
+        if named("NEEDS-ACTION") || named("IN-PROCESS") { return false }
+        return nil
     }
 
     /// The recurrence an `RRULE` with only `FREQ` (DAILY … YEARLY) and `INTERVAL` (1…365) spells;
@@ -74,8 +84,13 @@ enum VTODOFields {
     /// date, a floating time is read as UTC, a TZID tzdata and the object both do not know too.
     /// Nil when the value is not a date or date-time, or out of the API's years.
     static func dueDate(_ property: ICalProperty, zones: CalendarZones) -> TaskDueDate? {
+        dueDate(property, zone: zones.zone)
+    }
+
+    /// `dueDate(_:zones:)` with the zones as a lookup by TZID.
+    static func dueDate(_ property: ICalProperty, zone: (String) -> (any ZoneOffsets)?) -> TaskDueDate? {
         guard let moment = ICalDateTime(property) else { return nil }
-        let seconds = moment.utcSeconds(zones: zones.zone) ?? moment.localSeconds
+        let seconds = moment.utcSeconds(zones: zone) ?? moment.localSeconds
         let milliseconds = seconds.multipliedReportingOverflow(by: 1000)
         guard !milliseconds.overflow, milliseconds.partialValue >= Timestamp.earliest, milliseconds.partialValue <= Timestamp.latest else {
             return nil
@@ -85,7 +100,7 @@ enum VTODOFields {
 
     /// The UTC DATE-TIME of `milliseconds` (the milliseconds dropped: iCalendar has seconds).
     static func utc(_ milliseconds: Int64) -> ICalDateTime {
-        ICalDateTime(form: .utc, localSeconds: milliseconds >= 0 ? milliseconds / 1000 : (milliseconds - 999) / 1000)
+        ICalDateTime(form: .utc, localSeconds: milliseconds.floorDivided(by: 1000))
     }
 
     /// `utc(milliseconds)` as written.

@@ -5,7 +5,7 @@ import TaskModel
 /// VCALENDAR with one VTODO, the task's fields as properties, the kept text around them.
 enum VTODOWriter {
     /// The product identifier of every object this server writes.
-    static let productID = "-//todo-fcgi//CalDAV//EN"
+    static let productID: StaticString = "-//todo-fcgi//CalDAV//EN"
 
     /// The calendar object of `row`, as text.
     static func write(_ row: TaskRow, zones directory: ZoneDirectory = .system) -> [UInt8] {
@@ -15,65 +15,142 @@ enum VTODOWriter {
         return output
     }
 
-    /// Appends the calendar object of `row` to `output`. A task with kept text goes through its
-    /// components (`calendar`); one without (every task made through the API) is written
-    /// straight from the row, as the JSON is: the same bytes (`VTODOWriterTests` holds the two
-    /// together), without a component or a `String` per property.
+    /// Appends the calendar object of `row` to `output`, straight from the row as the JSON is:
+    /// the task's fields written in place, and its kept text (a task a CalDAV app made) copied
+    /// out line by line where it lies (`KeptCalendarOutline`). The same bytes as the components
+    /// of `calendar(row)` give (`VTODOMappingTests` holds the two together), without a component
+    /// or a `String` per property; kept text of another shape goes through the components.
     static func append(_ row: TaskRow, to output: inout [UInt8], zones directory: ZoneDirectory = .system) {
-        guard !row.hasCalendarData else {
-            ICalWriter.append(calendar(row, zones: directory).calendar, to: &output)
+        guard row.hasCalendarData else {
+            appendStreamed(row, to: &output, zones: directory)
             return
         }
-        output.append(contentsOf: head)
-        line("UID:", &output) { output in row.withUID { output.append(contentsOf: $0) } }
-        line("DTSTAMP:", &output) { output in utc(row.updatedAt, &output) }
-        line("CREATED:", &output) { output in utc(row.createdAt, &output) }
-        line("LAST-MODIFIED:", &output) { output in utc(row.updatedAt, &output) }
-        line("SUMMARY:", &output) { output in row.withTitle { ICalText.append(escaping: $0, to: &output) } }
-        if row.hasDescription {
-            line("DESCRIPTION:", &output) { output in row.withDescription { ICalText.append(escaping: $0, to: &output) } }
+        let streamed = row.withCalendarData { text -> Bool in
+            guard let kept = KeptCalendarOutline(text) else { return false }
+            appendStreamed(row, kept: (kept, text), to: &output, zones: directory)
+            return true
         }
-        let completed = row.completed
-        line(completed ? "STATUS:COMPLETED" : "STATUS:NEEDS-ACTION", &output) { _ in }
-        if completed, let completedAt = row.completedAt {
-            line("COMPLETED:", &output) { output in utc(completedAt, &output) }
-        }
-        if let value = VTODOFields.priorityValue(row.priority) {
-            line("PRIORITY:" + value, &output) { _ in }
-        }
-        let tags = row.withTagsJSON { $0.count > 2 ? TaskRow.tags(fromJSON: $0) : [] }
-        if !tags.isEmpty {
-            line("CATEGORIES:", &output) { output in
-                for (index, tag) in tags.enumerated() {
-                    if index > 0 { output.append(UInt8(ascii: ",")) }
-                    var tag = tag
-                    tag.withUTF8 { ICalText.append(escaping: $0, to: &output) }
-                }
-            }
-        }
-        if let due = row.dueDate {
-            if due.isAllDay {
-                line("DUE;VALUE=DATE:", &output) { output in
-                    ICalDateTime(form: .date, localSeconds: due.milliseconds / 1000).append(to: &output)
-                }
-            } else {
-                line("DUE:", &output) { output in utc(due.milliseconds, &output) }
-            }
-        }
-        if !(completed && row.nextTaskID != nil), let recurrence = row.recurrence {
-            line("RRULE:" + VTODOFields.rule(recurrence), &output) { _ in }
-        }
-        output.append(contentsOf: tail)
+        if !streamed { ICalWriter.append(calendar(row, zones: directory).calendar, to: &output) }
     }
 
-    private static let head = Array("BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:\(productID)\r\nBEGIN:VTODO\r\n".utf8)
-    private static let tail = Array("END:VTODO\r\nEND:VCALENDAR\r\n".utf8)
+    /// The object of `row`, with `kept`'s parts copied from its text where the components put them.
+    private static func appendStreamed(_ row: TaskRow, kept: (outline: KeptCalendarOutline, text: UnsafeBufferPointer<UInt8>)? = nil,
+                                       to output: inout [UInt8], zones directory: ZoneDirectory) {
+        func copy(_ span: Range<Int>) {
+            if let kept, !span.isEmpty { output.append(contentsOf: UnsafeBufferPointer(rebasing: kept.text[span])) }
+        }
+        func copy(_ line: ICalLines.Line) { copy(line.span) }
+        _ = open("BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:", &output)
+        _ = open(productID, &output)
+        _ = open("\r\n", &output)
+        if let kept {
+            copy(kept.outline.calendarProperties)
+            copy(kept.outline.zones)
+        }
+        _ = open("BEGIN:VTODO\r\n", &output)
+        // Each line is opened, written and folded in place: no closure or string per property.
+        var start = open("UID:", &output)
+        row.withUID { output.append(contentsOf: $0) }
+        close(start, &output)
+        start = open("DTSTAMP:", &output)
+        utc(row.updatedAt, &output)
+        close(start, &output)
+        start = open("CREATED:", &output)
+        utc(row.createdAt, &output)
+        close(start, &output)
+        start = open("LAST-MODIFIED:", &output)
+        utc(row.updatedAt, &output)
+        close(start, &output)
+        start = open("SUMMARY:", &output)
+        row.withTitle { ICalText.append(escaping: $0, to: &output) }
+        close(start, &output)
+        if row.hasDescription {
+            start = open("DESCRIPTION:", &output)
+            row.withDescription { ICalText.append(escaping: $0, to: &output) }
+            close(start, &output)
+        }
+        // STATUS, PRIORITY, DUE and RRULE as the app spelled them while they say what the task says.
+        let spelled = { (name: StaticString) in kept.flatMap { $0.outline.spelledLine(name) } }
+        let completed = row.completed
+        let value = { (line: ICalLines.Line) in kept!.outline.lines.plainValue(line) ?? kept!.outline.lines.property(line)?.value }
+        if let line = spelled("STATUS"), value(line).flatMap(VTODOFields.statusIsDone) == completed {
+            copy(line)
+        } else {
+            close(open(completed ? "STATUS:COMPLETED" : "STATUS:NEEDS-ACTION", &output), &output)
+        }
+        if completed, let completedAt = row.completedAt {
+            start = open("COMPLETED:", &output)
+            utc(completedAt, &output)
+            close(start, &output)
+        }
+        if let line = spelled("PRIORITY"), let sent = value(line), VTODOFields.priority(sent) == row.priority {
+            copy(line)
+        } else if let value = VTODOFields.priorityValue(row.priority) {
+            start = open("PRIORITY:", &output)
+            output.append(contentsOf: value.utf8)
+            close(start, &output)
+        }
+        start = open("CATEGORIES:", &output)
+        var tagCount = 0
+        row.withTagsJSON { json in
+            TaskRow.forEachTag(inJSON: json) { tag in
+                if tagCount > 0 { output.append(UInt8(ascii: ",")) }
+                tagCount += 1
+                ICalText.append(escaping: tag, to: &output)
+            }
+        }
+        if tagCount == 0 { output.removeSubrange(start...) } else { close(start, &output) }
+        if let due = row.dueDate {
+            if let line = spelled("DUE"), let sent = kept!.outline.lines.property(line),
+               VTODOFields.dueDate(sent, zone: { zone(named: $0, kept!, directory) }) == due {
+                copy(line)
+            } else if due.isAllDay {
+                start = open("DUE;VALUE=DATE:", &output)
+                ICalDateTime(form: .date, localSeconds: due.milliseconds / 1000).append(to: &output)
+                close(start, &output)
+            } else {
+                start = open("DUE:", &output)
+                utc(due.milliseconds, &output)
+                close(start, &output)
+            }
+        }
+        // A completed occurrence whose series went on in the next one repeats no more: clients
+        // that expand rules would otherwise show the series twice.
+        if !(completed && row.nextTaskID != nil) {
+            if let recurrence = row.recurrence {
+                start = open("RRULE:", &output)
+                output.append(contentsOf: VTODOFields.rule(recurrence).utf8)
+                close(start, &output)
+            } else if let line = spelled("RRULE") {
+                copy(line)
+            }
+        }
+        if let kept {
+            for span in kept.outline.todoProperties { copy(span) }
+            for span in kept.outline.todoComponents { copy(span) }
+        }
+        _ = open("END:VTODO\r\nEND:VCALENDAR\r\n", &output)
+    }
 
-    /// One content line: `start`, then what `body` writes, folded when too long.
-    private static func line(_ start: String, _ output: inout [UInt8], _ body: (inout [UInt8]) -> Void) {
+    /// The zone a kept DUE's TZID names, as `CalendarZones` finds it: tzdata's first, so the
+    /// kept VTIMEZONEs are read only for a name tzdata lacks.
+    private static func zone(named name: String, _ kept: (outline: KeptCalendarOutline, text: UnsafeBufferPointer<UInt8>),
+                             _ directory: ZoneDirectory) -> (any ZoneOffsets)? {
+        if let system = directory.zone(named: name) { return system }
+        guard !kept.outline.zones.isEmpty, let zones = try? ICalReader.read(Array(kept.text[kept.outline.zones])) else { return nil }
+        return CalendarZones(calendar: ICalComponent(name: "VCALENDAR", components: zones), directory: directory).zone(name)
+    }
+
+    /// Starts a content line with `start` (its name and what precedes the value); returns where
+    /// the line starts, for `close`.
+    private static func open(_ start: StaticString, _ output: inout [UInt8]) -> Int {
         let lineStart = output.count
-        output.append(contentsOf: start.utf8)
-        body(&output)
+        output.append(contentsOf: UnsafeBufferPointer(start: start.utf8Start, count: start.utf8CodeUnitCount))
+        return lineStart
+    }
+
+    /// Ends the content line begun at `lineStart`, folded when too long.
+    private static func close(_ lineStart: Int, _ output: inout [UInt8]) {
         ICalWriter.endLine(startingAt: lineStart, in: &output)
     }
 
@@ -137,7 +214,7 @@ enum VTODOWriter {
 
         let todo = ICalComponent(name: "VTODO", properties: properties, components: keptTodo.components)
         let calendar = ICalComponent(name: "VCALENDAR",
-                                     properties: [ICalProperty(name: "VERSION", value: "2.0"), ICalProperty(name: "PRODID", value: productID)]
+                                     properties: [ICalProperty(name: "VERSION", value: "2.0"), ICalProperty(name: "PRODID", value: productID.description)]
                                          + kept.properties,
                                      components: kept.components(named: "VTIMEZONE") + [todo])
         return (calendar, zones)
