@@ -99,22 +99,11 @@ public final class WorkerPool: Sendable {
         databaseWaitRoom = DatabaseWaitRoom { [dispatcher] fd in dispatcher.watchForHangUp(fd) }
     }
 
-    /// Responses of up to a few MiB (a calendar report, a long list) are built in each thread's
-    /// arena and its free top is kept between requests: with glibc's defaults every such body
-    /// was mapped (over 128 KiB) or its pages given back on free (madvise), and faulted in again
-    /// by the next request — a tenth of a calendar report's CPU time. The housekeeper's
-    /// `malloc_trim` still gives free pages back every 5 s, so the RSS after a burst is as before.
-    static func keepResponseBuffersInTheHeap() {
-        mallopt(M_MMAP_THRESHOLD, 4 << 20)
-        mallopt(M_TRIM_THRESHOLD, 16 << 20)
-    }
-
     /// Runs until SIGTERM or SIGINT, then stops accepting, lets requests already sent finish and
     /// returns 0. On SIGHUP it calls `reload` and, when that succeeds, switches every thread to the
     /// new token settings. Returns 1 at once if a worker thread cannot start (so a supervisor
     /// restarts the service rather than leave a socket nobody serves), or if the dispatcher fails.
     public func run(reload: () -> JWTConfiguration?) -> Int32 {
-        Self.keepResponseBuffersInTheHeap()
         let dispatcherThread = WorkerThread { [self] in
             do {
                 try dispatcher.run()

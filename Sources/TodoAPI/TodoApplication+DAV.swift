@@ -59,7 +59,7 @@ extension TodoApplication {
         }
         let properties = try DAVRequestBodies.propfind(DAVRequestBodies.document(request))
         let userID = Array(user.id.utf8)
-        var multistatus = DAVMultistatus()
+        var multistatus = DAVMultistatus(listingCollection: depth == "1")
         switch resource {
         case .root:
             DAVProperties.add(.root, href: .path("/dav/"), user: userID, request: properties, to: &multistatus)
@@ -133,7 +133,7 @@ extension TodoApplication {
                                      code: "unsupported_report")
         }
         let userID = Array(user.id.utf8)
-        var multistatus = DAVMultistatus()
+        var multistatus = DAVMultistatus(listingCollection: true)
         switch try DAVRequestBodies.report(DAVRequestBodies.document(request)) {
         case .calendarQuery(let properties, let filter):
             // A filter every task passes (VCALENDAR › VTODO, nothing more) needs no components.

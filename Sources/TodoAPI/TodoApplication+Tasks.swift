@@ -63,7 +63,7 @@ extension TodoApplication {
     private func withConsistencyToken(_ response: HTTPResponse) -> HTTPResponse {
         guard let change = store.changeAfterLastWrite else { return response }
         var response = response
-        response.headers.append(("X-Consistency-Token", ConsistencyToken.encode(change)))
+        response.headers.append((ConsistencyToken.headerName, ConsistencyToken.encode(change)))
         return response
     }
 

@@ -70,7 +70,7 @@ extension Option {
                                            + "through a transaction-mode pooler, which cannot hold a LISTEN.")
     static let readDatabase = Option(flag: "--read-database", variable: "TODO_READ_DATABASE", argument: "URI",
                                      help: "PostgreSQL: a hot standby of --database that serves the reads sending back an "
-                                         + "X-Consistency-Token once it has replayed that write (else the primary does; "
+                                         + "\(ConsistencyToken.headerName) once it has replayed that write (else the primary does; "
                                          + "docs/SCALING.md). Off by default.")
     static let databaseWait = Option(flag: "--database-wait", variable: "TODO_DATABASE_WAIT", argument: "SECONDS", defaultValue: "15",
                                      range: 0...300,

@@ -14,10 +14,12 @@ public struct CORSPolicy: Sendable, Equatable {
     public let maxAgeSeconds = 600
 
     /// Response headers a browser script may read besides the CORS-safelisted ones.
-    public static let exposedHeaders = "Location, X-Total-Count, Retry-After, ETag, Idempotent-Replayed, X-Request-ID, X-Consistency-Token"
+    public static let exposedHeaders = "Location, X-Total-Count, Retry-After, ETag, Idempotent-Replayed, X-Request-ID, "
+        + ConsistencyToken.headerName
     /// Request headers a page may send (task model v2's, its own request id, and the consistency
     /// token of its last write). nginx forwards each (`fastcgi_param`): a test holds the two together.
-    public static let allowedHeaders = "Authorization, Content-Type, If-Match, If-None-Match, Idempotency-Key, X-Request-ID, X-Consistency-Token"
+    public static let allowedHeaders = "Authorization, Content-Type, If-Match, If-None-Match, Idempotency-Key, X-Request-ID, "
+        + ConsistencyToken.headerName
     /// What a preflight allows, on every path alike (contract §12): every method of the route
     /// table, so the page can read the 404 or 405 the request that follows gets.
     public static let allowedMethods = RouteKind.allMethods.joined(separator: ", ")

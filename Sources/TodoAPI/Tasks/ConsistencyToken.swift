@@ -10,6 +10,8 @@ import TaskModel
 /// served by the primary: it sees every write, so a bad token can cost speed, never correctness.
 /// Several tokens, comma-separated (a client merging the tokens of several tabs), need them all.
 public enum ConsistencyToken {
+    /// The header a write answers with the token and a read sends it back in.
+    public static let headerName = "X-Consistency-Token"
     /// The version prefix.
     static let prefix = "ct1."
     /// The longest header value read; longer ones count as malformed.
