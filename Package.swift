@@ -52,7 +52,7 @@ let package = Package(
         .target(name: "ICalendar", dependencies: ["Clocks", "Locks"]),
         // A small XML reader for WebDAV bodies, with no DTD support to turn off: nothing is fetched
         // or expanded. No HTTP, no DAV semantics.
-        .target(name: "XML"),
+        .target(name: "XML", dependencies: ["ASCII"]),
         // The task model: tasks, their rules, the list query, sync pages, the column table and
         // the store protocols every backend implements. No database driver, no HTTP.
         .target(name: "TaskModel", dependencies: ["ASCII", "Clocks", "Crypto", "JSON", "Locks"]),

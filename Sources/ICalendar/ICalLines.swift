@@ -14,7 +14,8 @@ public struct ICalLines: IteratorProtocol {
         public let name: Range<Int>
     }
 
-    private let text: UnsafeBufferPointer<UInt8>
+    /// The text read.
+    public let text: UnsafeBufferPointer<UInt8>
     private var position = 0
     /// Whether the text stopped being what this server writes: a line not ended by CRLF, a name
     /// not uppercase letters, digits and `-`, or no `:` or `;` after it. `next()` then returns nil.
@@ -69,10 +70,15 @@ public struct ICalLines: IteratorProtocol {
 
     /// Whether `line` is `BEGIN:` or `END:` (`keyword`) followed by `component`, exactly.
     public func line(_ line: Line, is keyword: StaticString, _ component: StaticString) -> Bool {
-        guard self.line(line, isNamed: keyword) else { return false }
-        let value = line.name.upperBound + 1
-        return text[line.name.upperBound] == UInt8(ascii: ":") && line.span.upperBound - 2 - value == component.utf8CodeUnitCount
-            && memcmp(text.baseAddress! + value, component.utf8Start, component.utf8CodeUnitCount) == 0
+        guard self.line(line, isNamed: keyword), let value = bareValue(line) else { return false }
+        return component.withUTF8Buffer { value.elementsEqual($0) }
+    }
+
+    /// The bytes after the name's `:` up to the line's last CRLF, when the line has no
+    /// parameters (folds included: `plainValue` refuses those).
+    public func bareValue(_ line: Line) -> UnsafeBufferPointer<UInt8>? {
+        guard text[line.name.upperBound] == UInt8(ascii: ":") else { return nil }
+        return UnsafeBufferPointer(rebasing: text[(line.name.upperBound + 1)..<(line.span.upperBound - 2)])
     }
 
     /// Whether `line` opens (`BEGIN`) or closes (`END`) a component: its nesting changes.
@@ -85,10 +91,9 @@ public struct ICalLines: IteratorProtocol {
     /// The value of `line` when it has no parameters and no folds (`STATUS:COMPLETED`), as
     /// `property(line)?.value` gives it but without parsing; nil otherwise.
     public func plainValue(_ line: Line) -> String? {
-        let value = (line.name.upperBound + 1)..<(line.span.upperBound - 2)
-        guard text[line.name.upperBound] == UInt8(ascii: ":"), line.span.count <= ICalWriter.maximumLineOctets + 2,
-              !text[value].contains(where: ICalReader.isForbiddenControl) else { return nil }
-        return String(validating: UnsafeBufferPointer(rebasing: text[value]), as: UTF8.self)
+        guard let value = bareValue(line), line.span.count <= ICalWriter.maximumLineOctets + 2,
+              !value.contains(where: ICalReader.isForbiddenControl) else { return nil }
+        return String(validating: value, as: UTF8.self)
     }
 
     /// The property `line` holds, unfolded and parsed as `ICalReader` parses it; nil when it is

@@ -1,3 +1,5 @@
+import ASCII
+
 /// An element of a parsed document: its expanded name (namespace URI and local name), its
 /// attributes, its child elements and its character data, in order.
 public struct XMLElement: Equatable, Sendable {
@@ -70,8 +72,7 @@ public enum XMLEscaping {
         var start = 0
         while let special = firstSpecial(in: bytes, from: start) {
             output.append(contentsOf: UnsafeBufferPointer(rebasing: bytes[start..<special]))
-            let reference = reference(of: bytes[special])
-            output.append(contentsOf: UnsafeBufferPointer(start: reference.utf8Start, count: reference.utf8CodeUnitCount))
+            output.append(fixed: reference(of: bytes[special]))
             start = special + 1
         }
         output.append(contentsOf: UnsafeBufferPointer(rebasing: bytes[start...]))

@@ -262,6 +262,35 @@ struct CalDAVTests {
         #expect(events.isEmpty)
     }
 
+    /// The text a report carries is the object GET returns, unescaped, and its length is that
+    /// text's: in either order of the two properties, whether the object was written straight
+    /// into the report or made whole first (a filter, PROPFIND), with XML's special characters.
+    @Test func calendarDataAndItsLengthAreTheObjectGetReturns() throws {
+        #expect(dav("PUT", Self.calendar + "x.ics", body: Self.vtodo("x", "SUMMARY:Tom & Jerry's <\"show\">\r\nX-APP:kept\r\n")).status == 201)
+        let object = dav("GET", Self.calendar + "x.ics")
+        #expect(object.status == 200)
+        let filters = ["", #"<C:prop-filter name="SUMMARY"><C:text-match>jerry</C:text-match></C:prop-filter>"#]
+        for properties in ["<C:calendar-data/><D:getcontentlength/>", "<D:getcontentlength/><C:calendar-data/>"] {
+            for filter in filters {
+                let reply = dav("REPORT", Self.calendar, body: """
+                    <C:calendar-query xmlns:D="DAV:" xmlns:C="urn:ietf:params:xml:ns:caldav"><D:prop>\(properties)</D:prop>
+                    <C:filter><C:comp-filter name="VCALENDAR"><C:comp-filter name="VTODO">\(filter)</C:comp-filter></C:comp-filter></C:filter>
+                    </C:calendar-query>
+                    """, depth: "1")
+                let prop = try #require(try xml(reply).child(DAVNamespace.dav, "response")?.child(DAVNamespace.dav, "propstat")?
+                    .child(DAVNamespace.dav, "prop"), "\(properties) \(filter)")
+                #expect(prop.child(DAVNamespace.calDAV, "calendar-data")?.text == object.text, "\(properties) \(filter)")
+                #expect(prop.child(DAVNamespace.dav, "getcontentlength")?.text == String(object.response.body.count), "\(properties) \(filter)")
+            }
+            let found = dav("PROPFIND", Self.calendar + "x.ics", body: #"<D:propfind xmlns:D="DAV:" xmlns:C="urn:ietf:params:xml:ns:caldav"><D:prop>"#
+                + properties + "</D:prop></D:propfind>", depth: "0")
+            let prop = try #require(try xml(found).child(DAVNamespace.dav, "response")?.child(DAVNamespace.dav, "propstat")?
+                .child(DAVNamespace.dav, "prop"))
+            #expect(prop.child(DAVNamespace.calDAV, "calendar-data")?.text == object.text, "PROPFIND \(properties)")
+            #expect(prop.child(DAVNamespace.dav, "getcontentlength")?.text == String(object.response.body.count), "PROPFIND \(properties)")
+        }
+    }
+
     @Test func multigetAnswersEachHref() throws {
         #expect(dav("PUT", Self.calendar + "a.ics", body: Self.vtodo("u1")).status == 201)
         let reply = dav("REPORT", Self.calendar, body: """

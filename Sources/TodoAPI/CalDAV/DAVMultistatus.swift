@@ -1,3 +1,4 @@
+import ASCII
 import XML
 
 /// A `207 Multi-Status` body (RFC 4918 §13): one `response` per resource, each with its found
@@ -19,11 +20,8 @@ struct DAVMultistatus {
 
     private mutating func write(_ text: String) { body.append(contentsOf: text.utf8) }
 
-    /// Appends fixed markup: its bytes in one copy, without a `String` view (a report writes a
-    /// few per task).
-    private mutating func write(fixed text: StaticString) {
-        body.append(contentsOf: UnsafeBufferPointer(start: text.utf8Start, count: text.utf8CodeUnitCount))
-    }
+    /// Appends fixed markup (a report writes a few per task).
+    private mutating func write(fixed text: StaticString) { body.append(fixed: text) }
 
     /// Opens a `response` for `href`.
     private mutating func open(_ href: DAVResponseHref) {
@@ -35,7 +33,7 @@ struct DAVMultistatus {
             // Written in place, then escaped there: a report names every task.
             let start = body.count
             body.append(contentsOf: calendarHref.utf8)
-            PercentDecoding.appendPathSegment(name, keepingSubDelimiters: true, to: &body)
+            DAVHref.appendSegment(name, to: &body)
             XMLEscaping.escapeAppended(&body, from: start)
         }
         write(fixed: "</D:href>")

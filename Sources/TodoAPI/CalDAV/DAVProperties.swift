@@ -12,6 +12,14 @@ enum DAVTarget {
     case object(TaskRow)
 }
 
+/// An object's calendar text as one response has made it so far: whole when a filter or its
+/// length needed it, or only its length once written straight into the document, so that
+/// neither property makes it twice.
+struct DAVObjectText {
+    var text: [UInt8]?
+    var length: Int?
+}
+
 /// The properties of each resource: their values as raw XML, nil for one the resource has not.
 enum DAVProperties {
     /// What `allprop` (and `propname`) lists for each kind of resource: never `calendar-data`.
@@ -47,9 +55,9 @@ enum DAVProperties {
 
     /// Appends the value of `name` on `target` for `user` (XML) to `output`; false when the
     /// target has no such property. An object's calendar text is written straight into the
-    /// document and escaped there, unless the caller made it already (`objectText`); its length
-    /// makes it once into `objectText`.
-    static func write(_ name: DAVPropertyName, of target: DAVTarget, user: [UInt8], objectText: inout [UInt8]?,
+    /// document and escaped there, unless the caller made it already (`object.text`); its
+    /// length is the one written, or the text made once into `object.text`.
+    static func write(_ name: DAVPropertyName, of target: DAVTarget, user: [UInt8], object: inout DAVObjectText,
                       to output: inout [UInt8]) -> Bool {
         if case .object(let task) = target {
             switch name {
@@ -57,18 +65,25 @@ enum DAVProperties {
                 XMLEscaping.append(EntityTags.tag(version: task.version).utf8, to: &output)
                 return true
             case .calendarData:
-                if let objectText {
-                    XMLEscaping.append(objectText, to: &output)
+                if let text = object.text {
+                    XMLEscaping.append(text, to: &output)
                 } else {
                     let start = output.count
                     VTODOWriter.append(task, to: &output)
+                    object.length = output.count - start
                     XMLEscaping.escapeAppended(&output, from: start)
                 }
                 return true
             case .getContentLength:
-                let text = objectText ?? VTODOWriter.write(task)
-                objectText = text
-                output.append(contentsOf: String(text.count).utf8)
+                let length: Int
+                if let known = object.length {
+                    length = known
+                } else {
+                    let text = VTODOWriter.write(task)
+                    object = DAVObjectText(text: text, length: text.count)
+                    length = text.count
+                }
+                output.append(contentsOf: String(length).utf8)
                 return true
             default:
                 break
@@ -137,17 +152,17 @@ enum DAVProperties {
     /// `objectText` is the object's calendar text when the caller made it already.
     static func add(_ target: DAVTarget, href: DAVResponseHref, user: [UInt8], request: DAVPropertyRequest,
                     to multistatus: inout DAVMultistatus, objectText: [UInt8]? = nil) {
-        var text = objectText
+        var object = DAVObjectText(text: objectText, length: objectText?.count)
         switch request {
         case .names:
             multistatus.add(href: href, properties: all(target), listingMissing: false) { _, _ in true }
         case .all:
             multistatus.add(href: href, properties: all(target), listingMissing: false) { name, output in
-                write(name, of: target, user: user, objectText: &text, to: &output)
+                write(name, of: target, user: user, object: &object, to: &output)
             }
         case .some(let names):
             multistatus.add(href: href, properties: names, listingMissing: true) { name, output in
-                write(name, of: target, user: user, objectText: &text, to: &output)
+                write(name, of: target, user: user, object: &object, to: &output)
             }
         }
     }

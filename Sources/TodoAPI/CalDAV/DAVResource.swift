@@ -81,7 +81,16 @@ public enum DAVResource: Equatable, Sendable {
 /// Hrefs this server writes: each segment percent-encoded except RFC 3986's unreserved
 /// characters and the sub-delimiters and `:@` a path segment allows (`PercentDecoding`).
 enum DAVHref {
-    static func encode(_ segment: [UInt8]) -> String { PercentDecoding.encodePathSegment(segment, keepingSubDelimiters: true) }
+    /// Appends `segment` encoded as every segment of an href is.
+    static func appendSegment(_ segment: UnsafeBufferPointer<UInt8>, to output: inout [UInt8]) {
+        PercentDecoding.appendPathSegment(segment, keepingSubDelimiters: true, to: &output)
+    }
+
+    static func encode(_ segment: [UInt8]) -> String {
+        var output: [UInt8] = []
+        segment.withUnsafeBufferPointer { appendSegment($0, to: &output) }
+        return String(decoding: output, as: UTF8.self)
+    }
 
     static func principal(_ user: [UInt8]) -> String { "/dav/principals/\(encode(user))/" }
     static func home(_ user: [UInt8]) -> String { "/dav/calendars/\(encode(user))/" }

@@ -4,10 +4,11 @@ import ICalendar
 /// `VTODOReader` writes it: the calendar's own properties, its VTIMEZONEs, then one VTODO with
 /// the properties and components the task has no field for), found by one scan of its lines so
 /// that a report copies them out instead of parsing the text into components on every read.
-/// Nil for text of any other shape, which goes through components instead.
+/// Nil for text of any other shape, which goes through components instead. Valid while the
+/// text it was made from is (a row read in place).
 struct KeptCalendarOutline {
-    /// The lines of the text, for the spelled properties' values.
-    let lines: ICalLines
+    /// The lines of the text (which it holds), for the spelled properties' values.
+    private let lines: ICalLines
     /// The VCALENDAR's own properties (lines between its BEGIN and first component).
     private(set) var calendarProperties: Range<Int>
     /// The VTIMEZONE components, one run of lines.
@@ -16,8 +17,8 @@ struct KeptCalendarOutline {
     private(set) var todoProperties: [Range<Int>] = []
     /// The VTODO's components (alarms, …), in order.
     private(set) var todoComponents: [Range<Int>] = []
-    /// The first of each property kept as the client spelled it (`VTODOFields.spelledAsSentNames`).
-    private(set) var spelled: [ICalLines.Line?] = Array(repeating: nil, count: VTODOFields.spelledAsSentNames.count)
+    /// The first line of each property kept as the client spelled it, by `SpelledAsSent`.
+    private var spelled: [ICalLines.Line?] = Array(repeating: nil, count: VTODOFields.SpelledAsSent.all.count)
 
     private enum Place { case calendar, zone, todo, todoComponent }
 
@@ -58,7 +59,8 @@ struct KeptCalendarOutline {
                     break
                 }
             case -1:
-                guard let begin = open.popLast(), Self.closes(line, begin, in: text) else { return nil }
+                guard let begin = open.popLast(), let beginName = lines.bareValue(begin), let endName = lines.bareValue(line),
+                      beginName.elementsEqual(endName) else { return nil }
                 switch (place, open.count) {
                 case (.calendar, 0): ended = true
                 case (.zone, 1):
@@ -76,8 +78,8 @@ struct KeptCalendarOutline {
                     guard !sawComponent else { return nil }
                     calendarProperties = calendarProperties.lowerBound..<line.span.upperBound
                 case .todo:
-                    if let index = VTODOFields.spelledAsSentNames.firstIndex(where: { lines.line(line, isNamed: $0) }) {
-                        if spelled[index] == nil { spelled[index] = line }
+                    if let property = VTODOFields.SpelledAsSent.all.first(where: { lines.line(line, isNamed: $0.name) }) {
+                        if spelled[property.rawValue] == nil { spelled[property.rawValue] = line }
                     } else if !VTODOFields.mappedNames.contains(where: { lines.line(line, isNamed: $0) }) {
                         todoProperties.append(line.span)
                     }
@@ -90,19 +92,34 @@ struct KeptCalendarOutline {
         self.lines = lines
     }
 
-    /// The line kept for `name` (one of `VTODOFields.spelledAsSentNames`), if the app sent one.
-    func spelledLine(_ name: StaticString) -> ICalLines.Line? {
-        name.withUTF8Buffer { wanted in
-            VTODOFields.spelledAsSentNames.firstIndex { $0.withUTF8Buffer { $0.elementsEqual(wanted) } }.flatMap { spelled[$0] }
-        }
+    /// Whether the app sent `property`.
+    func has(_ property: VTODOFields.SpelledAsSent) -> Bool { spelled[property.rawValue] != nil }
+
+    /// The value of the line kept for `property` (parsed only when it has parameters or folds).
+    func value(_ property: VTODOFields.SpelledAsSent) -> String? {
+        spelled[property.rawValue].flatMap { lines.plainValue($0) ?? lines.property($0)?.value }
     }
 
-    /// Whether `end` closes the component `begin` opened: the same name after the colon.
-    private static func closes(_ end: ICalLines.Line, _ begin: ICalLines.Line, in text: UnsafeBufferPointer<UInt8>) -> Bool {
-        let beginValue = (begin.name.upperBound + 1)..<(begin.span.upperBound - 2)
-        let endValue = (end.name.upperBound + 1)..<(end.span.upperBound - 2)
-        guard text[end.name.upperBound] == UInt8(ascii: ":"), text[begin.name.upperBound] == UInt8(ascii: ":"),
-              beginValue.count == endValue.count else { return false }
-        return text[beginValue].elementsEqual(text[endValue])
+    /// The line kept for `property`, parsed.
+    func property(_ property: VTODOFields.SpelledAsSent) -> ICalProperty? {
+        spelled[property.rawValue].flatMap(lines.property)
+    }
+
+    /// Appends the kept bytes of `span` (one of this outline's parts) to `output`.
+    func copy(_ span: Range<Int>, to output: inout [UInt8]) {
+        if !span.isEmpty { output.append(contentsOf: UnsafeBufferPointer(rebasing: lines.text[span])) }
+    }
+
+    /// Appends the line kept for `property`, as the app spelled it, to `output`.
+    func copy(_ property: VTODOFields.SpelledAsSent, to output: inout [UInt8]) {
+        if let line = spelled[property.rawValue] { copy(line.span, to: &output) }
+    }
+
+    /// The zone a kept DUE's TZID names, as `CalendarZones` finds it: tzdata's first, so the
+    /// kept VTIMEZONEs are read only for a name tzdata lacks.
+    func zone(named name: String, directory: ZoneDirectory) -> (any ZoneOffsets)? {
+        if let system = directory.zone(named: name) { return system }
+        guard !zones.isEmpty, let components = try? ICalReader.read(Array(lines.text[zones])) else { return nil }
+        return CalendarZones(calendar: ICalComponent(name: "VCALENDAR", components: components), directory: directory).zone(name)
     }
 }

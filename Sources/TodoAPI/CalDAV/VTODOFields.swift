@@ -12,11 +12,26 @@ enum VTODOFields {
                                               "COMPLETED"]
     /// Properties that become task fields and are kept too, as the client spelled them: written
     /// back as sent while they still say what the task says (`VTODOWriter`).
-    static let spelledAsSentNames: [StaticString] = ["STATUS", "PRIORITY", "DUE", "RRULE"]
+    enum SpelledAsSent: Int, CaseIterable {
+        case status, priority, due, rule
+
+        /// Every case, made once (a report looks each kept property up among them).
+        static let all = allCases
+
+        /// The property's name.
+        var name: StaticString {
+            switch self {
+            case .status: return "STATUS"
+            case .priority: return "PRIORITY"
+            case .due: return "DUE"
+            case .rule: return "RRULE"
+            }
+        }
+    }
     /// `mappedNames` as a set, for components.
     static let mapped = Set(mappedNames.map(\.description))
-    /// `spelledAsSentNames` as a set, for components.
-    static let spelledAsSent = Set(spelledAsSentNames.map(\.description))
+    /// The names of `SpelledAsSent`, as a set, for components.
+    static let spelledAsSent = Set(SpelledAsSent.allCases.map(\.name.description))
     /// VCALENDAR properties this server writes itself.
     static let calendarOwn: Set<String> = ["VERSION", "PRODID", "CALSCALE", "METHOD"]
 

@@ -1,3 +1,4 @@
+import ASCII
 import ICalendar
 import TaskModel
 
@@ -27,27 +28,23 @@ enum VTODOWriter {
         }
         let streamed = row.withCalendarData { text -> Bool in
             guard let kept = KeptCalendarOutline(text) else { return false }
-            appendStreamed(row, kept: (kept, text), to: &output, zones: directory)
+            appendStreamed(row, kept: kept, to: &output, zones: directory)
             return true
         }
         if !streamed { ICalWriter.append(calendar(row, zones: directory).calendar, to: &output) }
     }
 
     /// The object of `row`, with `kept`'s parts copied from its text where the components put them.
-    private static func appendStreamed(_ row: TaskRow, kept: (outline: KeptCalendarOutline, text: UnsafeBufferPointer<UInt8>)? = nil,
-                                       to output: inout [UInt8], zones directory: ZoneDirectory) {
-        func copy(_ span: Range<Int>) {
-            if let kept, !span.isEmpty { output.append(contentsOf: UnsafeBufferPointer(rebasing: kept.text[span])) }
-        }
-        func copy(_ line: ICalLines.Line) { copy(line.span) }
-        _ = open("BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:", &output)
-        _ = open(productID, &output)
-        _ = open("\r\n", &output)
+    private static func appendStreamed(_ row: TaskRow, kept: KeptCalendarOutline? = nil, to output: inout [UInt8],
+                                       zones directory: ZoneDirectory) {
+        output.append(fixed: "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:")
+        output.append(fixed: productID)
+        output.append(fixed: "\r\n")
         if let kept {
-            copy(kept.outline.calendarProperties)
-            copy(kept.outline.zones)
+            kept.copy(kept.calendarProperties, to: &output)
+            kept.copy(kept.zones, to: &output)
         }
-        _ = open("BEGIN:VTODO\r\n", &output)
+        output.append(fixed: "BEGIN:VTODO\r\n")
         // Each line is opened, written and folded in place: no closure or string per property.
         var start = open("UID:", &output)
         row.withUID { output.append(contentsOf: $0) }
@@ -70,11 +67,9 @@ enum VTODOWriter {
             close(start, &output)
         }
         // STATUS, PRIORITY, DUE and RRULE as the app spelled them while they say what the task says.
-        let spelled = { (name: StaticString) in kept.flatMap { $0.outline.spelledLine(name) } }
         let completed = row.completed
-        let value = { (line: ICalLines.Line) in kept!.outline.lines.plainValue(line) ?? kept!.outline.lines.property(line)?.value }
-        if let line = spelled("STATUS"), value(line).flatMap(VTODOFields.statusIsDone) == completed {
-            copy(line)
+        if let kept, kept.value(.status).flatMap(VTODOFields.statusIsDone) == completed {
+            kept.copy(.status, to: &output)
         } else {
             close(open(completed ? "STATUS:COMPLETED" : "STATUS:NEEDS-ACTION", &output), &output)
         }
@@ -83,8 +78,8 @@ enum VTODOWriter {
             utc(completedAt, &output)
             close(start, &output)
         }
-        if let line = spelled("PRIORITY"), let sent = value(line), VTODOFields.priority(sent) == row.priority {
-            copy(line)
+        if let kept, let sent = kept.value(.priority), VTODOFields.priority(sent) == row.priority {
+            kept.copy(.priority, to: &output)
         } else if let value = VTODOFields.priorityValue(row.priority) {
             start = open("PRIORITY:", &output)
             output.append(contentsOf: value.utf8)
@@ -101,9 +96,8 @@ enum VTODOWriter {
         }
         if tagCount == 0 { output.removeSubrange(start...) } else { close(start, &output) }
         if let due = row.dueDate {
-            if let line = spelled("DUE"), let sent = kept!.outline.lines.property(line),
-               VTODOFields.dueDate(sent, zone: { zone(named: $0, kept!, directory) }) == due {
-                copy(line)
+            if let kept, let sent = kept.property(.due), VTODOFields.dueDate(sent, zone: { kept.zone(named: $0, directory: directory) }) == due {
+                kept.copy(.due, to: &output)
             } else if due.isAllDay {
                 start = open("DUE;VALUE=DATE:", &output)
                 ICalDateTime(form: .date, localSeconds: due.milliseconds / 1000).append(to: &output)
@@ -121,31 +115,22 @@ enum VTODOWriter {
                 start = open("RRULE:", &output)
                 output.append(contentsOf: VTODOFields.rule(recurrence).utf8)
                 close(start, &output)
-            } else if let line = spelled("RRULE") {
-                copy(line)
+            } else if let kept, kept.has(.rule) {
+                kept.copy(.rule, to: &output)
             }
         }
         if let kept {
-            for span in kept.outline.todoProperties { copy(span) }
-            for span in kept.outline.todoComponents { copy(span) }
+            for span in kept.todoProperties { kept.copy(span, to: &output) }
+            for span in kept.todoComponents { kept.copy(span, to: &output) }
         }
-        _ = open("END:VTODO\r\nEND:VCALENDAR\r\n", &output)
-    }
-
-    /// The zone a kept DUE's TZID names, as `CalendarZones` finds it: tzdata's first, so the
-    /// kept VTIMEZONEs are read only for a name tzdata lacks.
-    private static func zone(named name: String, _ kept: (outline: KeptCalendarOutline, text: UnsafeBufferPointer<UInt8>),
-                             _ directory: ZoneDirectory) -> (any ZoneOffsets)? {
-        if let system = directory.zone(named: name) { return system }
-        guard !kept.outline.zones.isEmpty, let zones = try? ICalReader.read(Array(kept.text[kept.outline.zones])) else { return nil }
-        return CalendarZones(calendar: ICalComponent(name: "VCALENDAR", components: zones), directory: directory).zone(name)
+        output.append(fixed: "END:VTODO\r\nEND:VCALENDAR\r\n")
     }
 
     /// Starts a content line with `start` (its name and what precedes the value); returns where
     /// the line starts, for `close`.
     private static func open(_ start: StaticString, _ output: inout [UInt8]) -> Int {
         let lineStart = output.count
-        output.append(contentsOf: UnsafeBufferPointer(start: start.utf8Start, count: start.utf8CodeUnitCount))
+        output.append(fixed: start)
         return lineStart
     }
 
